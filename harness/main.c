@@ -1,0 +1,66 @@
+/* main.c - the tango-bench entry point: dispatches to a command, and is the only place in the
+ * program that exits. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/commands.h"
+
+const tb_command tb_commands[] = {
+    {"fetch", cmd_fetch, "download and cache a benchmark manifest (videomme, mvbench, longvideobench, mlvu)"},
+    {"samples", cmd_samples, "print a benchmark's normalised samples and prompts"},
+    {"frames", cmd_frames, "sample and preprocess video frames into .npy"},
+    {"synth", cmd_synth, "write the synthetic benchmark (videos + manifest)"},
+    {"encode", cmd_encode, "run the vision tower, projector and pooling; write features and saliency taps"},
+    {"forward", cmd_forward, "run the LLM on token ids and visual tokens; write logits"},
+    {"tokenize", cmd_tokenize, "tokenise text with a Qwen2 tokenizer"},
+    {"infer", cmd_infer, "answer one video question end to end"},
+    {"prune", cmd_prune, "apply a pruning method to visual tokens (.npy in, .npy out)"},
+    {"run", cmd_run, "run an experiment grid from a config into a results database"},
+    {"report", cmd_report, "write tables and plots from a results database"},
+    {"compare", cmd_compare, "paired comparison of two runs"},
+    {"merge", cmd_merge, "merge shard databases into one"},
+    {"runs", cmd_runs, "list the runs of a results database with their progress"},
+    {"export", cmd_export, "write a run's per-sample rows as csv or jsonl"},
+    {"flops", cmd_flops, "LLM FLOPs per layer and the equivalent retention of a token plan"},
+    {"make-tiny-model", cmd_make_tiny_model, "write a deterministic tiny checkpoint with the real tensor names"},
+    {0},
+};
+
+static void print_usage(FILE *out) {
+    fprintf(out, "usage: tango-bench COMMAND [options]   (tango-bench COMMAND --help for its options)\n\n"
+                 "commands:\n");
+    for (const tb_command *c = tb_commands; c->name; c++) fprintf(out, "  %-16s %s\n", c->name, c->summary);
+    fprintf(out, "\n  --version        print version, git revision and build features\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("tango-bench %s (git %s)\nfeatures: %s\n", TB_VERSION, TB_GIT_REV, tb_build_features());
+        return 0;
+    }
+    for (const tb_command *c = tb_commands; c->name; c++) {
+        if (strcmp(c->name, name)) continue;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "tango-bench: libcurl failed to initialise\n");
+            return 1;
+        }
+        int rc = c->run(argc - 1, argv + 1);
+        fflush(stdout);
+        curl_global_cleanup();
+        exit(rc);
+    }
+    fprintf(stderr, "tango-bench: unknown command '%s'\n", name);
+    print_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,672 @@
+/* store.c - the SQLite results store (see store.h).
+ *
+ * Schema history (PRAGMA user_version):
+ *   1  runs, samples, layer_tokens, timings
+ *   2  samples.kl_mean / samples.top1_agree (agreement with the unpruned run), index by video
+ * Migrations run in order inside one transaction; a database newer than DB_SCHEMA_VERSION is
+ * refused rather than guessed at. */
+#include "harness/store.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const db_stage_names[DB_N_STAGES] = {"decode", "vision", "prune", "prefill", "generate", "total"};
+
+struct db_store {
+    sqlite3 *db;
+    char path[1024];
+    char err[2048];
+    void (*fault_hook)(int step, void *ctx);
+    void *fault_ctx;
+};
+
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE runs ("
+    "  run_key TEXT PRIMARY KEY,"
+    "  created TEXT NOT NULL,"
+    "  updated TEXT NOT NULL,"
+    "  code_version TEXT NOT NULL,"
+    "  model TEXT NOT NULL,"
+    "  weights_digest TEXT NOT NULL,"
+    "  benchmark TEXT NOT NULL,"
+    "  revision TEXT NOT NULL,"
+    "  split TEXT NOT NULL,"
+    "  frame_policy TEXT NOT NULL,"
+    "  decoder TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  compat TEXT NOT NULL,"
+    "  quirks TEXT NOT NULL,"
+    "  seed INTEGER NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  n_expected INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')));"
+    "CREATE TABLE samples ("
+    "  run_key TEXT NOT NULL REFERENCES runs(run_key),"
+    "  sample_id TEXT NOT NULL,"
+    "  video_id TEXT,"
+    "  categories TEXT,"
+    "  status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),"
+    "  error TEXT,"
+    "  raw_output TEXT,"
+    "  parsed TEXT,"
+    "  gold TEXT,"
+    "  correct INTEGER NOT NULL DEFAULT 0,"
+    "  parse_failed INTEGER NOT NULL DEFAULT 0,"
+    "  n_visual_in INTEGER,"
+    "  n_text INTEGER,"
+    "  flops REAL,"
+    "  equiv_retention REAL,"
+    "  peak_bytes INTEGER,"
+    "  created TEXT NOT NULL,"
+    "  PRIMARY KEY (run_key, sample_id));"
+    "CREATE TABLE layer_tokens ("
+    "  run_key TEXT NOT NULL,"
+    "  sample_id TEXT NOT NULL,"
+    "  layer INTEGER NOT NULL,"
+    "  visual INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_key, sample_id, layer),"
+    "  FOREIGN KEY (run_key, sample_id) REFERENCES samples(run_key, sample_id));"
+    "CREATE TABLE timings ("
+    "  run_key TEXT NOT NULL,"
+    "  sample_id TEXT NOT NULL,"
+    "  stage TEXT NOT NULL CHECK (stage IN ('decode', 'vision', 'prune', 'prefill', 'generate', 'total')),"
+    "  ms REAL NOT NULL,"
+    "  PRIMARY KEY (run_key, sample_id, stage),"
+    "  FOREIGN KEY (run_key, sample_id) REFERENCES samples(run_key, sample_id));",
+    /* 1 -> 2 */
+    "ALTER TABLE samples ADD COLUMN kl_mean REAL;"
+    "ALTER TABLE samples ADD COLUMN top1_agree REAL;"
+    "CREATE INDEX samples_by_video ON samples(run_key, video_id);",
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION, "one migration per schema version");
+
+static int set_err(db_store *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int set_err(db_store *db, int status, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(db->err, sizeof db->err, "%s: %s", db->path, msg);
+    return status;
+}
+
+static int sql_err(db_store *db, const char *what) {
+    int code = sqlite3_extended_errcode(db->db);
+    return set_err(db, DB_ERR_IO, "%s: %s", what,
+                   code == SQLITE_NOTADB ? "not an SQLite database (corrupt or another kind of file)"
+                                         : sqlite3_errmsg(db->db));
+}
+
+static void now_iso(char out[32]) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *nz(const char *s) { return s ? s : ""; }
+
+/* Runs statements without parameters (schema and pragmas only). */
+static int exec(db_store *db, const char *sql, const char *what) {
+    char *msg = NULL;
+    if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int code = sqlite3_extended_errcode(db->db);
+        set_err(db, DB_ERR_IO, "%s: %s", what,
+                code == SQLITE_NOTADB ? "not an SQLite database (corrupt or another kind of file)"
+                                      : (msg ? msg : sqlite3_errmsg(db->db)));
+        sqlite3_free(msg);
+        return DB_ERR_IO;
+    }
+    return DB_OK;
+}
+
+static int user_version(db_store *db, int *v) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, "reading the schema version");
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return sql_err(db, "reading the schema version");
+    }
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return DB_OK;
+}
+
+static int migrate(db_store *db) {
+    int v;
+    if (user_version(db, &v)) return DB_ERR_IO;
+    if (v > DB_SCHEMA_VERSION)
+        return set_err(db, DB_ERR_SCHEMA,
+                       "schema version %d is newer than this tango-bench understands (%d); use a newer tango-bench",
+                       v, DB_SCHEMA_VERSION);
+    if (v == DB_SCHEMA_VERSION) return DB_OK;
+    if (v == 0) { /* a fresh file, or a foreign database we must not touch */
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)
+            return sql_err(db, "reading the schema");
+        int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+        sqlite3_finalize(st);
+        if (n != 0) return set_err(db, DB_ERR_SCHEMA, "not a tango-bench database (it has tables but no schema version)");
+    }
+    if (exec(db, "BEGIN IMMEDIATE", "starting the schema migration")) return DB_ERR_IO;
+    for (int i = v; i < DB_SCHEMA_VERSION; i++) {
+        if (exec(db, migrations[i], "migrating the schema")) goto fail;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", i + 1);
+        if (exec(db, pragma, "migrating the schema")) goto fail;
+    }
+    if (exec(db, "COMMIT", "committing the schema migration")) goto fail;
+    return DB_OK;
+fail:
+    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return DB_ERR_IO;
+}
+
+db_store *db_open(const char *path, char *err, size_t err_len) {
+    db_store *db = calloc(1, sizeof *db);
+    if (!db) {
+        snprintf(err, err_len, "%s: out of memory", path);
+        return NULL;
+    }
+    snprintf(db->path, sizeof db->path, "%s", path);
+    int rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        set_err(db, DB_ERR_OPEN, "cannot open database: %s", db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->db, 1);
+    sqlite3_busy_timeout(db->db, 10000);
+    /* journal_mode answers with a row; a read-only or corrupt file fails here first. */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
+        sql_err(db, "cannot use database");
+        goto fail;
+    }
+    rc = sqlite3_step(st);
+    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    int wal = mode && !strcmp(mode, "wal");
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        sql_err(db, "cannot use database");
+        goto fail;
+    }
+    if (!wal) {
+        set_err(db, DB_ERR_OPEN, "cannot switch the database to WAL mode (read-only location?)");
+        goto fail;
+    }
+    if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring the database")) goto fail;
+    if (migrate(db)) goto fail;
+    return db;
+fail:
+    snprintf(err, err_len, "%s", db->err);
+    sqlite3_close_v2(db->db);
+    free(db);
+    return NULL;
+}
+
+void db_close(db_store *db) {
+    if (!db) return;
+    sqlite3_close_v2(db->db);
+    free(db);
+}
+
+const char *db_errmsg(const db_store *db) { return db ? db->err : "no database"; }
+
+struct sqlite3 *db_handle(db_store *db) { return db->db; }
+
+int db_schema_version(db_store *db) {
+    int v = -1;
+    user_version(db, &v);
+    return v;
+}
+
+void db_set_fault_hook(db_store *db, void (*hook)(int step, void *ctx), void *ctx) {
+    db->fault_hook = hook;
+    db->fault_ctx = ctx;
+}
+
+db_run_spec db_run_spec_default(void) {
+    return (db_run_spec){.compat = "official", .params_json = "{}"};
+}
+
+/* ---- canonical JSON and the run key ------------------------------------------------------- */
+
+static int cmp_keys(const void *a, const void *b) {
+    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Sorts every object's members by key, recursively, so equal content prints equal text. */
+static int canonicalise(cJSON *node) {
+    if (cJSON_IsArray(node)) {
+        for (cJSON *c = node->child; c; c = c->next)
+            if (canonicalise(c)) return -1;
+        return 0;
+    }
+    if (!cJSON_IsObject(node)) return 0;
+    int n = cJSON_GetArraySize(node);
+    if (n == 0) return 0;
+    cJSON **items = malloc((size_t)n * sizeof *items);
+    if (!items) return -1;
+    int i = 0;
+    for (cJSON *c = node->child; c; c = c->next) items[i++] = c;
+    qsort(items, (size_t)n, sizeof *items, cmp_keys);
+    for (i = 0; i < n; i++) {
+        items[i]->prev = i ? items[i - 1] : items[n - 1]; /* cJSON: head->prev is the tail */
+        items[i]->next = i + 1 < n ? items[i + 1] : NULL;
+        if (canonicalise(items[i])) {
+            free(items);
+            return -1;
+        }
+    }
+    node->child = items[0];
+    free(items);
+    return 0;
+}
+
+int db_run_key(const db_run_spec *s, char key[DB_KEY_LEN + 1], char **canonical, char *err, size_t err_len) {
+    int rc = DB_ERR_INVALID;
+    char *text = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *params = cJSON_Parse(s->params_json ? s->params_json : "{}");
+    if (!root) goto out;
+    if (!cJSON_IsObject(params)) {
+        snprintf(err, err_len, "run parameters are not a JSON object: %.200s", nz(s->params_json));
+        goto out;
+    }
+    cJSON_AddStringToObject(root, "model", nz(s->model));
+    cJSON_AddStringToObject(root, "weights_digest", nz(s->weights_digest));
+    cJSON_AddStringToObject(root, "benchmark", nz(s->benchmark));
+    cJSON_AddStringToObject(root, "revision", nz(s->revision));
+    cJSON_AddStringToObject(root, "split", nz(s->split));
+    cJSON_AddStringToObject(root, "frame_policy", nz(s->frame_policy));
+    cJSON_AddStringToObject(root, "decoder", nz(s->decoder));
+    cJSON_AddStringToObject(root, "method", nz(s->method));
+    cJSON_AddItemToObject(root, "params", params);
+    params = NULL;
+    cJSON_AddStringToObject(root, "compat", nz(s->compat));
+    cJSON_AddStringToObject(root, "quirks", nz(s->quirks));
+    cJSON_AddNumberToObject(root, "seed", (double)s->seed);
+    cJSON_AddStringToObject(root, "code_version", nz(s->code_version));
+    if (canonicalise(root) || !(text = cJSON_PrintUnformatted(root))) {
+        snprintf(err, err_len, "out of memory building the run key");
+        goto out;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (!EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL) || md_len != 32) {
+        snprintf(err, err_len, "SHA-256 failed");
+        goto out;
+    }
+    for (int i = 0; i < 32; i++) snprintf(key + 2 * i, 3, "%02x", md[i]);
+    if (canonical) {
+        *canonical = text;
+        text = NULL;
+    }
+    rc = DB_OK;
+out:
+    cJSON_Delete(params);
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
+/* ---- runs ---------------------------------------------------------------------------------- */
+
+int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], int *resumed) {
+    char *spec_json = NULL, err[512];
+    if (db_run_key(s, key, &spec_json, err, sizeof err)) return set_err(db, DB_ERR_INVALID, "%s", err);
+    cJSON *spec = cJSON_Parse(spec_json);
+    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(spec, "params"));
+    cJSON_Delete(spec);
+    char now[32];
+    now_iso(now);
+    int rc = DB_ERR_IO;
+    sqlite3_stmt *st = NULL;
+    static const char *sql =
+        "INSERT INTO runs (run_key, created, updated, code_version, model, weights_digest, benchmark, revision,"
+        " split, frame_policy, decoder, method, params, compat, quirks, seed, spec, n_expected, status)"
+        " VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'running')"
+        " ON CONFLICT (run_key) DO UPDATE SET status = 'running', updated = ?2,"
+        " n_expected = max(n_expected, excluded.n_expected)";
+    if (!params) {
+        set_err(db, DB_ERR_INVALID, "out of memory");
+        goto out;
+    }
+    int existed = 0;
+    if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM runs WHERE run_key = ?1", -1, &st, NULL) != SQLITE_OK) {
+        sql_err(db, "looking up the run");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) existed = 1;
+    else if (step != SQLITE_DONE) {
+        sql_err(db, "looking up the run");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sql_err(db, "creating the run");
+        goto out;
+    }
+    const char *texts[] = {key, now, nz(s->code_version), nz(s->model), nz(s->weights_digest), nz(s->benchmark),
+                           nz(s->revision), nz(s->split), nz(s->frame_policy), nz(s->decoder), nz(s->method),
+                           params, nz(s->compat), nz(s->quirks)};
+    for (int i = 0; i < 14; i++) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 15, s->seed);
+    sqlite3_bind_text(st, 16, spec_json, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 17, s->n_expected);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sql_err(db, "creating the run");
+        goto out;
+    }
+    if (resumed) *resumed = existed;
+    rc = DB_OK;
+out:
+    sqlite3_finalize(st);
+    free(params);
+    free(spec_json);
+    return rc;
+}
+
+int db_run_finish(db_store *db, const char *key, db_run_status status) {
+    static const char *names[] = {"running", "ok", "failed"};
+    char now[32];
+    now_iso(now);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "UPDATE runs SET status = ?1, updated = ?2 WHERE run_key = ?3", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(db, "updating the run");
+    sqlite3_bind_text(st, 1, names[status], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "updating the run");
+    if (sqlite3_changes(db->db) == 0) return set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
+    return DB_OK;
+}
+
+int db_run_resolve(db_store *db, const char *prefix, char key[DB_KEY_LEN + 1]) {
+    size_t n = strlen(prefix);
+    if (n < 6 || n > DB_KEY_LEN || strspn(prefix, "0123456789abcdef") != n)
+        return set_err(db, DB_ERR_INVALID, "run key '%s' must be 6 to 64 lowercase hex digits", prefix);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "SELECT run_key FROM runs WHERE substr(run_key, 1, ?2) = ?1 LIMIT 2", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sql_err(db, "looking up the run");
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)n);
+    int found = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (found++ == 0) snprintf(key, DB_KEY_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "looking up the run");
+    if (found == 0) return set_err(db, DB_ERR_NOT_FOUND, "no run with key %s", prefix);
+    if (found > 1) return set_err(db, DB_ERR_INVALID, "run key prefix %s is ambiguous", prefix);
+    return DB_OK;
+}
+
+int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), void *ctx) {
+    static const char *sql =
+        "SELECT r.run_key, r.created, r.method, r.benchmark, r.model, r.status, r.n_expected,"
+        " count(s.sample_id), coalesce(sum(s.status = 'failed'), 0), coalesce(sum(s.correct), 0),"
+        " coalesce(sum(s.parse_failed), 0)"
+        " FROM runs r LEFT JOIN samples s ON s.run_key = r.run_key"
+        " GROUP BY r.run_key ORDER BY r.created DESC, r.run_key";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "listing runs");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_run_info info;
+        memset(&info, 0, sizeof info);
+        snprintf(info.key, sizeof info.key, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(info.created, sizeof info.created, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(info.method, sizeof info.method, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(info.benchmark, sizeof info.benchmark, "%s", (const char *)sqlite3_column_text(st, 3));
+        snprintf(info.model, sizeof info.model, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(info.status, sizeof info.status, "%s", (const char *)sqlite3_column_text(st, 5));
+        info.n_expected = sqlite3_column_int64(st, 6);
+        info.n_done = sqlite3_column_int64(st, 7);
+        info.n_failed = sqlite3_column_int64(st, 8);
+        info.n_correct = sqlite3_column_int64(st, 9);
+        info.n_parse_failed = sqlite3_column_int64(st, 10);
+        if (fn(&info, ctx)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "listing runs");
+    return DB_OK;
+}
+
+/* ---- samples ------------------------------------------------------------------------------- */
+
+int db_sample_done(db_store *db, const char *key, const char *sample_id, int *done) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM samples WHERE run_key = ?1 AND sample_id = ?2", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(db, "looking up a sample");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sample_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_err(db, "looking up a sample");
+    *done = rc == SQLITE_ROW;
+    return DB_OK;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
+    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
+    if (!r->sample_id || !*r->sample_id) return set_err(db, DB_ERR_INVALID, "sample result without a sample id");
+    if (r->n_layers < 0 || (r->n_layers > 0 && !r->visual_per_layer))
+        return set_err(db, DB_ERR_INVALID, "sample %s: bad per-layer token counts", r->sample_id);
+    char now[32];
+    now_iso(now);
+    sqlite3_stmt *st = NULL;
+    int rc = DB_ERR_IO;
+    if (exec(db, "BEGIN IMMEDIATE", "starting a sample transaction")) return DB_ERR_IO;
+
+    static const char *ins =
+        "INSERT INTO samples (run_key, sample_id, video_id, categories, status, error, raw_output, parsed, gold,"
+        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    if (sqlite3_prepare_v2(db->db, ins, -1, &st, NULL) != SQLITE_OK) {
+        sql_err(db, "writing a sample");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->sample_id, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, r->video_id);
+    bind_text_or_null(st, 4, r->categories_json);
+    sqlite3_bind_text(st, 5, r->error ? "failed" : "ok", -1, SQLITE_STATIC);
+    bind_text_or_null(st, 6, r->error);
+    bind_text_or_null(st, 7, r->raw_output);
+    bind_text_or_null(st, 8, r->parsed);
+    bind_text_or_null(st, 9, r->gold);
+    sqlite3_bind_int(st, 10, r->error ? 0 : (r->correct != 0));
+    sqlite3_bind_int(st, 11, r->parse_failed != 0);
+    sqlite3_bind_int64(st, 12, r->n_visual_in);
+    sqlite3_bind_int64(st, 13, r->n_text);
+    sqlite3_bind_double(st, 14, r->flops);
+    sqlite3_bind_double(st, 15, r->equiv_retention);
+    sqlite3_bind_int64(st, 16, r->peak_bytes);
+    sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(db->db);
+        if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            set_err(db, DB_ERR_DUPLICATE, "sample %s already has a result in run %.12s", r->sample_id, key);
+            rc = DB_ERR_DUPLICATE;
+        } else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) {
+            set_err(db, DB_ERR_NOT_FOUND, "no run %s for sample %s", key, r->sample_id);
+            rc = DB_ERR_NOT_FOUND;
+        } else {
+            sql_err(db, "writing a sample");
+        }
+        goto rollback;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (db->fault_hook) db->fault_hook(1, db->fault_ctx);
+
+    if (r->n_layers > 0) {
+        if (sqlite3_prepare_v2(db->db,
+                               "INSERT INTO layer_tokens (run_key, sample_id, layer, visual) VALUES (?1, ?2, ?3, ?4)",
+                               -1, &st, NULL) != SQLITE_OK) {
+            sql_err(db, "writing per-layer token counts");
+            goto rollback;
+        }
+        for (int l = 0; l < r->n_layers; l++) {
+            sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, r->sample_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 3, l);
+            sqlite3_bind_int64(st, 4, r->visual_per_layer[l]);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                sql_err(db, "writing per-layer token counts");
+                goto rollback;
+            }
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (db->fault_hook) db->fault_hook(2, db->fault_ctx);
+
+    if (sqlite3_prepare_v2(db->db, "INSERT INTO timings (run_key, sample_id, stage, ms) VALUES (?1, ?2, ?3, ?4)", -1,
+                           &st, NULL) != SQLITE_OK) {
+        sql_err(db, "writing timings");
+        goto rollback;
+    }
+    for (int i = 0; i < DB_N_STAGES; i++) {
+        if (r->ms[i] < 0) continue;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->sample_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, db_stage_names[i], -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, r->ms[i]);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sql_err(db, "writing timings");
+            goto rollback;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (db->fault_hook) db->fault_hook(3, db->fault_ctx);
+    if (exec(db, "COMMIT", "committing a sample")) goto rollback;
+    return DB_OK;
+rollback:
+    sqlite3_finalize(st);
+    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ---- export -------------------------------------------------------------------------------- */
+
+static void csv_field(FILE *out, const char *s) {
+    if (!s) return;
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out) {
+    static const char *sql =
+        "SELECT s.sample_id, s.video_id, s.categories, s.status, s.error, s.raw_output, s.parsed, s.gold,"
+        " s.correct, s.parse_failed, s.n_visual_in, s.n_text, s.flops, s.equiv_retention, s.peak_bytes,"
+        " (SELECT group_concat(visual, ' ') FROM (SELECT visual FROM layer_tokens t"
+        "   WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id ORDER BY layer)),"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'decode'),"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'vision'),"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'prune'),"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'prefill'),"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'generate'),"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'total')"
+        " FROM samples s WHERE s.run_key = ?1 ORDER BY s.sample_id";
+    static const char *cols[] = {"sample_id", "video_id", "categories", "status", "error", "raw_output",
+                                 "parsed", "gold", "correct", "parse_failed", "n_visual_in", "n_text",
+                                 "flops", "equiv_retention", "peak_bytes", "visual_per_layer", "ms_decode",
+                                 "ms_vision", "ms_prune", "ms_prefill", "ms_generate", "ms_total"};
+    enum { N_COLS = sizeof cols / sizeof cols[0] };
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "exporting samples");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (fmt == DB_EXPORT_CSV) {
+        for (int c = 0; c < N_COLS; c++) fprintf(out, "%s%s", c ? "," : "", cols[c]);
+        fputc('\n', out);
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fmt == DB_EXPORT_CSV) {
+            for (int c = 0; c < N_COLS; c++) {
+                if (c) fputc(',', out);
+                csv_field(out, (const char *)sqlite3_column_text(st, c));
+            }
+            fputc('\n', out);
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        for (int c = 0; c < N_COLS && o; c++) {
+            int type = sqlite3_column_type(st, c);
+            if (type == SQLITE_NULL) {
+                cJSON_AddNullToObject(o, cols[c]);
+            } else if (c == 2) { /* categories is JSON already */
+                cJSON *cat = cJSON_Parse((const char *)sqlite3_column_text(st, c));
+                if (cat) cJSON_AddItemToObject(o, cols[c], cat);
+                else cJSON_AddStringToObject(o, cols[c], (const char *)sqlite3_column_text(st, c));
+            } else if (c == 15) {
+                cJSON *arr = cJSON_CreateArray();
+                const char *p = (const char *)sqlite3_column_text(st, c);
+                while (p && *p) {
+                    char *end;
+                    double v = strtod(p, &end);
+                    if (end == p) break;
+                    cJSON_AddItemToArray(arr, cJSON_CreateNumber(v));
+                    p = end;
+                }
+                cJSON_AddItemToObject(o, cols[c], arr);
+            } else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
+                cJSON_AddNumberToObject(o, cols[c], sqlite3_column_double(st, c));
+            } else {
+                cJSON_AddStringToObject(o, cols[c], (const char *)sqlite3_column_text(st, c));
+            }
+        }
+        char *line = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!line) {
+            sqlite3_finalize(st);
+            return set_err(db, DB_ERR_IO, "out of memory exporting samples");
+        }
+        fprintf(out, "%s\n", line);
+        free(line);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "exporting samples");
+    if (ferror(out)) return set_err(db, DB_ERR_IO, "write error during export");
+    return DB_OK;
+}

@@ -1,0 +1,157 @@
+/* store.h - the SQLite results store: one database file per study.
+ *
+ * A run is keyed by a SHA-256 over the canonical JSON of everything that can change an answer
+ * (db_run_spec). Opening a run with the same key resumes it; each sample result is written in
+ * its own transaction, so a killed process never leaves half a row and a result is never
+ * written twice. The schema is versioned with PRAGMA user_version and migrated forward on open;
+ * a database written by a newer tango-bench is refused. Only prepared statements are used.
+ *
+ * Usage:
+ *     char err[512];
+ *     db_store *db = db_open("study.db", err, sizeof err);     // NULL + err on failure
+ *     db_run_spec rs = db_run_spec_default();
+ *     rs.model = "llava-onevision-qwen2-7b-ov"; rs.benchmark = "videomme"; rs.method = "tango";
+ *     rs.params_json = "{\"ratio\":0.15}";
+ *     char key[DB_KEY_LEN + 1]; int resumed;
+ *     if (db_run_open(db, &rs, key, &resumed)) fprintf(stderr, "%s\n", db_errmsg(db));
+ *     int done;
+ *     db_sample_done(db, key, "vid-001-q1", &done);
+ *     if (!done) { db_sample_result r = {.sample_id = "vid-001-q1", ...}; db_sample_put(db, key, &r); }
+ *     db_run_finish(db, key, DB_RUN_OK);
+ *     db_close(db);
+ */
+#ifndef TB_STORE_H
+#define TB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DB_KEY_LEN 64          /* hex SHA-256 */
+#define DB_SCHEMA_VERSION 2
+
+typedef struct db_store db_store; /* opaque: one open database */
+
+typedef enum {
+    DB_OK = 0,
+    DB_ERR_OPEN = -1,      /* cannot open or create the file */
+    DB_ERR_SCHEMA = -2,    /* newer schema, or not a tango-bench database */
+    DB_ERR_IO = -3,        /* a statement failed (disk full, read-only, corrupt page, ...) */
+    DB_ERR_DUPLICATE = -4, /* the sample already has a result in this run */
+    DB_ERR_NOT_FOUND = -5, /* no such run */
+    DB_ERR_INVALID = -6,   /* bad argument (missing field, malformed params JSON) */
+} db_status;
+
+typedef enum { DB_RUN_RUNNING, DB_RUN_OK, DB_RUN_FAILED } db_run_status;
+
+/* Stage order of db_sample_result.ms and the timings table. */
+typedef enum { DB_STAGE_DECODE, DB_STAGE_VISION, DB_STAGE_PRUNE, DB_STAGE_PREFILL, DB_STAGE_GENERATE, DB_STAGE_TOTAL,
+               DB_N_STAGES } db_stage;
+extern const char *const db_stage_names[DB_N_STAGES];
+
+/* Everything that can change an answer. All strings are borrowed; NULL reads as "". */
+typedef struct {
+    const char *model;          /* model name or checkpoint path */
+    const char *weights_digest; /* digest of the weights actually loaded */
+    const char *benchmark;
+    const char *revision;       /* benchmark manifest revision */
+    const char *split;          /* e.g. "val", "dev" */
+    const char *frame_policy;   /* e.g. "n=32,rule=linspace" */
+    const char *decoder;        /* video decoder and seek mode */
+    const char *method;         /* pruning method */
+    const char *params_json;    /* method parameters as a JSON object (canonicalised for the key) */
+    const char *compat;         /* "official" or "paper" */
+    const char *quirks;         /* active quirks, comma separated (recorded, part of the key) */
+    int64_t seed;
+    const char *code_version;   /* tango-bench version + git revision */
+    int64_t n_expected;         /* samples the run will attempt (progress only, not in the key); 0 = unknown */
+} db_run_spec;
+
+/* One sample's result. Strings borrowed; NULL stores SQL NULL. */
+typedef struct {
+    const char *sample_id;
+    const char *video_id;
+    const char *categories_json; /* JSON object of strings, e.g. {"duration":"short"} */
+    const char *error;           /* non-NULL: the sample failed (corrupt video, bad record, ...) */
+    const char *raw_output;
+    const char *parsed;          /* parsed answer letter; NULL on a parse failure */
+    const char *gold;
+    int correct;                 /* 0/1 */
+    int parse_failed;            /* 0/1 */
+    int64_t n_visual_in;         /* visual tokens before pruning */
+    int64_t n_text;              /* text tokens of the prompt */
+    int n_layers;                /* entries in visual_per_layer (0 = none recorded) */
+    const int64_t *visual_per_layer; /* [n_layers] realised visual tokens at each LLM layer */
+    double flops;                /* prefill FLOPs computed from the realised counts */
+    double equiv_retention;      /* paper Eq. 1 from the realised counts */
+    double ms[DB_N_STAGES];      /* per-stage wall time in milliseconds; < 0 = not measured */
+    int64_t peak_bytes;          /* peak memory; 0 = not measured */
+} db_sample_result;
+
+/* Per-run summary row for listings. */
+typedef struct {
+    char key[DB_KEY_LEN + 1];
+    char created[32];
+    char method[64];
+    char benchmark[64];
+    char model[256];
+    char status[16];
+    int64_t n_expected, n_done, n_failed, n_correct, n_parse_failed;
+} db_run_info;
+
+/* Default spec: empty strings, compat "official", seed 0. */
+db_run_spec db_run_spec_default(void);
+
+/* Opens (creating if absent) and migrates the database at path; WAL mode, foreign keys on.
+ * Returns NULL with a one-line message naming the file in err. Caller frees with db_close. */
+db_store *db_open(const char *path, char *err, size_t err_len);
+
+/* Closes; db_close(NULL) is a no-op. */
+void db_close(db_store *db);
+
+/* The last error on this handle (one line, names the database file). Borrowed. */
+const char *db_errmsg(const db_store *db);
+
+/* Schema version stored in the open database. */
+int db_schema_version(db_store *db);
+
+/* Computes the run key of spec: hex SHA-256 of its canonical JSON (sorted keys, no spaces).
+ * canonical (optional) receives the JSON text, caller frees with free(). Returns DB_OK or
+ * DB_ERR_INVALID (params_json not a JSON object; message in err). */
+int db_run_key(const db_run_spec *spec, char key[DB_KEY_LEN + 1], char **canonical, char *err, size_t err_len);
+
+/* Creates the run of spec, or reopens it when the key exists (*resumed = 1), and marks it
+ * running. key receives the run key. */
+int db_run_open(db_store *db, const db_run_spec *spec, char key[DB_KEY_LEN + 1], int *resumed);
+
+/* Marks a run finished (ok or failed). */
+int db_run_finish(db_store *db, const char *key, db_run_status status);
+
+/* *done = 1 when the sample already has a result (ok or failed) in the run. */
+int db_sample_done(db_store *db, const char *key, const char *sample_id, int *done);
+
+/* Writes one sample result (with its per-layer counts and timings) in one transaction.
+ * DB_ERR_DUPLICATE when the sample already has one; nothing is written then. */
+int db_sample_put(db_store *db, const char *key, const db_sample_result *r);
+
+/* Calls fn for each run, newest first; stops early when fn returns non-zero. */
+int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), void *ctx);
+
+/* Resolves a key prefix (at least 6 hex digits) to a full run key; DB_ERR_NOT_FOUND when none,
+ * DB_ERR_INVALID when ambiguous. */
+int db_run_resolve(db_store *db, const char *prefix, char key[DB_KEY_LEN + 1]);
+
+typedef enum { DB_EXPORT_CSV, DB_EXPORT_JSONL } db_export_format;
+
+/* Writes the run's per-sample rows (ordered by sample id) to out. */
+int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out);
+
+/* Test hook (fault injection): when set, called between the statements of db_sample_put's
+ * transaction with the step number (1 = after the sample row, 2 = after layer counts,
+ * 3 = after timings, before COMMIT). */
+void db_set_fault_hook(db_store *db, void (*hook)(int step, void *ctx), void *ctx);
+
+/* Underlying sqlite3 handle, for modules that add their own reads (reports). Borrowed. */
+struct sqlite3 *db_handle(db_store *db);
+
+#endif
