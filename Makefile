@@ -27,16 +27,15 @@ VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 PKGS := sqlite3 libcurl libcjson libavformat libavcodec libswscale libavutil libcrypto libpcre2-8 openblas
-have_pkg = $(shell pkg-config --exists $(1) 2>/dev/null && echo 1 || echo 0)
-MISSING := $(foreach p,$(PKGS),$(if $(filter 1,$(call have_pkg,$(p))),,$(p)))
 
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wno-missing-field-initializers
 OPT     := $(if $(filter 1,$(DEBUG)),-O0 -g,-O2 -g)
 DEFS    := -DTB_VERSION=\"$(VERSION)\" -DTB_GIT_REV=\"$(GIT_REV)\" -UNDEBUG
-INC     := -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+INC      = -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(DEFS) $(INC) -fopenmp -MMD -MP
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -fopenmp -lm -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -fopenmp -lm -lpthread
 
 ifneq ($(SANITIZE),)
   CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -68,14 +67,19 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(OUT)/tests/%)
 
+.DEFAULT_GOAL := all
+
+# Rebuild what embeds the git revision only when the revision changes.
+REV_STAMP := $(OUT)/git-rev.txt
+$(shell mkdir -p $(OUT); echo $(GIT_REV) | cmp -s - $(REV_STAMP) 2>/dev/null || echo $(GIT_REV) > $(REV_STAMP))
+$(OUT)/obj/harness/build_info.o $(OUT)/obj/harness/main.o: $(REV_STAMP)
+
 .PHONY: all deps test asan bench demo info help clean cuda-check
 all: deps $(BIN)
 
+# install-deps is idempotent and takes a fraction of a second when everything is present.
 deps:
-ifneq ($(strip $(MISSING)),)
-	@echo "missing libraries: $(MISSING); running scripts/install-deps"
 	@scripts/install-deps
-endif
 
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -670,3 +670,122 @@ int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out) {
     if (ferror(out)) return set_err(db, DB_ERR_IO, "write error during export");
     return DB_OK;
 }
+
+/* ---- reading outcomes ---------------------------------------------------------------------- */
+
+int db_samples_each(db_store *db, const char *key, int (*fn)(const db_outcome *o, void *ctx), void *ctx) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT sample_id, video_id, categories, error, correct, parse_failed FROM samples"
+                           " WHERE run_key = ?1 ORDER BY sample_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, "reading samples");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_outcome o = {
+            .sample_id = (const char *)sqlite3_column_text(st, 0),
+            .video_id = (const char *)sqlite3_column_text(st, 1),
+            .categories_json = (const char *)sqlite3_column_text(st, 2),
+            .error = (const char *)sqlite3_column_text(st, 3),
+            .correct = sqlite3_column_int(st, 4),
+            .parse_failed = sqlite3_column_int(st, 5),
+        };
+        if (fn(&o, ctx)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "reading samples");
+    return DB_OK;
+}
+
+int db_run_count(db_store *db, int64_t *n) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM runs", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, "counting runs");
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? DB_OK : sql_err(db, "counting runs");
+}
+
+/* ---- merge --------------------------------------------------------------------------------- */
+
+/* Runs one parameterless statement of the merge and adds sqlite3_changes() to *changes. */
+static int merge_step(db_store *db, const char *sql, int64_t *changes) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "merging");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && changes) *changes += sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sql_err(db, "merging");
+    if (rc == SQLITE_DONE && changes) *changes += sqlite3_changes(db->db);
+    return DB_OK;
+}
+
+int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    char err[2048];
+    db_store *in = db_open(in_path, err, sizeof err); /* validates and migrates the input */
+    if (!in) return set_err(db, DB_ERR_OPEN, "cannot merge: %s", err);
+    db_close(in);
+
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "ATTACH DATABASE ?1 AS src", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, "attaching the input");
+    sqlite3_bind_text(st, 1, in_path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "attaching the input");
+
+    int status = DB_ERR_IO;
+    if (exec(db, "BEGIN IMMEDIATE", "merging")) goto detach;
+    static const char *count_joined =
+        "SELECT count(*) FROM src.runs s JOIN main.runs m ON m.run_key = s.run_key";
+    static const char *join_runs =
+        "UPDATE main.runs SET"
+        " n_expected = n_expected + (SELECT s.n_expected FROM src.runs s WHERE s.run_key = main.runs.run_key),"
+        " status = CASE"
+        "   WHEN status = 'failed' OR (SELECT s.status FROM src.runs s WHERE s.run_key = main.runs.run_key) = 'failed'"
+        "     THEN 'failed'"
+        "   WHEN status = 'running' OR (SELECT s.status FROM src.runs s WHERE s.run_key = main.runs.run_key) = 'running'"
+        "     THEN 'running'"
+        "   ELSE 'ok' END"
+        " WHERE run_key IN (SELECT run_key FROM src.runs)";
+    static const char *count_conflicts =
+        "SELECT count(*) FROM src.samples s JOIN main.samples m USING (run_key, sample_id)"
+        " WHERE s.status IS NOT m.status OR s.correct IS NOT m.correct OR s.raw_output IS NOT m.raw_output"
+        " OR s.parsed IS NOT m.parsed";
+    static const char *count_dups =
+        "SELECT count(*) FROM src.samples s JOIN main.samples m USING (run_key, sample_id)";
+    /* Per-layer counts and timings travel only with the samples this input adds. */
+    static const char *new_samples =
+        "CREATE TEMP TABLE merge_new AS SELECT run_key, sample_id FROM src.samples s"
+        " WHERE NOT EXISTS (SELECT 1 FROM main.samples m WHERE m.run_key = s.run_key AND m.sample_id = s.sample_id)";
+    int64_t dummy = 0;
+    if (merge_step(db, count_joined, &stats->runs_joined) || merge_step(db, join_runs, &dummy) ||
+        merge_step(db, "INSERT OR IGNORE INTO main.runs SELECT * FROM src.runs", &stats->runs_new) ||
+        merge_step(db, count_conflicts, &stats->samples_conflicting) ||
+        merge_step(db, count_dups, &stats->samples_duplicate) ||
+        merge_step(db, "DROP TABLE IF EXISTS temp.merge_new", &dummy) ||
+        merge_step(db, new_samples, &dummy) ||
+        merge_step(db, "INSERT OR IGNORE INTO main.samples SELECT * FROM src.samples", &stats->samples_added) ||
+        merge_step(db, "INSERT INTO main.layer_tokens SELECT * FROM src.layer_tokens"
+                       " WHERE (run_key, sample_id) IN (SELECT run_key, sample_id FROM temp.merge_new)", &dummy) ||
+        merge_step(db, "INSERT INTO main.timings SELECT * FROM src.timings"
+                       " WHERE (run_key, sample_id) IN (SELECT run_key, sample_id FROM temp.merge_new)", &dummy) ||
+        merge_step(db, "DROP TABLE temp.merge_new", &dummy)) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        goto detach;
+    }
+    if (exec(db, "COMMIT", "merging")) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        goto detach;
+    }
+    status = DB_OK;
+detach:
+    sqlite3_exec(db->db, "DETACH DATABASE src", NULL, NULL, NULL);
+    return status;
+}

@@ -146,6 +146,34 @@ typedef enum { DB_EXPORT_CSV, DB_EXPORT_JSONL } db_export_format;
 /* Writes the run's per-sample rows (ordered by sample id) to out. */
 int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out);
 
+/* One sample's outcome as stored, for paired comparisons. Strings borrowed for the callback. */
+typedef struct {
+    const char *sample_id;
+    const char *video_id;
+    const char *categories_json;
+    const char *error;  /* non-NULL: the sample failed */
+    int correct;
+    int parse_failed;
+} db_outcome;
+
+/* Calls fn for each sample of a run, ordered by sample id; stops when fn returns non-zero. */
+int db_samples_each(db_store *db, const char *key, int (*fn)(const db_outcome *o, void *ctx), void *ctx);
+
+/* Merge statistics of db_merge_from. */
+typedef struct {
+    int64_t runs_new, runs_joined; /* runs created / runs already present whose rows were added */
+    int64_t samples_added, samples_duplicate, samples_conflicting;
+} db_merge_stats;
+
+/* Copies every run and sample of the database at in_path (migrated first) into db, in one
+ * transaction. A run present in both is joined: its expected count adds up and its status is
+ * failed if either is failed, running if either is running, else ok. A sample present in both
+ * is kept once; *conflicting counts those whose stored outcome differs (the first is kept). */
+int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats);
+
+/* Number of runs in the database (0 for a fresh file). */
+int db_run_count(db_store *db, int64_t *n);
+
 /* Test hook (fault injection): when set, called between the statements of db_sample_put's
  * transaction with the step number (1 = after the sample row, 2 = after layer counts,
  * 3 = after timings, before COMMIT). */

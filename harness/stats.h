@@ -1,0 +1,44 @@
+/* stats.h - the statistics behind reports and paired comparisons: cluster bootstrap confidence
+ * intervals (questions cluster by video), the exact McNemar test, and a seeded generator.
+ *
+ * Usage:
+ *     int correct[n], cluster[n];           // cluster[i] = dense video index of sample i
+ *     double lo, hi;
+ *     stats_bootstrap_acc(correct, cluster, n, 2000, 1234, &lo, &hi);         // 95 % CI of the accuracy
+ *     double p = stats_mcnemar_exact(b, c);  // b = A right & B wrong, c = A wrong & B right
+ */
+#ifndef TB_STATS_H
+#define TB_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* splitmix64: small, seedable, identical on every platform. */
+typedef struct {
+    uint64_t s;
+} stats_rng;
+
+void stats_rng_seed(stats_rng *r, uint64_t seed);
+uint64_t stats_rng_next(stats_rng *r);
+/* Uniform integer in [0, n), n > 0 (rejection sampling, no modulo bias). */
+uint64_t stats_rng_below(stats_rng *r, uint64_t n);
+
+/* Two-sided exact McNemar p-value for b and c discordant pairs: the binomial(b + c, 1/2)
+ * probability of a split at least as uneven, min(1, 2 * P(X <= min(b, c))). 1 when b + c = 0. */
+double stats_mcnemar_exact(int64_t b, int64_t c);
+
+/* 95 % percentile bootstrap CI of the accuracy mean(correct), resampling whole clusters with
+ * replacement (cluster[i] in [0, n_clusters), dense). iters >= 100. Returns 0, or -1 for n = 0
+ * or out of memory (lo = hi = NaN then). */
+int stats_bootstrap_acc(const int *correct, const int *cluster, size_t n, int iters, uint64_t seed, double *lo,
+                        double *hi);
+
+/* 95 % CI of mean(b) - mean(a) over paired samples (same cluster array), resampling clusters. */
+int stats_bootstrap_diff(const int *a, const int *b, const int *cluster, size_t n, int iters, uint64_t seed,
+                         double *lo, double *hi);
+
+/* Maps arbitrary string keys to dense cluster ids 0..k-1 in first-seen order; returns k or -1.
+ * out[n]. */
+int stats_dense_clusters(const char *const *keys, size_t n, int *out);
+
+#endif

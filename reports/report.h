@@ -1,0 +1,49 @@
+/* report.h - reports from a results database: the paper's Table 1 layout (Markdown, LaTeX, CSV,
+ * HTML), a per-run detail table with 95 % confidence intervals (bootstrap clustered by video),
+ * and gnuplot plots (PNG and SVG): accuracy versus realised equivalent retention, the latency
+ * breakdown with the speed-up over full tokens, and visual tokens per LLM layer. Reports read
+ * only the database.
+ *
+ * Conventions read from the runs: the method "full" is the full-token row; a run's target
+ * retention is params.ratio; Video-MME duration columns come from categories.duration
+ * (short/medium/long). When several runs share (model, benchmark, method, ratio), the newest
+ * is reported.
+ *
+ * Usage:
+ *     rep_params p = rep_default_params();
+ *     p.out_dir = "report";
+ *     if (rep_write(db, &p, err, sizeof err)) fprintf(stderr, "%s\n", err);
+ *     // report/table.md, table.tex, table.csv, details.csv, index.html, plots/NAME.png and .svg
+ */
+#ifndef TB_REPORT_H
+#define TB_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/store.h"
+
+enum { REP_MD = 1, REP_TEX = 2, REP_CSV = 4, REP_HTML = 8 };
+
+typedef enum {
+    REP_PERF_MEAN_REL = 0, /* Perf. = mean over benchmarks of acc / acc(full) x 100 */
+    REP_PERF_REL_AVG = 1,  /* Perf. = Avg. / Avg.(full) x 100 */
+} rep_perf;
+
+typedef struct {
+    const char *out_dir;  /* created if missing */
+    int formats;          /* REP_* bits; default all */
+    int plots;            /* 1 (default): run gnuplot */
+    rep_perf perf;        /* which Perf. definition the main table shows (CSV has both) */
+    int bootstrap_iters;  /* default 1000 */
+    uint64_t seed;        /* bootstrap seed, default 1234 */
+} rep_params;
+
+rep_params rep_default_params(void);
+
+/* Writes every requested file into p->out_dir. Returns 0, or -1 with one line in err (names the
+ * file that could not be written, or the database error). *n_runs (optional) receives the
+ * number of runs reported. */
+int rep_write(db_store *db, const rep_params *p, int *n_runs, char *err, size_t err_len);
+
+#endif
