@@ -1,8 +1,236 @@
-/* cmd_forward.c - tango-bench forward (reserved; implemented by its own issue). */
+/* cmd_forward.c - tango-bench forward: run the Qwen2 LLM of a checkpoint on token ids (with the
+ * LLaVA image placeholder -200) and visual tokens, optionally with the attention tap, an in-LLM
+ * pruning plan and a greedy continuation; write every final-layer row's logits as .npy.
+ *
+ * Visual input: pooled tokens [T, L, D] (L a square grid) are assembled with image_newline by the
+ * model's own convention (config mm_newline_position); an already assembled block [n, D] needs
+ * --assembled. The realised token count of every layer is printed on stdout. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/llm.h"
+#include "harness/cli.h"
 #include "harness/commands.h"
+#include "harness/npy.h"
+
+/* Parses --plan-rule into the plan's merge rule. */
+static int parse_rule(const char *s, eng_llm_plan *p) {
+    if (strcmp(s, "fastv") == 0) p->merge = ENG_PLAN_MERGE_NONE;
+    else if (strcmp(s, "holitom") == 0) p->merge = ENG_PLAN_MERGE_PAIRWISE;
+    else if (strcmp(s, "tango") == 0) p->merge = ENG_PLAN_MERGE_WEIGHTED;
+    else return -1;
+    return 0;
+}
 
 int cmd_forward(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cmd_reserved("forward");
+    const char *model = NULL, *ids_path = NULL, *vis_path = NULL, *out_path = NULL, *attn_out = NULL,
+               *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL,
+               *backend = "cpu";
+    int assembled = 0, plan_bidir = 0, no_stop = 0;
+    int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0;
+    double plan_keep = 0.5, plan_weight = 0.6, rep_pen = -1.0;
+    const cli_opt opts[] = {
+        {"model", CLI_STR, &model, "DIR", "LLaVA checkpoint directory", .required = 1},
+        {"input-ids", CLI_STR, &ids_path, "IDS.npy", "token ids (int64) with -200 where the visual block goes",
+         .required = 1},
+        {"visual", CLI_STR, &vis_path, "V.npy", "pooled tokens [T,L,D], or [n,D] with --assembled"},
+        {"assembled", CLI_FLAG, &assembled, NULL, "V.npy is already the assembled block [n,D] (newlines included)"},
+        {"out", CLI_STR, &out_path, "LOGITS.npy", "logits of every final-layer row [n, V] (float32)", .required = 1},
+        {"attn-layer", CLI_INT, &attn_layer, "K", "record layer K's last-row attention (head mean)", -1, 4096},
+        {"attn-out", CLI_STR, &attn_out, "A.npy", "where to write that attention row [keys] (float32)"},
+        {"generate", CLI_INT, &gen_n, "N", "greedy continuation of up to N tokens", 0, 1e6},
+        {"gen-out", CLI_STR, &gen_out, "G.npy", "where to write the continuation (int64)"},
+        {"rep-pen", CLI_DOUBLE, &rep_pen, "P", "repetition penalty (-1: generation_config's)", -1, 100},
+        {"no-stop", CLI_FLAG, &no_stop, NULL, "do not stop on the checkpoint's stop ids"},
+        {"plan-layer", CLI_INT, &plan_layer, "K", "prune between layers K-1 and K (0: no plan)", 0, 4096},
+        {"plan-keep", CLI_DOUBLE, &plan_keep, "R", "visual tokens kept: a fraction if <= 1, else a count", 0, 1e9},
+        {"plan-rule", CLI_STR, &plan_rule, "fastv|holitom|tango",
+         "fastv: drop; holitom: pairwise fold; tango: 0.6/0.4 fold"},
+        {"plan-weight", CLI_DOUBLE, &plan_weight, "W", "kept-token weight of the tango fold", 0, 1},
+        {"plan-pos", CLI_STR, &plan_pos, "keep|renumber", "position ids after the plan"},
+        {"plan-indices", CLI_STR, &plan_idx_path, "I.npy", "keep exactly these span-relative indices (int64)"},
+        {"plan-bidir", CLI_FLAG, &plan_bidir, NULL, "run layer K-1 without the causal mask (Tango quirk)"},
+        {"vocab-limit", CLI_INT, &vocab_limit, "N", "logits / argmax over ids < N only (0: all rows)", 0, 1e9},
+        {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
+        {0},
+    };
+    const cli_spec spec = {"forward", NULL, 0, 0, "run the LLM on token ids and visual tokens; write logits", opts};
+    char *pos[1];
+    int n_pos, st = cli_parse(&spec, argc, argv, pos, &n_pos);
+    if (st != CLI_OK) return cli_exit_code(st);
+
+    eng_llm_params lp = eng_llm_default_params();
+    if (eng_backend_parse(backend, &lp.backend) != 0) return cli_usage_error(&spec, "unknown backend '%s'", backend);
+    lp.vocab_limit = vocab_limit;
+    eng_llm_plan plan = eng_llm_plan_default();
+    if (parse_rule(plan_rule, &plan) != 0) return cli_usage_error(&spec, "unknown --plan-rule '%s'", plan_rule);
+    if (strcmp(plan_pos, "keep") == 0) plan.pos = ENG_PLAN_POS_KEEP;
+    else if (strcmp(plan_pos, "renumber") == 0) plan.pos = ENG_PLAN_POS_RENUMBER;
+    else return cli_usage_error(&spec, "unknown --plan-pos '%s'", plan_pos);
+    if (plan_keep > 1.0) {
+        if (plan_keep != floor(plan_keep)) return cli_usage_error(&spec, "--plan-keep %g: a count must be whole", plan_keep);
+        plan.keep_count = (int64_t)plan_keep;
+    } else {
+        plan.keep_ratio = plan_keep;
+    }
+    plan.merge_weight = (float)plan_weight;
+    plan.bidirectional_prev = plan_bidir;
+    if (attn_out && attn_layer < 0) return cli_usage_error(&spec, "--attn-out needs --attn-layer");
+    if (gen_out && gen_n <= 0) return cli_usage_error(&spec, "--gen-out needs --generate N");
+    if (plan_idx_path && plan_layer <= 0) return cli_usage_error(&spec, "--plan-indices needs --plan-layer");
+
+    int rc = 1;
+    char err[512];
+    npy_array ids = {0}, vis = {0}, pidx = {0};
+    eng_llm *m = NULL;
+    eng_llm_state *s = NULL;
+    float *block = NULL;
+    int64_t *gen = NULL;
+    if (npy_read(ids_path, NPY_I64, &ids, err, sizeof err) != 0) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    if (ids.ndim > 2 || (ids.ndim == 2 && ids.shape[0] != 1)) {
+        fprintf(stderr, "tango-bench forward: %s: ids must be 1-D (or [1, n]), got %d dims\n", ids_path, ids.ndim);
+        goto out;
+    }
+    if (vis_path && npy_read(vis_path, NPY_F32, &vis, err, sizeof err) != 0) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    if (plan_idx_path && npy_read(plan_idx_path, NPY_I64, &pidx, err, sizeof err) != 0) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    m = eng_llm_load(model, &lp, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    eng_llm_info info;
+    eng_llm_get_info(m, &info);
+
+    /* the visual block */
+    int64_t n_vis = 0;
+    if (vis_path) {
+        if (assembled) {
+            if (vis.ndim != 2 || vis.shape[1] != info.hidden) {
+                fprintf(stderr, "tango-bench forward: %s: --assembled needs [n, %d], got %d dims\n", vis_path,
+                        info.hidden, vis.ndim);
+                goto out;
+            }
+            n_vis = vis.shape[0];
+            block = vis.data;
+        } else {
+            if (vis.ndim != 3 || vis.shape[2] != info.hidden) {
+                fprintf(stderr, "tango-bench forward: %s: pooled tokens must be [T, L, %d] (or use --assembled)\n",
+                        vis_path, info.hidden);
+                goto out;
+            }
+            int64_t grid = (int64_t)llround(sqrt((double)vis.shape[1]));
+            if (grid * grid != vis.shape[1]) {
+                fprintf(stderr, "tango-bench forward: %s: L = %lld is not a square grid\n", vis_path,
+                        (long long)vis.shape[1]);
+                goto out;
+            }
+            n_vis = eng_llm_visual_count(info.newline_mode, vis.shape[0], grid);
+            block = n_vis > 0 ? malloc((size_t)n_vis * (size_t)info.hidden * sizeof(float)) : NULL;
+            if (n_vis > 0 && !block) {
+                fprintf(stderr, "tango-bench forward: out of memory\n");
+                goto out;
+            }
+            if (eng_llm_assemble_visual(vis.data, vis.shape[0], grid, info.hidden, info.newline_mode,
+                                        eng_llm_image_newline(m), block, err, sizeof err) < 0) {
+                fprintf(stderr, "tango-bench forward: %s: %s\n", vis_path, err);
+                goto out;
+            }
+        }
+    }
+    int64_t n_ctx = (int64_t)ids.numel + n_vis + gen_n + 1;
+    s = eng_llm_state_init(m, n_ctx, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    eng_llm_prefill_params pp = eng_llm_prefill_default_params();
+    pp.ids = ids.data;
+    pp.n_ids = (int64_t)ids.numel;
+    pp.visual = block;
+    pp.n_visual = n_vis;
+    pp.attn_layer = (int)attn_layer;
+    pp.all_logits = 1;
+    if (plan_layer > 0) {
+        plan.layer = (int)plan_layer;
+        if (plan_idx_path) {
+            plan.select = ENG_PLAN_SELECT_INDICES;
+            plan.keep_idx = pidx.data;
+            plan.n_keep_idx = (int64_t)pidx.numel;
+        }
+        pp.plan = &plan;
+    }
+    eng_llm_prefill_out po;
+    int e = eng_llm_prefill(s, &pp, &po, err, sizeof err);
+    if (e != ENG_OK) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        rc = e == ENG_ERR_ARG ? 2 : 1;
+        goto out;
+    }
+    int64_t shp[2] = {po.n_logit_rows, po.vocab_out};
+    if (npy_write(out_path, NPY_F32, po.logits, 2, shp, err, sizeof err) != 0) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    if (attn_out) {
+        int64_t as[1] = {po.attn_len};
+        if (npy_write(attn_out, NPY_F32, po.attn_row, 1, as, err, sizeof err) != 0) {
+            fprintf(stderr, "tango-bench forward: %s\n", err);
+            goto out;
+        }
+    }
+    printf("tokens %lld (visual %lld at %lld), final rows %lld, prefill %.3f s (plan %.3f s)\n",
+           (long long)po.n_tokens, (long long)po.n_visual, (long long)po.visual_start, (long long)po.n_final,
+           po.seconds, po.plan_seconds);
+    printf("visual tokens per layer:");
+    for (int l = 0; l < po.n_layers; l++) printf(" %lld", (long long)po.n_visual_layer[l]);
+    printf("\n");
+    if (gen_n > 0) {
+        gen = malloc((size_t)gen_n * sizeof *gen);
+        if (!gen) {
+            fprintf(stderr, "tango-bench forward: out of memory\n");
+            goto out;
+        }
+        eng_llm_gen_params gp = eng_llm_gen_default_params();
+        gp.max_new_tokens = gen_n;
+        gp.repetition_penalty = rep_pen;
+        gp.use_stop_ids = !no_stop;
+        int64_t n_gen = 0;
+        if (eng_llm_generate(s, &gp, gen, gen_n, &n_gen, err, sizeof err) != ENG_OK) {
+            fprintf(stderr, "tango-bench forward: %s\n", err);
+            goto out;
+        }
+        eng_llm_timings tm;
+        eng_llm_get_timings(s, &tm);
+        printf("generated %lld tokens:", (long long)n_gen);
+        for (int64_t i = 0; i < n_gen; i++) printf(" %lld", (long long)gen[i]);
+        printf("\ndecode %.3f ms/token\n", tm.n_decode ? 1e3 * tm.decode_s / (double)tm.n_decode : 0.0);
+        if (gen_out) {
+            int64_t gs[1] = {n_gen};
+            if (npy_write(gen_out, NPY_I64, gen, 1, gs, err, sizeof err) != 0) {
+                fprintf(stderr, "tango-bench forward: %s\n", err);
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(gen);
+    if (block != vis.data) free(block);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+    npy_free(&ids);
+    npy_free(&vis);
+    npy_free(&pidx);
+    return rc;
 }

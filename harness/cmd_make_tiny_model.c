@@ -1,8 +1,58 @@
-/* cmd_make_tiny_model.c - tango-bench make-tiny-model (reserved; implemented by its own issue). */
+/* cmd_make_tiny_model.c - tango-bench make-tiny-model DIR: writes the deterministic tiny LLaVA
+ * checkpoint of engine/tiny_model.h (config, generation config, safetensors with the real tensor
+ * names, SigLIP head file, byte-level BPE tokenizer), lmms-lab or llava-hf layout. */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/tiny_model.h"
+#include "harness/cli.h"
 #include "harness/commands.h"
 
 int cmd_make_tiny_model(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cmd_reserved("make-tiny-model");
+    const char *layout = "lmms", *dtype = "f32";
+    int64_t seed = 1, shards = 1;
+    int video = 0;
+    const cli_opt opts[] = {
+        {"layout", CLI_STR, &layout, "lmms|hf", "checkpoint layout: lmms-lab original or llava-hf"},
+        {"seed", CLI_INT, &seed, "S", "weight seed (same seed -> same bytes)", .min = 0, .max = 9.0e15},
+        {"shards", CLI_INT, &shards, "N", "1: model.safetensors; 2: two shards + model.safetensors.index.json",
+         .min = 1, .max = 2},
+        {"dtype", CLI_STR, &dtype, "f32|bf16|f16", "stored dtype (real lmms-lab files are bf16, llava-hf f16)"},
+        {"video", CLI_FLAG, &video, NULL, "LLaVA-Video flavour (lmms only): mm_newline_position \"grid\""},
+        {0}};
+    const cli_spec spec = {
+        "make-tiny-model", "DIR", 1, 1, "write a deterministic tiny LLaVA-OneVision checkpoint for tests", opts};
+    char *pos[1];
+    int n_pos = 0;
+    int st = cli_parse(&spec, argc, argv, pos, &n_pos);
+    if (st != CLI_OK) return cli_exit_code(st);
+
+    eng_tiny_params p = eng_tiny_default_params();
+    if (strcmp(layout, "lmms") == 0)
+        p.layout = ENG_LAYOUT_LMMS;
+    else if (strcmp(layout, "hf") == 0)
+        p.layout = ENG_LAYOUT_HF;
+    else
+        return cli_usage_error(&spec, "--layout must be lmms or hf, got '%s'", layout);
+    if (video && p.layout != ENG_LAYOUT_LMMS) return cli_usage_error(&spec, "--video needs --layout lmms");
+    if (strcmp(dtype, "f32") == 0)
+        p.dtype = ST_F32;
+    else if (strcmp(dtype, "bf16") == 0)
+        p.dtype = ST_BF16;
+    else if (strcmp(dtype, "f16") == 0)
+        p.dtype = ST_F16;
+    else
+        return cli_usage_error(&spec, "--dtype must be f32, bf16 or f16, got '%s'", dtype);
+    p.seed = (uint64_t)seed;
+    p.shards = (int)shards;
+    p.video = video;
+
+    char err[1024];
+    if (eng_tiny_model_write(pos[0], &p, err, sizeof err) != 0) {
+        fprintf(stderr, "tango-bench make-tiny-model: %s\n", err);
+        return 1;
+    }
+    printf("wrote tiny %s%s checkpoint (%s, seed %lld, %d shard%s) to %s\n", layout, video ? " video" : "", dtype,
+           (long long)seed, p.shards, p.shards == 1 ? "" : "s", pos[0]);
+    return 0;
 }

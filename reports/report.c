@@ -926,7 +926,7 @@ static int plot_latency(rep_ctx *c, const char *dir, const char *model, const re
           "set boxwidth 0.7\nset xtics rotate by -40\nset yrange [0:*]\nset offsets 0,0,graph 0.08,0\n", gp);
     fprintf(gp, "plot '%s.dat' using 2:xtic(1) title 'vision', '' using 3 title 'prune', '' using 4 title 'prefill',"
                 " '' using 5 title 'generate', '' using 6 title 'other',"
-                " '' using 0:7:($8 > 0 ? sprintf('%%.2fx', $8) : '') with labels offset 0,0.8 notitle\n",
+                " '' using 0:7:($8 > 0 ? gprintf('%%.2fx', $8) : '') with labels offset 0,0.8 notitle\n",
             name);
     gp_end(gp, name);
     if (close_out(c, gp, path)) return -1;

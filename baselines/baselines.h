@@ -1,0 +1,136 @@
+/* baselines.h - the baseline pruning methods of tango-bench (FastV, VisionZip, HoliTom, FastVID)
+ * and the control rows (full, uniform, uniform-frames, random, topk), registered in the pruner
+ * registry (tango/pruner.h) through BL_METHOD_ENTRIES, plus the matched-retention solver that
+ * turns a target FLOP-equivalent retention r (paper Eq. 1, mean over LLM layers of the visual
+ * tokens each layer runs, over the unpruned count) into each method's own knobs.
+ *
+ * Every method reads in->ratio as the TARGET equivalent retention r of the sweep, solves its own
+ * knobs with bl_solve (an explicit --set knob overrides the solver), runs, and records the
+ * nominal knobs, the predicted and the realised retention in out->params_json. Methods whose
+ * realised count depends on the data (HoliTom's segmentation, FastVID's segments and newline
+ * rows, random / topk newline rows on LLaVA-Video) re-solve on the data: they search their main
+ * knob until the realised retention is within BL_TOL of r, or report the closest they reach.
+ *
+ * Accounting (`account` key, bl_geometry.account):
+ *   seq (default): what the LLM runs, newlines included, over the unpruned visual block with its
+ *       newlines (OV: T*L + 1; LLaVA-Video: T*(L + H)) -- spec visionzip-fastv-dart-vidcom2.md §2;
+ *       this is tg_prune_output.equiv_retention;
+ *   content: content tokens only over T*L (tg_prune_output.equiv_retention_content).
+ *
+ * Usage (solver only, e.g. for `tango-bench flops --method fastv --ratio 0.1`):
+ *     bl_geometry g = bl_geometry_default(BL_MODEL_OV);      // 32 frames, 14x14, 28 layers
+ *     bl_knobs k = bl_knobs_default("fastv");                 // k = 2
+ *     double realised; char err[256];
+ *     int st = bl_solve("fastv", 0.10, &g, &k, &realised, err, sizeof err);
+ *     // st == BL_SOLVE_OK: k.keep == 193, k.llm_layer == 2, realised ~ 0.1000
+ */
+#ifndef BL_BASELINES_H
+#define BL_BASELINES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tango/pruner.h"
+
+/* Matched-retention tolerance: |realised - r| <= BL_TOL (0.5 % of the visual tokens). */
+#define BL_TOL 0.005
+
+typedef enum { BL_MODEL_OV = 0, BL_MODEL_VIDEO = 1 } bl_model;
+typedef enum { BL_ACCOUNT_SEQ = 0, BL_ACCOUNT_CONTENT = 1 } bl_account;
+
+/* The geometry the solver plans for. */
+typedef struct {
+    bl_model model;       /* newline layout: OV one newline at the end; Video one per grid row */
+    int64_t n_frames;     /* T */
+    int64_t grid_h, grid_w; /* pooled grid (14x14 OV, 13x13 Video) */
+    int n_layers;         /* LLM layers (28 for Qwen2-7B) */
+    bl_account account;
+} bl_geometry;
+
+/* OV: 32 frames of 14x14; Video: 64 frames of 13x13; 28 layers; seq accounting. */
+bl_geometry bl_geometry_default(bl_model model);
+
+/* Knobs of every method (each method reads only its own). Inputs to bl_solve are marked (in),
+ * outputs (out); fields a method does not use stay as bl_knobs_default set them. */
+typedef struct {
+    double ratio;          /* (out) pre-LLM nominal ratio: holitom RETAIN_RATIO, fastvid
+                              fastvid_retention_ratio */
+    int64_t per_frame;     /* (out) per-frame budget: visionzip spatial_tokens, fastvid
+                              F_keep = int(L * ratio), topk tokens per frame, uniform rows*cols */
+    double dominant_ratio; /* (in) visionzip DOMINANT_RATIO (0.95: the 5 % contextual share) */
+    int64_t dominant, contextual; /* (out) visionzip D = int(b * dominant_ratio), C = b - D */
+    int64_t rows, cols;    /* (out) uniform: pooled grid */
+    int64_t frames;        /* (out) uniform-frames: frames kept */
+    int64_t keep;          /* (out) fastv: keep count M at layer k; random: tokens kept */
+    int llm_layer;         /* (in) fastv k (2) / holitom layer (18); 0 = no in-LLM stage */
+    double llm_keep_ratio; /* (in) holitom: 1 - layer_ratio (0.5); (out) fastv: M / V */
+    int holitom_full;      /* (in) holitom: 1 = variant=full (outer + inner), 0 = outer only */
+    int64_t n_seq;         /* (out) predicted visual tokens entering the LLM, newlines included */
+    int64_t n_llm_keep;    /* (out) predicted visual tokens from llm_layer on */
+    int data_dependent;    /* (out) 1: the realised count depends on the data (see top) */
+} bl_knobs;
+
+/* Defaults for a method name (unknown names: the generic defaults). */
+bl_knobs bl_knobs_default(const char *method);
+
+/* Solver status: BL_SOLVE_OK, BL_SOLVE_INEXACT (the closest knob is outside BL_TOL; the knobs and
+ * *realised hold the closest), or TG_ERR_INPUT (infeasible, e.g. fastv with k = 3 at r = 0.10,
+ * unknown method, bad geometry) with a message. */
+enum { BL_SOLVE_OK = 0, BL_SOLVE_INEXACT = 1 };
+
+/* Solves the method's own knobs for target equivalent retention r in (0, 1] on geometry g, from
+ * the (in) fields of *k (start from bl_knobs_default), writing the (out) fields and the
+ * predicted realised retention (*realised, may be NULL). Data-independent methods are exact:
+ * the run realises *realised. For data-dependent methods the prediction assumes: holitom
+ * content = ceil-free r'*T*L (no rounding excess) and, on Video, a newline for every row of the
+ * first frame of each kept row set (H per frame); fastvid no lost remainders and (Video) H
+ * newlines per frame; random / topk (Video) H newlines per frame. Pure: no allocation. */
+int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, double *realised, char *err,
+             size_t err_len);
+
+/* Per-layer visual token counts of a plan: visual[l] = n_seq for l < llm_layer (or every layer
+ * when llm_layer == 0), n_llm_keep from it on. n_layers <= TG_MAX_LAYERS. */
+void bl_plan_layers(const bl_knobs *k, int n_layers, int64_t *visual /* [n_layers] */);
+
+/* ---------------------------------------------------------------------------------------------
+ * Method entry points (tg_prune_fn) and their accepted --set keys
+ * ------------------------------------------------------------------------------------------- */
+int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_full_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_uniform_frames_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_random_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
+
+extern const char *const bl_fastv_keys[];
+extern const char *const bl_visionzip_keys[];
+extern const char *const bl_holitom_keys[];
+extern const char *const bl_fastvid_keys[];
+extern const char *const bl_full_keys[];
+extern const char *const bl_uniform_keys[];
+extern const char *const bl_uniform_frames_keys[];
+extern const char *const bl_random_keys[];
+extern const char *const bl_topk_keys[];
+
+/* Registry entries (included by tango/pruner.c). */
+#define BL_METHOD_ENTRIES                                                                                  \
+    {"fastv", "FastV: keep the top-M visual tokens by last-query attention at LLM layer k", bl_fastv_run,  \
+     bl_fastv_keys},                                                                                       \
+        {"visionzip", "VisionZip (SigLIP/video port): dominant by received attention + key-cosine context", \
+         bl_visionzip_run, bl_visionzip_keys},                                                             \
+        {"holitom", "HoliTom: DP segmentation, static DPC merging, dynamic top-k, in-LLM folding",        \
+         bl_holitom_run, bl_holitom_keys},                                                                 \
+        {"fastvid", "FastVID: DySeg, salient + density tokens, anchor-frame merging, original positions", \
+         bl_fastvid_run, bl_fastvid_keys},                                                                 \
+        {"full", "control: all visual tokens", bl_full_run, bl_full_keys},                              \
+        {"uniform", "control: uniform spatial (bilinear) pooling to the budget", bl_uniform_run,           \
+         bl_uniform_keys},                                                                                 \
+        {"uniform-frames", "control: keep uniformly spaced whole frames", bl_uniform_frames_run,           \
+         bl_uniform_frames_keys},                                                                                 \
+        {"random", "control: seeded uniform random token selection", bl_random_run, bl_random_keys},      \
+        {"topk", "control: per-frame attention top-k", bl_topk_run, bl_topk_keys},
+
+#endif

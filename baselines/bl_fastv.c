@@ -1,0 +1,103 @@
+/* bl_fastv.c - FastV (spec visionzip-fastv-dart-vidcom2.md §4, §8.2): no pre-LLM pruning; an
+ * in-LLM plan that, before 0-based layer k, keeps the M visual tokens (the whole inserted block,
+ * newlines included) with the highest head-mean attention of the last query row of layer k-1,
+ * drops the rest without merging, and keeps the original position ids (gaps). Layers >= k and
+ * their KV cache hold only the kept tokens.
+ *
+ * Knobs: k (default 2), keep = M (absolute count, overrides the solver). Without keep, M is
+ * solved from the target r by fl_fastv_keep: r = (k + (L - k) M / V) / L (infeasible when
+ * r < k / L, e.g. k = 3 at r = 0.10: an error).
+ * Quirk (compat=official): fastv.last_row_score. compat=paper: the score is the mean attention
+ * each token receives from all causal query rows (plan.score_all_queries = 1). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "baselines/bl_internal.h"
+
+const char *const bl_fastv_keys[] = {"compat", "model", "seed", "jitter", "account", "layers", "k", "keep", NULL};
+
+int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+    memset(out, 0, sizeof *out);
+    bl_ctx c;
+    int st = bl_ctx_init(&c, "fastv", in, bl_fastv_keys, err, err_len);
+    if (st) return st;
+    bl_knobs k = bl_knobs_default("fastv");
+    int64_t kv = k.llm_layer, keep = -1;
+    if ((st = tg_param_int(in, "k", 1, c.n_layers - 1, &kv, err, err_len)) < 0) return st;
+    k.llm_layer = (int)kv;
+    int64_t V = bl_full_len(&c.geo);
+    int sk = tg_param_int(in, "keep", 0, V, &keep, err, err_len);
+    if (sk < 0) return sk;
+    double pred = 0;
+    const char *how = "explicit";
+    if (!sk) {
+        st = bl_solve("fastv", c.target, &c.geo, &k, &pred, err, err_len);
+        if (st < 0) return st;
+        how = st == BL_SOLVE_INEXACT ? "solver-inexact" : "solver";
+        keep = k.keep;
+    } else {
+        k.keep = keep;
+        k.n_seq = V;
+        k.n_llm_keep = keep;
+        int64_t vis[TG_MAX_LAYERS];
+        bl_plan_layers(&k, c.n_layers, vis);
+        double s = 0;
+        for (int l = 0; l < c.n_layers; l++) s += (double)vis[l];
+        pred = s / ((double)c.n_layers * (double)V);
+    }
+
+    /* pre-LLM: everything, in the model's layout */
+    int64_t N = c.T * c.L;
+    int64_t *ids = malloc((size_t)N * sizeof *ids);
+    const float **v = malloc((size_t)N * sizeof *v);
+    bl_seq s = {0};
+    if (!ids || !v) {
+        free(ids);
+        free(v);
+        bl_set_err(err, err_len, "fastv: out of memory");
+        return TG_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < N; i++) {
+        ids[i] = i;
+        v[i] = in->features + (size_t)i * c.D;
+    }
+    if (c.model == BL_MODEL_OV) {
+        for (int64_t i = 0; i < N; i++) bl_seq_push(&s, i, -1, v[i]);
+        bl_seq_push(&s, TG_NEWLINE, -1, NULL);
+    } else {
+        bl_emit_grid(&s, ids, v, N, c.T, c.H, c.W, 1, 0);
+    }
+    free(ids);
+    free(v);
+
+    tg_llm_plan plan;
+    memset(&plan, 0, sizeof plan);
+    plan.enabled = 1;
+    plan.layer = k.llm_layer;
+    plan.score_layer = k.llm_layer - 1;
+    plan.keep_ratio = (double)keep / (double)V;
+    plan.keep_round = TG_PLAN_ROUND_HALF_EVEN;
+    plan.span_includes_newlines = 1;
+    plan.score_last_query = !c.paper;
+    plan.score_all_queries = c.paper;
+    plan.score_causal_mask = 1;
+    plan.merge = TG_PLAN_MERGE_NONE;
+    plan.w_keep = 1.0;
+    plan.w_pool = 0.0;
+    plan.positions = TG_PLAN_POS_ORIGINAL;
+    plan.n_visual_in = V;
+    plan.n_keep = keep;
+    st = bl_seq_finish(&s, &c, out, &plan, err, err_len);
+    bl_seq_free(&s);
+    if (st == TG_OK) {
+        out->ratio_used = 1.0;
+        if (!c.paper) bl_quirk(out, "fastv.last_row_score");
+        bl_json j = {0};
+        bl_json_common(&j, &c);
+        bl_json_add(&j, "\"k\":%d,\"keep\":%lld,\"span\":%lld,", k.llm_layer, (long long)keep, (long long)V);
+        st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
+        free(j.s);
+    }
+    if (st) tg_prune_output_free(out);
+    return st;
+}

@@ -1,0 +1,281 @@
+/* datasets.h - benchmark manifests and samples: download and cache the official annotation
+ * records of Video-MME, MVBench, LongVideoBench and MLVU-Dev (MCQ), turn them into common
+ * samples, build the exact prompt text each reference pipeline used, and extract / score answers.
+ *
+ * What this module deliberately does not do: decode video or sample frames (datasets/frames*,
+ * datasets/video*), download videos, or call any LLM judge. A parse failure is recorded as such,
+ * never guessed. Spec: specs/datasets.md, specs/llava-ov-engine.md §5.
+ *
+ * Usage (the experiment runner):
+ *
+ *     char err[512];
+ *     ds_load_params lp = ds_load_default_params();
+ *     lp.cache_dir = "/data/tb-cache";         // or lp.manifest = "synth/manifest/"
+ *     lp.videos_root = "/data/mvbench";
+ *     ds_sample_set *set = NULL;
+ *     if (ds_samples_load(DS_BENCH_MVBENCH, &lp, &set, err, sizeof err) != DS_OK) {
+ *         fprintf(stderr, "%s\n", err); return 1;
+ *     }
+ *     ds_prompt_params pp = ds_prompt_default_params();   // llava-ov, vlmevalkit
+ *     for (size_t i = 0; i < ds_sample_set_count(set); i++) {
+ *         const ds_sample *s = ds_sample_set_get(set, i);
+ *         char *user = ds_prompt_user(s, &pp, NULL, err, sizeof err);  // text after "<image>\n"
+ *         char *chat = ds_prompt_chat(s, &pp, NULL, err, sizeof err);  // whole qwen_1_5 prompt
+ *         const char *prediction = run_model(s->video, s->start, s->end, chat);
+ *         ds_answer a;
+ *         ds_answer_score(s, pp.convention, prediction, &a, err, sizeof err);
+ *         // a.letter ('A'.. or 0), a.correct (0/1), a.parse (DS_PARSE_OK / FAILED / REFUSED)
+ *         free(user); free(chat);
+ *     }
+ *     ds_sample_set_free(set);
+ *
+ * Downloading (tango-bench fetch) is ds_fetch(); it needs curl_global_init() done by main.
+ */
+#ifndef TB_DATASETS_H
+#define TB_DATASETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes (numbers are stable, never reused).
+ */
+typedef enum {
+    DS_OK = 0,
+    DS_ERR_ARG = -1,         /* bad argument / unknown benchmark / unsupported combination */
+    DS_ERR_IO = -2,          /* local file error */
+    DS_ERR_NET = -3,         /* connection / timeout / truncated transfer after all retries */
+    DS_ERR_HTTP = -4,        /* non-2xx HTTP status (other than 401/403) */
+    DS_ERR_AUTH = -5,        /* 401/403: gated dataset, terms not accepted or HF_TOKEN missing */
+    DS_ERR_JSON = -6,        /* malformed JSON */
+    DS_ERR_SCHEMA = -7,      /* JSON well-formed but not the expected record schema */
+    DS_ERR_PATH = -8,        /* a video path escapes the videos root */
+    DS_ERR_TOOBIG = -9,      /* download larger than the allowed maximum */
+    DS_ERR_CHECKSUM = -10,   /* size or sha256 mismatch */
+    DS_ERR_NOT_CACHED = -11, /* offline / samples: nothing usable in the cache */
+    DS_ERR_NOMEM = -12,
+    DS_ERR_UNSUPPORTED = -13 /* combination the spec does not define (see ds_prompt_user) */
+} ds_status;
+
+/* Short name of a status ("ok", "auth", ...). Never NULL. */
+const char *ds_status_str(int status);
+
+/* ---------------------------------------------------------------------------------------------
+ * Benchmarks, model families, conventions.
+ */
+typedef enum {
+    DS_BENCH_VIDEOMME = 0,
+    DS_BENCH_MVBENCH = 1,
+    DS_BENCH_LONGVIDEOBENCH = 2,
+    DS_BENCH_MLVU = 3,
+    DS_BENCH_COUNT = 4
+} ds_bench;
+
+typedef enum { DS_FAMILY_LLAVA_OV = 0, DS_FAMILY_LLAVA_VIDEO = 1 } ds_family;
+typedef enum { DS_CONV_VLMEVALKIT = 0, DS_CONV_LMMS_EVAL = 1 } ds_convention;
+
+/* "videomme", "mvbench", "longvideobench", "mlvu". NULL for an out-of-range value. */
+const char *ds_bench_name(ds_bench b);
+/* Parses a benchmark name (the four above); returns 0 and sets *out, or -1. */
+int ds_bench_parse(const char *name, ds_bench *out);
+/* "llava-ov" / "llava-video" and "vlmevalkit" / "lmms-eval"; parse returns 0 or -1. */
+int ds_family_parse(const char *name, ds_family *out);
+int ds_convention_parse(const char *name, ds_convention *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * The common sample. All strings are owned by the sample set (valid until ds_sample_set_free).
+ */
+#define DS_MAX_OPTIONS 8
+#define DS_MAX_CATEGORIES 4
+
+typedef struct {
+    char *id;                              /* unique within the benchmark ("001-1", "action_sequence_0") */
+    ds_bench bench;
+    char *video;                           /* resolved path: videos_root + benchmark layout */
+    char *video_rel;                       /* path relative to videos_root, checked not to escape it */
+    int video_is_frames;                   /* 1: video is a folder of %05d.jpg frames (MVBench tvqa) */
+    double frames_fps;                     /* fps of a frame folder (3), else 0 */
+    double start, end;                     /* clip bounds in seconds; NAN when absent */
+    double duration;                       /* seconds from the record, NAN when absent */
+    char *question;                        /* question text as stored */
+    int n_options;                         /* 2..DS_MAX_OPTIONS */
+    char *options[DS_MAX_OPTIONS];         /* option texts without letter prefixes */
+    char *options_raw[DS_MAX_OPTIONS];     /* Video-MME only: options as stored ("A. ..."); else NULL */
+    char gold;                             /* 'A' + index of the correct option */
+    char *task;                            /* MVBench task file stem, MLVU task, else NULL */
+    int n_categories;
+    const char *category_keys[DS_MAX_CATEGORIES]; /* static strings ("duration", "task_type", ...) */
+    char *category_values[DS_MAX_CATEGORIES];
+} ds_sample;
+
+typedef struct ds_sample_set ds_sample_set;
+
+/* Number of samples / the i-th sample (borrowed; NULL when i is out of range). NULL set: 0/NULL. */
+size_t ds_sample_set_count(const ds_sample_set *set);
+const ds_sample *ds_sample_set_get(const ds_sample_set *set, size_t i);
+/* Value of a category of a sample ("duration", "task_type", "task", "duration_group", ...), or
+ * NULL when the sample has no such key. Borrowed from the sample. */
+const char *ds_sample_category(const ds_sample *s, const char *key);
+/* Frees a set and every string it owns. NULL is a no-op. */
+void ds_sample_set_free(ds_sample_set *set);
+
+/* ---------------------------------------------------------------------------------------------
+ * Loading samples.
+ */
+typedef struct {
+    const char *cache_dir;   /* cache root; NULL: ds_default_cache_dir() */
+    const char *revision;    /* NULL: "main" */
+    const char *manifest;    /* local file or directory in the benchmark's official record format;
+                                when set, the cache is bypassed */
+    const char *videos_root; /* NULL: "." */
+} ds_load_params;
+
+ds_load_params ds_load_default_params(void);
+
+/* Loads every sample of a benchmark, from p->manifest when set, else from the cache written by
+ * ds_fetch (never touches the network). Records are validated field by field; the first bad one
+ * fails the whole load with a message naming the file, record and field. Video paths that are
+ * absolute or contain ".." are rejected (DS_ERR_PATH).
+ *   manifest forms: videomme: JSON array of rows, JSON Lines, a rows-API page, or a directory of
+ *   those; mvbench: a task JSON list (task = file stem) or a directory of them (official task
+ *   order first, then others by name); longvideobench: lvb_val.json or its directory; mlvu: a task
+ *   JSON file (1_plotQA.json ...) or a directory of them (or of json/).
+ * On success *out owns the samples (free with ds_sample_set_free). On failure *out is NULL and
+ * err holds one line. */
+int ds_samples_load(ds_bench bench, const ds_load_params *p, ds_sample_set **out, char *err,
+                    size_t err_len);
+
+/* Parses a JSON text of one benchmark's records (an array, JSON Lines, or a rows-API page for
+ * videomme) into a new set. task: the MVBench/MLVU task file stem (NULL for the other two).
+ * source: a name for error messages. Appends to *io_set when it is non-NULL, else creates one. */
+int ds_samples_parse(ds_bench bench, const char *json, size_t json_len, const char *task,
+                     const char *source, const ds_load_params *p, ds_sample_set **io_set, char *err,
+                     size_t err_len);
+
+/* Default cache root: $TB_CACHE, else $XDG_CACHE_HOME/tango-bench, else $HOME/.cache/tango-bench,
+ * else ".tango-bench-cache". Returns a static string valid until the next call. */
+const char *ds_default_cache_dir(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Prompts.
+ */
+typedef struct {
+    ds_family family;          /* default DS_FAMILY_LLAVA_OV */
+    ds_convention convention;  /* default DS_CONV_VLMEVALKIT */
+} ds_prompt_params;
+
+ds_prompt_params ds_prompt_default_params(void);
+
+/* What the LLaVA-Video time instruction needs (llava-ov-engine.md §5.2). */
+typedef struct {
+    double duration_s;          /* video_time = total frames / avg fps */
+    int64_t frame_height;       /* H of the decoded frames (the reference's bug: not the count) */
+    int n_frames;
+    const double *frame_times;  /* [n_frames] seconds, each printed "%.2fs", joined by "," */
+} ds_video_time;
+
+/* The user-turn text after its leading "<image>\n", byte for byte as the reference pipeline
+ * (family, convention) built it, e.g. Video-MME/VLMEvalKit begins with "\nThese are the frames".
+ * For DS_FAMILY_LLAVA_VIDEO + VLMEvalKit the time instruction is prepended; with vt == NULL it
+ * keeps the literal placeholders {DUR}, {H} and {FRAME_TIME}. DS_ERR_UNSUPPORTED (NULL return,
+ * err set) for combinations the spec does not define: lmms-eval + llava-video, lmms-eval + MLVU
+ * (its prompt needs the sy1998/MLVU_dev rows whose question embeds the options).
+ * Returns a malloc'd string (caller frees) or NULL with err set. */
+char *ds_prompt_user(const ds_sample *s, const ds_prompt_params *p, const ds_video_time *vt,
+                     char *err, size_t err_len);
+
+/* The whole qwen_1_5 chat prompt: "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n
+ * <|im_start|>user\n<image>\n" + ds_prompt_user(...) + "<|im_end|>\n<|im_start|>assistant\n".
+ * Same ownership and errors as ds_prompt_user. */
+char *ds_prompt_chat(const ds_sample *s, const ds_prompt_params *p, const ds_video_time *vt,
+                     char *err, size_t err_len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Answer extraction and scoring (exact-matching path of each reference, no judge).
+ */
+typedef enum {
+    DS_PARSE_OK = 0,      /* a letter was extracted (correct or not) */
+    DS_PARSE_FAILED = 1,  /* no letter could be extracted: scored wrong, recorded as failure */
+    DS_PARSE_REFUSED = 2  /* a refusal string (VLMEvalKit can_infer 'Z'): scored wrong */
+} ds_parse;
+
+typedef struct {
+    char letter;     /* 'A'.. the extracted / matched option letter, 0 when parse != DS_PARSE_OK */
+    int correct;     /* 1 when the reference scorer counts the prediction as correct */
+    ds_parse parse;
+} ds_answer;
+
+/* Scores one prediction against s->gold with the rules of the benchmark and convention:
+ *   Video-MME / LongVideoBench: prefix removal + first capital A-D (A-E) (datasets.md §2.5, §4.5);
+ *   MVBench VLMEvalKit: check_ans_with_model first-token rule, then can_infer (§3.6);
+ *   MVBench lmms-eval: mcq_acc normalisation (§3.6);
+ *   MLVU VLMEvalKit: character before the first ')' then can_infer (§5.5).
+ * Reference quirks are kept (an empty MVBench prediction counts as correct; "Based..." gives B).
+ * When correct, letter == gold. Returns DS_OK, or DS_ERR_ARG / DS_ERR_UNSUPPORTED (lmms-eval +
+ * MLVU) with err set. */
+int ds_answer_score(const ds_sample *s, ds_convention conv, const char *prediction, ds_answer *out,
+                    char *err, size_t err_len);
+
+/* Video-MME / LongVideoBench extractor E(s) on its own: returns the letter or 0 on failure.
+ * max_letter 'D' or 'E'; lmms_eval selects the shorter prefix list. */
+char ds_extract_letter(const char *prediction, char max_letter, int lmms_eval);
+
+/* VLMEvalKit can_infer(pred, {A: options[0], ...}): the letter, 'Z' for a refusal / standalone Z,
+ * or 0 on failure. */
+char ds_can_infer(const char *prediction, const char *const *options, int n_options);
+
+/* ---------------------------------------------------------------------------------------------
+ * Download (tango-bench fetch).
+ */
+typedef struct {
+    const char *cache_dir;       /* NULL: ds_default_cache_dir() */
+    const char *revision;        /* NULL: "main" */
+    int offline;                 /* 1: only check the cache, never the network */
+    int force;                   /* 1: download again even when the cache is complete */
+    const char *hf_endpoint;     /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+    const char *datasets_server; /* NULL: $HF_DATASETS_SERVER, else https://datasets-server.huggingface.co */
+    const char *token;           /* NULL: $HF_TOKEN (never printed, never stored) */
+    int max_retries;             /* < 0: $TB_RETRY_MAX, else 5 */
+    int64_t retry_base_ms;       /* < 0: $TB_RETRY_BASE_MS, else 500 (doubles each retry, max 30 s) */
+    int64_t timeout_s;           /* <= 0: $TB_HTTP_TIMEOUT_S, else 300 (per transfer) */
+    int64_t max_bytes;           /* <= 0: 256 MiB per file */
+} ds_fetch_params;
+
+ds_fetch_params ds_fetch_default_params(void);
+
+/* What ds_fetch did (optional). */
+typedef struct {
+    int from_cache;      /* 1: the cache was already complete, nothing downloaded */
+    int n_files;         /* files in the cache entry */
+    int64_t n_bytes;     /* their total size */
+    size_t n_samples;    /* samples the adapter produced from them */
+    int n_requests;      /* HTTP requests made, retries included */
+    int tree_checked;    /* 1: sizes (and LFS sha256) were checked against the Hub tree listing */
+    char dir[1024];      /* the cache entry directory: <cache>/<bench>/<revision> */
+} ds_fetch_info;
+
+/* Downloads the official annotation records of a benchmark into <cache>/<bench>/<revision>/:
+ *   videomme: dataset-viewer rows API (lmms-lab/Video-MME, videomme/test; 100 rows a page; the
+ *             viewer only serves the default branch, so revision must be "main");
+ *   mvbench: json/<task>.json x 20 from OpenGVLab/MVBench (resolve/{REV});
+ *   longvideobench: lvb_val.json (gated); mlvu: MLVU/json/<n>_<task>.json x 7 from MLVU/MVLU.
+ * Sizes and LFS sha256 come from the Hub tree listing ({HF_ENDPOINT}/api/datasets/{REPO}/tree/
+ * {REV}/{DIR}) when it answers (a 401/403 there is an error; other failures leave the checks to
+ * the HTTP headers and info->tree_checked = 0, recorded in the cache manifest).
+ * Every file is validated by the adapter before it is committed (temp file + rename), then a
+ * manifest.json with sizes and sha256 is written last; a complete entry is reused unless force.
+ * offline: only verifies the cache entry (sizes and sha256). Retries with backoff on 429, 5xx and
+ * transfer errors, resumes partial downloads with Range, follows redirects sending the token only
+ * to the original host. info may be NULL. */
+int ds_fetch(ds_bench bench, const ds_fetch_params *p, ds_fetch_info *info, char *err,
+             size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

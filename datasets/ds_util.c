@@ -1,0 +1,292 @@
+/* ds_util.c - small utilities of the datasets module: error formatting, the growable buffer with
+ * a maximum, file reads / atomic writes, mkdir -p, untrusted relative-path checks, sha256 (OpenSSL
+ * EVP). No network here (ds_http.c). */
+#include "datasets/ds_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+int ds_fail(char *err, size_t err_len, int status, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+const char *ds_status_str(int status) {
+    switch (status) {
+    case DS_OK: return "ok";
+    case DS_ERR_ARG: return "bad argument";
+    case DS_ERR_IO: return "i/o error";
+    case DS_ERR_NET: return "network error";
+    case DS_ERR_HTTP: return "http error";
+    case DS_ERR_AUTH: return "authentication required";
+    case DS_ERR_JSON: return "malformed json";
+    case DS_ERR_SCHEMA: return "unexpected schema";
+    case DS_ERR_PATH: return "unsafe path";
+    case DS_ERR_TOOBIG: return "too big";
+    case DS_ERR_CHECKSUM: return "checksum mismatch";
+    case DS_ERR_NOT_CACHED: return "not cached";
+    case DS_ERR_NOMEM: return "out of memory";
+    case DS_ERR_UNSUPPORTED: return "unsupported";
+    default: return "unknown status";
+    }
+}
+
+/* ============================================================================================
+ * Growable buffer
+ */
+void ds_buf_init(ds_buf *b, size_t max) {
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->max = max;
+}
+
+void ds_buf_free(ds_buf *b) {
+    if (!b) return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int ds_buf_append(ds_buf *b, const void *p, size_t n) {
+    if (n > b->max || b->len > b->max - n) return DS_ERR_TOOBIG;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) {
+            if (cap > SIZE_MAX / 2) return DS_ERR_NOMEM;
+            cap *= 2;
+        }
+        char *d = realloc(b->data, cap);
+        if (!d) return DS_ERR_NOMEM;
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return DS_OK;
+}
+
+int ds_buf_puts(ds_buf *b, const char *s) { return ds_buf_append(b, s, strlen(s)); }
+
+int ds_buf_printf(ds_buf *b, const char *fmt, ...) {
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return DS_ERR_ARG;
+    if ((size_t)n < sizeof small) return ds_buf_append(b, small, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big) return DS_ERR_NOMEM;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int st = ds_buf_append(b, big, (size_t)n);
+    free(big);
+    return st;
+}
+
+char *ds_buf_take(ds_buf *b) {
+    if (!b->data && ds_buf_append(b, "", 0) != DS_OK) return NULL;
+    char *d = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+/* ============================================================================================
+ * Strings
+ */
+char *ds_strdup(const char *s) { return s ? ds_strndup(s, strlen(s)) : NULL; }
+
+char *ds_strndup(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* ============================================================================================
+ * Files and paths
+ */
+int ds_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err, size_t err_len) {
+    *out = NULL;
+    if (out_len) *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ds_fail(err, err_len, DS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    ds_buf b;
+    ds_buf_init(&b, max);
+    char chunk[65536];
+    size_t n;
+    int st = DS_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        st = ds_buf_append(&b, chunk, n);
+        if (st != DS_OK) break;
+    }
+    if (st == DS_OK && ferror(f)) st = DS_ERR_IO;
+    fclose(f);
+    if (st != DS_OK) {
+        ds_buf_free(&b);
+        if (st == DS_ERR_TOOBIG)
+            return ds_fail(err, err_len, st, "%s is larger than %zu bytes", path, max);
+        return ds_fail(err, err_len, st, "cannot read %s", path);
+    }
+    size_t len = b.len;
+    *out = ds_buf_take(&b);
+    if (!*out) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory reading %s", path);
+    if (out_len) *out_len = len;
+    return DS_OK;
+}
+
+int ds_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t err_len) {
+    size_t tl = strlen(path) + 32;
+    char *tmp = malloc(tl);
+    if (!tmp) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int st = ds_fail(err, err_len, DS_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fsync(fileno(f)) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int st = ds_fail(err, err_len, DS_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return st;
+    }
+    free(tmp);
+    return DS_OK;
+}
+
+int ds_mkdirs(const char *path, char *err, size_t err_len) {
+    char *p = ds_strdup(path);
+    if (!p) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0') continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int st = ds_fail(err, err_len, DS_ERR_IO, "cannot create directory %s: %s", p, strerror(errno));
+            free(p);
+            return st;
+        }
+        p[i] = c;
+    }
+    free(p);
+    if (!ds_is_dir(path)) return ds_fail(err, err_len, DS_ERR_IO, "%s is not a directory", path);
+    return DS_OK;
+}
+
+int ds_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int ds_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+char *ds_path_join(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    while (la > 1 && a[la - 1] == '/') la--;
+    char *r = malloc(la + lb + 2);
+    if (!r) return NULL;
+    memcpy(r, a, la);
+    size_t k = la;
+    if (la && a[la - 1] != '/') r[k++] = '/';
+    memcpy(r + k, b, lb);
+    r[k + lb] = '\0';
+    return r;
+}
+
+int ds_check_rel_path(const char *rel, const char *field, char *err, size_t err_len) {
+    if (!rel || !*rel) return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': empty video path", field);
+    if (rel[0] == '/' || rel[0] == '~')
+        return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': absolute video path '%s' escapes the videos root",
+                       field, rel);
+    for (const unsigned char *c = (const unsigned char *)rel; *c; c++)
+        if (*c < 0x20 || *c == '\\' || *c == 0x7f)
+            return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path has a control character or backslash",
+                           field);
+    const char *s = rel;
+    while (*s) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 2 && s[0] == '.' && s[1] == '.')
+            return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path '%s' escapes the videos root ('..')",
+                           field, rel);
+        if (!e) break;
+        s = e + 1;
+    }
+    return DS_OK;
+}
+
+/* ============================================================================================
+ * sha256 (OpenSSL EVP)
+ */
+static void hex32(const unsigned char *md, char out[65]) {
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hx[md[i] >> 4];
+        out[2 * i + 1] = hx[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+int ds_sha256_hex(const void *data, size_t len, char out[65]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) return DS_ERR_ARG;
+    hex32(md, out);
+    return DS_OK;
+}
+
+int ds_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ds_fail(err, err_len, DS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        fclose(f);
+        EVP_MD_CTX_free(ctx);
+        return ds_fail(err, err_len, DS_ERR_NOMEM, "sha256 init failed");
+    }
+    unsigned char chunk[65536];
+    size_t n;
+    int64_t total = 0;
+    int ok = 1;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (!EVP_DigestUpdate(ctx, chunk, n)) ok = 0;
+        total += (int64_t)n;
+    }
+    if (ferror(f)) ok = 0;
+    fclose(f);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) ok = 0;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) return ds_fail(err, err_len, DS_ERR_IO, "cannot hash %s", path);
+    hex32(md, out);
+    if (size) *size = total;
+    return DS_OK;
+}

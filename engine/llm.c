@@ -1,0 +1,1119 @@
+/* llm.c - the Qwen2 decoder of the LLaVA checkpoints (spec llava-ov-engine.md §1.5, §7): weights
+ * loading, a per-layer KV cache, prefill over a spliced text + visual sequence with the
+ * last-query-row attention tap, in-LLM pruning plans executed between two layers, decode steps and
+ * greedy generation. Every computation goes through the backend op table (engine/kernels.h); the
+ * plan's bookkeeping (selection, merging, gathering) runs on the host between two layers, on a
+ * downloaded copy of the residual stream, so it works unchanged on every backend.
+ *
+ * Deliberately absent: sampling (the reference decodes greedily), batching, fp16/bf16 activations,
+ * M-RoPE (Qwen2.5-VL). Dimension letters: D hidden, H query heads, G KV heads, Dh head dim, M MLP
+ * width, V vocabulary rows, Vo logits width, L layers, n rows of the current call, C = n_ctx.
+ */
+#include "engine/llm.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/config.h"
+#include "engine/kernels.h"
+#include "engine/llm_internal.h"
+#include "engine/safetensors.h"
+
+#define MLP_CHUNK 1024  /* rows per MLP step: bounds the [rows, M] gate/up scratch */
+#define LOGIT_CHUNK 32  /* rows per lm_head step when every row's logits are asked for */
+#define SIM_CHUNK 256   /* dropped rows per similarity GEMM in the merge rules */
+
+/* ---- types ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    float *in_norm;   /* [D] */
+    float *q_w, *q_b; /* [H*Dh, D], [H*Dh] */
+    float *k_w, *k_b; /* [G*Dh, D], [G*Dh] */
+    float *v_w, *v_b; /* [G*Dh, D], [G*Dh] */
+    float *o_w;       /* [D, H*Dh] */
+    float *post_norm; /* [D] */
+    float *gate_w;    /* [M, D] */
+    float *up_w;      /* [M, D] */
+    float *down_w;    /* [D, M] */
+} llm_layer;
+
+struct eng_llm {
+    eng_config cfg;
+    eng_backend be;
+    int D, H, G, Dh, M, L;
+    int64_t V, Vo;
+    float *embed;     /* [V, D] host: rows are gathered on the host and uploaded */
+    float *lm_head;   /* [V, D] backend (only the first Vo rows are used) */
+    int lm_head_is_embed; /* host backends with tied embeddings share the buffer */
+    float *norm;      /* [D] backend */
+    llm_layer *layers; /* [L] backend buffers */
+    float *newline;   /* [D] host or NULL */
+    int n_stop;
+    int stop_ids[8];
+    double rep_pen;
+};
+
+struct eng_llm_state {
+    eng_llm *m;
+    int64_t C;          /* n_ctx */
+    float **kc, **vc;   /* [L] -> [C, G*Dh] backend, RoPE'd keys / values */
+    int64_t *kv_len;    /* [L] rows cached per layer */
+    float *x;           /* [C, D] backend residual stream */
+    float *xn;          /* [C, D] backend normed stream / projection outputs */
+    float *q;           /* [C, H*Dh] backend */
+    float *att;         /* [C, H*Dh] backend attention output */
+    float *g, *u;       /* [MLP_CHUNK, M] backend */
+    float *tmp;         /* [MLP_CHUNK, D] backend */
+    float *row;         /* [C] backend: head-averaged attention row (tap) */
+    float *row_out;     /* [H*Dh] backend: output of the tap's one-row attention (discarded) */
+    float *logits_dev;  /* [LOGIT_CHUNK, Vo] backend */
+    float *pn;          /* [C, D] backend: normalised rows for the merge similarity */
+    float *sim;         /* [SIM_CHUNK, C] backend */
+    /* host */
+    float *hx;          /* [C, D] the residual stream during a plan; embeddings at prefill start */
+    float *hsim;        /* [SIM_CHUNK, C] */
+    float *hrow;        /* [C] attention row of the current tap layer */
+    float *htap;        /* [C] the caller's tap (attn_layer), kept apart from the plan's row */
+    float *logits;      /* [Vo] last logits */
+    float *all_logits;  /* [cap_all] every-row logits (grown on demand by prefill only) */
+    size_t cap_all;
+    int64_t *pos;       /* [C] position id of each current row */
+    int64_t *orig;      /* [C] spliced-sequence index of each current row */
+    int64_t *kept;      /* [C] span-relative kept indices (ascending) */
+    int64_t *sel;       /* [C] selection scratch */
+    int64_t *assign;    /* [C] merge assignment scratch */
+    int64_t *tokens_layer, *visual_layer; /* [L] */
+    unsigned char *mark; /* [C] */
+    int64_t n_kept;
+    int have_plan_kept;
+    int prefilled;      /* 1 after a successful prefill */
+    int generated;      /* 1 after eng_llm_generate */
+    int64_t next_pos;   /* position of the next decoded token */
+    eng_llm_timings tm;
+};
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* a * b for non-negative sizes; 0 with *ok = 0 on overflow. */
+static size_t mul2(size_t a, size_t b, int *ok) {
+    if (a != 0 && b > SIZE_MAX / a) {
+        *ok = 0;
+        return 0;
+    }
+    return a * b;
+}
+
+static int fail(char *err, size_t err_len, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t err_len, int status, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+/* ---- parameters ----------------------------------------------------------------------------- */
+
+eng_llm_params eng_llm_default_params(void) {
+    eng_llm_params p;
+    memset(&p, 0, sizeof p);
+    p.backend = ENG_BACKEND_CPU;
+    p.vocab_limit = 0;
+    return p;
+}
+
+eng_llm_plan eng_llm_plan_default(void) {
+    eng_llm_plan p;
+    memset(&p, 0, sizeof p);
+    p.layer = 0;
+    p.select = ENG_PLAN_SELECT_ATTN;
+    p.merge = ENG_PLAN_MERGE_NONE;
+    p.merge_weight = 0.6f;
+    p.pos = ENG_PLAN_POS_KEEP;
+    p.span_start = -1;
+    p.span_len = 0;
+    return p;
+}
+
+eng_llm_prefill_params eng_llm_prefill_default_params(void) {
+    eng_llm_prefill_params p;
+    memset(&p, 0, sizeof p);
+    p.attn_layer = -1;
+    return p;
+}
+
+eng_llm_gen_params eng_llm_gen_default_params(void) {
+    eng_llm_gen_params p;
+    memset(&p, 0, sizeof p);
+    p.max_new_tokens = 16;
+    p.repetition_penalty = -1.0;
+    p.use_stop_ids = 1;
+    return p;
+}
+
+const char *eng_plan_select_str(eng_plan_select s) {
+    return s == ENG_PLAN_SELECT_ATTN ? "attn" : s == ENG_PLAN_SELECT_INDICES ? "indices" : "?";
+}
+const char *eng_plan_merge_str(eng_plan_merge m) {
+    return m == ENG_PLAN_MERGE_NONE ? "none" : m == ENG_PLAN_MERGE_PAIRWISE ? "pairwise"
+           : m == ENG_PLAN_MERGE_WEIGHTED ? "weighted" : "?";
+}
+const char *eng_plan_pos_str(eng_plan_pos p) {
+    return p == ENG_PLAN_POS_KEEP ? "keep" : p == ENG_PLAN_POS_RENUMBER ? "renumber" : "?";
+}
+
+double eng_llm_layer_flops(const eng_llm_info *info, int64_t n) {
+    double d = info->hidden, nn = (double)n, gh = (double)info->n_kv_heads / (double)info->n_heads;
+    return 4.0 * nn * d * d * (1.0 + gh) + 4.0 * nn * nn * d + 6.0 * nn * d * (double)info->intermediate;
+}
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+/* Frees one weight buffer placed by put(). */
+static void wfree(eng_llm *m, float *p) {
+    if (!p) return;
+    if (m->be.k && m->be.k->on_device) m->be.k->free(&m->be, p);
+    else free(p);
+}
+
+/* Moves a host buffer of n floats to the backend (host backends keep it). NULL on failure (the
+ * host buffer is freed). */
+static float *put(eng_llm *m, float *host, size_t n, char *err, size_t err_len) {
+    if (!host || !m->be.k->on_device) return host;
+    float *d = m->be.k->alloc(&m->be, n);
+    if (!d || m->be.k->upload(&m->be, d, host, n) != 0) {
+        fail(err, err_len, ENG_ERR_BACKEND, "backend %s: %s", m->be.k->name, m->be.err);
+        if (d) m->be.k->free(&m->be, d);
+        free(host);
+        return NULL;
+    }
+    free(host);
+    return d;
+}
+
+static float *load_w(eng_llm *m, const st_file *st, eng_tensor_id id, int layer, char *err, size_t err_len) {
+    int64_t shape[ST_MAX_DIMS];
+    int nd = eng_tensor_shape(&m->cfg, id, shape);
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= (size_t)shape[i];
+    float *h = eng_tensor_load_f32(st, &m->cfg, id, layer, err, err_len);
+    if (!h) return NULL;
+    return put(m, h, n, err, err_len);
+}
+
+void eng_llm_free(eng_llm *m) {
+    if (!m) return;
+    if (m->layers) {
+        for (int l = 0; l < m->L; l++) {
+            llm_layer *w = &m->layers[l];
+            float *ps[] = {w->in_norm, w->q_w, w->q_b, w->k_w, w->k_b, w->v_w, w->v_b,
+                           w->o_w, w->post_norm, w->gate_w, w->up_w, w->down_w};
+            for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) wfree(m, ps[i]);
+        }
+        free(m->layers);
+    }
+    if (!m->lm_head_is_embed) wfree(m, m->lm_head);
+    wfree(m, m->norm);
+    free(m->embed);
+    free(m->newline);
+    eng_backend_fini(&m->be);
+    free(m);
+}
+
+eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_t err_len) {
+    eng_llm_params defp = eng_llm_default_params();
+    if (!p) p = &defp;
+    if (!dir) {
+        fail(err, err_len, ENG_ERR_ARG, "eng_llm_load: no model directory");
+        return NULL;
+    }
+    eng_llm *m = calloc(1, sizeof *m);
+    st_file *st = NULL;
+    if (!m) {
+        fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (eng_config_load(dir, &m->cfg, err, err_len) != 0) goto bad;
+    const eng_llm_config *c = &m->cfg.llm;
+    m->D = c->hidden;
+    m->H = c->n_heads;
+    m->G = c->n_kv_heads;
+    m->Dh = c->head_dim;
+    m->M = c->intermediate;
+    m->L = c->n_layers;
+    m->V = c->vocab;
+    if (m->D <= 0 || m->H <= 0 || m->G <= 0 || m->H % m->G != 0 || m->Dh <= 0 || m->Dh % 2 || m->M <= 0 ||
+        m->L <= 0 || m->V <= 0) {
+        fail(err, err_len, ENG_ERR_FORMAT, "%s/config.json: bad LLM dimensions (hidden %d, heads %d, kv heads %d, "
+             "head_dim %d, layers %d, vocab %lld)", dir, m->D, m->H, m->G, m->Dh, m->L, (long long)m->V);
+        goto bad;
+    }
+    if (p->vocab_limit < 0 || p->vocab_limit > m->V) {
+        fail(err, err_len, ENG_ERR_ARG, "vocab_limit %lld outside 0..%lld", (long long)p->vocab_limit,
+             (long long)m->V);
+        goto bad;
+    }
+    m->Vo = p->vocab_limit ? p->vocab_limit : m->V;
+    /* stop ids: generation_config's eos list, else the config's eos id */
+    if (m->cfg.gen.present && m->cfg.gen.n_eos > 0) {
+        m->n_stop = m->cfg.gen.n_eos < 8 ? m->cfg.gen.n_eos : 8;
+        for (int i = 0; i < m->n_stop; i++) m->stop_ids[i] = m->cfg.gen.eos_ids[i];
+    } else if (c->eos_id >= 0) {
+        m->n_stop = 1;
+        m->stop_ids[0] = c->eos_id;
+    }
+    m->rep_pen = m->cfg.gen.present ? m->cfg.gen.repetition_penalty : 1.0;
+
+    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
+    st = st_open(dir, err, err_len);
+    if (!st || eng_checkpoint_bind(&m->cfg, st, err, err_len) != 0) goto bad;
+
+    m->embed = eng_tensor_load_f32(st, &m->cfg, ENG_T_EMBED, 0, err, err_len);
+    if (!m->embed) goto bad;
+    if (m->cfg.llm.tie_embeddings) {
+        if (m->be.k->on_device) {
+            size_t n = (size_t)m->V * (size_t)m->D;
+            float *h = malloc(n * sizeof *h);
+            if (!h) {
+                fail(err, err_len, ENG_ERR_NOMEM, "out of memory for the tied lm_head");
+                goto bad;
+            }
+            memcpy(h, m->embed, n * sizeof *h);
+            if (!(m->lm_head = put(m, h, n, err, err_len))) goto bad;
+        } else {
+            m->lm_head = m->embed;
+            m->lm_head_is_embed = 1;
+        }
+    } else if (!(m->lm_head = load_w(m, st, ENG_T_LM_HEAD, 0, err, err_len))) {
+        goto bad;
+    }
+    if (!(m->norm = load_w(m, st, ENG_T_NORM, 0, err, err_len))) goto bad;
+    if (m->cfg.has_image_newline &&
+        !(m->newline = eng_tensor_load_f32(st, &m->cfg, ENG_T_NEWLINE, 0, err, err_len)))
+        goto bad;
+    m->layers = calloc((size_t)m->L, sizeof *m->layers);
+    if (!m->layers) {
+        fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
+        goto bad;
+    }
+    for (int l = 0; l < m->L; l++) {
+        llm_layer *w = &m->layers[l];
+        struct { float **dst; eng_tensor_id id; } t[] = {
+            {&w->in_norm, ENG_T_L_IN_NORM}, {&w->q_w, ENG_T_L_Q_W},   {&w->q_b, ENG_T_L_Q_B},
+            {&w->k_w, ENG_T_L_K_W},         {&w->k_b, ENG_T_L_K_B},   {&w->v_w, ENG_T_L_V_W},
+            {&w->v_b, ENG_T_L_V_B},         {&w->o_w, ENG_T_L_O_W},   {&w->post_norm, ENG_T_L_POST_NORM},
+            {&w->gate_w, ENG_T_L_GATE_W},   {&w->up_w, ENG_T_L_UP_W}, {&w->down_w, ENG_T_L_DOWN_W},
+        };
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+            if (!(*t[i].dst = load_w(m, st, t[i].id, l, err, err_len))) goto bad;
+    }
+    st_close(st);
+    return m;
+bad:
+    st_close(st);
+    eng_llm_free(m);
+    return NULL;
+}
+
+void eng_llm_get_info(const eng_llm *m, eng_llm_info *out) {
+    memset(out, 0, sizeof *out);
+    out->hidden = m->D;
+    out->n_layers = m->L;
+    out->n_heads = m->H;
+    out->n_kv_heads = m->G;
+    out->head_dim = m->Dh;
+    out->intermediate = m->M;
+    out->vocab = m->V;
+    out->vocab_out = m->Vo;
+    out->rope_theta = m->cfg.llm.rope_theta;
+    out->rms_norm_eps = m->cfg.llm.rms_norm_eps;
+    out->newline_mode = (int)m->cfg.newline;
+    out->has_newline = m->newline != NULL;
+    out->image_token_id = m->cfg.image_token_id;
+    out->n_stop = m->n_stop;
+    memcpy(out->stop_ids, m->stop_ids, sizeof out->stop_ids);
+    out->repetition_penalty = m->rep_pen;
+    out->backend = m->be.k ? m->be.k->name : "?";
+}
+
+const float *eng_llm_image_newline(const eng_llm *m) { return m ? m->newline : NULL; }
+
+/* ---- visual assembly ------------------------------------------------------------------------ */
+
+int64_t eng_llm_visual_count(int newline_mode, int64_t n_frames, int64_t grid) {
+    if (n_frames < 0 || grid < 1 || grid > (1 << 20) || n_frames > ((int64_t)1 << 30)) return -1;
+    int64_t L = grid * grid;
+    switch (newline_mode) {
+    case ENG_NEWLINE_ONE_TOKEN: return n_frames * L + 1;
+    case ENG_NEWLINE_GRID: return n_frames * grid * (grid + 1);
+    case ENG_NEWLINE_FRAME: return n_frames * (L + 1);
+    case ENG_NEWLINE_NONE: return n_frames * L;
+    }
+    return -1;
+}
+
+int64_t eng_llm_assemble_visual(const float *pooled, int64_t n_frames, int64_t grid, int64_t d, int newline_mode,
+                                const float *newline, float *out, char *err, size_t err_len) {
+    int64_t n = eng_llm_visual_count(newline_mode, n_frames, grid);
+    if (n < 0 || d < 1 || !out || (n_frames > 0 && !pooled)) {
+        fail(err, err_len, ENG_ERR_ARG, "assemble_visual: bad arguments (mode %d, T %lld, grid %lld, D %lld)",
+             newline_mode, (long long)n_frames, (long long)grid, (long long)d);
+        return -1;
+    }
+    if (newline_mode != ENG_NEWLINE_NONE && !newline) {
+        fail(err, err_len, ENG_ERR_ARG, "assemble_visual: newline mode %s needs the image_newline vector",
+             eng_newline_str((eng_newline_pos)newline_mode));
+        return -1;
+    }
+    size_t row = (size_t)d * sizeof(float);
+    int64_t o = 0;
+    for (int64_t f = 0; f < n_frames; f++) {
+        for (int64_t r = 0; r < grid; r++) {
+            const float *src = pooled + (f * grid * grid + r * grid) * d;
+            memcpy(out + o * d, src, (size_t)grid * row);
+            o += grid;
+            if (newline_mode == ENG_NEWLINE_GRID) memcpy(out + (o++) * d, newline, row);
+        }
+        if (newline_mode == ENG_NEWLINE_FRAME) memcpy(out + (o++) * d, newline, row);
+    }
+    if (newline_mode == ENG_NEWLINE_ONE_TOKEN) memcpy(out + (o++) * d, newline, row);
+    return o;
+}
+
+/* ---- state ---------------------------------------------------------------------------------- */
+
+void eng_llm_state_free(eng_llm_state *s) {
+    if (!s) return;
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    if (s->kc)
+        for (int l = 0; l < m->L; l++) be->k->free(be, s->kc[l]);
+    if (s->vc)
+        for (int l = 0; l < m->L; l++) be->k->free(be, s->vc[l]);
+    free(s->kc);
+    free(s->vc);
+    float *bufs[] = {s->x, s->xn, s->q, s->att, s->g, s->u, s->tmp, s->row, s->row_out, s->logits_dev, s->pn, s->sim};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->k->free(be, bufs[i]);
+    free(s->hx);
+    free(s->hsim);
+    free(s->hrow);
+    free(s->htap);
+    free(s->logits);
+    free(s->all_logits);
+    free(s->pos);
+    free(s->orig);
+    free(s->kept);
+    free(s->sel);
+    free(s->assign);
+    free(s->kv_len);
+    free(s->tokens_layer);
+    free(s->visual_layer);
+    free(s->mark);
+    free(s);
+}
+
+eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t err_len) {
+    if (!m) {
+        fail(err, err_len, ENG_ERR_ARG, "eng_llm_state_init: no model");
+        return NULL;
+    }
+    if (n_ctx < 1 || n_ctx > ((int64_t)1 << 31)) {
+        fail(err, err_len, ENG_ERR_ARG, "eng_llm_state_init: n_ctx %lld outside 1..2^31", (long long)n_ctx);
+        return NULL;
+    }
+    eng_llm_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->m = m;
+    s->C = n_ctx;
+    eng_backend *be = &m->be;
+    int ok = 1;
+    size_t C = (size_t)n_ctx, D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh;
+    size_t nCD = mul2(C, D, &ok), nCHD = mul2(C, HD, &ok), nCKV = mul2(C, KVD, &ok);
+    size_t nMLP = mul2(MLP_CHUNK, (size_t)m->M, &ok), nLog = mul2(LOGIT_CHUNK, (size_t)m->Vo, &ok);
+    size_t nSim = mul2(SIM_CHUNK, C, &ok);
+    if (!ok || nCD > SIZE_MAX / 8) {
+        fail(err, err_len, ENG_ERR_ARG, "eng_llm_state_init: n_ctx %lld too large", (long long)n_ctx);
+        eng_llm_state_free(s);
+        return NULL;
+    }
+    s->kc = calloc((size_t)m->L, sizeof *s->kc);
+    s->vc = calloc((size_t)m->L, sizeof *s->vc);
+    s->kv_len = calloc((size_t)m->L, sizeof *s->kv_len);
+    s->tokens_layer = calloc((size_t)m->L, sizeof(int64_t));
+    s->visual_layer = calloc((size_t)m->L, sizeof(int64_t));
+    if (!s->kc || !s->vc || !s->kv_len || !s->tokens_layer || !s->visual_layer) goto nomem;
+    for (int l = 0; l < m->L; l++) {
+        if (!(s->kc[l] = be->k->alloc(be, nCKV)) || !(s->vc[l] = be->k->alloc(be, nCKV))) goto nomem;
+    }
+    if (!(s->x = be->k->alloc(be, nCD)) || !(s->xn = be->k->alloc(be, nCD)) || !(s->q = be->k->alloc(be, nCHD)) ||
+        !(s->att = be->k->alloc(be, nCHD)) || !(s->g = be->k->alloc(be, nMLP)) || !(s->u = be->k->alloc(be, nMLP)) ||
+        !(s->tmp = be->k->alloc(be, (size_t)MLP_CHUNK * D)) || !(s->row = be->k->alloc(be, C)) ||
+        !(s->row_out = be->k->alloc(be, HD)) || !(s->logits_dev = be->k->alloc(be, nLog)) ||
+        !(s->pn = be->k->alloc(be, nCD)) || !(s->sim = be->k->alloc(be, nSim)))
+        goto nomem;
+    s->hx = malloc(nCD * sizeof(float));
+    s->hsim = malloc(nSim * sizeof(float));
+    s->hrow = malloc(C * sizeof(float));
+    s->htap = malloc(C * sizeof(float));
+    s->logits = malloc((size_t)m->Vo * sizeof(float));
+    s->pos = malloc(C * sizeof(int64_t));
+    s->orig = malloc(C * sizeof(int64_t));
+    s->kept = malloc(C * sizeof(int64_t));
+    s->sel = malloc(C * sizeof(int64_t));
+    s->assign = malloc(C * sizeof(int64_t));
+    s->mark = malloc(C);
+    if (!s->hx || !s->hsim || !s->hrow || !s->htap || !s->logits || !s->pos || !s->orig || !s->kept || !s->sel || !s->assign ||
+        !s->mark)
+        goto nomem;
+    return s;
+nomem:
+    fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_state_init: out of memory for n_ctx %lld (%s)", (long long)n_ctx,
+         be->err[0] ? be->err : "host");
+    eng_llm_state_free(s);
+    return NULL;
+}
+
+static void state_reset(eng_llm_state *s) {
+    for (int l = 0; l < s->m->L; l++) {
+        s->kv_len[l] = 0;
+        s->tokens_layer[l] = 0;
+        s->visual_layer[l] = 0;
+    }
+    s->prefilled = 0;
+    s->generated = 0;
+    s->n_kept = 0;
+    s->have_plan_kept = 0;
+    s->next_pos = 0;
+    memset(&s->tm, 0, sizeof s->tm);
+}
+
+void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out) { *out = s->tm; }
+
+/* ---- one decoder layer ---------------------------------------------------------------------- */
+
+/* Kernel-call wrapper: on failure, formats "layer L: op: backend message" and jumps to fail. */
+#define KCALL(expr)                                                                                           \
+    do {                                                                                                      \
+        if ((expr) != 0) {                                                                                    \
+            fail(err, err_len, ENG_ERR_BACKEND, "llm layer %d: %s: %s", l, #expr, be->err);                  \
+            return ENG_ERR_BACKEND;                                                                           \
+        }                                                                                                     \
+    } while (0)
+
+/* Runs decoder layer l on the n rows of s->x (residual stream, updated in place), whose position
+ * ids are pos[0..n) (host). The layer's cache already holds kv_len[l] rows (n_past); the new keys /
+ * values are appended. causal = 0 drops the mask (only valid with n_past == 0). tap: when not
+ * NULL, receives [n_past + n] the head-averaged attention of the last row over every key. */
+static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos, int causal, float *tap, char *err,
+                         size_t err_len) {
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    const llm_layer *w = &m->layers[l];
+    int64_t D = m->D, HD = (int64_t)m->H * m->Dh, KVD = (int64_t)m->G * m->Dh, M = m->M;
+    int64_t n_past = s->kv_len[l], n_kv = n_past + n;
+    float *kc = s->kc[l] + n_past * KVD, *vc = s->vc[l] + n_past * KVD;
+    float theta = (float)m->cfg.llm.rope_theta;
+
+    /* attention block: xn = rmsnorm(x); q = xn Wq^T + bq; k, v appended to the cache */
+    KCALL(be->k->rmsnorm(be, s->xn, s->x, w->in_norm, n, D, m->cfg.llm.rms_norm_eps));
+    KCALL(be->k->matmul(be, s->q, s->xn, w->q_w, w->q_b, n, D, HD));
+    KCALL(be->k->matmul(be, kc, s->xn, w->k_w, w->k_b, n, D, KVD));
+    KCALL(be->k->matmul(be, vc, s->xn, w->v_w, w->v_b, n, D, KVD));
+    KCALL(be->k->rope(be, s->q, HD, n, m->H, m->Dh, pos, theta));
+    KCALL(be->k->rope(be, kc, KVD, n, m->G, m->Dh, pos, theta));
+    eng_attn_desc ad;
+    memset(&ad, 0, sizeof ad);
+    ad.n_batch = 1;
+    ad.n_q = n;
+    ad.n_kv = n_kv;
+    ad.n_head = m->H;
+    ad.n_head_kv = m->G;
+    ad.head_dim = m->Dh;
+    ad.causal = causal;
+    KCALL(be->k->attention(be, s->att, s->q, s->kc[l], s->vc[l], &ad, NULL, NULL));
+    if (tap) {
+        /* One extra attention call for the last query row only: with n_q = 1 the op's recv tap is
+         * exactly the head-averaged probability row (the last row sees every key, mask or not). */
+        eng_attn_desc ar = ad;
+        ar.n_q = 1;
+        ar.causal = 1;
+        KCALL(be->k->attention(be, s->row_out, s->q + (n - 1) * HD, s->kc[l], s->vc[l], &ar, NULL, s->row));
+        KCALL(be->k->download(be, tap, s->row, (size_t)n_kv));
+    }
+    /* x += att Wo^T */
+    KCALL(be->k->matmul(be, s->xn, s->att, w->o_w, NULL, n, HD, D));
+    KCALL(be->k->add(be, s->x, s->x, s->xn, (size_t)(n * D)));
+    /* MLP block in row chunks: x += down(silu(gate(xn)) * up(xn)), xn = rmsnorm(x) */
+    KCALL(be->k->rmsnorm(be, s->xn, s->x, w->post_norm, n, D, m->cfg.llm.rms_norm_eps));
+    for (int64_t r0 = 0; r0 < n; r0 += MLP_CHUNK) {
+        int64_t nr = n - r0 < MLP_CHUNK ? n - r0 : MLP_CHUNK;
+        KCALL(be->k->matmul(be, s->g, s->xn + r0 * D, w->gate_w, NULL, nr, D, M));
+        KCALL(be->k->matmul(be, s->u, s->xn + r0 * D, w->up_w, NULL, nr, D, M));
+        KCALL(be->k->swiglu(be, s->g, s->g, s->u, (size_t)(nr * M)));
+        KCALL(be->k->matmul(be, s->tmp, s->g, w->down_w, NULL, nr, M, D));
+        KCALL(be->k->add(be, s->x + r0 * D, s->x + r0 * D, s->tmp, (size_t)(nr * D)));
+    }
+    s->kv_len[l] = n_kv;
+    return ENG_OK;
+}
+
+/* Final norm + lm_head for rows [r0, r0 + nr) of s->x into s->logits_dev ([nr, Vo], nr <=
+ * LOGIT_CHUNK), downloaded to dst. */
+static int head_rows(eng_llm_state *s, int64_t r0, int64_t nr, float *dst, char *err, size_t err_len) {
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    int l = m->L; /* for KCALL's message: "layer L" = the head */
+    KCALL(be->k->rmsnorm(be, s->xn, s->x + r0 * m->D, m->norm, nr, m->D, m->cfg.llm.rms_norm_eps));
+    KCALL(be->k->matmul(be, s->logits_dev, s->xn, m->lm_head, NULL, nr, m->D, m->Vo));
+    KCALL(be->k->download(be, dst, s->logits_dev, (size_t)(nr * m->Vo)));
+    return ENG_OK;
+}
+
+/* ---- the plan ------------------------------------------------------------------------------- */
+
+typedef struct {
+    float score;
+    int64_t idx;
+} scored;
+
+static int cmp_scored(const void *a, const void *b) {
+    const scored *x = a, *y = b;
+    if (x->score > y->score) return -1;
+    if (x->score < y->score) return 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* n_keep of a plan for a span of len rows (SELECT_ATTN). */
+static int64_t plan_keep_count(const eng_llm_plan *p, int64_t len) {
+    int64_t k;
+    if (p->keep_count > 0) k = p->keep_count;
+    else k = (int64_t)nearbyint((double)len * p->keep_ratio); /* round half to even, like Python */
+    if (k < 0) k = 0;
+    if (k > len) k = len;
+    return k;
+}
+
+/* Checks a plan against the model and the spliced sequence (span in original coordinates). */
+static int plan_check(const eng_llm *m, const eng_llm_plan *p, int64_t N, int64_t span_start, int64_t span_len,
+                      char *err, size_t err_len) {
+    if (p->layer < 1 || p->layer >= m->L)
+        return fail(err, err_len, ENG_ERR_ARG, "plan: layer %d outside 1..%d", p->layer, m->L - 1);
+    if (p->select != ENG_PLAN_SELECT_ATTN && p->select != ENG_PLAN_SELECT_INDICES)
+        return fail(err, err_len, ENG_ERR_ARG, "plan: unknown selection rule %d", (int)p->select);
+    if (p->merge != ENG_PLAN_MERGE_NONE && p->merge != ENG_PLAN_MERGE_PAIRWISE && p->merge != ENG_PLAN_MERGE_WEIGHTED)
+        return fail(err, err_len, ENG_ERR_ARG, "plan: unknown merge rule %d", (int)p->merge);
+    if (p->pos != ENG_PLAN_POS_KEEP && p->pos != ENG_PLAN_POS_RENUMBER)
+        return fail(err, err_len, ENG_ERR_ARG, "plan: unknown position policy %d", (int)p->pos);
+    if (!(p->merge_weight >= 0.0f && p->merge_weight <= 1.0f))
+        return fail(err, err_len, ENG_ERR_ARG, "plan: merge weight %g outside [0, 1]", (double)p->merge_weight);
+    if (p->keep_count < 0 || !(p->keep_ratio >= 0.0 && p->keep_ratio <= 1.0))
+        return fail(err, err_len, ENG_ERR_ARG, "plan: keep count %lld / ratio %g invalid", (long long)p->keep_count,
+                    p->keep_ratio);
+    if (span_start < 0 || span_len < 0 || span_start + span_len > N)
+        return fail(err, err_len, ENG_ERR_ARG, "plan: span [%lld, +%lld) outside the sequence of %lld",
+                    (long long)span_start, (long long)span_len, (long long)N);
+    if (p->select == ENG_PLAN_SELECT_INDICES) {
+        if (p->n_keep_idx < 0 || (p->n_keep_idx > 0 && !p->keep_idx))
+            return fail(err, err_len, ENG_ERR_ARG, "plan: keep indices missing");
+        if (p->n_keep_idx > span_len)
+            return fail(err, err_len, ENG_ERR_ARG, "plan: %lld keep indices for a span of %lld",
+                        (long long)p->n_keep_idx, (long long)span_len);
+        for (int64_t i = 0; i < p->n_keep_idx; i++)
+            if (p->keep_idx[i] < 0 || p->keep_idx[i] >= span_len)
+                return fail(err, err_len, ENG_ERR_ARG, "plan: keep index %lld outside the span 0..%lld",
+                            (long long)p->keep_idx[i], (long long)span_len - 1);
+    }
+    return ENG_OK;
+}
+
+/* Assigns every dropped span row to its most cosine-similar kept row (first maximum in keep
+ * order). rows: span-relative; sel[0..nk) keep order; drop[0..nd) ascending; hs = host span rows
+ * [span_len, D]. assign[i] = position in sel of the target of drop[i]. Uses the backend matmul on
+ * unit-normalised rows: sim[nd, nk] = pd[nd, D] . pk[nk, D]^T. */
+static int merge_assign(eng_llm_state *s, const float *hs, const int64_t *sel, int64_t nk, const int64_t *drop,
+                        int64_t nd, int64_t *assign, char *err, size_t err_len) {
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    int64_t D = m->D;
+    int l = m->L;
+    /* pn[0, nk) = normalised kept rows (keep order), pn[nk, nk + nd) = normalised dropped rows */
+    float *buf = malloc((size_t)(nk > nd ? nk : nd) * (size_t)D * sizeof(float));
+    if (!buf) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t cnt = pass == 0 ? nk : nd;
+        const int64_t *ix = pass == 0 ? sel : drop;
+        for (int64_t i = 0; i < cnt; i++) {
+            const float *h = hs + ix[i] * D;
+            double ss = 0.0;
+            for (int64_t j = 0; j < D; j++) ss += (double)h[j] * h[j];
+            double nrm = sqrt(ss);
+            float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
+            for (int64_t j = 0; j < D; j++) buf[i * D + j] = h[j] * inv;
+        }
+        if (be->k->upload(be, s->pn + (pass == 0 ? 0 : nk * D), buf, (size_t)(cnt * D)) != 0) {
+            free(buf);
+            return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
+        }
+    }
+    free(buf);
+    for (int64_t r0 = 0; r0 < nd; r0 += SIM_CHUNK) {
+        int64_t nr = nd - r0 < SIM_CHUNK ? nd - r0 : SIM_CHUNK;
+        KCALL(be->k->matmul(be, s->sim, s->pn + (nk + r0) * D, s->pn, NULL, nr, D, nk));
+        KCALL(be->k->download(be, s->hsim, s->sim, (size_t)(nr * nk)));
+        for (int64_t r = 0; r < nr; r++) {
+            const float *row = s->hsim + r * nk;
+            int64_t best = 0;
+            for (int64_t t = 1; t < nk; t++)
+                if (row[t] > row[best]) best = t;
+            assign[r0 + r] = best;
+        }
+    }
+    return ENG_OK;
+}
+
+/* Executes plan p on the current n rows (s->x, s->pos, s->orig), given the head-averaged attention
+ * row tap[n] of layer K-1 and the current span [*vs, *vs + *vl). Updates n, the span, s->kept. */
+static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *tap, int64_t *n_io, int64_t *vs_io,
+                        int64_t *vl_io, char *err, size_t err_len) {
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    int64_t n = *n_io, vs = *vs_io, vl = *vl_io, D = m->D;
+    int64_t *sel = s->sel;
+    int64_t nk;
+    if (p->select == ENG_PLAN_SELECT_INDICES) {
+        nk = p->n_keep_idx;
+        memset(s->mark, 0, (size_t)vl);
+        for (int64_t i = 0; i < nk; i++) {
+            if (s->mark[p->keep_idx[i]])
+                return fail(err, err_len, ENG_ERR_ARG, "plan: keep index %lld repeated", (long long)p->keep_idx[i]);
+            s->mark[p->keep_idx[i]] = 1;
+            sel[i] = p->keep_idx[i];
+        }
+    } else {
+        nk = plan_keep_count(p, vl);
+        scored *sc = malloc((size_t)(vl > 0 ? vl : 1) * sizeof *sc);
+        if (!sc) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
+        for (int64_t i = 0; i < vl; i++) {
+            sc[i].score = tap[vs + i];
+            sc[i].idx = i;
+        }
+        qsort(sc, (size_t)vl, sizeof *sc, cmp_scored);
+        memset(s->mark, 0, (size_t)vl);
+        for (int64_t i = 0; i < nk; i++) {
+            sel[i] = sc[i].idx;
+            s->mark[sel[i]] = 1;
+        }
+        free(sc);
+    }
+    /* host copy of the stream */
+    if (be->k->download(be, s->hx, s->x, (size_t)(n * D)) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "plan: download: %s", be->err);
+    float *hs = s->hx + vs * D; /* span rows */
+    int64_t nd = vl - nk;
+    if (p->merge != ENG_PLAN_MERGE_NONE && nk > 0 && nd > 0) {
+        int64_t *drop = s->kept; /* scratch: dropped rows ascending (kept[] is rebuilt below) */
+        int64_t j = 0;
+        for (int64_t i = 0; i < vl; i++)
+            if (!s->mark[i]) drop[j++] = i;
+        int rc = merge_assign(s, hs, sel, nk, drop, nd, s->assign, err, err_len);
+        if (rc != ENG_OK) return rc;
+        if (p->merge == ENG_PLAN_MERGE_PAIRWISE) {
+            /* sequential running average, in ascending dropped order */
+            for (int64_t i = 0; i < nd; i++) {
+                float *ht = hs + sel[s->assign[i]] * D;
+                const float *hj = hs + drop[i] * D;
+                for (int64_t c = 0; c < D; c++) ht[c] = (ht[c] + hj[c]) * 0.5f;
+            }
+        } else {
+            /* simultaneous: pooled_t = (h_t + sum h_j) / (1 + cnt); h_t = w h_t + (1 - w) pooled_t */
+            double *acc = calloc((size_t)nk * (size_t)D, sizeof *acc);
+            int64_t *cnt = calloc((size_t)nk, sizeof *cnt);
+            if (!acc || !cnt) {
+                free(acc);
+                free(cnt);
+                return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
+            }
+            for (int64_t i = 0; i < nd; i++) {
+                const float *hj = hs + drop[i] * D;
+                double *a = acc + s->assign[i] * D;
+                for (int64_t c = 0; c < D; c++) a[c] += hj[c];
+                cnt[s->assign[i]]++;
+            }
+            float w = p->merge_weight;
+            for (int64_t t = 0; t < nk; t++) {
+                if (!cnt[t]) continue;
+                float *ht = hs + sel[t] * D;
+                const double *a = acc + t * D;
+                for (int64_t c = 0; c < D; c++) {
+                    float pooled = (float)(((double)ht[c] + a[c]) / (double)(1 + cnt[t]));
+                    ht[c] = w * ht[c] + (1.0f - w) * pooled;
+                }
+            }
+            free(acc);
+            free(cnt);
+        }
+    }
+    /* kept rows ascending; gather text before, kept span rows, text after (in place, forward) */
+    int64_t j = 0;
+    for (int64_t i = 0; i < vl; i++)
+        if (s->mark[i]) s->kept[j++] = i;
+    int64_t o = vs;
+    for (int64_t i = 0; i < nk; i++, o++) {
+        int64_t src = vs + s->kept[i];
+        if (src != o) {
+            memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
+            s->pos[o] = s->pos[src];
+            s->orig[o] = s->orig[src];
+        }
+    }
+    for (int64_t src = vs + vl; src < n; src++, o++) {
+        memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
+        s->pos[o] = s->pos[src];
+        s->orig[o] = s->orig[src];
+    }
+    int64_t n_new = o;
+    if (p->pos == ENG_PLAN_POS_RENUMBER)
+        for (int64_t i = 0; i < n_new; i++) s->pos[i] = i;
+    if (be->k->upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
+    s->n_kept = nk;
+    s->have_plan_kept = 1;
+    *n_io = n_new;
+    *vl_io = nk;
+    return ENG_OK;
+}
+
+/* ---- prefill -------------------------------------------------------------------------------- */
+
+static int is_placeholder(const eng_llm *m, int64_t id) {
+    return id == ENG_LLM_IMAGE_PLACEHOLDER || id == (int64_t)m->cfg.image_token_id;
+}
+
+static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_llm_prefill_out *out, char *err,
+                       size_t err_len) {
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    int64_t D = m->D;
+    double t0 = now_s();
+    if (!p->ids && p->n_ids > 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: no token ids");
+    if (p->n_ids < 0 || p->n_visual < 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: negative count");
+    if (p->n_visual > 0 && !p->visual) return fail(err, err_len, ENG_ERR_ARG, "prefill: no visual rows");
+    int64_t ph = -1;
+    for (int64_t i = 0; i < p->n_ids; i++) {
+        int64_t id = p->ids[i];
+        if (is_placeholder(m, id)) {
+            if (ph >= 0)
+                return fail(err, err_len, ENG_ERR_ARG, "prefill: more than one image placeholder (ids %lld and %lld)",
+                            (long long)ph, (long long)i);
+            ph = i;
+        } else if (id < 0 || id >= m->V) {
+            return fail(err, err_len, ENG_ERR_ARG, "prefill: token id %lld at %lld outside 0..%lld", (long long)id,
+                        (long long)i, (long long)m->V - 1);
+        }
+    }
+    if (ph < 0 && p->n_visual > 0)
+        return fail(err, err_len, ENG_ERR_ARG, "prefill: %lld visual rows but no image placeholder in the ids",
+                    (long long)p->n_visual);
+    int64_t N = p->n_ids - (ph >= 0 ? 1 : 0) + p->n_visual;
+    if (N < 1) return fail(err, err_len, ENG_ERR_ARG, "prefill: empty sequence");
+    if (N > s->C)
+        return fail(err, err_len, ENG_ERR_ARG, "prefill: sequence of %lld tokens exceeds the state's n_ctx %lld",
+                    (long long)N, (long long)s->C);
+    if (p->attn_layer < -1 || p->attn_layer >= m->L)
+        return fail(err, err_len, ENG_ERR_ARG, "prefill: attention layer %d outside 0..%d", p->attn_layer, m->L - 1);
+    int64_t vs = ph >= 0 ? ph : -1, vl = ph >= 0 ? p->n_visual : 0;
+    const eng_llm_plan *plan = p->plan && p->plan->layer != 0 ? p->plan : NULL;
+    if (plan) {
+        int64_t ss = plan->span_start >= 0 ? plan->span_start : (vs >= 0 ? vs : 0);
+        int64_t sl = plan->span_start >= 0 ? plan->span_len : vl;
+        int rc = plan_check(m, plan, N, ss, sl, err, err_len);
+        if (rc != ENG_OK) return rc;
+        vs = ss;
+        vl = sl;
+    }
+    if (vs < 0) vs = 0;
+
+    /* splice: text embeddings and visual rows into hx, positions */
+    int64_t o = 0;
+    for (int64_t i = 0; i < p->n_ids; i++) {
+        if (i == ph) {
+            if (p->n_visual > 0) memcpy(s->hx + o * D, p->visual, (size_t)(p->n_visual * D) * sizeof(float));
+            o += p->n_visual;
+        } else {
+            memcpy(s->hx + o * D, m->embed + p->ids[i] * D, (size_t)D * sizeof(float));
+            o++;
+        }
+    }
+    for (int64_t i = 0; i < N; i++) {
+        s->pos[i] = p->pos ? p->pos[i] : i;
+        s->orig[i] = i;
+    }
+    s->next_pos = s->pos[N - 1] + 1;
+    if (be->k->upload(be, s->x, s->hx, (size_t)(N * D)) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
+
+    memset(out, 0, sizeof *out);
+    out->n_tokens = N;
+    out->visual_start = ph >= 0 ? ph : -1;
+    out->n_visual = ph >= 0 ? p->n_visual : 0;
+    int64_t n = N;
+    double plan_s = 0.0;
+    for (int l = 0; l < m->L; l++) {
+        if (plan && l == plan->layer) {
+            double tp = now_s();
+            int rc = plan_execute(s, plan, s->hrow, &n, &vs, &vl, err, err_len);
+            if (rc != ENG_OK) return rc;
+            plan_s += now_s() - tp;
+        }
+        int want_plan_row = plan && l == plan->layer - 1;
+        int want_tap = l == p->attn_layer;
+        int causal = !(plan && plan->bidirectional_prev && l == plan->layer - 1);
+        float *tap = (want_plan_row || want_tap) ? s->hrow : NULL;
+        int rc = layer_forward(s, l, n, s->pos, causal, tap, err, err_len);
+        if (rc != ENG_OK) return rc;
+        s->tokens_layer[l] = n;
+        s->visual_layer[l] = vl;
+        if (want_tap) {
+            memcpy(s->htap, s->hrow, (size_t)n * sizeof(float));
+            out->attn_len = n;
+        }
+    }
+    /* logits */
+    if (p->all_logits) {
+        int ok = 1;
+        size_t need = mul2((size_t)n, (size_t)m->Vo, &ok);
+        if (!ok) return fail(err, err_len, ENG_ERR_ARG, "prefill: all-logits size overflows");
+        if (need > s->cap_all) {
+            float *nb = realloc(s->all_logits, need * sizeof(float));
+            if (!nb) return fail(err, err_len, ENG_ERR_NOMEM, "prefill: out of memory for %lld x %lld logits",
+                                 (long long)n, (long long)m->Vo);
+            s->all_logits = nb;
+            s->cap_all = need;
+        }
+        for (int64_t r0 = 0; r0 < n; r0 += LOGIT_CHUNK) {
+            int64_t nr = n - r0 < LOGIT_CHUNK ? n - r0 : LOGIT_CHUNK;
+            int rc = head_rows(s, r0, nr, s->all_logits + r0 * m->Vo, err, err_len);
+            if (rc != ENG_OK) return rc;
+        }
+        memcpy(s->logits, s->all_logits + (n - 1) * m->Vo, (size_t)m->Vo * sizeof(float));
+        out->logits = s->all_logits;
+        out->n_logit_rows = n;
+    } else {
+        int rc = head_rows(s, n - 1, 1, s->logits, err, err_len);
+        if (rc != ENG_OK) return rc;
+        out->logits = s->logits;
+        out->n_logit_rows = 1;
+    }
+    if (be->k->sync(be) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "prefill: %s", be->err);
+    out->vocab_out = m->Vo;
+    out->row_pos = s->orig;
+    out->n_final = n;
+    out->attn_row = p->attn_layer >= 0 ? s->htap : NULL;
+    out->n_tokens_layer = s->tokens_layer;
+    out->n_visual_layer = s->visual_layer;
+    out->n_layers = m->L;
+    out->kept = s->have_plan_kept ? s->kept : NULL;
+    out->n_kept = s->have_plan_kept ? s->n_kept : 0;
+    out->seconds = now_s() - t0;
+    out->plan_seconds = plan_s;
+    s->tm.prefill_s = out->seconds;
+    s->tm.plan_s = plan_s;
+    s->tm.n_prefill = N;
+    s->prefilled = 1;
+    return ENG_OK;
+}
+
+int eng_llm_prefill(eng_llm_state *s, const eng_llm_prefill_params *p, eng_llm_prefill_out *out, char *err,
+                    size_t err_len) {
+    if (!s || !p || !out) return fail(err, err_len, ENG_ERR_ARG, "eng_llm_prefill: NULL argument");
+    state_reset(s);
+    int rc = prefill_run(s, p, out, err, err_len);
+    if (rc != ENG_OK) {
+        state_reset(s);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
+}
+
+/* ---- decode and generation ------------------------------------------------------------------ */
+
+int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *err, size_t err_len) {
+    if (!s) return fail(err, err_len, ENG_ERR_ARG, "eng_llm_decode: no state");
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    if (!s->prefilled) return fail(err, err_len, ENG_ERR_ARG, "decode: no prefill on this state");
+    if (token < 0 || token >= m->V)
+        return fail(err, err_len, ENG_ERR_ARG, "decode: token id %lld outside 0..%lld", (long long)token,
+                    (long long)m->V - 1);
+    if (s->kv_len[0] + 1 > s->C)
+        return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (n_ctx %lld)", (long long)s->C);
+    double t0 = now_s();
+    if (be->k->upload(be, s->x, m->embed + token * m->D, (size_t)m->D) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
+    int64_t pos = s->next_pos;
+    for (int l = 0; l < m->L; l++) {
+        int rc = layer_forward(s, l, 1, &pos, 1, NULL, err, err_len);
+        if (rc != ENG_OK) return rc;
+    }
+    int rc = head_rows(s, 0, 1, s->logits, err, err_len);
+    if (rc != ENG_OK) return rc;
+    if (be->k->sync(be) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
+    s->next_pos++;
+    s->tm.decode_s += now_s() - t0;
+    s->tm.n_decode++;
+    if (logits) *logits = s->logits;
+    return ENG_OK;
+}
+
+int eng_llm_generate(eng_llm_state *s, const eng_llm_gen_params *gp, int64_t *tokens, int64_t max_tokens,
+                     int64_t *n_out, char *err, size_t err_len) {
+    eng_llm_gen_params defg = eng_llm_gen_default_params();
+    if (!gp) gp = &defg;
+    if (n_out) *n_out = 0;
+    if (!s || !tokens || max_tokens < 0) return fail(err, err_len, ENG_ERR_ARG, "eng_llm_generate: bad arguments");
+    if (!s->prefilled) return fail(err, err_len, ENG_ERR_ARG, "generate: no prefill on this state");
+    if (s->generated) return fail(err, err_len, ENG_ERR_ARG, "generate: already called after this prefill");
+    eng_llm *m = s->m;
+    double pen = gp->repetition_penalty < 0 ? m->rep_pen : gp->repetition_penalty;
+    if (!(pen > 0.0)) return fail(err, err_len, ENG_ERR_ARG, "generate: repetition penalty %g must be > 0", pen);
+    int64_t limit = gp->max_new_tokens < max_tokens ? gp->max_new_tokens : max_tokens;
+    s->generated = 1;
+    int64_t n = 0;
+    while (n < limit) {
+        float *lg = s->logits;
+        if (pen != 1.0) {
+            /* HF RepetitionPenaltyLogitsProcessor over the distinct generated ids (gather, then
+             * scatter: a repeated id is penalised once) */
+            for (int64_t i = 0; i < n; i++) {
+                int64_t id = tokens[i];
+                int seen = 0;
+                for (int64_t j = 0; j < i; j++)
+                    if (tokens[j] == id) seen = 1;
+                if (seen || id >= m->Vo) continue;
+                float v = lg[id];
+                lg[id] = v > 0 ? (float)(v / pen) : (float)(v * pen);
+            }
+        }
+        int64_t best = 0;
+        for (int64_t v = 1; v < m->Vo; v++)
+            if (lg[v] > lg[best]) best = v;
+        tokens[n++] = best;
+        if (n_out) *n_out = n;
+        int stop = 0;
+        if (gp->use_stop_ids)
+            for (int i = 0; i < m->n_stop; i++)
+                if (best == m->stop_ids[i]) stop = 1;
+        if (stop || n >= limit) break;
+        int rc = eng_llm_decode(s, best, NULL, err, err_len);
+        if (rc != ENG_OK) return rc;
+    }
+    return ENG_OK;
+}
+
+/* ---- random in-memory model (llm_internal.h) ------------------------------------------------- */
+
+/* Fills n floats uniformly in [-a, a] from a SplitMix64 stream keyed by (seed, tag). */
+static float *rand_buf(size_t n, float a, uint64_t seed, uint64_t tag) {
+    float *b = malloc((n ? n : 1) * sizeof *b);
+    if (!b) return NULL;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = seed * 0x9E3779B97F4A7C15ull + tag * 0xBF58476D1CE4E5B9ull + i * 0x94D049BB133111EBull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        b[i] = a * (float)((double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+    }
+    return b;
+}
+
+static float *const_buf(size_t n, float v) {
+    float *b = malloc((n ? n : 1) * sizeof *b);
+    if (b)
+        for (size_t i = 0; i < n; i++) b[i] = v;
+    return b;
+}
+
+eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, uint64_t seed, char *err,
+                            size_t err_len) {
+    eng_llm_params defp = eng_llm_default_params();
+    if (!p) p = &defp;
+    if (!c || c->hidden <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads ||
+        c->head_dim <= 0 || c->head_dim % 2 || c->intermediate <= 0 || c->n_layers <= 0 || c->vocab <= 0 ||
+        p->vocab_limit < 0 || p->vocab_limit > c->vocab) {
+        fail(err, err_len, ENG_ERR_ARG, "eng_llm_new_random: bad configuration");
+        return NULL;
+    }
+    if (err && err_len) err[0] = '\0';
+    eng_llm *m = calloc(1, sizeof *m);
+    if (!m) {
+        fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->cfg.llm = *c;
+    m->cfg.newline = ENG_NEWLINE_NONE;
+    m->cfg.image_token_id = ENG_LLM_IMAGE_PLACEHOLDER;
+    eng_generation_config_default(&m->cfg.gen);
+    m->D = c->hidden;
+    m->H = c->n_heads;
+    m->G = c->n_kv_heads;
+    m->Dh = c->head_dim;
+    m->M = c->intermediate;
+    m->L = c->n_layers;
+    m->V = c->vocab;
+    m->Vo = p->vocab_limit ? p->vocab_limit : m->V;
+    m->rep_pen = 1.0;
+    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
+    size_t D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh, M = (size_t)m->M;
+    float sD = sqrtf(3.0f / (float)D), sHD = sqrtf(3.0f / (float)HD), sM = sqrtf(3.0f / (float)M);
+    uint64_t tag = 1;
+    if (!(m->embed = rand_buf((size_t)m->V * D, 0.5f, seed, tag++))) goto nomem;
+    if (c->tie_embeddings && !m->be.k->on_device) {
+        m->lm_head = m->embed;
+        m->lm_head_is_embed = 1;
+    } else if (!(m->lm_head = put(m, rand_buf((size_t)m->V * D, sD, seed, tag++), (size_t)m->V * D, err, err_len))) {
+        goto bad;
+    }
+    if (!(m->norm = put(m, const_buf(D, 1.0f), D, err, err_len))) goto bad;
+    m->layers = calloc((size_t)m->L, sizeof *m->layers);
+    if (!m->layers) goto nomem;
+    for (int l = 0; l < m->L; l++) {
+        llm_layer *w = &m->layers[l];
+        if (!(w->in_norm = put(m, const_buf(D, 1.0f), D, err, err_len)) ||
+            !(w->post_norm = put(m, const_buf(D, 1.0f), D, err, err_len)) ||
+            !(w->q_w = put(m, rand_buf(HD * D, sD, seed, tag++), HD * D, err, err_len)) ||
+            !(w->q_b = put(m, rand_buf(HD, 0.02f, seed, tag++), HD, err, err_len)) ||
+            !(w->k_w = put(m, rand_buf(KVD * D, sD, seed, tag++), KVD * D, err, err_len)) ||
+            !(w->k_b = put(m, rand_buf(KVD, 0.02f, seed, tag++), KVD, err, err_len)) ||
+            !(w->v_w = put(m, rand_buf(KVD * D, sD, seed, tag++), KVD * D, err, err_len)) ||
+            !(w->v_b = put(m, rand_buf(KVD, 0.02f, seed, tag++), KVD, err, err_len)) ||
+            !(w->o_w = put(m, rand_buf(D * HD, sHD, seed, tag++), D * HD, err, err_len)) ||
+            !(w->gate_w = put(m, rand_buf(M * D, sD, seed, tag++), M * D, err, err_len)) ||
+            !(w->up_w = put(m, rand_buf(M * D, sD, seed, tag++), M * D, err, err_len)) ||
+            !(w->down_w = put(m, rand_buf(D * M, sM, seed, tag++), D * M, err, err_len))) {
+            if (!err || !err[0]) fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
+            goto bad;
+        }
+    }
+    return m;
+nomem:
+    fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_new_random: out of memory");
+bad:
+    eng_llm_free(m);
+    return NULL;
+}

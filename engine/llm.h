@@ -1,0 +1,290 @@
+/* llm.h - the public C API of the engine's LLM side: the Qwen2 decoder of a LLaVA-OneVision /
+ * LLaVA-Video checkpoint (spec llava-ov-engine.md §1.5, §7) with a KV cache, prefill over a
+ * sequence that mixes text token embeddings and visual tokens, greedy generation, the
+ * last-query-row attention tap, and in-LLM pruning plans (FastV / HoliTom / Tango stages) executed
+ * between two decoder layers. Kept apart from engine.h (the vision side) on purpose.
+ *
+ * Usage:
+ *     char err[512];
+ *     eng_llm_params lp = eng_llm_default_params();        // cpu backend, all vocabulary rows
+ *     eng_llm *m = eng_llm_load("models/llava-ov-7b", &lp, err, sizeof err);
+ *     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
+ *     eng_llm_state *s = eng_llm_state_init(m, 8192, err, sizeof err);   // KV cache for 8192 tokens
+ *     // ids: prompt token ids with ONE image placeholder (-200) where the visual block goes;
+ *     // vis: [n_vis, D] assembled visual tokens (eng_llm_assemble_visual builds it from [T, L, D])
+ *     eng_llm_prefill_params pp = eng_llm_prefill_default_params();
+ *     pp.ids = ids; pp.n_ids = n_ids; pp.visual = vis; pp.n_visual = n_vis;
+ *     eng_llm_plan plan = eng_llm_plan_default();         // optional in-LLM pruning
+ *     plan.layer = 2; plan.keep_ratio = 0.5;              // FastV: K = 2, keep half by attention
+ *     pp.plan = &plan;
+ *     eng_llm_prefill_out po;
+ *     if (eng_llm_prefill(s, &pp, &po, err, sizeof err) != ENG_OK) { ... }
+ *     // po.logits: [1, n_vocab_out] for the last position; po.n_visual_layer[l]: realised counts
+ *     eng_llm_gen_params gp = eng_llm_gen_default_params();
+ *     int64_t out[64], n_out;
+ *     eng_llm_generate(s, &gp, out, 64, &n_out, err, sizeof err);   // greedy, stops on eos ids
+ *     eng_llm_state_free(s);
+ *     eng_llm_free(m);
+ *
+ * Conventions. D = hidden, V = vocabulary rows, Vo = logits width (vocab_limit or V), N = prefill
+ * length after splicing (n_ids - 1 + n_visual), L = number of decoder layers. Layers are 0-based.
+ * Position ids are plain 1-D (0..N-1 unless the caller gives its own); decode step k runs at
+ * position (last prefill position + 1 + k), i.e. N + k with default positions, whatever a plan
+ * removed (HF semantics: the layer-0 cache is full length).
+ *
+ * Numerics: float32 activations and weights (bf16/fp16 checkpoints converted at load), fp32
+ * softmax and norms (the kernels of engine/kernels.h). Not a bitwise match of the fp16 reference.
+ *
+ * Threading: an eng_llm is read-only after load, but it owns one backend state, so one thread
+ * uses it (and its states) at a time. Errors: ENG_OK or a negative eng_status (engine.h), with one
+ * line in the caller's err buffer. Nothing here prints or exits.
+ */
+#ifndef TB_ENGINE_LLM_H
+#define TB_ENGINE_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The LLaVA image placeholder id of the lmms layout (IMAGE_TOKEN_INDEX). The checkpoint's own
+ * image_token_id (hf: 151646) is accepted as a placeholder too. */
+#define ENG_LLM_IMAGE_PLACEHOLDER (-200)
+
+/* ---- model ---------------------------------------------------------------------------------- */
+
+typedef struct eng_llm eng_llm;             /* opaque: config + LLM weights on a backend */
+typedef struct eng_llm_state eng_llm_state; /* opaque: KV cache, activations, scratch, timers */
+
+typedef struct {
+    eng_backend_kind backend; /* default ENG_BACKEND_CPU */
+    int64_t vocab_limit;      /* logits are computed for ids 0..vocab_limit-1 only, and argmax runs
+                                 over them (quirk pipeline.vocab_shrink: 151646 for the real
+                                 models); 0 (default) = all V rows */
+} eng_llm_params;
+
+eng_llm_params eng_llm_default_params(void);
+
+/* Loads config.json (+ generation_config.json) and the LLM tensors (embedding, 28 decoder layers,
+ * final norm, lm_head, image_newline when the config has one) of a LLaVA checkpoint directory,
+ * lmms-lab or llava-hf layout. The vision tensors are checked for presence (eng_checkpoint_bind)
+ * but not loaded. Returns NULL with err set. Caller frees with eng_llm_free. */
+eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_t err_len);
+
+/* Frees the model; eng_llm_free(NULL) is a no-op. All states of the model must be freed first. */
+void eng_llm_free(eng_llm *m);
+
+typedef struct {
+    int hidden;         /* D */
+    int n_layers;       /* L */
+    int n_heads;        /* H */
+    int n_kv_heads;     /* G */
+    int head_dim;       /* Dh */
+    int intermediate;   /* M */
+    int64_t vocab;      /* V: embedding / lm_head rows */
+    int64_t vocab_out;  /* Vo: logits width (vocab_limit or V) */
+    double rope_theta;
+    float rms_norm_eps;
+    int newline_mode;   /* eng_newline_pos of the config (0 one_token, 1 grid, 2 frame, 3 none) */
+    int has_newline;    /* 1 when image_newline was loaded */
+    int image_token_id; /* the config's placeholder id (-200 lmms) */
+    int n_stop;         /* stop ids: generation_config eos list, else config eos_token_id */
+    int stop_ids[8];
+    double repetition_penalty; /* generation_config value (1.0 when absent) */
+    const char *backend;       /* "ref" / "cpu" / "cuda" (borrowed) */
+} eng_llm_info;
+
+void eng_llm_get_info(const eng_llm *m, eng_llm_info *out);
+
+/* The learned image_newline vector [D] (host memory, borrowed until eng_llm_free), or NULL. */
+const float *eng_llm_image_newline(const eng_llm *m);
+
+/* ---- visual block assembly (spec §1.4) ------------------------------------------------------ */
+
+/* Number of visual embeddings the assembled block of T frames x (grid x grid) pooled tokens has
+ * under newline mode (eng_newline_pos): one_token T*L + 1, grid T*grid*(grid+1), frame T*(L+1),
+ * no_token T*L. -1 for a bad mode or shape. */
+int64_t eng_llm_visual_count(int newline_mode, int64_t n_frames, int64_t grid);
+
+/* Builds the visual block from pooled tokens [T, grid*grid, D] (frame-major, row-major grid):
+ * one_token: all tokens then one newline; grid: after each row of each frame a newline; frame:
+ * after each frame a newline; no_token: the tokens only. out must hold
+ * eng_llm_visual_count(...) * D floats. newline: [D] (eng_llm_image_newline), required unless
+ * mode is no_token. Returns the number of rows written, or -1 with err set. */
+int64_t eng_llm_assemble_visual(const float *pooled, int64_t n_frames, int64_t grid, int64_t d, int newline_mode,
+                                const float *newline, float *out, char *err, size_t err_len);
+
+/* ---- in-LLM pruning plan -------------------------------------------------------------------- */
+
+typedef enum {
+    ENG_PLAN_SELECT_ATTN = 0,    /* keep the top-n_keep visual tokens by the head-averaged attention
+                                    of the LAST query row at layer K-1 (FastV, HoliTom, Tango);
+                                    ties go to the lower index */
+    ENG_PLAN_SELECT_INDICES = 1, /* keep exactly keep_idx[0..n_keep_idx) (span-relative indices) */
+} eng_plan_select;
+
+typedef enum {
+    ENG_PLAN_MERGE_NONE = 0,     /* dropped tokens vanish (FastV) */
+    ENG_PLAN_MERGE_PAIRWISE = 1, /* HoliTom (holitom-fastvid.md §1.10): cosine similarity of the
+                                    layer-K input hidden states, dropped x kept, computed once;
+                                    for each dropped token j in ascending order, its most similar
+                                    kept token t (first maximum in keep order) becomes
+                                    h_t = (h_t + h_j) / 2 (sequential running average) */
+    ENG_PLAN_MERGE_WEIGHTED = 2, /* Tango (tango.md §10): same assignment; then for each kept t
+                                    with assigned set S_t: pooled = (h_t + sum_{j in S_t} h_j) /
+                                    (1 + |S_t|), h_t = w h_t + (1 - w) pooled, w = merge_weight
+                                    (0.6); all from the pre-merge states (simultaneous) */
+} eng_plan_merge;
+
+typedef enum {
+    ENG_PLAN_POS_KEEP = 0,     /* kept tokens keep their position ids (RoPE gaps), as FastV,
+                                  HoliTom and Tango do */
+    ENG_PLAN_POS_RENUMBER = 1, /* layers >= K see positions 0..n'-1 over the shortened sequence
+                                  (decode positions still continue after the full prefill) */
+} eng_plan_pos;
+
+/* One pruning step executed during prefill, between layer K-1 and layer K. Layers < K run (and
+ * cache) the full sequence; layers >= K run and cache only: the tokens before the visual span,
+ * the kept visual tokens (ascending original order), the tokens after the span. Decode never
+ * re-prunes. The "keep order" used for ties in the merge rules is the selection order: by
+ * descending score for ENG_PLAN_SELECT_ATTN, as given for ENG_PLAN_SELECT_INDICES. */
+typedef struct {
+    int layer;              /* K, 1..L-1; 0 (default) = no plan */
+    int64_t keep_count;     /* > 0: keep this many visual tokens (capped at the span length) */
+    double keep_ratio;      /* used when keep_count == 0: n_keep = round_half_even(V_span *
+                               keep_ratio) (Python round; keep_ratio is the KEPT fraction) */
+    eng_plan_select select; /* default ENG_PLAN_SELECT_ATTN */
+    const int64_t *keep_idx; /* ENG_PLAN_SELECT_INDICES: span-relative indices, distinct, borrowed */
+    int64_t n_keep_idx;
+    eng_plan_merge merge;   /* default ENG_PLAN_MERGE_NONE */
+    float merge_weight;     /* ENG_PLAN_MERGE_WEIGHTED: weight of the kept token (default 0.6) */
+    eng_plan_pos pos;       /* default ENG_PLAN_POS_KEEP */
+    int64_t span_start;     /* visual span [span_start, span_start + span_len) in the spliced
+                               sequence; -1 (default) = the block that replaced the placeholder
+                               (newline tokens included, as every reference does) */
+    int64_t span_len;
+    int bidirectional_prev; /* 1: layer K-1 runs without the causal mask in prefill (quirk
+                               tango.fastv_layer17_bidirectional); default 0 */
+} eng_llm_plan;
+
+/* Defaults: no plan (layer 0), select by attention, no merge, weight 0.6, keep positions, span of
+ * the placeholder block, causal layer K-1. */
+eng_llm_plan eng_llm_plan_default(void);
+
+/* Short stable names, for records: "attn"/"indices", "none"/"pairwise"/"weighted",
+ * "keep"/"renumber". */
+const char *eng_plan_select_str(eng_plan_select s);
+const char *eng_plan_merge_str(eng_plan_merge m);
+const char *eng_plan_pos_str(eng_plan_pos p);
+
+/* ---- state and prefill ---------------------------------------------------------------------- */
+
+/* Creates a state whose KV cache holds n_ctx tokens (prefill length + generated tokens) for every
+ * layer; all buffers are allocated here (decode allocates nothing). NULL with err set (n_ctx < 1,
+ * out of memory). Caller frees with eng_llm_state_free before freeing the model. */
+eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t err_len);
+
+/* eng_llm_state_free(NULL) is a no-op. */
+void eng_llm_state_free(eng_llm_state *s);
+
+typedef struct {
+    const int64_t *ids;   /* [n_ids] token ids; at most one placeholder (-200 or the config's
+                             image_token_id) marks where the visual block goes */
+    int64_t n_ids;
+    const float *visual;  /* [n_visual, D] host memory; required when n_visual > 0 */
+    int64_t n_visual;     /* rows of the assembled visual block (0 allowed: the placeholder, if
+                             any, is simply removed) */
+    const int64_t *pos;   /* [N] position ids (host), or NULL = 0..N-1 */
+    int attn_layer;       /* >= 0: record layer attn_layer's last-query-row attention (head mean,
+                             over all keys of that layer); -1 (default) = none */
+    int all_logits;       /* 1: logits for every final-layer row; 0 (default): last row only */
+    const eng_llm_plan *plan; /* NULL or plan->layer == 0: no pruning */
+} eng_llm_prefill_params;
+
+eng_llm_prefill_params eng_llm_prefill_default_params(void);
+
+/* What a prefill produced. Every pointer is borrowed from the state and valid until the next
+ * eng_llm_prefill / eng_llm_decode / eng_llm_generate / eng_llm_state_free on it. */
+typedef struct {
+    int64_t n_tokens;          /* N: spliced prefill length */
+    int64_t visual_start;      /* index of the first visual row in the spliced sequence (-1: none) */
+    int64_t n_visual;          /* rows of the visual block */
+    const float *logits;       /* [n_logit_rows, vocab_out] */
+    int64_t n_logit_rows;      /* 1, or the final-layer sequence length with all_logits */
+    int64_t vocab_out;         /* Vo */
+    const int64_t *row_pos;    /* [n_final] original index (in the spliced sequence) of each row the
+                                  last layer ran (= 0..N-1 without a plan) */
+    int64_t n_final;           /* final-layer sequence length */
+    const float *attn_row;     /* [attn_len] tap of attn_layer, or NULL */
+    int64_t attn_len;          /* keys at that layer (the sequence length that layer ran) */
+    const int64_t *n_tokens_layer; /* [L] sequence length each layer ran */
+    const int64_t *n_visual_layer; /* [L] visual tokens (span rows) each layer ran */
+    int n_layers;              /* L */
+    const int64_t *kept;       /* [n_kept] span-relative indices the plan kept, ascending, or NULL */
+    int64_t n_kept;
+    double seconds;            /* wall time of the prefill (plan included) */
+    double plan_seconds;       /* part of it spent executing the plan */
+} eng_llm_prefill_out;
+
+/* Runs the prefill from an empty cache (the state is reset first): splices the sequence, runs
+ * every layer (executing the plan between layers K-1 and K), applies the final norm and lm_head
+ * on the last row (every row with all_logits; §7.6), fills *out. The last-row logits are kept for
+ * eng_llm_generate. Errors: ENG_ERR_ARG for a bad id (outside 0..V-1), more than one
+ * placeholder, visual rows without a placeholder, N > n_ctx, a bad plan (layer outside 1..L-1,
+ * indices out of range or repeated, weight outside [0,1]) or attn_layer >= L; ENG_ERR_BACKEND
+ * for a kernel failure. On failure the state is reset. */
+int eng_llm_prefill(eng_llm_state *s, const eng_llm_prefill_params *p, eng_llm_prefill_out *out, char *err,
+                    size_t err_len);
+
+/* ---- decode and generation ------------------------------------------------------------------ */
+
+/* Appends one token to the cache (after a prefill) and computes its logits [vocab_out] (borrowed
+ * into *logits, valid until the next call on s). ENG_ERR_ARG when no prefill ran, the id is out
+ * of range or the cache is full (n_ctx). */
+int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *err, size_t err_len);
+
+typedef struct {
+    int64_t max_new_tokens;    /* default 16 */
+    double repetition_penalty; /* < 0 (default): the generation_config value (1.0 when absent);
+                                  1.0: off; else HF's rule on every distinct GENERATED id
+                                  (logit > 0 ? logit / p : logit * p; quirk
+                                  pipeline.repetition_penalty: prompt ids are not penalised) */
+    int use_stop_ids;          /* 1 (default): stop after emitting a stop id (it is included in the
+                                  output, as HF does) */
+} eng_llm_gen_params;
+
+eng_llm_gen_params eng_llm_gen_default_params(void);
+
+/* Greedy generation starting from the last prefill logits: picks argmax over ids < vocab_out
+ * (first maximum on ties), writes it to tokens, stops on a stop id or after max_new_tokens (or
+ * max_tokens, the capacity of tokens), otherwise decodes it and repeats. *n_out = tokens written.
+ * The token that ends generation is not decoded (no wasted step). Requires a prefill on s and
+ * may be called once per prefill. ENG_ERR_ARG when the cache would overflow. */
+int eng_llm_generate(eng_llm_state *s, const eng_llm_gen_params *gp, int64_t *tokens, int64_t max_tokens,
+                     int64_t *n_out, char *err, size_t err_len);
+
+/* Per-stage wall times of the state since its last prefill (backend synchronised before each
+ * clock read). */
+typedef struct {
+    double prefill_s;       /* last prefill, plan included */
+    double plan_s;          /* plan execution inside it */
+    double decode_s;        /* decode steps since the prefill */
+    int64_t n_decode;       /* decode steps since the prefill */
+    int64_t n_prefill;      /* N of the last prefill */
+} eng_llm_timings;
+
+void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out);
+
+/* FLOPs of one decoder layer over n tokens, spec §8.1 (multiply-add = 2, norms/RoPE/softmax
+ * ignored): 4 n D^2 (1 + G/H) + 4 n^2 D + 6 n D M. */
+double eng_llm_layer_flops(const eng_llm_info *info, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

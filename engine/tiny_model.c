@@ -1,0 +1,761 @@
+/* tiny_model.c - writes the deterministic tiny LLaVA checkpoint described in tiny_model.h.
+ *
+ * The config.json text is built first and parsed back with eng_config_parse, and every tensor's
+ * name and shape then come from eng_tensor_name / eng_tensor_shape, so the files hold exactly the
+ * names and shape relations the loader expects of a real checkpoint of that layout. Weights come
+ * from a per-(tensor id, layer) SplitMix64 stream seeded by the user seed; nothing depends on the
+ * clock, the directory or the host.
+ *
+ * Storage is F32 by default; params.dtype BF16 (as the real lmms files) or F16 (as llava-hf) rounds
+ * the same numbers to nearest even. Not done: the SigLIP text tower.
+ */
+#include "engine/tiny_model.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the tiny configuration ---------------------------------------------------------------- */
+
+enum {
+    TINY_IMAGE = 100,
+    TINY_PATCH = 14,
+    TINY_V_HIDDEN = 48,
+    TINY_V_HEADS = 4,
+    TINY_V_MLP = 88,
+    TINY_V_LAYERS_LMMS = 3, /* with select layer -2 -> 2 run and stored */
+    TINY_V_LAYERS_HF = 2,   /* with vision_feature_layer -1 -> 2 */
+    TINY_HIDDEN = 64,
+    TINY_LAYERS = 4,
+    TINY_HEADS = 4,
+    TINY_KV_HEADS = 2,
+    TINY_MLP = 128,
+    TINY_MAX_POS = 4096,
+};
+
+static void tm_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void tm_err(char *err, size_t err_len, const char *fmt, ...) {
+    if (!err || err_len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+eng_tiny_params eng_tiny_default_params(void) {
+    eng_tiny_params p;
+    memset(&p, 0, sizeof p);
+    p.layout = ENG_LAYOUT_LMMS;
+    p.seed = 1;
+    p.shards = 1;
+    p.video = 0;
+    p.dtype = ST_F32;
+    return p;
+}
+
+static int check_params(const eng_tiny_params *p, char *err, size_t err_len) {
+    if (p->layout != ENG_LAYOUT_LMMS && p->layout != ENG_LAYOUT_HF) {
+        tm_err(err, err_len, "tiny model: unknown layout %d", (int)p->layout);
+        return -1;
+    }
+    if (p->shards != 1 && p->shards != 2) {
+        tm_err(err, err_len, "tiny model: shards must be 1 or 2, got %d", p->shards);
+        return -1;
+    }
+    if (p->dtype != ST_F32 && p->dtype != ST_F16 && p->dtype != ST_BF16) {
+        tm_err(err, err_len, "tiny model: unknown dtype %d", (int)p->dtype);
+        return -1;
+    }
+    if (p->video && p->layout == ENG_LAYOUT_HF) {
+        tm_err(err, err_len, "tiny model: the LLaVA-Video flavour exists only in the lmms layout");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *dtype_name(st_dtype dt) {
+    return dt == ST_BF16 ? "bfloat16" : dt == ST_F16 ? "float16" : "float32";
+}
+
+static cJSON *vision_block(int n_layers, int hf) {
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "model_type", "siglip_vision_model");
+    cJSON_AddNumberToObject(v, "hidden_size", TINY_V_HIDDEN);
+    cJSON_AddNumberToObject(v, "image_size", TINY_IMAGE);
+    cJSON_AddNumberToObject(v, "intermediate_size", TINY_V_MLP);
+    cJSON_AddNumberToObject(v, "num_attention_heads", TINY_V_HEADS);
+    cJSON_AddNumberToObject(v, "num_hidden_layers", n_layers);
+    cJSON_AddNumberToObject(v, "patch_size", TINY_PATCH);
+    cJSON_AddNumberToObject(v, "num_channels", 3);
+    cJSON_AddNumberToObject(v, "layer_norm_eps", 1e-6);
+    cJSON_AddStringToObject(v, "hidden_act", "gelu_pytorch_tanh");
+    if (hf) cJSON_AddBoolToObject(v, "vision_use_head", 0);
+    return v;
+}
+
+/* Qwen2 keys into o (the root for lmms, text_config for hf). */
+static void llm_keys(cJSON *o) {
+    cJSON_AddNumberToObject(o, "hidden_size", TINY_HIDDEN);
+    cJSON_AddNumberToObject(o, "intermediate_size", TINY_MLP);
+    cJSON_AddNumberToObject(o, "num_hidden_layers", TINY_LAYERS);
+    cJSON_AddNumberToObject(o, "num_attention_heads", TINY_HEADS);
+    cJSON_AddNumberToObject(o, "num_key_value_heads", TINY_KV_HEADS);
+    cJSON_AddNumberToObject(o, "vocab_size", ENG_TINY_VOCAB);
+    cJSON_AddNumberToObject(o, "max_position_embeddings", TINY_MAX_POS);
+    cJSON_AddNumberToObject(o, "rope_theta", 1000000.0);
+    cJSON_AddNumberToObject(o, "rms_norm_eps", 1e-6);
+    cJSON_AddStringToObject(o, "hidden_act", "silu");
+    cJSON_AddBoolToObject(o, "tie_word_embeddings", 0);
+    cJSON_AddBoolToObject(o, "use_sliding_window", 0);
+    cJSON_AddNullToObject(o, "rope_scaling");
+    cJSON_AddNumberToObject(o, "attention_dropout", 0.0);
+    cJSON_AddNumberToObject(o, "bos_token_id", ENG_TINY_ID_ENDOFTEXT);
+    cJSON_AddNumberToObject(o, "eos_token_id", ENG_TINY_ID_IM_END);
+}
+
+/* config.json text (caller frees with free()). */
+static char *config_json(const eng_tiny_params *p) {
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return NULL;
+    if (p->layout == ENG_LAYOUT_LMMS) {
+        cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+        cJSON_AddItemToArray(arch, cJSON_CreateString("LlavaQwenForCausalLM"));
+        cJSON_AddStringToObject(r, "_name_or_path",
+                                p->video ? "tango-bench/tiny-llava-video" : "tango-bench/tiny-llava-ov");
+        cJSON_AddStringToObject(r, "model_type", "llava");
+        llm_keys(r);
+        cJSON_AddStringToObject(r, "torch_dtype", dtype_name(p->dtype));
+        cJSON_AddStringToObject(r, "mm_vision_tower", "google/siglip-so400m-patch14-384");
+        cJSON_AddNumberToObject(r, "mm_hidden_size", TINY_V_HIDDEN);
+        cJSON_AddStringToObject(r, "mm_projector_type", "mlp2x_gelu");
+        cJSON_AddNumberToObject(r, "mm_vision_select_layer", -2);
+        cJSON_AddStringToObject(r, "mm_vision_select_feature", "patch");
+        cJSON_AddStringToObject(r, "mm_patch_merge_type", "spatial_unpad");
+        cJSON_AddStringToObject(r, "mm_spatial_pool_mode", "bilinear");
+        cJSON_AddNumberToObject(r, "mm_spatial_pool_stride", 2);
+        cJSON_AddStringToObject(r, "mm_newline_position", p->video ? "grid" : "one_token");
+        cJSON_AddBoolToObject(r, "mm_use_im_start_end", 0);
+        cJSON_AddBoolToObject(r, "mm_use_im_patch_token", 0);
+        cJSON_AddStringToObject(r, "image_aspect_ratio", "anyres_max_9");
+        cJSON_AddNumberToObject(r, "tokenizer_model_max_length", TINY_MAX_POS);
+        if (p->video) {
+            cJSON_AddBoolToObject(r, "add_faster_video", 0);
+            cJSON_AddBoolToObject(r, "force_sample", 1);
+            cJSON_AddBoolToObject(r, "add_time_instruction", 1);
+        }
+        cJSON_AddItemToObject(r, "vision_config", vision_block(TINY_V_LAYERS_LMMS, 0));
+    } else {
+        cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+        cJSON_AddItemToArray(arch, cJSON_CreateString("LlavaOnevisionForConditionalGeneration"));
+        cJSON_AddStringToObject(r, "model_type", "llava_onevision");
+        cJSON_AddNumberToObject(r, "image_token_index", ENG_TINY_ID_IMAGE);
+        cJSON_AddNumberToObject(r, "video_token_index", ENG_TINY_ID_VIDEO);
+        cJSON_AddStringToObject(r, "projector_hidden_act", "gelu");
+        cJSON_AddNumberToObject(r, "vision_feature_layer", -1);
+        cJSON_AddStringToObject(r, "vision_feature_select_strategy", "full");
+        cJSON_AddStringToObject(r, "vision_aspect_ratio", "anyres_max_9");
+        cJSON_AddBoolToObject(r, "use_image_newline_parameter", 1);
+        cJSON_AddBoolToObject(r, "tie_word_embeddings", 0);
+        cJSON_AddStringToObject(r, "torch_dtype", dtype_name(p->dtype));
+        cJSON *tc = cJSON_CreateObject();
+        cJSON_AddStringToObject(tc, "model_type", "qwen2");
+        cJSON *ta = cJSON_AddArrayToObject(tc, "architectures");
+        cJSON_AddItemToArray(ta, cJSON_CreateString("Qwen2ForCausalLM"));
+        llm_keys(tc);
+        cJSON_AddItemToObject(r, "text_config", tc);
+        cJSON_AddItemToObject(r, "vision_config", vision_block(TINY_V_LAYERS_HF, 1));
+    }
+    char *s = cJSON_Print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+static char *generation_json(const eng_tiny_params *p) {
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return NULL;
+    cJSON_AddNumberToObject(r, "bos_token_id", ENG_TINY_ID_ENDOFTEXT);
+    cJSON_AddNumberToObject(r, "pad_token_id", ENG_TINY_ID_ENDOFTEXT);
+    if (p->layout == ENG_LAYOUT_LMMS) {
+        /* as Qwen2-7B-Instruct's file, which the lmms-lab checkpoints carry (spec §5.5) */
+        cJSON *eos = cJSON_AddArrayToObject(r, "eos_token_id");
+        cJSON_AddItemToArray(eos, cJSON_CreateNumber(ENG_TINY_ID_IM_END));
+        cJSON_AddItemToArray(eos, cJSON_CreateNumber(ENG_TINY_ID_ENDOFTEXT));
+        cJSON_AddBoolToObject(r, "do_sample", 1);
+        cJSON_AddNumberToObject(r, "repetition_penalty", 1.05);
+        cJSON_AddNumberToObject(r, "temperature", 0.7);
+        cJSON_AddNumberToObject(r, "top_k", 20);
+        cJSON_AddNumberToObject(r, "top_p", 0.8);
+    } else {
+        cJSON_AddNumberToObject(r, "eos_token_id", ENG_TINY_ID_IM_END); /* hf: no repetition penalty */
+    }
+    char *s = cJSON_Print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+int eng_tiny_config(const eng_tiny_params *p, eng_config *cfg, char *err, size_t err_len) {
+    memset(cfg, 0, sizeof *cfg);
+    if (check_params(p, err, err_len) != 0) return -1;
+    char *c = config_json(p), *g = generation_json(p);
+    int rc = -1;
+    if (!c || !g) {
+        tm_err(err, err_len, "tiny model: out of memory");
+    } else if (eng_config_parse(c, strlen(c), "tiny config.json", cfg, err, err_len) == 0 &&
+               eng_generation_config_parse(g, strlen(g), "tiny generation_config.json", &cfg->gen, err, err_len) == 0) {
+        rc = 0;
+    }
+    free(c);
+    free(g);
+    return rc;
+}
+
+/* ---- random numbers ------------------------------------------------------------------------ */
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Approximately standard normal: (sum of 4 uniforms - 2) * sqrt(3); exact double arithmetic. */
+static float tiny_normal(uint64_t *s) {
+    double acc = 0.0;
+    for (int i = 0; i < 4; i++)
+        acc += (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)((acc - 2.0) * 1.7320508075688772);
+}
+
+typedef enum { K_LINEAR, K_BIAS, K_NORM_W, K_NORM_B, K_TABLE } init_kind;
+
+static init_kind kind_of(eng_tensor_id id) {
+    switch (id) {
+    case ENG_T_V_PATCH_B:
+    case ENG_T_V_Q_B:
+    case ENG_T_V_K_B:
+    case ENG_T_V_V_B:
+    case ENG_T_V_O_B:
+    case ENG_T_V_FC1_B:
+    case ENG_T_V_FC2_B:
+    case ENG_T_PROJ1_B:
+    case ENG_T_PROJ2_B:
+    case ENG_T_L_Q_B:
+    case ENG_T_L_K_B:
+    case ENG_T_L_V_B:
+    case ENG_T_SIG_IN_B:
+    case ENG_T_SIG_OUT_B:
+    case ENG_T_SIG_FC1_B:
+    case ENG_T_SIG_FC2_B:
+        return K_BIAS;
+    case ENG_T_V_LN1_W:
+    case ENG_T_V_LN2_W:
+    case ENG_T_V_POST_LN_W:
+    case ENG_T_L_IN_NORM:
+    case ENG_T_L_POST_NORM:
+    case ENG_T_NORM:
+    case ENG_T_SIG_POST_LN_W:
+    case ENG_T_SIG_LN_W:
+        return K_NORM_W;
+    case ENG_T_V_LN1_B:
+    case ENG_T_V_LN2_B:
+    case ENG_T_V_POST_LN_B:
+    case ENG_T_SIG_POST_LN_B:
+    case ENG_T_SIG_LN_B:
+        return K_NORM_B;
+    case ENG_T_V_POS:
+    case ENG_T_EMBED:
+    case ENG_T_NEWLINE:
+    case ENG_T_SIG_PROBE:
+        return K_TABLE;
+    default:
+        return K_LINEAR;
+    }
+}
+
+/* Fills data[numel] for (id, layer) of the given shape. */
+static void fill(float *data, size_t numel, eng_tensor_id id, int layer, int ndim, const int64_t *shape,
+                 uint64_t seed) {
+    uint64_t s = seed * 0x100000001b3ull + ((uint64_t)id << 32) + (uint64_t)(layer + 1) * 0x9e3779b9ull;
+    (void)splitmix(&s);
+    init_kind k = kind_of(id);
+    double fan_in = 1.0;
+    for (int i = 1; i < ndim; i++)
+        fan_in *= (double)shape[i];
+    float scale = k == K_LINEAR ? (float)(1.0 / sqrt(fan_in)) : k == K_TABLE ? 0.5f : k == K_NORM_W ? 0.05f : 0.02f;
+    for (size_t i = 0; i < numel; i++) {
+        float v = tiny_normal(&s) * scale;
+        data[i] = k == K_NORM_W ? 1.0f + v : v;
+    }
+}
+
+/* ---- files --------------------------------------------------------------------------------- */
+
+/* dir + "/" + name into out; eng_tiny_model_write bounds dir so this cannot truncate. */
+static void join(char *out, size_t cap, const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    int w = snprintf(out, cap, "%s%s%s", dir, (n && dir[n - 1] == '/') ? "" : "/", name);
+    if (w < 0 || (size_t)w >= cap) out[0] = '\0';
+}
+
+static int mkdir_p(const char *path, char *err, size_t err_len) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        tm_err(err, err_len, "%s: bad directory path", path);
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                tm_err(err, err_len, "%s: cannot create directory: %s", buf, strerror(errno));
+                return -1;
+            }
+            buf[i] = c;
+        }
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        tm_err(err, err_len, "%s: not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, char *err, size_t err_len) {
+    char path[4096], tmp[4200];
+    join(path, sizeof path, dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        tm_err(err, err_len, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        tm_err(err, err_len, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes a cJSON tree as a file and deletes the tree. */
+static int write_json(const char *dir, const char *name, cJSON *root, char *err, size_t err_len) {
+    char *s = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!s) {
+        tm_err(err, err_len, "%s/%s: out of memory", dir, name);
+        return -1;
+    }
+    int rc = write_text(dir, name, s, err, err_len);
+    free(s);
+    return rc;
+}
+
+/* ---- tokenizer ----------------------------------------------------------------------------- */
+
+/* GPT-2 bytes_to_unicode: the byte -> code point map and the id order of the 256 byte tokens
+ * (printable ranges first, then the remaining bytes mapped to U+0100.. in byte order). */
+static void byte_order(int order[256], int cp[256]) {
+    int n = 0, extra = 0;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        if (printable) {
+            order[n++] = b;
+            cp[b] = b;
+        }
+    }
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        if (!printable) {
+            order[n++] = b;
+            cp[b] = 256 + extra++;
+        }
+    }
+}
+
+static size_t put_utf8(char *out, int c) {
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = (char)(0xC0 | (c >> 6));
+    out[1] = (char)(0x80 | (c & 0x3F));
+    return 2;
+}
+
+/* Merges in rank order, as "left right" in the byte-level alphabet ("Ġ" = space, "Ċ" = "\n").
+ * Each part is a token that exists by then. */
+static const char *const k_merges[ENG_TINY_N_MERGES] = {
+    "Ġ t",     "h e", "i n", "Ġt he", "e r", "o n",   "Ġ a", "r e", "a t", "e n", "Ġ s",  "o r",  "Ġ w", "Ġ o",
+    "e s",     "i s", "Ġ i", "Ġ c",   "a n", "i t",   "Ġ f", "a r", "Ġ p", "Ġ b", "Ġ v",  "i d",  "e o", "Ġv id",
+    "Ġvid eo", "o u", "Ġ y", "Ġy ou", "Ġ h", "Ġa re", "s t", "Ċ Ċ", "Ġ A", "Ġ Q", "Ġt o", "in g",
+};
+
+/* Builds the vocab (token string -> id) of the byte tokens and merges; tokens[i] owned by caller. */
+static int tiny_vocab(char *tokens[256 + ENG_TINY_N_MERGES]) {
+    int order[256], cp[256];
+    byte_order(order, cp);
+    for (int i = 0; i < 256; i++) {
+        tokens[i] = calloc(4, 1);
+        if (!tokens[i]) return -1;
+        put_utf8(tokens[i], cp[order[i]]);
+    }
+    for (int m = 0; m < ENG_TINY_N_MERGES; m++) {
+        const char *sp = strchr(k_merges[m], ' ');
+        size_t a = (size_t)(sp - k_merges[m]), b = strlen(sp + 1);
+        tokens[256 + m] = malloc(a + b + 1);
+        if (!tokens[256 + m]) return -1;
+        memcpy(tokens[256 + m], k_merges[m], a);
+        memcpy(tokens[256 + m] + a, sp + 1, b + 1);
+    }
+    return 0;
+}
+
+static cJSON *bytelevel(const char *type, int with_regex) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddBoolToObject(o, "add_prefix_space", 0);
+    cJSON_AddBoolToObject(o, "trim_offsets", 0);
+    cJSON_AddBoolToObject(o, "use_regex", with_regex);
+    return o;
+}
+
+static const char *const k_pretok_regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+    "\\s+(?!\\S)|\\s+";
+
+static int write_tokenizer(const char *dir, const eng_tiny_params *p, char *err, size_t err_len) {
+    char *tokens[256 + ENG_TINY_N_MERGES] = {0};
+    int rc = -1;
+    if (tiny_vocab(tokens) != 0) {
+        tm_err(err, err_len, "%s: out of memory", dir);
+        goto out;
+    }
+    const char *added[5] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"};
+    int n_added = p->layout == ENG_LAYOUT_HF ? 5 : 3;
+
+    /* tokenizer.json */
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "version", "1.0");
+    cJSON_AddNullToObject(r, "truncation");
+    cJSON_AddNullToObject(r, "padding");
+    cJSON *at = cJSON_AddArrayToObject(r, "added_tokens");
+    for (int i = 0; i < n_added; i++) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "id", ENG_TINY_ID_ENDOFTEXT + i);
+        cJSON_AddStringToObject(t, "content", added[i]);
+        cJSON_AddBoolToObject(t, "single_word", 0);
+        cJSON_AddBoolToObject(t, "lstrip", 0);
+        cJSON_AddBoolToObject(t, "rstrip", 0);
+        cJSON_AddBoolToObject(t, "normalized", 0);
+        cJSON_AddBoolToObject(t, "special", 1);
+        cJSON_AddItemToArray(at, t);
+    }
+    cJSON *norm = cJSON_AddObjectToObject(r, "normalizer");
+    cJSON_AddStringToObject(norm, "type", "NFC");
+    cJSON *pre = cJSON_AddObjectToObject(r, "pre_tokenizer");
+    cJSON_AddStringToObject(pre, "type", "Sequence");
+    cJSON *pts = cJSON_AddArrayToObject(pre, "pretokenizers");
+    cJSON *split = cJSON_CreateObject();
+    cJSON_AddStringToObject(split, "type", "Split");
+    cJSON *pat = cJSON_AddObjectToObject(split, "pattern");
+    cJSON_AddStringToObject(pat, "Regex", k_pretok_regex);
+    cJSON_AddStringToObject(split, "behavior", "Isolated");
+    cJSON_AddBoolToObject(split, "invert", 0);
+    cJSON_AddItemToArray(pts, split);
+    cJSON_AddItemToArray(pts, bytelevel("ByteLevel", 0));
+    cJSON_AddItemToObject(r, "post_processor", bytelevel("ByteLevel", 0));
+    cJSON_AddItemToObject(r, "decoder", bytelevel("ByteLevel", 0));
+    cJSON *model = cJSON_AddObjectToObject(r, "model");
+    cJSON_AddStringToObject(model, "type", "BPE");
+    cJSON_AddNullToObject(model, "dropout");
+    cJSON_AddNullToObject(model, "unk_token");
+    cJSON_AddStringToObject(model, "continuing_subword_prefix", "");
+    cJSON_AddStringToObject(model, "end_of_word_suffix", "");
+    cJSON_AddBoolToObject(model, "fuse_unk", 0);
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    cJSON_AddBoolToObject(model, "ignore_merges", 0);
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
+    cJSON *vjson = cJSON_CreateObject(); /* vocab.json twin */
+    for (int i = 0; i < 256 + ENG_TINY_N_MERGES; i++) {
+        cJSON_AddNumberToObject(vocab, tokens[i], i);
+        cJSON_AddNumberToObject(vjson, tokens[i], i);
+    }
+    cJSON *merges = cJSON_AddArrayToObject(model, "merges");
+    for (int m = 0; m < ENG_TINY_N_MERGES; m++)
+        cJSON_AddItemToArray(merges, cJSON_CreateString(k_merges[m]));
+    if (write_json(dir, "tokenizer.json", r, err, err_len) != 0) {
+        cJSON_Delete(vjson);
+        goto out;
+    }
+    if (write_json(dir, "vocab.json", vjson, err, err_len) != 0) goto out;
+
+    /* merges.txt (with the "#version" first line the slow tokenizer skips) */
+    size_t cap = 64 + (size_t)ENG_TINY_N_MERGES * 32, k = 0; /* merges are < 16 bytes */
+    char *mt = malloc(cap);
+    if (!mt) goto out;
+    k += (size_t)snprintf(mt + k, cap - k, "#version: 0.2");
+    for (int m = 0; m < ENG_TINY_N_MERGES; m++)
+        k += (size_t)snprintf(mt + k, cap - k, "\n%s", k_merges[m]);
+    int w = write_text(dir, "merges.txt", mt, err, err_len);
+    free(mt);
+    if (w != 0) goto out;
+
+    /* added_tokens.json, tokenizer_config.json */
+    cJSON *ad = cJSON_CreateObject();
+    for (int i = 0; i < n_added; i++)
+        cJSON_AddNumberToObject(ad, added[i], ENG_TINY_ID_ENDOFTEXT + i);
+    if (write_json(dir, "added_tokens.json", ad, err, err_len) != 0) goto out;
+    cJSON *tc = cJSON_CreateObject();
+    cJSON_AddBoolToObject(tc, "add_prefix_space", 0);
+    cJSON_AddNullToObject(tc, "bos_token");
+    cJSON_AddStringToObject(tc, "eos_token", "<|im_end|>");
+    cJSON_AddStringToObject(tc, "pad_token", "<|endoftext|>");
+    cJSON_AddNullToObject(tc, "unk_token");
+    cJSON_AddBoolToObject(tc, "clean_up_tokenization_spaces", 0);
+    cJSON_AddBoolToObject(tc, "split_special_tokens", 0);
+    cJSON_AddNumberToObject(tc, "model_max_length", TINY_MAX_POS);
+    cJSON_AddStringToObject(tc, "tokenizer_class", "Qwen2Tokenizer");
+    cJSON_AddStringToObject(tc, "errors", "replace");
+    if (write_json(dir, "tokenizer_config.json", tc, err, err_len) != 0) goto out;
+    rc = 0;
+out:
+    for (int i = 0; i < 256 + ENG_TINY_N_MERGES; i++)
+        free(tokens[i]);
+    return rc;
+}
+
+/* ---- weights ------------------------------------------------------------------------------- */
+
+typedef struct {
+    st_write_tensor *t; /* names and data owned */
+    size_t n, cap;
+} tensor_list;
+
+static void list_free(tensor_list *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->t[i].name);
+        free((float *)l->t[i].data);
+    }
+    free(l->t);
+    memset(l, 0, sizeof *l);
+}
+
+static int list_add(tensor_list *l, const eng_config *cfg, eng_tensor_id id, int layer, uint64_t seed, char *err,
+                    size_t err_len) {
+    char name[256];
+    int64_t shape[ST_MAX_DIMS];
+    if (eng_tensor_name(cfg, id, layer, name, sizeof name, err, err_len) != 0) return -1;
+    int nd = eng_tensor_shape(cfg, id, shape);
+    if (nd < 0) {
+        tm_err(err, err_len, "tiny model: no shape for tensor id %d", (int)id);
+        return -1;
+    }
+    size_t numel = 1;
+    for (int i = 0; i < nd; i++)
+        numel *= (size_t)shape[i];
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 128;
+        st_write_tensor *nt = realloc(l->t, nc * sizeof *nt);
+        if (!nt) goto oom;
+        l->t = nt;
+        l->cap = nc;
+    }
+    float *data = malloc(numel * sizeof *data);
+    size_t nl = strlen(name);
+    char *nm = malloc(nl + 1);
+    if (!data || !nm) {
+        free(data);
+        free(nm);
+        goto oom;
+    }
+    memcpy(nm, name, nl + 1);
+    fill(data, numel, id, layer, nd, shape, seed);
+    st_write_tensor *t = &l->t[l->n++];
+    memset(t, 0, sizeof *t);
+    t->name = nm;
+    t->ndim = nd;
+    memcpy(t->shape, shape, sizeof shape);
+    t->data = data;
+    return 0;
+oom:
+    tm_err(err, err_len, "tiny model: out of memory");
+    return -1;
+}
+
+/* All LLaVA-checkpoint tensors of cfg, in logical order (vision, projector, newline, LLM). */
+static int build_llava(tensor_list *l, const eng_config *cfg, uint64_t seed, char *err, size_t err_len) {
+    for (int id = 0; id < ENG_T_COUNT; id++) {
+        if (eng_tensor_is_siglip((eng_tensor_id)id)) continue;
+        if (id == ENG_T_NEWLINE && !cfg->has_image_newline) continue;
+        if (id == ENG_T_LM_HEAD && cfg->llm.tie_embeddings) continue;
+        int lay = eng_tensor_is_layered((eng_tensor_id)id);
+        int nl = lay == 1 ? cfg->vision.n_layers : lay == 2 ? cfg->llm.n_layers : 1;
+        for (int L = 0; L < nl; L++)
+            if (list_add(l, cfg, (eng_tensor_id)id, L, seed, err, err_len) != 0) return -1;
+    }
+    return 0;
+}
+
+/* Writes tensors t[0..n-1] (F32 in memory) to path stored as dtype (F16/BF16 rounded to nearest
+ * even, as torch's .to() does). */
+static int write_as(const char *path, const st_write_tensor *t, size_t n, st_dtype dtype, char *err, size_t err_len) {
+    if (dtype == ST_F32) return st_write(path, t, n, err, err_len);
+    st_write_raw_tensor *raw = calloc(n ? n : 1, sizeof *raw);
+    uint16_t **bufs = calloc(n ? n : 1, sizeof *bufs);
+    int rc = -1;
+    if (!raw || !bufs) goto oom;
+    for (size_t i = 0; i < n; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < t[i].ndim; d++)
+            numel *= (size_t)t[i].shape[d];
+        bufs[i] = malloc(numel * sizeof(uint16_t) + 2);
+        if (!bufs[i]) goto oom;
+        for (size_t j = 0; j < numel; j++) {
+            uint16_t h = dtype == ST_BF16 ? st_f32_to_bf16(t[i].data[j]) : st_f32_to_f16(t[i].data[j]);
+            unsigned char *b = (unsigned char *)&bufs[i][j]; /* little-endian on disk */
+            b[0] = (unsigned char)(h & 0xff);
+            b[1] = (unsigned char)(h >> 8);
+        }
+        raw[i].name = t[i].name;
+        raw[i].dtype = dtype;
+        raw[i].ndim = t[i].ndim;
+        memcpy(raw[i].shape, t[i].shape, sizeof raw[i].shape);
+        raw[i].data = bufs[i];
+    }
+    rc = st_write_raw(path, raw, n, err, err_len);
+    goto out;
+oom:
+    tm_err(err, err_len, "%s: out of memory", path);
+out:
+    for (size_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(raw);
+    return rc;
+}
+
+static int write_shards(const char *dir, const tensor_list *l, st_dtype dtype, char *err, size_t err_len) {
+    char path[4096];
+    const char *files[2] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+    size_t half = l->n / 2;
+    join(path, sizeof path, dir, files[0]);
+    if (write_as(path, l->t, half, dtype, err, err_len) != 0) return -1;
+    join(path, sizeof path, dir, files[1]);
+    if (write_as(path, l->t + half, l->n - half, dtype, err, err_len) != 0) return -1;
+
+    /* index: weight_map sorted by name, total_size = data bytes */
+    size_t *ord = malloc(l->n * sizeof *ord);
+    if (!ord) {
+        tm_err(err, err_len, "tiny model: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        ord[i] = i;
+    for (size_t i = 1; i < l->n; i++) { /* insertion sort: a few hundred names */
+        size_t v = ord[i], j = i;
+        while (j > 0 && strcmp(l->t[ord[j - 1]].name, l->t[v].name) > 0) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = v;
+    }
+    double total = 0;
+    cJSON *r = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(r, "metadata");
+    cJSON *wm = cJSON_AddObjectToObject(r, "weight_map");
+    for (size_t i = 0; i < l->n; i++) {
+        const st_write_tensor *t = &l->t[ord[i]];
+        double numel = 1;
+        for (int d = 0; d < t->ndim; d++)
+            numel *= (double)t->shape[d];
+        total += numel * (double)st_dtype_size(dtype);
+        cJSON_AddStringToObject(wm, t->name, files[ord[i] < half ? 0 : 1]);
+    }
+    cJSON_AddNumberToObject(meta, "total_size", total);
+    free(ord);
+    return write_json(dir, "model.safetensors.index.json", r, err, err_len);
+}
+
+int eng_tiny_model_write(const char *dir, const eng_tiny_params *p, char *err, size_t err_len) {
+    if (err && err_len) err[0] = '\0';
+    eng_config cfg;
+    if (!dir || !p) {
+        tm_err(err, err_len, "tiny model: no directory or params");
+        return -1;
+    }
+    if (strlen(dir) > 3000) {
+        tm_err(err, err_len, "%.100s...: directory path too long", dir);
+        return -1;
+    }
+    if (eng_tiny_config(p, &cfg, err, err_len) != 0) return -1;
+    if (mkdir_p(dir, err, err_len) != 0) return -1;
+    char sub[4096];
+    join(sub, sizeof sub, dir, "siglip");
+    if (mkdir_p(sub, err, err_len) != 0) return -1;
+
+    char *c = config_json(p), *g = generation_json(p);
+    int rc = -1;
+    tensor_list l = {0};
+    if (!c || !g) {
+        tm_err(err, err_len, "tiny model: out of memory");
+        goto out;
+    }
+    if (write_text(dir, "config.json", c, err, err_len) != 0) goto out;
+    if (write_text(dir, "generation_config.json", g, err, err_len) != 0) goto out;
+    if (write_tokenizer(dir, p, err, err_len) != 0) goto out;
+
+    /* stale files of the other shard mode would change what st_open picks */
+    char path[4096];
+    if (p->shards == 1) {
+        const char *stale[3] = {"model.safetensors.index.json", "model-00001-of-00002.safetensors",
+                                "model-00002-of-00002.safetensors"};
+        for (int i = 0; i < 3; i++) {
+            join(path, sizeof path, dir, stale[i]);
+            unlink(path);
+        }
+    } else {
+        join(path, sizeof path, dir, "model.safetensors");
+        unlink(path);
+    }
+    if (build_llava(&l, &cfg, p->seed, err, err_len) != 0) goto out;
+    if (p->shards == 1) {
+        join(path, sizeof path, dir, "model.safetensors");
+        if (write_as(path, l.t, l.n, p->dtype, err, err_len) != 0) goto out;
+    } else if (write_shards(dir, &l, p->dtype, err, err_len) != 0) {
+        goto out;
+    }
+    list_free(&l);
+
+    /* SigLIP head checkpoint: post_layernorm + head, and a SiglipModel-style config */
+    for (int id = 0; id < ENG_T_COUNT; id++)
+        if (eng_tensor_is_siglip((eng_tensor_id)id) && list_add(&l, &cfg, (eng_tensor_id)id, 0, p->seed, err, err_len))
+            goto out;
+    join(path, sizeof path, sub, "model.safetensors");
+    if (write_as(path, l.t, l.n, p->dtype, err, err_len) != 0) goto out;
+    cJSON *sc = cJSON_CreateObject();
+    cJSON *arch = cJSON_AddArrayToObject(sc, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString("SiglipModel"));
+    cJSON_AddStringToObject(sc, "model_type", "siglip");
+    cJSON_AddStringToObject(sc, "torch_dtype", dtype_name(p->dtype));
+    cJSON_AddItemToObject(sc, "vision_config", vision_block(TINY_V_LAYERS_LMMS, 0));
+    if (write_json(sub, "config.json", sc, err, err_len) != 0) goto out;
+    rc = 0;
+out:
+    list_free(&l);
+    free(c);
+    free(g);
+    return rc;
+}

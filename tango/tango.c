@@ -1,0 +1,918 @@
+/* tango.c - Tango, faithful to the official implementation (spec /work/shared/specs/tango.md),
+ * built on the shared primitives (tango/primitives.h). compat=official reproduces the official
+ * code including its named quirks (spec §13); compat=paper runs the intended algorithm.
+ *
+ * What this file does NOT do: the in-LLM stage itself (it only describes it as a tg_llm_plan the
+ * engine executes), fp16 storage of features (inputs are float32 and stay float32; the official
+ * fp16 rounding of static means and merged sums is not emulated, ~1e-3 relative), and PyTorch's
+ * random stream (the density jitter comes from our seeded generator, drawn in the official
+ * order). Ties in top-k go to the lower index (PyTorch's order on ties is unspecified). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/flops.h"
+#include "tango/tango.h"
+#include "tango/tg_internal.h"
+
+const char *const tg_tango_keys[] = {
+    "tau_segment", "tau_static", "context_ratio", "alpha", "beta", "knn", "sinks", "strope_sections",
+    "base_time", "base_space", "jitter", "seed", "compat", "model", "max_window", "dist", "threads",
+    "score_dtype", "llm_stage", "llm_layer", "llm_keep", NULL,
+};
+
+#define QWEN2_7B_LAYERS 28
+
+static const int64_t SINKS_OV[] = {28, 27, 41, 169, 11, 12};
+static const int64_t SINKS_VIDEO[] = {26, 157, 11};
+
+/* =============================================================================================
+ * Budget arithmetic (spec §5.2, §6.1, §8): Python doubles, the same operation order
+ * ============================================================================================= */
+
+double tg_tango_default_tau(double r) { return fabs(r - 0.1) < 1e-12 ? 0.65 : 0.8; }
+
+double tg_tango_video_ratio(double r, int six_sig) {
+    double x = (double)QWEN2_7B_LAYERS * r / (18.0 + (double)(QWEN2_7B_LAYERS - 18) * 0.5);
+    if (!six_sig) return x;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.6g", x);
+    return strtod(buf, NULL);
+}
+
+double tg_tango_r_adj(double r, int64_t n, int64_t L, int64_t S) {
+    double nL = (double)(n * L);
+    double v = r / (((double)(n * L) - (double)((n - 1) * S)) / nL);
+    return v < 1.0 ? v : 1.0;
+}
+
+tg_tango_budget tg_tango_compress_budget(int64_t m, double rho, double cr, double alpha) {
+    tg_tango_budget b = {0, 0, 0, 0, 0};
+    if (m <= 0) return b;
+    b.R = (int64_t)ceil((double)m * rho);
+    if (b.R < 1) b.R = 1;
+    b.sal = (int64_t)((double)b.R * (1.0 - cr));
+    b.ctx = b.R - b.sal;
+    if (b.sal > 0) {
+        int64_t c = (int64_t)(alpha * (double)b.sal);
+        b.cand = c < m ? c : m;
+        b.k = b.sal < b.cand ? b.sal : b.cand;
+    }
+    return b;
+}
+
+tg_tango_budget tg_tango_dynamic_budget(int64_t Ld, double r_adj, double cr, double alpha) {
+    tg_tango_budget b = {0, 0, 0, 0, 0};
+    if (Ld <= 0) return b;
+    b.R = (int64_t)ceil((double)Ld * r_adj);
+    b.sal = (int64_t)((double)b.R * (1.0 - cr));
+    b.ctx = b.R - b.sal;
+    b.k = b.sal < Ld ? b.sal : Ld;
+    int64_t c = (int64_t)(alpha * (double)b.k);
+    b.cand = c < Ld ? c : Ld;
+    return b;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void tg_tango_writeback(const int64_t *anchors_gamma, int64_t c, int permuted, int64_t *dest) {
+    for (int64_t q = 0; q < c; q++) dest[q] = anchors_gamma[q];
+    if (!permuted) qsort(dest, (size_t)c, sizeof *dest, cmp_i64);
+}
+
+/* =============================================================================================
+ * Clustering steps
+ * ============================================================================================= */
+
+static tg_dpc_params dpc_params(const tg_tango_params *p, tg_rng *rng, const float *noise) {
+    tg_dpc_params d = tg_dpc_default_params();
+    d.knn = p->knn;
+    d.jitter = p->jitter;
+    d.rng = rng;
+    d.noise = noise;
+    return d;
+}
+
+int tg_tango_select_in_clusters(const float *Qc, const float *ac, int64_t C, int64_t D, int64_t k,
+                                const tg_tango_params *p, tg_rng *rng, const float *noise, int64_t *chosen,
+                                char *err, size_t err_len) {
+    int rc = TG_ERR_NOMEM;
+    float *dist = malloc((size_t)C * (size_t)C * sizeof *dist);
+    float *dc = malloc((size_t)C * (size_t)k * sizeof *dc);
+    int64_t *centres = malloc((size_t)k * sizeof *centres), *assign = malloc((size_t)C * sizeof *assign);
+    if (!dist || !dc || !centres || !assign) {
+        tg_set_err(err, err_len, "tango: out of memory (cluster selection, %lld candidates)", (long long)C);
+        goto out;
+    }
+    /* one self-distance matrix serves both DPC and the assignment: cdist(Qc, Qc[centres]) takes
+     * the same path (direct iff C <= 25, and k < C) and the same values */
+    if (tg_cdist_self(Qc, C, D, p->dist_mode, 1, dist)) {
+        tg_set_err(err, err_len, "tango: out of memory (distances)");
+        goto out;
+    }
+    tg_dpc_params dp = dpc_params(p, rng, noise);
+    if (tg_dpc_knn(dist, C, k, &dp, centres, NULL, NULL, err, err_len)) {
+        rc = TG_ERR_INTERNAL;
+        goto out;
+    }
+    for (int64_t i = 0; i < C; i++)
+        for (int64_t j = 0; j < k; j++) dc[(size_t)i * k + j] = dist[(size_t)i * C + centres[j]];
+    tg_assign_nearest(dc, C, k, assign);
+    for (int64_t j = 0; j < k; j++) {
+        int64_t best = -1;
+        for (int64_t i = 0; i < C; i++)
+            if (assign[i] == j && (best < 0 || ac[i] > ac[best])) best = i;
+        chosen[j] = best >= 0 ? best : centres[j];
+    }
+    rc = TG_OK;
+out:
+    free(dist);
+    free(dc);
+    free(centres);
+    free(assign);
+    return rc;
+}
+
+/* Context merging of a pool of np points (X features, Q metric) into B anchors: DPC-KNN anchors
+ * in gamma order, every pool point assigned to its nearest anchor (anchors in ascending order),
+ * beta-weighted merge, write-back per tg_tango_writeback. dest[q] = pool index receiving
+ * merged[q]. */
+static int context_merge(const float *X, const float *Q, int64_t np, int64_t D, int64_t B, const tg_tango_params *p,
+                         tg_rng *rng, int64_t *dest, float *merged, char *err, size_t err_len) {
+    int rc = TG_ERR_NOMEM;
+    float *dist = malloc((size_t)np * (size_t)np * sizeof *dist);
+    float *da = malloc((size_t)np * (size_t)B * sizeof *da);
+    int64_t *anchors = malloc((size_t)B * 2 * sizeof *anchors), *assign = malloc((size_t)np * sizeof *assign);
+    if (!dist || !da || !anchors || !assign) {
+        tg_set_err(err, err_len, "tango: out of memory (context pool of %lld tokens)", (long long)np);
+        goto out;
+    }
+    int64_t *sorted = anchors + B;
+    if (tg_cdist_self(Q, np, D, p->dist_mode, p->n_threads, dist)) {
+        tg_set_err(err, err_len, "tango: out of memory (distances)");
+        goto out;
+    }
+    tg_dpc_params dp = dpc_params(p, rng, NULL);
+    if (tg_dpc_knn(dist, np, B, &dp, anchors, NULL, NULL, err, err_len)) {
+        rc = TG_ERR_INTERNAL;
+        goto out;
+    }
+    memcpy(sorted, anchors, (size_t)B * sizeof *sorted);
+    qsort(sorted, (size_t)B, sizeof *sorted, cmp_i64);
+    for (int64_t i = 0; i < np; i++)
+        for (int64_t q = 0; q < B; q++) da[(size_t)i * B + q] = dist[(size_t)i * np + sorted[q]];
+    tg_assign_nearest(da, np, B, assign);
+    tg_merge_params mp = {TG_MERGE_WEIGHT_MAX, p->beta, p->beta_fp16};
+    if (tg_cluster_merge(X, np, D, sorted, B, assign, &mp, merged, NULL, err, err_len)) {
+        rc = TG_ERR_INTERNAL;
+        goto out;
+    }
+    tg_tango_writeback(anchors, B, p->q_writeback_perm, dest);
+    rc = TG_OK;
+out:
+    free(dist);
+    free(da);
+    free(anchors);
+    free(assign);
+    return rc;
+}
+
+/* =============================================================================================
+ * COMPRESS (spec §6.1)
+ * ============================================================================================= */
+
+void tg_tango_compress_result_free(tg_tango_compress_result *res) {
+    if (!res) return;
+    free(res->merged_pos);
+    free(res->merged);
+    memset(res, 0, sizeof *res);
+}
+
+int tg_tango_compress(const float *X, const float *Q, const float *a, int64_t m, int64_t D, double rho,
+                      const tg_tango_params *p, tg_rng *rng, int64_t *kept, tg_tango_compress_result *res,
+                      char *err, size_t err_len) {
+    memset(res, 0, sizeof *res);
+    tg_tango_budget b = tg_tango_compress_budget(m, rho, p->context_ratio, p->alpha);
+    res->budget = b;
+    if (m <= 0) return TG_OK;
+    int rc = TG_ERR_NOMEM;
+    uint8_t *is_kept = calloc((size_t)m, 1);
+    int64_t *cand = malloc((size_t)m * sizeof *cand), *pool = malloc((size_t)m * sizeof *pool);
+    float *gq = malloc((size_t)m * (size_t)D * sizeof *gq), *gx = malloc((size_t)m * (size_t)D * sizeof *gx);
+    float *ga = malloc((size_t)m * sizeof *ga);
+    int64_t *chosen = malloc((size_t)m * sizeof *chosen);
+    if (!is_kept || !cand || !pool || !gq || !gx || !ga || !chosen) {
+        tg_set_err(err, err_len, "tango: out of memory (compress, %lld tokens)", (long long)m);
+        goto out;
+    }
+    /* salient: top-C candidates, then one max-score member per cluster */
+    if (b.sal > 0) {
+        if (tg_topk_desc(a, m, b.cand, cand)) {
+            tg_set_err(err, err_len, "tango: top-k failed");
+            goto out;
+        }
+        if (b.cand <= b.k || b.cand <= 1) {
+            for (int64_t i = 0; i < b.cand; i++) is_kept[cand[i]] = 1;
+        } else {
+            for (int64_t i = 0; i < b.cand; i++) {
+                memcpy(gq + (size_t)i * D, Q + (size_t)cand[i] * D, (size_t)D * sizeof *gq);
+                ga[i] = a[cand[i]];
+            }
+            rc = tg_tango_select_in_clusters(gq, ga, b.cand, D, b.k, p, rng, NULL, chosen, err, err_len);
+            if (rc) goto out;
+            for (int64_t j = 0; j < b.k; j++) is_kept[cand[chosen[j]]] = 1;
+        }
+    }
+    for (int64_t i = 0; i < m; i++) res->n_salient += is_kept[i];
+    /* context: the rest, in ascending index order */
+    int64_t np = 0;
+    for (int64_t i = 0; i < m; i++)
+        if (!is_kept[i]) pool[np++] = i;
+    int64_t c = b.ctx < np ? b.ctx : np;
+    if (np <= c) {
+        for (int64_t i = 0; i < np; i++) is_kept[pool[i]] = 1;
+        res->n_context = np;
+    } else if (c > 0) {
+        res->merged = malloc((size_t)c * (size_t)D * sizeof *res->merged);
+        res->merged_pos = malloc((size_t)c * sizeof *res->merged_pos);
+        if (!res->merged || !res->merged_pos) {
+            tg_set_err(err, err_len, "tango: out of memory (merged anchors)");
+            rc = TG_ERR_NOMEM;
+            goto out;
+        }
+        for (int64_t i = 0; i < np; i++) {
+            memcpy(gq + (size_t)i * D, Q + (size_t)pool[i] * D, (size_t)D * sizeof *gq);
+            memcpy(gx + (size_t)i * D, X + (size_t)pool[i] * D, (size_t)D * sizeof *gx);
+        }
+        rc = context_merge(gx, gq, np, D, c, p, rng, res->merged_pos, res->merged, err, err_len);
+        if (rc) goto out;
+        for (int64_t q = 0; q < c; q++) {
+            res->merged_pos[q] = pool[res->merged_pos[q]];
+            is_kept[res->merged_pos[q]] = 1;
+        }
+        res->n_merged = c;
+        res->n_context = c;
+    }
+    for (int64_t i = 0; i < m; i++)
+        if (is_kept[i]) kept[res->n_kept++] = i;
+    rc = TG_OK;
+out:
+    if (rc) tg_tango_compress_result_free(res);
+    free(is_kept);
+    free(cand);
+    free(pool);
+    free(gq);
+    free(gx);
+    free(ga);
+    free(chosen);
+    return rc;
+}
+
+/* =============================================================================================
+ * Parameters
+ * ============================================================================================= */
+
+int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *err, size_t err_len) {
+    memset(p, 0, sizeof *p);
+    int st = tg_params_check(in, tg_tango_keys, err, err_len);
+    if (st) return st;
+    const char *v;
+    p->compat = TG_COMPAT_OFFICIAL;
+    if ((v = tg_param_get(in, "compat"))) {
+        if (!strcmp(v, "official")) p->compat = TG_COMPAT_OFFICIAL;
+        else if (!strcmp(v, "paper")) p->compat = TG_COMPAT_PAPER;
+        else {
+            tg_set_err(err, err_len, "parameter compat=%s: expected official or paper", v);
+            return TG_ERR_INPUT;
+        }
+    }
+    p->model = TG_MODEL_LLAVA_OV;
+    if ((v = tg_param_get(in, "model"))) {
+        if (!strcmp(v, "llava-ov")) p->model = TG_MODEL_LLAVA_OV;
+        else if (!strcmp(v, "llava-video")) p->model = TG_MODEL_LLAVA_VIDEO;
+        else {
+            tg_set_err(err, err_len, "parameter model=%s: expected llava-ov or llava-video", v);
+            return TG_ERR_INPUT;
+        }
+    }
+    int off = p->compat == TG_COMPAT_OFFICIAL;
+    int64_t iv;
+    double dv;
+#define GETD(key, lo, hi, dst)                                                                                 \
+    do {                                                                                                       \
+        if ((st = tg_param_double(in, key, lo, hi, &dv, err, err_len)) < 0) return st;                         \
+        if (st == 1) dst = dv;                                                                                 \
+    } while (0)
+#define GETI(key, lo, hi, dst)                                                                                 \
+    do {                                                                                                       \
+        if ((st = tg_param_int(in, key, lo, hi, &iv, err, err_len)) < 0) return st;                            \
+        if (st == 1) dst = iv;                                                                                 \
+    } while (0)
+
+    /* in-LLM stage and the pre-LLM ratio */
+    p->ratio = in->ratio;
+    p->llm_stage = p->model == TG_MODEL_LLAVA_VIDEO;
+    p->llm_layer = 18;
+    p->llm_keep = 0.5;
+    GETI("llm_stage", 0, 1, p->llm_stage);
+    GETI("llm_layer", 1, QWEN2_7B_LAYERS - 1, p->llm_layer);
+    GETD("llm_keep", 1e-9, 1.0, p->llm_keep);
+    p->q_video_ratio_6sig = off && p->llm_stage;
+    p->q_layer17_bidir = off && p->llm_stage;
+    if (p->llm_stage) {
+        double x = fl_two_stage_pre_ratio(QWEN2_7B_LAYERS, p->llm_layer, p->llm_keep, p->ratio);
+        if (p->q_video_ratio_6sig) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%.6g", x);
+            x = strtod(buf, NULL);
+        }
+        p->ratio_pre = x;
+    } else {
+        p->ratio_pre = p->ratio;
+    }
+
+    /* thresholds and method constants */
+    p->tau_segment = tg_tango_default_tau(p->ratio);
+    GETD("tau_segment", -1.0, 1.0, p->tau_segment);
+    p->q_static_tau_fixed = off;
+    p->tau_static = off ? 0.8 : p->tau_segment;
+    if (tg_param_get(in, "tau_static")) p->q_static_tau_fixed = 0;
+    GETD("tau_static", -1.0, 1.0, p->tau_static);
+    p->context_ratio = 0.4;
+    GETD("context_ratio", 0.0, 1.0, p->context_ratio);
+    p->alpha = 1.5;
+    GETD("alpha", 1.0, 100.0, p->alpha);
+    p->beta = 0.6;
+    GETD("beta", 0.0, 1.0, p->beta);
+    p->knn = 7;
+    GETI("knn", 1, 100000, p->knn);
+    p->max_window = 1024;
+    GETI("max_window", 1, 1000000000, p->max_window);
+
+    /* attention sinks */
+    const int64_t *sk = p->model == TG_MODEL_LLAVA_VIDEO ? SINKS_VIDEO : SINKS_OV;
+    int nsk = p->model == TG_MODEL_LLAVA_VIDEO ? 3 : 6;
+    p->n_sinks = off ? nsk : 1;
+    for (int i = 0; i < p->n_sinks; i++) p->sinks[i] = sk[i];
+    p->q_sinks_extended = off;
+    if ((st = tg_param_int_list(in, "sinks", p->sinks, TG_TANGO_MAX_SINKS, &p->n_sinks, err, err_len)) < 0) return st;
+    if (st == 1) p->q_sinks_extended = 0;
+    for (int i = 0; i < p->n_sinks; i++)
+        if (p->sinks[i] < 0 || p->sinks[i] >= in->n_tokens) {
+            tg_set_err(err, err_len,
+                       "sink index %lld is outside the %lld-token grid (model=%s; set sinks= to match the grid)",
+                       (long long)p->sinks[i], (long long)in->n_tokens,
+                       p->model == TG_MODEL_LLAVA_VIDEO ? "llava-video" : "llava-ov");
+            return TG_ERR_INPUT;
+        }
+
+    /* ST-RoPE */
+    p->strope = tg_strope_default_params(in->dim);
+    p->q_sections_1196 = off && in->dim == 3584;
+    if (!off && in->dim == 3584) {
+        p->strope.sec_t = 1186;
+        p->strope.sec_h = p->strope.sec_w = 1184;
+    }
+    int64_t secs[3];
+    int nsec = 0;
+    if ((st = tg_param_int_list(in, "strope_sections", secs, 3, &nsec, err, err_len)) < 0) return st;
+    if (st == 1) {
+        if (nsec != 3) {
+            tg_set_err(err, err_len, "parameter strope_sections: expected three values t,h,w");
+            return TG_ERR_INPUT;
+        }
+        p->strope.sec_t = secs[0];
+        p->strope.sec_h = secs[1];
+        p->strope.sec_w = secs[2];
+        p->q_sections_1196 = 0;
+    }
+    GETD("base_time", 1e-6, 1e12, p->strope.base_time);
+    GETD("base_space", 1e-6, 1e12, p->strope.base_space);
+    if (tg_strope_check(&p->strope, in->dim, err, err_len)) return TG_ERR_INPUT;
+
+    /* randomness, execution */
+    p->jitter = 1e-6;
+    double jv = -1;
+    GETD("jitter", 0.0, 1.0, jv);
+    if (jv == 0.0) p->jitter = 0.0;
+    else if (jv > 0.0 && jv < 1.0) p->jitter = jv; /* 1 keeps the official amplitude 1e-6 */
+    p->seed = in->seed;
+    int64_t seed = -1;
+    GETI("seed", 0, INT64_MAX, seed);
+    if (seed >= 0) p->seed = (uint64_t)seed;
+    p->dist_mode = TG_DIST_TORCH;
+    if ((v = tg_param_get(in, "dist"))) {
+        if (!strcmp(v, "torch")) p->dist_mode = TG_DIST_TORCH;
+        else if (!strcmp(v, "direct")) p->dist_mode = TG_DIST_DIRECT;
+        else if (!strcmp(v, "gemm")) p->dist_mode = TG_DIST_GEMM;
+        else {
+            tg_set_err(err, err_len, "parameter dist=%s: expected torch, direct or gemm", v);
+            return TG_ERR_INPUT;
+        }
+    }
+    p->n_threads = in->n_threads;
+    GETI("threads", 0, 1024, p->n_threads);
+    p->scores_fp16 = 1;
+    if ((v = tg_param_get(in, "score_dtype"))) {
+        if (!strcmp(v, "fp16")) p->scores_fp16 = 1;
+        else if (!strcmp(v, "fp32")) p->scores_fp16 = 0;
+        else {
+            tg_set_err(err, err_len, "parameter score_dtype=%s: expected fp16 or fp32", v);
+            return TG_ERR_INPUT;
+        }
+    }
+    p->beta_fp16 = 1;
+    p->q_writeback_perm = off;
+#undef GETD
+#undef GETI
+    return TG_OK;
+}
+
+/* =============================================================================================
+ * The pruner
+ * ============================================================================================= */
+
+/* Run state: per flat token, the vector it will carry if kept. */
+typedef struct {
+    const tg_tango_params *p;
+    int64_t T, L, H, W, D;
+    const float *F;     /* [T][L][D] input features */
+    tg_strope_ctx *rope; /* ST-RoPE tables: metric rows are made on demand */
+    float *A;           /* [T][L] scores after sink masking (fp16-rounded) */
+    float *sim;         /* [T-1][L] consecutive cosines of F */
+    uint8_t *keep;      /* [T*L] */
+    const float **src;  /* [T*L] vector of each kept token */
+    void **blocks;      /* buffers that src points into, freed at the end */
+    int64_t n_blocks, cap_blocks;
+    tg_rng rng;
+} tango_run;
+
+static int add_block(tango_run *r, void *b) {
+    if (r->n_blocks == r->cap_blocks) {
+        int64_t nc = r->cap_blocks ? 2 * r->cap_blocks : 64;
+        void **nb = realloc(r->blocks, (size_t)nc * sizeof *nb);
+        if (!nb) return -1;
+        r->blocks = nb;
+        r->cap_blocks = nc;
+    }
+    r->blocks[r->n_blocks++] = b;
+    return 0;
+}
+
+/* COMPRESS over the m tokens at flat ids ids[] whose vectors are X rows; marks the kept tokens
+ * and their vectors; *sum receives the counts and the budget (its buffers are released). */
+static int run_compress(tango_run *r, const float *X, const float *Q, const float *a, int64_t m, double rho,
+                        const int64_t *ids, tg_tango_compress_result *sum, char *err, size_t err_len) {
+    memset(sum, 0, sizeof *sum);
+    int64_t *kept = malloc((size_t)(m > 0 ? m : 1) * sizeof *kept);
+    if (!kept) {
+        tg_set_err(err, err_len, "tango: out of memory");
+        return TG_ERR_NOMEM;
+    }
+    tg_tango_compress_result res;
+    int rc = tg_tango_compress(X, Q, a, m, r->D, rho, r->p, &r->rng, kept, &res, err, err_len);
+    if (rc) {
+        free(kept);
+        return rc;
+    }
+    for (int64_t i = 0; i < res.n_kept; i++) {
+        int64_t id = ids[kept[i]];
+        r->keep[id] = 1;
+        r->src[id] = X + (size_t)kept[i] * r->D;
+    }
+    for (int64_t q = 0; q < res.n_merged; q++) r->src[ids[res.merged_pos[q]]] = res.merged + (size_t)q * r->D;
+    free(kept);
+    if (res.merged && add_block(r, res.merged)) {
+        tg_tango_compress_result_free(&res);
+        tg_set_err(err, err_len, "tango: out of memory");
+        return TG_ERR_NOMEM;
+    }
+    free(res.merged_pos);
+    *sum = res;
+    sum->merged = NULL;
+    sum->merged_pos = NULL;
+    return TG_OK;
+}
+
+/* One segment of n >= 2 frames starting at f0 (spec §5.2). */
+static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si, char *err, size_t err_len) {
+    const tg_tango_params *p = r->p;
+    int64_t L = r->L, D = r->D;
+    int rc = TG_ERR_NOMEM;
+    uint8_t *mask = malloc((size_t)L);
+    int64_t *stat = malloc((size_t)L * sizeof *stat), *dyn = malloc((size_t)L * sizeof *dyn);
+    int64_t *ids = malloc((size_t)L * sizeof *ids);
+    float *meanF = NULL, *Qs = NULL, *as = NULL, *noise = NULL, *gx = NULL, *gq = NULL, *merged = NULL;
+    int64_t *sal_pos = NULL, *pool = NULL, *dest = NULL;
+    uint8_t *is_sal = NULL;
+    if (!mask || !stat || !dyn || !ids) goto oom;
+    int64_t S = tg_static_mask(r->sim, L, f0, n, p->tau_static, mask);
+    int64_t Ld = L - S, ns = 0, nd = 0;
+    for (int64_t l = 0; l < L; l++) {
+        if (mask[l]) stat[ns++] = l;
+        else dyn[nd++] = l;
+    }
+    double r_adj = tg_tango_r_adj(p->ratio_pre, n, L, S);
+    si->n_static = S;
+    si->ratio_adj = r_adj;
+
+    /* static pool: temporal mean features, first-frame metric, mean scores */
+    if (S > 0) {
+        meanF = malloc((size_t)S * (size_t)D * sizeof *meanF);
+        Qs = malloc((size_t)S * (size_t)D * sizeof *Qs);
+        as = malloc((size_t)S * sizeof *as);
+        if (!meanF || !Qs || !as) goto oom;
+        tg_static_pool(r->F + (size_t)f0 * L * D, n, L, D, mask, meanF);
+        for (int64_t k = 0; k < S; k++) {
+            int64_t l = stat[k];
+            tg_strope_ctx_row(r->rope, r->F + ((size_t)f0 * L + l) * D, f0, l, Qs + (size_t)k * D);
+            double acc = 0;
+            for (int64_t f = 0; f < n; f++) acc += r->A[(f0 + f) * L + l];
+            as[k] = (float)(acc / (double)n);
+            if (p->scores_fp16) as[k] = tg_fp16_round(as[k]);
+            ids[k] = f0 * L + l;
+        }
+        if (add_block(r, meanF)) goto oom;
+        float *mf = meanF;
+        meanF = NULL; /* owned by the block list now */
+        tg_tango_compress_result cs;
+        rc = run_compress(r, mf, Qs, as, S, r_adj, ids, &cs, err, err_len);
+        if (rc) goto out;
+        si->budget += cs.budget.R;
+        si->kept_static = cs.n_kept;
+        si->kept += cs.n_kept;
+    }
+
+    /* dynamic tokens */
+    if (Ld > 0) {
+        tg_tango_budget b = tg_tango_dynamic_budget(Ld, r_adj, p->context_ratio, p->alpha);
+        si->budget += n * b.R;
+        sal_pos = malloc((size_t)n * (size_t)(b.cand > 0 ? b.cand : 1) * sizeof *sal_pos);
+        is_sal = calloc((size_t)n * (size_t)Ld, 1);
+        if (!sal_pos || !is_sal) goto oom;
+        int64_t per = 0; /* salient picks per frame (before de-duplication) */
+        if (b.cand > 0) {
+            int direct = b.cand <= b.k || b.cand <= 1;
+            per = direct ? b.cand : b.k;
+            if (!direct && p->jitter != 0) {
+                noise = malloc((size_t)n * (size_t)b.cand * sizeof *noise);
+                if (!noise) goto oom;
+                for (int64_t i = 0; i < n * b.cand; i++) noise[i] = tg_rng_uniform(&r->rng);
+            }
+            /* serial on purpose: each selection is small (C <= 37 candidates), and an OpenMP team
+             * spinning next to OpenBLAS's own threads costs more than it saves on 2 cores */
+            int fail = 0;
+            {
+                float *sc = malloc((size_t)Ld * sizeof *sc);
+                float *q = malloc((size_t)b.cand * (size_t)D * sizeof *q);
+                float *ac = malloc((size_t)b.cand * sizeof *ac);
+                int64_t *cand = malloc((size_t)b.cand * sizeof *cand), *ch = malloc((size_t)b.k * sizeof *ch + 8);
+                char lerr[256];
+                if (!sc || !q || !ac || !cand || !ch) {
+                    fail = 1;
+                }
+                for (int64_t f = 0; f < n; f++) {
+                    if (fail) continue;
+                    const float *af = r->A + (f0 + f) * L;
+                    for (int64_t j = 0; j < Ld; j++) sc[j] = af[dyn[j]];
+                    if (tg_topk_desc(sc, Ld, b.cand, cand)) {
+                        fail = 1;
+                        continue;
+                    }
+                    int64_t *out_f = sal_pos + (size_t)f * b.cand;
+                    if (direct) {
+                        for (int64_t i = 0; i < b.cand; i++) out_f[i] = cand[i];
+                        continue;
+                    }
+                    for (int64_t i = 0; i < b.cand; i++) {
+                        int64_t l = dyn[cand[i]];
+                        tg_strope_ctx_row(r->rope, r->F + ((size_t)(f0 + f) * L + l) * D, f0 + f, l,
+                                          q + (size_t)i * D);
+                        ac[i] = sc[cand[i]];
+                    }
+                    if (tg_tango_select_in_clusters(q, ac, b.cand, D, b.k, p, NULL,
+                                                    noise ? noise + (size_t)f * b.cand : NULL, ch, lerr,
+                                                    sizeof lerr)) {
+                        fail = 1;
+                        continue;
+                    }
+                    for (int64_t i = 0; i < b.k; i++) out_f[i] = cand[ch[i]];
+                }
+                free(sc);
+                free(q);
+                free(ac);
+                free(cand);
+                free(ch);
+            }
+            if (fail) goto oom;
+        }
+        int64_t n_sal = 0;
+        for (int64_t f = 0; f < n; f++)
+            for (int64_t i = 0; i < per; i++) {
+                int64_t j = sal_pos[(size_t)f * b.cand + i];
+                if (is_sal[(size_t)f * Ld + j]) continue; /* duplicate pick (empty cluster): keep once */
+                is_sal[(size_t)f * Ld + j] = 1;
+                int64_t id = (f0 + f) * L + dyn[j];
+                r->keep[id] = 1;
+                r->src[id] = r->F + (size_t)id * D;
+                n_sal++;
+            }
+        si->kept_salient += n_sal;
+        si->kept += n_sal;
+
+        /* context: the whole segment's non-salient dynamic tokens, frame-major */
+        int64_t np = n * Ld - n_sal, B = b.ctx * n;
+        pool = malloc((size_t)(np > 0 ? np : 1) * sizeof *pool);
+        if (!pool) goto oom;
+        int64_t k = 0;
+        for (int64_t f = 0; f < n; f++)
+            for (int64_t j = 0; j < Ld; j++)
+                if (!is_sal[(size_t)f * Ld + j]) pool[k++] = (f0 + f) * L + dyn[j];
+        if (np <= B) {
+            for (int64_t i = 0; i < np; i++) {
+                r->keep[pool[i]] = 1;
+                r->src[pool[i]] = r->F + (size_t)pool[i] * D;
+            }
+            si->kept_context += np;
+            si->kept += np;
+        } else if (B > 0) {
+            gx = malloc((size_t)np * (size_t)D * sizeof *gx);
+            gq = malloc((size_t)np * (size_t)D * sizeof *gq);
+            merged = malloc((size_t)B * (size_t)D * sizeof *merged);
+            dest = malloc((size_t)B * sizeof *dest);
+            if (!gx || !gq || !merged || !dest) goto oom;
+            for (int64_t i = 0; i < np; i++) {
+                memcpy(gx + (size_t)i * D, r->F + (size_t)pool[i] * D, (size_t)D * sizeof *gx);
+                tg_strope_ctx_row(r->rope, r->F + (size_t)pool[i] * D, pool[i] / L, pool[i] % L, gq + (size_t)i * D);
+            }
+            rc = context_merge(gx, gq, np, D, B, p, &r->rng, dest, merged, err, err_len);
+            if (rc) goto out;
+            if (add_block(r, merged)) goto oom;
+            for (int64_t q = 0; q < B; q++) {
+                int64_t id = pool[dest[q]];
+                r->keep[id] = 1;
+                r->src[id] = merged + (size_t)q * D;
+            }
+            merged = NULL;
+            si->kept_context += B;
+            si->kept += B;
+        }
+    }
+    rc = TG_OK;
+    goto out;
+oom:
+    tg_set_err(err, err_len, "tango: out of memory (segment at frame %lld, %lld frames)", (long long)f0,
+               (long long)n);
+    rc = TG_ERR_NOMEM;
+out:
+    free(mask);
+    free(stat);
+    free(dyn);
+    free(ids);
+    free(meanF);
+    free(Qs);
+    free(as);
+    free(noise);
+    free(gx);
+    free(gq);
+    free(merged);
+    free(sal_pos);
+    free(pool);
+    free(dest);
+    free(is_sal);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Parameters as JSON for the run record
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+    int fail;
+} jbuf;
+
+static void jb_add(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jb_add(jbuf *b, const char *fmt, ...) {
+    if (b->fail) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (w < 0) {
+            b->fail = 1;
+            return;
+        }
+        if (b->s && b->n + (size_t)w < b->cap) {
+            b->n += (size_t)w;
+            return;
+        }
+        size_t nc = (b->cap ? b->cap * 2 : 1024) + (size_t)w;
+        char *ns = realloc(b->s, nc);
+        if (!ns) {
+            b->fail = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = nc;
+    }
+}
+
+static char *params_json(const tg_tango_params *p) {
+    jbuf b = {0};
+    static const char *dist_names[] = {"torch", "direct", "gemm"};
+    jb_add(&b, "{\"model\":\"%s\",\"compat\":\"%s\",\"ratio\":%.17g,\"ratio_pre\":%.17g,",
+           p->model == TG_MODEL_LLAVA_VIDEO ? "llava-video" : "llava-ov",
+           p->compat == TG_COMPAT_OFFICIAL ? "official" : "paper", p->ratio, p->ratio_pre);
+    jb_add(&b, "\"tau_segment\":%.17g,\"tau_static\":%.17g,\"context_ratio\":%.17g,\"alpha\":%.17g,\"beta\":%.17g,",
+           p->tau_segment, p->tau_static, p->context_ratio, p->alpha, p->beta);
+    jb_add(&b, "\"knn\":%d,\"max_window\":%lld,\"sinks\":[", p->knn, (long long)p->max_window);
+    for (int i = 0; i < p->n_sinks; i++) jb_add(&b, "%s%lld", i ? "," : "", (long long)p->sinks[i]);
+    jb_add(&b, "],\"strope_sections\":[%lld,%lld,%lld],\"base_time\":%.17g,\"base_space\":%.17g,",
+           (long long)p->strope.sec_t, (long long)p->strope.sec_h, (long long)p->strope.sec_w, p->strope.base_time,
+           p->strope.base_space);
+    jb_add(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
+           (unsigned long long)p->seed, dist_names[p->dist_mode], p->n_threads, p->scores_fp16 ? "fp16" : "fp32");
+    jb_add(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g}",
+           p->beta_fp16 ? "fp16" : "fp32", p->llm_stage, p->llm_layer, p->llm_keep);
+    if (b.fail) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+static void set_quirks(const tg_tango_params *p, tg_prune_output *out) {
+    out->compat = p->compat == TG_COMPAT_OFFICIAL ? "official" : "paper";
+    out->n_quirks = 0;
+    if (p->q_writeback_perm) out->quirks[out->n_quirks++] = TG_Q_WRITEBACK;
+    if (p->q_static_tau_fixed) out->quirks[out->n_quirks++] = TG_Q_STATIC_TAU;
+    if (p->q_sinks_extended) out->quirks[out->n_quirks++] = TG_Q_SINKS;
+    if (p->q_sections_1196) out->quirks[out->n_quirks++] = TG_Q_SECTIONS;
+    if (p->q_video_ratio_6sig) out->quirks[out->n_quirks++] = TG_Q_VIDEO_RATIO;
+    if (p->q_layer17_bidir) out->quirks[out->n_quirks++] = TG_Q_LAYER17;
+}
+
+int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_output *out, char *err,
+                 size_t err_len) {
+    memset(out, 0, sizeof *out);
+    if (!in->timestamps) {
+        tg_set_err(err, err_len, "tango needs frame timestamps (seconds) for ST-RoPE");
+        return TG_ERR_INPUT;
+    }
+    tango_run r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.T = in->n_frames;
+    r.L = in->n_tokens;
+    r.H = in->grid_h;
+    r.W = in->grid_w;
+    r.D = in->dim;
+    r.F = in->features;
+    tg_rng_seed(&r.rng, p->seed);
+    int64_t T = r.T, L = r.L, D = r.D, N = T * L;
+    int rc = TG_ERR_NOMEM;
+    int64_t *seg_start = NULL, *seg_len = NULL;
+    r.A = malloc((size_t)N * sizeof *r.A);
+    r.sim = malloc((size_t)(T > 1 ? (T - 1) * L : 1) * sizeof *r.sim);
+    r.keep = calloc((size_t)N, 1);
+    r.src = calloc((size_t)N, sizeof *r.src);
+    seg_start = malloc((size_t)T * sizeof *seg_start);
+    seg_len = malloc((size_t)T * sizeof *seg_len);
+    if (!r.A || !r.sim || !r.keep || !r.src || !seg_start || !seg_len) {
+        tg_set_err(err, err_len, "tango: out of memory (T=%lld L=%lld D=%lld)", (long long)T, (long long)L,
+                   (long long)D);
+        goto out;
+    }
+
+    /* 1. sink masking (zero, not -inf) and the score dtype */
+    memcpy(r.A, in->saliency, (size_t)N * sizeof *r.A);
+    for (int64_t t = 0; t < T; t++)
+        for (int i = 0; i < p->n_sinks; i++) r.A[t * L + p->sinks[i]] = 0.0f;
+    if (p->scores_fp16)
+        for (int64_t i = 0; i < N; i++) r.A[i] = tg_fp16_round(r.A[i]);
+
+    /* 2. ST-RoPE tables (metric rows P = rotate(F / |F|) are made when a token is clustered) */
+    r.rope = tg_strope_ctx_init(T, r.H, r.W, D, in->timestamps, &p->strope, err, err_len);
+    if (!r.rope) {
+        rc = TG_ERR_INPUT;
+        goto out;
+    }
+
+    /* 3. consecutive-frame cosines (F.normalize then dot, float32) */
+    if (T > 1 && tg_cos_consecutive(r.F, T, L, D, p->n_threads, r.sim)) goto oom;
+
+    /* segmentation */
+    int64_t n_seg = 0;
+    if (tg_segment_dp(r.sim, T, L, p->tau_segment, p->max_window, seg_start, seg_len, &n_seg, NULL, err, err_len)) {
+        rc = TG_ERR_INTERNAL;
+        goto out;
+    }
+    out->segments = calloc((size_t)n_seg, sizeof *out->segments);
+    if (!out->segments) goto oom;
+    out->n_segments = (int)n_seg;
+
+    /* 4. per segment */
+    for (int64_t s = 0; s < n_seg; s++) {
+        tg_segment_info *si = &out->segments[s];
+        int64_t f0 = seg_start[s], n = seg_len[s];
+        si->start = f0;
+        si->len = n;
+        if (n == 1) {
+            si->ratio_adj = p->ratio_pre;
+            int64_t *ids = malloc((size_t)L * sizeof *ids);
+            if (!ids) goto oom;
+            for (int64_t l = 0; l < L; l++) ids[l] = f0 * L + l;
+            tg_tango_compress_result cs;
+            float *Q = malloc((size_t)L * (size_t)D * sizeof *Q);
+            if (!Q) {
+                free(ids);
+                goto oom;
+            }
+            for (int64_t l = 0; l < L; l++)
+                tg_strope_ctx_row(r.rope, r.F + ((size_t)f0 * L + l) * D, f0, l, Q + (size_t)l * D);
+            rc = run_compress(&r, r.F + (size_t)f0 * L * D, Q, r.A + f0 * L, L, p->ratio_pre, ids, &cs, err, err_len);
+            free(ids);
+            free(Q);
+            si->budget = cs.budget.R;
+            si->kept = cs.n_kept;
+            si->kept_salient = cs.n_salient;
+            si->kept_context = cs.n_context;
+        } else {
+            rc = run_segment(&r, f0, n, si, err, err_len);
+        }
+        if (rc) goto out;
+    }
+
+    /* 5. output: ascending flat order, vectors, newline assembly, plan, accounting */
+    int64_t nk = 0;
+    for (int64_t i = 0; i < N; i++) nk += r.keep[i];
+    out->n_kept = nk;
+    out->dim = D;
+    out->kept = malloc((size_t)(nk > 0 ? nk : 1) * sizeof *out->kept);
+    out->tokens = malloc((size_t)(nk > 0 ? nk : 1) * (size_t)D * sizeof *out->tokens);
+    if (!out->kept || !out->tokens) goto oom;
+    for (int64_t i = 0, k = 0; i < N; i++) {
+        if (!r.keep[i]) continue;
+        out->kept[k] = i;
+        memcpy(out->tokens + (size_t)k * D, r.src[i], (size_t)D * sizeof *out->tokens);
+        k++;
+    }
+    if (tg_assemble_llava(out, T, r.H, r.W, p->model == TG_MODEL_LLAVA_VIDEO)) goto oom;
+    if (p->llm_stage) {
+        tg_llm_plan *pl = &out->plan;
+        pl->enabled = 1;
+        pl->layer = p->llm_layer;
+        pl->score_layer = p->llm_layer - 1;
+        pl->keep_ratio = p->llm_keep;
+        pl->keep_round = TG_PLAN_ROUND_HALF_EVEN;
+        pl->span_includes_newlines = 1;
+        pl->score_last_query = 1;
+        pl->score_causal_mask = p->q_layer17_bidir ? 0 : 1;
+        pl->merge = TG_PLAN_MERGE_COSINE_FOLD;
+        pl->w_keep = 0.6;
+        pl->w_pool = 0.4;
+        pl->positions = TG_PLAN_POS_ORIGINAL;
+        pl->n_visual_in = out->n_seq;
+        pl->n_keep = (int64_t)tg_round_half_even((double)out->n_seq * p->llm_keep);
+    }
+    fl_model m;
+    int n_layers = fl_model_preset("qwen2-7b", &m) == 0 ? m.n_layers : QWEN2_7B_LAYERS;
+    tg_account_layers(out, n_layers, N);
+    out->ratio_used = p->ratio_pre;
+    set_quirks(p, out);
+    out->params_json = params_json(p);
+    if (!out->params_json) goto oom;
+    rc = TG_OK;
+    goto out;
+oom:
+    tg_set_err(err, err_len, "tango: out of memory");
+    rc = TG_ERR_NOMEM;
+out:
+    for (int64_t i = 0; i < r.n_blocks; i++) free(r.blocks[i]);
+    free(r.blocks);
+    free(r.A);
+    tg_strope_ctx_free(r.rope);
+    free(r.sim);
+    free(r.keep);
+    free(r.src);
+    free(seg_start);
+    free(seg_len);
+    if (rc) tg_prune_output_free(out);
+    return rc;
+}
+
+int tg_tango_prune(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+    memset(out, 0, sizeof *out);
+    int rc = tg_prune_input_check(in, err, err_len);
+    if (rc) return rc;
+    tg_tango_params p;
+    rc = tg_tango_params_resolve(in, &p, err, err_len);
+    if (rc) return rc;
+    return tg_tango_run(in, &p, out, err, err_len);
+}

@@ -1,0 +1,624 @@
+/* test_llm.c - the Qwen2 LLM side of the engine (engine/llm.h) on the tiny checkpoint of
+ * make-tiny-model, against an independent float64 PyTorch implementation
+ * (tests/llm_torch_ref.py, run once with $PYTHON over every scenario, in setup): every-position logits, the last-row attention tap,
+ * an 8-token greedy continuation (KV cache vs the oracle's full recomputation), in-LLM plans
+ * (FastV, HoliTom pairwise fold, Tango weighted fold with the bidirectional layer K-1, renumbered
+ * positions, explicit indices), plus C-only checks (decode vs re-prefill, ref vs cpu backend,
+ * visual assembly, bad inputs, the forward command). Tolerance: |c - ref| <= 1e-4 * max|ref|. */
+#include "tests/tb_test.h"
+
+#include <math.h>
+
+#include "engine/config.h"
+#include "engine/llm.h"
+#include "engine/tiny_model.h"
+#include "harness/npy.h"
+
+#define NV_FRAMES 3
+#define NV_GRID 2
+#define D_TINY 64
+
+static char g_dir[512];   /* scratch dir */
+static char g_model[600]; /* tiny checkpoint */
+static int g_have_torch;
+static int64_t g_ids[] = {ENG_TINY_ID_IM_START, 10, 20, 30, -200, 40, 50, ENG_TINY_ID_IM_END, 10,
+                          ENG_TINY_ID_IM_START, 60, 70, 10};
+#define N_IDS ((int64_t)(sizeof g_ids / sizeof g_ids[0]))
+static float *g_vis;   /* [n_vis, D] assembled */
+static int64_t g_nvis;
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static float rnd_normal(void) {
+    double s = 0;
+    for (int i = 0; i < 4; i++) {
+        rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+        s += (double)(rng_state >> 11) / 9007199254740992.0;
+    }
+    return (float)((s - 2.0) * 1.7320508);
+}
+
+static void pathf(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", g_dir, name); }
+
+static int setup(void **state) {
+    (void)state;
+    const char *td = tb_test_dir("llm");
+    size_t tl = strlen(td);
+    if (tl >= sizeof g_dir) return -1;
+    memcpy(g_dir, td, tl + 1);
+    snprintf(g_model, sizeof g_model, "%s/tiny", g_dir);
+    char err[512];
+    eng_tiny_params tp = eng_tiny_default_params();
+    if (eng_tiny_model_write(g_model, &tp, err, sizeof err) != 0) {
+        fprintf(stderr, "tiny model: %s\n", err);
+        return -1;
+    }
+    /* visual block: 3 frames of a 2x2 pooled grid + the one_token newline (13 rows) */
+    eng_llm *m = eng_llm_load(g_model, NULL, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "load: %s\n", err);
+        return -1;
+    }
+    float pooled[NV_FRAMES * NV_GRID * NV_GRID * D_TINY];
+    for (size_t i = 0; i < sizeof pooled / sizeof pooled[0]; i++) pooled[i] = 0.5f * rnd_normal();
+    g_nvis = eng_llm_visual_count(0, NV_FRAMES, NV_GRID);
+    g_vis = malloc((size_t)g_nvis * D_TINY * sizeof(float));
+    int64_t got = eng_llm_assemble_visual(pooled, NV_FRAMES, NV_GRID, D_TINY, 0, eng_llm_image_newline(m), g_vis, err,
+                                          sizeof err);
+    eng_llm_free(m);
+    if (got != g_nvis) return -1;
+    char p[1200];
+    int64_t shp[2] = {N_IDS, 0};
+    pathf(p, sizeof p, "ids.npy");
+    if (npy_write(p, NPY_I64, g_ids, 1, shp, err, sizeof err) != 0) return -1;
+    shp[0] = g_nvis;
+    shp[1] = D_TINY;
+    pathf(p, sizeof p, "vis.npy");
+    if (npy_write(p, NPY_F32, g_vis, 2, shp, err, sizeof err) != 0) return -1;
+    const char *py = getenv("PYTHON");
+    char cmd[7000], out[4096];
+    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", py && *py ? py : "/usr/bin/python3");
+    g_have_torch = tb_test_run(cmd, out, sizeof out) == 0;
+    if (!g_have_torch) {
+        fprintf(stderr, "python3 with torch+numpy not available: the oracle comparisons are skipped\n");
+        return 0;
+    }
+    /* every oracle scenario in one python process (torch's import dominates) */
+    pathf(p, sizeof p, "scenarios.txt");
+    FILE *f = fopen(p, "w");
+    if (!f) return -1;
+    fputs("base --attn-layer 2 --generate 8\n"
+          "fastv --plan-layer 2 --plan-ratio 0.5 --generate 8\n"
+          "holitom --plan-layer 1 --plan-keep 4 --plan-merge pairwise --generate 6\n"
+          "tango --plan-layer 3 --plan-ratio 0.5 --plan-merge weighted --plan-weight 0.6 --plan-bidir\n"
+          "indices --plan-layer 2 --plan-indices 12,3,7,0,5 --plan-merge weighted --plan-pos renumber\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s tests/llm_torch_ref.py --model %s --ids %s/ids.npy --visual %s/vis.npy --out %s --batch %s",
+             py && *py ? py : "/usr/bin/python3", g_model, g_dir, g_dir, g_dir, p);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc != 0) {
+        fprintf(stderr, "oracle failed (%d): %s\n%s\n", rc, cmd, out);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    free(g_vis);
+    return 0;
+}
+
+static void load_ref(const char *tag, const char *what, npy_dtype dt, npy_array *a) {
+    char p[1200], err[512];
+    snprintf(p, sizeof p, "%s/%s_%s.npy", g_dir, tag, what);
+    int rc = npy_read(p, dt, a, err, sizeof err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+}
+
+/* |c - r| <= rel * max|r| elementwise; prints the first mismatch. */
+static void assert_close(const char *what, const float *c, const double *r, size_t n, double rel) {
+    double mx = 0.0, worst = 0.0;
+    size_t wi = 0;
+    for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(r[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)c[i] - r[i]);
+        if (d > worst) {
+            worst = d;
+            wi = i;
+        }
+    }
+    if (!(worst <= rel * (mx > 0 ? mx : 1.0))) {
+        fprintf(stderr, "%s: max |diff| %.3g at %zu (c %.8g ref %.8g), max|ref| %.3g\n", what, worst, wi,
+                (double)c[wi], r[wi], mx);
+        fail();
+    }
+}
+
+static eng_llm *load_model(eng_backend_kind be) {
+    char err[512];
+    eng_llm_params lp = eng_llm_default_params();
+    lp.backend = be;
+    eng_llm *m = eng_llm_load(g_model, &lp, err, sizeof err);
+    if (!m) fprintf(stderr, "%s\n", err);
+    assert_non_null(m);
+    return m;
+}
+
+static eng_llm_prefill_params base_params(void) {
+    eng_llm_prefill_params pp = eng_llm_prefill_default_params();
+    pp.ids = g_ids;
+    pp.n_ids = N_IDS;
+    pp.visual = g_vis;
+    pp.n_visual = g_nvis;
+    pp.all_logits = 1;
+    return pp;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+/* Every-position logits, the layer-2 attention row and an 8-token greedy continuation (KV cache,
+ * repetition penalty 1.05 from generation_config, stop ids) against the torch oracle. */
+static void test_llm_logits_attn_generate_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    eng_llm *m = load_model(ENG_BACKEND_CPU);
+    char err[512];
+    eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    assert_non_null(s);
+    eng_llm_prefill_params pp = base_params();
+    pp.attn_layer = 2;
+    eng_llm_prefill_out po;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    int64_t N = N_IDS - 1 + g_nvis;
+    assert_int_equal(po.n_tokens, N);
+    assert_int_equal(po.visual_start, 4);
+    assert_int_equal(po.n_logit_rows, N);
+    assert_int_equal(po.vocab_out, ENG_TINY_VOCAB);
+    for (int l = 0; l < po.n_layers; l++) {
+        assert_int_equal(po.n_tokens_layer[l], N);
+        assert_int_equal(po.n_visual_layer[l], g_nvis);
+    }
+    npy_array lg = {0}, at = {0}, gen = {0};
+    load_ref("base", "logits", NPY_F64, &lg);
+    assert_int_equal(lg.numel, (size_t)(N * ENG_TINY_VOCAB));
+    assert_close("logits", po.logits, lg.data, lg.numel, 1e-4);
+    load_ref("base", "attn", NPY_F64, &at);
+    assert_int_equal(po.attn_len, N);
+    assert_int_equal(at.numel, (size_t)N);
+    assert_close("attention row", po.attn_row, at.data, at.numel, 1e-4);
+    double sum = 0;
+    for (int64_t i = 0; i < po.attn_len; i++) sum += po.attn_row[i];
+    assert_true(fabs(sum - 1.0) < 1e-5);
+    int64_t toks[8], n_out = 0;
+    eng_llm_gen_params gp = eng_llm_gen_default_params();
+    gp.max_new_tokens = 8;
+    assert_int_equal(eng_llm_generate(s, &gp, toks, 8, &n_out, err, sizeof err), ENG_OK);
+    load_ref("base", "gen", NPY_I64, &gen);
+    assert_int_equal((size_t)n_out, gen.numel);
+    assert_true(n_out >= 1);
+    for (int64_t i = 0; i < n_out; i++) assert_int_equal(toks[i], ((int64_t *)gen.data)[i]);
+    eng_llm_timings tm;
+    eng_llm_get_timings(s, &tm);
+    assert_int_equal(tm.n_prefill, N);
+    assert_int_equal(tm.n_decode, n_out - 1); /* the last token is not decoded */
+    /* a second generate on the same prefill is refused */
+    assert_int_equal(eng_llm_generate(s, &gp, toks, 8, &n_out, err, sizeof err), ENG_ERR_ARG);
+    npy_free(&lg);
+    npy_free(&at);
+    npy_free(&gen);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+}
+
+/* One plan scenario: engine vs oracle (logits of every final row, kept set, per-layer counts and,
+ * when gen > 0, the greedy continuation decoded after pruning). */
+static void plan_case(const char *tag, const eng_llm_plan *plan, int gen) {
+    eng_llm *m = load_model(ENG_BACKEND_CPU);
+    char err[512];
+    eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    assert_non_null(s);
+    eng_llm_prefill_params pp = base_params();
+    pp.plan = plan;
+    eng_llm_prefill_out po;
+    int rc = eng_llm_prefill(s, &pp, &po, err, sizeof err);
+    if (rc) fprintf(stderr, "%s: %s\n", tag, err);
+    assert_int_equal(rc, ENG_OK);
+    npy_array lg = {0}, kept = {0}, cnt = {0}, g = {0};
+    load_ref(tag, "logits", NPY_F64, &lg);
+    load_ref(tag, "kept", NPY_I64, &kept);
+    load_ref(tag, "counts", NPY_I64, &cnt);
+    assert_int_equal(po.n_kept, (int64_t)kept.numel);
+    for (size_t i = 0; i < kept.numel; i++) assert_int_equal(po.kept[i], ((int64_t *)kept.data)[i]);
+    for (int l = 0; l < po.n_layers; l++) {
+        assert_int_equal(po.n_tokens_layer[l], ((int64_t *)cnt.data)[l]);
+        assert_int_equal(po.n_visual_layer[l], l < plan->layer ? g_nvis : (int64_t)kept.numel);
+    }
+    assert_int_equal(po.n_final, ((int64_t *)cnt.data)[po.n_layers - 1]);
+    assert_int_equal(lg.numel, (size_t)(po.n_logit_rows * po.vocab_out));
+    assert_close(tag, po.logits, lg.data, lg.numel, 1e-4);
+    /* row_pos maps final rows back to the spliced sequence: text, kept visual, text */
+    assert_int_equal(po.row_pos[0], 0);
+    for (int64_t i = 0; i < po.n_kept; i++) assert_int_equal(po.row_pos[4 + i], 4 + po.kept[i]);
+    if (gen > 0) {
+        int64_t toks[16], n_out = 0;
+        eng_llm_gen_params gp = eng_llm_gen_default_params();
+        gp.max_new_tokens = gen;
+        assert_int_equal(eng_llm_generate(s, &gp, toks, 16, &n_out, err, sizeof err), ENG_OK);
+        load_ref(tag, "gen", NPY_I64, &g);
+        assert_int_equal((size_t)n_out, g.numel);
+        for (int64_t i = 0; i < n_out; i++) assert_int_equal(toks[i], ((int64_t *)g.data)[i]);
+    }
+    npy_free(&lg);
+    npy_free(&kept);
+    npy_free(&cnt);
+    npy_free(&g);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+}
+
+static void test_llm_plan_fastv_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 2;
+    p.keep_ratio = 0.5; /* 13 * 0.5 = 6.5 -> 6 (round half to even) */
+    plan_case("fastv", &p, 8);
+}
+
+static void test_llm_plan_holitom_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 1;
+    p.keep_count = 4;
+    p.merge = ENG_PLAN_MERGE_PAIRWISE;
+    plan_case("holitom", &p, 6);
+}
+
+static void test_llm_plan_tango_bidir_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 3;
+    p.keep_ratio = 0.5;
+    p.merge = ENG_PLAN_MERGE_WEIGHTED;
+    p.merge_weight = 0.6f;
+    p.bidirectional_prev = 1;
+    plan_case("tango", &p, 0);
+}
+
+static void test_llm_plan_indices_renumber_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    static const int64_t idx[] = {12, 3, 7, 0, 5};
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 2;
+    p.select = ENG_PLAN_SELECT_INDICES;
+    p.keep_idx = idx;
+    p.n_keep_idx = 5;
+    p.merge = ENG_PLAN_MERGE_WEIGHTED;
+    p.pos = ENG_PLAN_POS_RENUMBER;
+    plan_case("indices", &p, 0);
+}
+
+/* C-only: the logits of KV-cache decode steps equal a fresh prefill of the extended sequence
+ * (no plan), and greedy argmax reproduces the generated tokens; the ref backend agrees with cpu. */
+static void test_llm_kv_cache_vs_reprefill(void **state) {
+    (void)state;
+    char err[512];
+    eng_llm *m = load_model(ENG_BACKEND_CPU);
+    eng_llm *mr = load_model(ENG_BACKEND_REF);
+    eng_llm_state *s = eng_llm_state_init(m, 40, err, sizeof err);
+    eng_llm_state *s2 = eng_llm_state_init(m, 40, err, sizeof err);
+    eng_llm_state *sr = eng_llm_state_init(mr, 40, err, sizeof err);
+    assert_non_null(s);
+    assert_non_null(s2);
+    assert_non_null(sr);
+    eng_llm_prefill_params pp = base_params();
+    pp.all_logits = 0;
+    eng_llm_prefill_out po, po2, por;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    assert_int_equal(po.n_logit_rows, 1);
+    int64_t N = po.n_tokens;
+    /* decode 5 fixed tokens, keeping each step's logits */
+    int64_t ext[N_IDS + 5];
+    memcpy(ext, g_ids, sizeof g_ids);
+    static const int64_t add[5] = {33, 7, 298, 120, 5};
+    float steps[5][ENG_TINY_VOCAB];
+    for (int k = 0; k < 5; k++) {
+        const float *lg = NULL;
+        assert_int_equal(eng_llm_decode(s, add[k], &lg, err, sizeof err), ENG_OK);
+        memcpy(steps[k], lg, sizeof steps[k]);
+        ext[N_IDS + k] = add[k];
+    }
+    eng_llm_prefill_params p2 = base_params();
+    p2.ids = ext;
+    p2.n_ids = N_IDS + 5;
+    assert_int_equal(eng_llm_prefill(s2, &p2, &po2, err, sizeof err), ENG_OK);
+    assert_int_equal(po2.n_logit_rows, N + 5);
+    for (int k = 0; k < 5; k++) {
+        double ref[ENG_TINY_VOCAB];
+        for (int v = 0; v < ENG_TINY_VOCAB; v++) ref[v] = po2.logits[(N + k) * ENG_TINY_VOCAB + v];
+        assert_close("decode vs prefill", steps[k], ref, ENG_TINY_VOCAB, 1e-5);
+    }
+    /* the reference backend */
+    assert_int_equal(eng_llm_prefill(sr, &p2, &por, err, sizeof err), ENG_OK);
+    double *ref = malloc((size_t)por.n_logit_rows * ENG_TINY_VOCAB * sizeof *ref);
+    for (int64_t i = 0; i < por.n_logit_rows * ENG_TINY_VOCAB; i++) ref[i] = por.logits[i];
+    assert_close("cpu vs ref backend", po2.logits, ref, (size_t)(po2.n_logit_rows * ENG_TINY_VOCAB), 1e-5);
+    free(ref);
+    /* the cache is full at n_ctx: 25 + 5 rows used of 40; fill it and expect a clean error */
+    for (int64_t k = N + 5; k < 40; k++) assert_int_equal(eng_llm_decode(s, 1, NULL, err, sizeof err), ENG_OK);
+    assert_int_equal(eng_llm_decode(s, 1, NULL, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "full"));
+    eng_llm_state_free(s);
+    eng_llm_state_free(s2);
+    eng_llm_state_free(sr);
+    eng_llm_free(m);
+    eng_llm_free(mr);
+}
+
+/* Greedy generation picks the first maximum over ids < vocab_limit only. */
+static void test_llm_vocab_limit(void **state) {
+    (void)state;
+    char err[512];
+    eng_llm_params lp = eng_llm_default_params();
+    lp.vocab_limit = 100;
+    eng_llm *m = eng_llm_load(g_model, &lp, err, sizeof err);
+    assert_non_null(m);
+    eng_llm_info info;
+    eng_llm_get_info(m, &info);
+    assert_int_equal(info.vocab_out, 100);
+    assert_int_equal(info.vocab, ENG_TINY_VOCAB);
+    assert_int_equal(info.n_stop, 2);
+    assert_true(fabs(info.repetition_penalty - 1.05) < 1e-12);
+    eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    eng_llm_prefill_params pp = base_params();
+    eng_llm_prefill_out po;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    assert_int_equal(po.vocab_out, 100);
+    int64_t toks[6], n = 0;
+    eng_llm_gen_params gp = eng_llm_gen_default_params();
+    gp.max_new_tokens = 6;
+    gp.repetition_penalty = 1.0;
+    assert_int_equal(eng_llm_generate(s, &gp, toks, 6, &n, err, sizeof err), ENG_OK);
+    assert_int_equal(n, 6);
+    for (int i = 0; i < n; i++) assert_true(toks[i] >= 0 && toks[i] < 100);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+    /* a limit above V is refused */
+    lp.vocab_limit = ENG_TINY_VOCAB + 1;
+    assert_null(eng_llm_load(g_model, &lp, err, sizeof err));
+    assert_non_null(strstr(err, "vocab_limit"));
+}
+
+/* The newline conventions of spec §1.4 and their index maps. */
+static void test_llm_assemble_visual(void **state) {
+    (void)state;
+    char err[256];
+    enum { T = 2, G = 3, D = 2 };
+    float pooled[T * G * G * D], nl[D] = {-1.0f, -2.0f}, out[T * G * (G + 1) * D + 8];
+    for (int i = 0; i < T * G * G * D; i++) pooled[i] = (float)i;
+    assert_int_equal(eng_llm_visual_count(0, T, G), T * G * G + 1);
+    assert_int_equal(eng_llm_visual_count(1, T, G), T * G * (G + 1));
+    assert_int_equal(eng_llm_visual_count(2, T, G), T * (G * G + 1));
+    assert_int_equal(eng_llm_visual_count(3, T, G), T * G * G);
+    assert_int_equal(eng_llm_visual_count(9, T, G), -1);
+    /* grid: patch (f, r, c) at f*G*(G+1) + r*(G+1) + c, newline of row r at ... + G */
+    assert_int_equal(eng_llm_assemble_visual(pooled, T, G, D, 1, nl, out, err, sizeof err), T * G * (G + 1));
+    for (int f = 0; f < T; f++)
+        for (int r = 0; r < G; r++) {
+            for (int c = 0; c < G; c++)
+                assert_true(out[(f * G * (G + 1) + r * (G + 1) + c) * D] == pooled[(f * G * G + r * G + c) * D]);
+            assert_true(out[(f * G * (G + 1) + r * (G + 1) + G) * D + 1] == -2.0f);
+        }
+    /* one_token: all patches then one newline */
+    assert_int_equal(eng_llm_assemble_visual(pooled, T, G, D, 0, nl, out, err, sizeof err), T * G * G + 1);
+    assert_true(memcmp(out, pooled, sizeof pooled) == 0);
+    assert_true(out[T * G * G * D] == -1.0f);
+    /* a newline mode without the vector is an error */
+    assert_int_equal(eng_llm_assemble_visual(pooled, T, G, D, 0, NULL, out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "image_newline"));
+}
+
+/* Bad inputs: clear errors, no crash, state usable afterwards. */
+static void test_llm_bad_inputs(void **state) {
+    (void)state;
+    char err[512];
+    char bad[1200];
+    snprintf(bad, sizeof bad, "%s/no-such-model", g_dir);
+    assert_null(eng_llm_load(bad, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "no-such-model"));
+    eng_llm *m = load_model(ENG_BACKEND_CPU);
+    assert_null(eng_llm_state_init(m, 0, err, sizeof err));
+    eng_llm_state *s = eng_llm_state_init(m, 30, err, sizeof err);
+    assert_non_null(s);
+    eng_llm_prefill_out po;
+    /* decode before prefill */
+    assert_int_equal(eng_llm_decode(s, 1, NULL, err, sizeof err), ENG_ERR_ARG);
+    /* two placeholders */
+    int64_t two[] = {1, -200, 2, -200};
+    eng_llm_prefill_params pp = base_params();
+    pp.ids = two;
+    pp.n_ids = 4;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "placeholder"));
+    /* id out of range */
+    int64_t oob[] = {1, ENG_TINY_VOCAB, -200};
+    pp.ids = oob;
+    pp.n_ids = 3;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "outside"));
+    /* visual rows without a placeholder */
+    int64_t txt[] = {1, 2, 3};
+    pp.ids = txt;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    /* longer than n_ctx (25 > 20 is fine at 30; use a smaller state) */
+    eng_llm_state *small = eng_llm_state_init(m, 20, err, sizeof err);
+    pp = base_params();
+    assert_int_equal(eng_llm_prefill(small, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "n_ctx"));
+    eng_llm_state_free(small);
+    /* tap layer out of range */
+    pp.attn_layer = 4;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    pp.attn_layer = -1;
+    /* plans: layer outside 1..L-1, weight outside [0,1], repeated / out-of-span indices */
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 4;
+    p.keep_ratio = 0.5;
+    pp.plan = &p;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "layer"));
+    p.layer = 1;
+    p.merge_weight = 1.5f;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    p.merge_weight = 0.6f;
+    static const int64_t rep[] = {1, 1}, far[] = {13};
+    p.select = ENG_PLAN_SELECT_INDICES;
+    p.keep_idx = rep;
+    p.n_keep_idx = 2;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "repeated"));
+    p.keep_idx = far;
+    p.n_keep_idx = 1;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    /* a failed prefill leaves nothing to decode from; a good one works afterwards */
+    assert_int_equal(eng_llm_decode(s, 1, NULL, err, sizeof err), ENG_ERR_ARG);
+    pp.plan = NULL;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    assert_int_equal(eng_llm_decode(s, ENG_TINY_VOCAB, NULL, err, sizeof err), ENG_ERR_ARG);
+    assert_int_equal(eng_llm_decode(s, 5, NULL, err, sizeof err), ENG_OK);
+    /* a plan keeping everything / nothing is well defined */
+    p = eng_llm_plan_default();
+    p.layer = 1;
+    p.keep_ratio = 0.0;
+    pp.plan = &p;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    assert_int_equal(po.n_visual_layer[0], g_nvis);
+    assert_int_equal(po.n_visual_layer[1], 0);
+    assert_int_equal(po.n_final, N_IDS - 1);
+    p.keep_ratio = 1.0;
+    p.merge = ENG_PLAN_MERGE_PAIRWISE;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    assert_int_equal(po.n_visual_layer[3], g_nvis);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+    eng_llm_state_free(NULL);
+    eng_llm_free(NULL);
+}
+
+/* The forward command: pooled [T, L, D] input assembled by the command equals the library's
+ * assembled run; bad usage returns 2, a missing file 1. */
+static void test_llm_forward_cli(void **state) {
+    (void)state;
+    char err[512], cmd[7000], out[4096], p[1200];
+    /* pooled input: rebuild [T, L, D] from g_vis (drop the trailing newline) */
+    int64_t shp[3] = {NV_FRAMES, NV_GRID * NV_GRID, D_TINY};
+    pathf(p, sizeof p, "pooled.npy");
+    assert_int_equal(npy_write(p, NPY_F32, g_vis, 3, shp, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled.npy --out %s/cli_logits.npy "
+             "--attn-layer 1 --attn-out %s/cli_attn.npy --generate 4 --gen-out %s/cli_gen.npy "
+             "--plan-layer 2 --plan-keep 0.5 --plan-rule tango",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir, g_dir);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "visual tokens per layer: 13 13 6 6"));
+    /* same run through the library */
+    eng_llm *m = load_model(ENG_BACKEND_CPU);
+    eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    eng_llm_plan pl = eng_llm_plan_default();
+    pl.layer = 2;
+    pl.keep_ratio = 0.5;
+    pl.merge = ENG_PLAN_MERGE_WEIGHTED;
+    eng_llm_prefill_params pp = base_params();
+    pp.plan = &pl;
+    pp.attn_layer = 1;
+    eng_llm_prefill_out po;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    npy_array a = {0}, b = {0}, g = {0};
+    pathf(p, sizeof p, "cli_logits.npy");
+    assert_int_equal(npy_read(p, NPY_F64, &a, err, sizeof err), 0);
+    assert_int_equal(a.shape[0], po.n_logit_rows);
+    assert_close("cli logits", po.logits, a.data, a.numel, 1e-6);
+    pathf(p, sizeof p, "cli_attn.npy");
+    assert_int_equal(npy_read(p, NPY_F64, &b, err, sizeof err), 0);
+    assert_int_equal((int64_t)b.numel, po.n_tokens);
+    assert_close("cli attn", po.attn_row, b.data, b.numel, 1e-6);
+    pathf(p, sizeof p, "cli_gen.npy");
+    assert_int_equal(npy_read(p, NPY_I64, &g, err, sizeof err), 0);
+    assert_true(g.numel >= 1 && g.numel <= 4);
+    npy_free(&a);
+    npy_free(&b);
+    npy_free(&g);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+    /* usage errors -> 2 */
+    snprintf(cmd, sizeof cmd, "%s forward --model %s --input-ids %s/ids.npy --out %s/x.npy --plan-rule nope",
+             tb_test_bin(), g_model, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "plan-rule"));
+    snprintf(cmd, sizeof cmd, "%s forward --model %s --input-ids %s/ids.npy --visual %s/vis.npy --out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 1); /* 2-D visual without --assembled */
+    assert_non_null(strstr(out, "assembled"));
+    /* missing file -> 1 naming it */
+    snprintf(cmd, sizeof cmd, "%s forward --model %s --input-ids %s/none.npy --out %s/x.npy", tb_test_bin(), g_model,
+             g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "none.npy"));
+}
+
+/* The infer command end to end on the tiny model and a 2-second test-pattern video: exit 0, an
+ * extracted answer, the visual token count of 4 frames x 16 pooled tokens + 1 newline, timings;
+ * bad usage 2, a missing video 1 naming it. */
+static void test_llm_infer_cli(void **state) {
+    (void)state;
+    char cmd[7000], out[8192];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -loglevel error -y -f lavfi -i testsrc=size=128x96:rate=10 -t 2 -pix_fmt yuv420p %s/clip.mp4",
+             g_dir);
+    if (tb_test_run(cmd, out, sizeof out) != 0) skip(); /* no ffmpeg CLI */
+    snprintf(cmd, sizeof cmd,
+             "%s infer --model %s --video %s/clip.mp4 --question 'What is shown?' "
+             "--options 'A. bars|B. cats|C. dogs|D. sky' --frames 4 --max-new-tokens 6 --gold A",
+             tb_test_bin(), g_model, g_dir);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "answer: "));
+    assert_non_null(strstr(out, "correct: "));
+    assert_non_null(strstr(out, " + 65 visual"));
+    assert_non_null(strstr(out, "generated 6"));
+    assert_non_null(strstr(out, "timings: decode"));
+    snprintf(cmd, sizeof cmd, "%s infer --model %s --video %s/clip.mp4 --question q --options 'only one'",
+             tb_test_bin(), g_model, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s infer --model %s --video %s/missing.mp4 --question q --options 'A. x|B. y'",
+             tb_test_bin(), g_model, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "missing.mp4"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llm_logits_attn_generate_vs_torch),
+        cmocka_unit_test(test_llm_plan_fastv_vs_torch),
+        cmocka_unit_test(test_llm_plan_holitom_vs_torch),
+        cmocka_unit_test(test_llm_plan_tango_bidir_vs_torch),
+        cmocka_unit_test(test_llm_plan_indices_renumber_vs_torch),
+        cmocka_unit_test(test_llm_kv_cache_vs_reprefill),
+        cmocka_unit_test(test_llm_vocab_limit),
+        cmocka_unit_test(test_llm_assemble_visual),
+        cmocka_unit_test(test_llm_bad_inputs),
+        cmocka_unit_test(test_llm_forward_cli),
+        cmocka_unit_test(test_llm_infer_cli),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

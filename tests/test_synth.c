@@ -1,0 +1,304 @@
+/* test_synth.c - the synthetic benchmark: layout and MVBench record format, determinism from the
+ * seed, questions answerable from the pixels (cut count from frame differences, moving vs
+ * static square from colour centroids), the `synth` and `frames` commands end to end, and the
+ * MVBench adapter reading what synth wrote (`tango-bench samples mvbench`).
+ */
+#include "tests/tb_test.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <time.h>
+
+#include "datasets/video.h"
+
+static char g_dir[1024];
+static char g_dir2[1100];
+
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)sz + 1);
+    if (fread(b, 1, (size_t)sz, f) != (size_t)sz) sz = 0;
+    b[sz] = 0;
+    fclose(f);
+    if (n) *n = (size_t)sz;
+    return b;
+}
+
+static int setup_all(void **state) {
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "%s", tb_test_dir("test_synth"));
+    snprintf(g_dir2, sizeof g_dir2, "%s/again", g_dir);
+    return 0;
+}
+
+static int teardown_all(void **state) {
+    (void)state;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_write_and_format(void **state) {
+    (void)state;
+    char err[512];
+    ds_synth_params p = ds_synth_default_params();
+    ds_synth_result r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = ds_synth_write(g_dir, &p, &r, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc) fail_msg("%s", err);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    print_message("synth: %d videos, %d questions, codec %s, %.2f s\n", r.n_videos, r.n_questions, r.codec, dt);
+    assert_true(dt < 10.0);
+    assert_int_equal(r.n_videos, 8);
+    assert_int_equal(r.n_questions, 16);
+    assert_int_equal(r.n_tasks, 2);
+    assert_string_equal(r.task_json[0], "moving_attribute.json");
+    assert_string_equal(r.task_json[1], "scene_transition.json");
+    assert_string_equal(r.codec, ds_have_libx264() ? "libx264" : "mpeg4");
+    int total = 0;
+    for (int t = 0; t < 2; t++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/json/%s", g_dir, r.task_json[t]);
+        char *text = slurp(path, NULL);
+        assert_non_null(text);
+        cJSON *arr = cJSON_Parse(text);
+        assert_non_null(arr);
+        assert_true(cJSON_IsArray(arr));
+        cJSON *rec;
+        cJSON_ArrayForEach(rec, arr) {
+            cJSON *video = cJSON_GetObjectItemCaseSensitive(rec, "video");
+            cJSON *q = cJSON_GetObjectItemCaseSensitive(rec, "question");
+            cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "candidates");
+            cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "answer");
+            assert_true(cJSON_IsString(video) && cJSON_IsString(q) && cJSON_IsArray(c) && cJSON_IsString(a));
+            int nc = cJSON_GetArraySize(c), hits = 0;
+            assert_true(nc >= 3 && nc <= 4);
+            cJSON *ci;
+            cJSON_ArrayForEach(ci, c) hits += !strcmp(ci->valuestring, a->valuestring);
+            assert_int_equal(hits, 1); /* the answer is exactly one candidate's text */
+            snprintf(path, sizeof path, "%s/videos/%s/%s", g_dir, r.task_dir[t], video->valuestring);
+            ds_video_t *v = NULL;
+            if (ds_video_open(path, 0, &v, err, sizeof err)) fail_msg("%s", err);
+            ds_video_info in;
+            ds_video_get_info(v, &in);
+            assert_int_equal(in.n_frames, p.n_video_frames);
+            assert_int_equal(in.width, p.width);
+            ds_video_free(v);
+            total++;
+        }
+        cJSON_Delete(arr);
+        free(text);
+    }
+    assert_int_equal(total, 16);
+}
+
+static void test_deterministic(void **state) {
+    (void)state;
+    char err[512];
+    ds_synth_params p = ds_synth_default_params();
+    p.n_videos = 2;
+    p.n_video_frames = 40;
+    char d1[1200], d2[1200];
+    snprintf(d1, sizeof d1, "%s/a", g_dir2);
+    snprintf(d2, sizeof d2, "%s/b", g_dir2);
+    assert_int_equal(ds_synth_write(d1, &p, NULL, err, sizeof err), 0);
+    assert_int_equal(ds_synth_write(d2, &p, NULL, err, sizeof err), 0);
+    const char *files[] = {"json/moving_attribute.json", "json/scene_transition.json",
+                           "videos/clevrer/video_validation/synth_00.mp4", "videos/scene_qa/video/synth_01.mp4"};
+    for (size_t i = 0; i < 4; i++) {
+        char a[1400], b[1400];
+        snprintf(a, sizeof a, "%s/%s", d1, files[i]);
+        snprintf(b, sizeof b, "%s/%s", d2, files[i]);
+        size_t na, nb;
+        char *ta = slurp(a, &na), *tb = slurp(b, &nb);
+        assert_non_null(ta);
+        assert_non_null(tb);
+        assert_int_equal(na, nb);
+        assert_memory_equal(ta, tb, na);
+        free(ta);
+        free(tb);
+    }
+    /* another seed gives other content */
+    char d3[1200];
+    snprintf(d3, sizeof d3, "%s/c", g_dir2);
+    p.seed = 99;
+    assert_int_equal(ds_synth_write(d3, &p, NULL, err, sizeof err), 0);
+    char a[1400], c[1400];
+    snprintf(a, sizeof a, "%s/json/moving_attribute.json", d1);
+    snprintf(c, sizeof c, "%s/json/moving_attribute.json", d3);
+    char *ta = slurp(a, NULL), *tc = slurp(c, NULL);
+    assert_true(strcmp(ta, tc) != 0);
+    free(ta);
+    free(tc);
+    /* bad parameters */
+    p.n_videos = 0;
+    assert_int_equal(ds_synth_write(d3, &p, NULL, err, sizeof err), DS_VIDEO_ERR_ARG);
+}
+
+/* All frames of a video as RGB at native size. */
+static ds_frames all_frames(const char *path) {
+    char err[512];
+    ds_video_t *v = NULL;
+    if (ds_video_open(path, 0, &v, err, sizeof err)) fail_msg("%s", err);
+    ds_video_info in;
+    ds_video_get_info(v, &in);
+    ds_video_params p = ds_video_default_params();
+    p.n_frames = (int)in.n_frames;
+    p.size = 0;
+    p.keep_rgb = 1;
+    ds_frames f;
+    if (ds_video_sample(v, &p, &f, err, sizeof err)) fail_msg("%s", err);
+    ds_video_free(v);
+    return f;
+}
+
+/* Colour name -> RGB as synth draws it (kept in step with datasets/synth.c). */
+static int colour_rgb(const char *name, int rgb[3]) {
+    static const struct { const char *n; int r, g, b; } t[] = {
+        {"red", 220, 30, 30},     {"green", 40, 190, 50},   {"blue", 40, 70, 230},     {"yellow", 235, 215, 40},
+        {"purple", 160, 60, 200}, {"orange", 245, 135, 20}, {"white", 245, 245, 245},  {"cyan", 40, 210, 220},
+        {"black", 10, 10, 10},    {"grey", 110, 110, 110},  {"dark blue", 15, 20, 90}, {"brown", 95, 60, 25},
+        {"dark green", 20, 70, 25}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(t[i].n, name)) {
+            rgb[0] = t[i].r, rgb[1] = t[i].g, rgb[2] = t[i].b;
+            return 0;
+        }
+    return -1;
+}
+
+/* Centroid of pixels within 40 of colour c; returns the pixel count. */
+static int centroid(const uint8_t *rgb, int w, int h, const int c[3], double *cx, double *cy) {
+    int n = 0;
+    double sx = 0, sy = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = rgb + ((size_t)y * (size_t)w + (size_t)x) * 3;
+            if (abs(p[0] - c[0]) + abs(p[1] - c[1]) + abs(p[2] - c[2]) < 40) {
+                n++;
+                sx += x;
+                sy += y;
+            }
+        }
+    *cx = n ? sx / n : 0;
+    *cy = n ? sy / n : 0;
+    return n;
+}
+
+static void test_answerable_from_pixels(void **state) {
+    (void)state;
+    /* uses the benchmark written by test_write_and_format */
+    for (int t = 0; t < 2; t++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/json/%s", g_dir, t ? "scene_transition.json" : "moving_attribute.json");
+        char *text = slurp(path, NULL);
+        assert_non_null(text);
+        cJSON *arr = cJSON_Parse(text), *rec;
+        cJSON_ArrayForEach(rec, arr) {
+            const char *video = cJSON_GetObjectItemCaseSensitive(rec, "video")->valuestring;
+            const char *q = cJSON_GetObjectItemCaseSensitive(rec, "question")->valuestring;
+            const char *ans = cJSON_GetObjectItemCaseSensitive(rec, "answer")->valuestring;
+            snprintf(path, sizeof path, "%s/videos/%s/%s", g_dir, t ? "scene_qa/video" : "clevrer/video_validation",
+                     video);
+            ds_frames f = all_frames(path);
+            size_t fsz = (size_t)f.width * (size_t)f.height * 3;
+            if (strstr(q, "How many scene cuts")) {
+                int cuts = 0;
+                for (int k = 1; k < f.n; k++) {
+                    /* a cut changes the background everywhere: mean abs difference of corners */
+                    const uint8_t *a = f.rgb + (size_t)(k - 1) * fsz, *b = f.rgb + (size_t)k * fsz;
+                    long d = 0, m = 0;
+                    for (size_t i = 0; i < fsz; i += 3 * 7) {
+                        d += abs(a[i] - b[i]) + abs(a[i + 1] - b[i + 1]) + abs(a[i + 2] - b[i + 2]);
+                        m++;
+                    }
+                    if (d / m > 25) cuts++;
+                }
+                assert_int_equal(cuts, (int)strtol(ans, NULL, 10));
+            } else if (strstr(q, "background colour at the end")) {
+                int c[3];
+                assert_int_equal(colour_rgb(ans, c), 0);
+                const uint8_t *last = f.rgb + (size_t)(f.n - 1) * fsz;
+                double cx, cy;
+                assert_true(centroid(last, f.width, f.height, c, &cx, &cy) > f.width * f.height / 3);
+            } else {
+                int c[3];
+                assert_int_equal(colour_rgb(ans, c), 0);
+                double x0, y0, x1, y1;
+                const uint8_t *first = f.rgb, *later = f.rgb + (size_t)(f.n / 2) * fsz;
+                assert_true(centroid(first, f.width, f.height, c, &x0, &y0) > 100);
+                assert_true(centroid(later, f.width, f.height, c, &x1, &y1) > 100);
+                double moved = hypot(x1 - x0, y1 - y0);
+                if (strstr(q, "does not move")) assert_true(moved < 2.0);
+                else assert_true(moved > 5.0);
+            }
+            ds_frames_free(&f);
+        }
+        cJSON_Delete(arr);
+        free(text);
+    }
+}
+
+static void test_cli_synth_frames_samples(void **state) {
+    (void)state;
+    char cmd[4096], out[16384], dir[1200];
+    snprintf(dir, sizeof dir, "%s/cli", g_dir);
+    snprintf(cmd, sizeof cmd, "%s synth '%s' --videos 2 --frames 60", tb_test_bin(), dir);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("synth failed: %s", out);
+    assert_non_null(strstr(out, "moving_attribute.json"));
+    assert_non_null(strstr(out, "4 questions"));
+    /* the MVBench adapter reads the manifest and resolves the videos */
+    snprintf(cmd, sizeof cmd, "%s samples mvbench --manifest '%s/json' --videos '%s/videos' --json", tb_test_bin(), dir,
+             dir);
+    rc = tb_test_run(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("samples failed: %s", out);
+    assert_non_null(strstr(out, "synth_00.mp4"));
+    assert_non_null(strstr(out, "synth_01.mp4"));
+    /* frames: 6 frames of a 2 s clip at 48 px */
+    snprintf(cmd, sizeof cmd,
+             "%s frames '%s/videos/clevrer/video_validation/synth_00.mp4' --n 6 --start 0.4 --end 2 --size 48 "
+             "--out '%s/f.npy'",
+             tb_test_bin(), dir, dir);
+    rc = tb_test_run(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("frames failed: %s", out);
+    assert_non_null(strstr(out, "indices: 10,18,26,34,42,50"));
+    assert_non_null(strstr(out, "timestamps: 0.40s,0.72s,1.04s,1.36s,1.68s,2.00s"));
+    assert_non_null(strstr(out, "(6, 3, 48, 48)"));
+    char npy[1300];
+    snprintf(npy, sizeof npy, "%s/f.npy", dir);
+    size_t n = 0;
+    char *b = slurp(npy, &n);
+    assert_non_null(b);
+    assert_int_equal(n, 128 + (size_t)6 * 3 * 48 * 48 * 4); /* npy v1 header + float32 data */
+    free(b);
+    /* bad inputs: one line naming the file, exit 1; usage errors exit 2 */
+    snprintf(cmd, sizeof cmd, "%s frames '%s/nope.mp4' --out '%s/x.npy'", tb_test_bin(), dir, dir);
+    rc = tb_test_run(cmd, out, sizeof out);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "nope.mp4"));
+    snprintf(cmd, sizeof cmd, "%s frames '%s/videos/clevrer/video_validation/synth_00.mp4' --start 1 --out x.npy",
+             tb_test_bin(), dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s frames '%s/videos/clevrer/video_validation/synth_00.mp4' --seek fast --out x.npy",
+             tb_test_bin(), dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s synth '%s/x' --width 101", tb_test_bin(), dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_write_and_format),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_answerable_from_pixels),
+        cmocka_unit_test(test_cli_synth_frames_samples),
+    };
+    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}

@@ -1,0 +1,628 @@
+/* test_tango.c - Tango (tango/tango.h) pinned sub-step by sub-step to hand-checkable cases from
+ * the spec (r_adj, the budget tables, the write-back permutation, newline assembly, sinks,
+ * static pooling) and checked for properties on synthetic videos (budgets, determinism, unique
+ * in-range indices, thread-count independence). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tango/pruner.h"
+#include "tango/tango.h"
+
+#define NEAR(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
+
+/* ===== synthetic videos ===== */
+
+typedef struct {
+    int64_t T, H, W, L, D;
+    float *F, *A, *ts;
+} video;
+
+static float gauss(tg_rng *r) {
+    float u = tg_rng_uniform(r) + 1e-7f, v = tg_rng_uniform(r);
+    return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
+}
+
+/* Scenes of scene_len frames (a cut between scenes); in each scene about half the positions
+ * are frozen (tiny noise), the rest drift strongly from frame to frame. */
+static video make_video(int64_t T, int64_t H, int64_t W, int64_t D, int scene_len, uint64_t seed) {
+    video v = {T, H, W, H * W, D, NULL, NULL, NULL};
+    int64_t L = v.L;
+    v.F = malloc(sizeof(float) * (size_t)(T * L * D));
+    v.A = malloc(sizeof(float) * (size_t)(T * L));
+    v.ts = malloc(sizeof(float) * (size_t)T);
+    tg_rng r;
+    tg_rng_seed(&r, seed);
+    float *base = malloc(sizeof(float) * (size_t)(L * D));
+    uint8_t *frozen = malloc((size_t)L);
+    for (int64_t t = 0; t < T; t++) {
+        if (t % scene_len == 0) {
+            for (int64_t i = 0; i < L * D; i++) base[i] = gauss(&r);
+            for (int64_t l = 0; l < L; l++) frozen[l] = tg_rng_uniform(&r) < 0.5f;
+        }
+        for (int64_t l = 0; l < L; l++)
+            for (int64_t d = 0; d < D; d++) {
+                float noise = gauss(&r) * (frozen[l] ? 0.01f : 1.0f);
+                v.F[(t * L + l) * D + d] = base[l * D + d] + noise;
+            }
+        double s = 0;
+        for (int64_t l = 0; l < L; l++) {
+            float e = expf(2.0f * gauss(&r));
+            v.A[t * L + l] = e;
+            s += e;
+        }
+        for (int64_t l = 0; l < L; l++) v.A[t * L + l] = (float)(v.A[t * L + l] / s);
+        v.ts[t] = 0.5f * (float)t;
+    }
+    free(base);
+    free(frozen);
+    return v;
+}
+
+static void free_video(video *v) {
+    free(v->F);
+    free(v->A);
+    free(v->ts);
+}
+
+static tg_prune_input input_of(const video *v, double ratio, const char *const *kv, int n) {
+    tg_prune_input in = tg_prune_input_default();
+    in.features = v->F;
+    in.saliency = v->A;
+    in.timestamps = v->ts;
+    in.n_frames = v->T;
+    in.n_tokens = v->L;
+    in.dim = v->D;
+    in.grid_h = v->H;
+    in.grid_w = v->W;
+    in.ratio = ratio;
+    in.params = kv;
+    in.n_params = n;
+    in.n_threads = 1;
+    return in;
+}
+
+/* ===== budget arithmetic ===== */
+
+static void test_r_adj(void **state) {
+    (void)state;
+    /* spec §8 worked example: OV, r = 0.1, n = 4, S = 50 -> 0.1 / (634/784) */
+    double v = tg_tango_r_adj(0.1, 4, 196, 50);
+    assert_true(v == 0.1 / ((784.0 - 150.0) / 784.0));
+    NEAR(v, 0.12366, 1e-5);
+    assert_true(tg_tango_r_adj(0.5, 4, 196, 196) == 1.0); /* clamped */
+    assert_true(tg_tango_r_adj(0.1, 3, 196, 0) == 0.1 / (588.0 / 588.0));
+    /* the worked budgets */
+    tg_tango_budget s = tg_tango_compress_budget(50, v, 0.4, 1.5);
+    assert_int_equal(s.R, 7);
+    assert_int_equal(s.sal, 4);
+    assert_int_equal(s.ctx, 3);
+    assert_int_equal(s.cand, 6);
+    assert_int_equal(s.k, 4);
+    tg_tango_budget d = tg_tango_dynamic_budget(146, v, 0.4, 1.5);
+    assert_int_equal(d.R, 19);
+    assert_int_equal(d.sal, 11);
+    assert_int_equal(d.ctx, 8);
+    assert_int_equal(d.cand, 16);
+    assert_int_equal(d.ctx * 4, 32);
+    assert_int_equal(s.R + 4 * d.R, 83);
+}
+
+static void test_budget_tables(void **state) {
+    (void)state;
+    struct {
+        int64_t L;
+        double r;
+        int64_t R, sal, ctx, cand;
+    } rows[] = {
+        {196, 0.10, 20, 12, 8, 18}, {196, 0.15, 30, 18, 12, 27}, {196, 0.20, 40, 24, 16, 36},
+        {169, 0.121739, 21, 12, 9, 18}, {169, 0.182609, 31, 18, 13, 27}, {169, 0.243478, 42, 25, 17, 37},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        tg_tango_budget b = tg_tango_compress_budget(rows[i].L, rows[i].r, 0.4, 1.5);
+        assert_int_equal(b.R, rows[i].R);
+        assert_int_equal(b.sal, rows[i].sal);
+        assert_int_equal(b.ctx, rows[i].ctx);
+        assert_int_equal(b.cand, rows[i].cand);
+    }
+    /* LLaVA-Video pre-LLM ratios: the %.6g strings (official) and exact 28r/23 (paper) */
+    assert_true(tg_tango_video_ratio(0.10, 1) == 0.121739);
+    assert_true(tg_tango_video_ratio(0.15, 1) == 0.182609);
+    assert_true(tg_tango_video_ratio(0.20, 1) == 0.243478);
+    assert_true(tg_tango_video_ratio(0.10, 0) == 28.0 * 0.10 / 23.0);
+    /* R = 1: sal = int(0.6) = 0, everything is one context anchor */
+    tg_tango_budget one = tg_tango_compress_budget(3, 0.1, 0.4, 1.5);
+    assert_int_equal(one.R, 1);
+    assert_int_equal(one.sal, 0);
+    assert_int_equal(one.ctx, 1);
+    tg_tango_budget none = tg_tango_compress_budget(0, 0.1, 0.4, 1.5);
+    assert_int_equal(none.R, 0);
+    /* dynamic budget has no max(1, .): ceil(0) = 0 */
+    assert_int_equal(tg_tango_dynamic_budget(5, 0.0, 0.4, 1.5).R, 0);
+    /* tau by ratio */
+    assert_true(tg_tango_default_tau(0.1) == 0.65);
+    assert_true(tg_tango_default_tau(0.15) == 0.8);
+    assert_true(tg_tango_default_tau(0.2) == 0.8);
+}
+
+/* ===== write-back permutation ===== */
+
+static void test_writeback_map(void **state) {
+    (void)state;
+    int64_t g[] = {5, 2, 9}, dest[3];
+    tg_tango_writeback(g, 3, 1, dest);
+    assert_int_equal(dest[0], 5); /* merged vector of anchor 2 (the smallest) lands at 5 */
+    assert_int_equal(dest[1], 2);
+    assert_int_equal(dest[2], 9);
+    tg_tango_writeback(g, 3, 0, dest);
+    assert_int_equal(dest[0], 2);
+    assert_int_equal(dest[1], 5);
+    assert_int_equal(dest[2], 9);
+}
+
+static tg_tango_params params_for(int64_t T, int64_t L, int64_t D, const char *const *kv, int n) {
+    static float dummy;
+    tg_prune_input in = tg_prune_input_default();
+    in.features = &dummy;
+    in.saliency = &dummy;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = 1;
+    in.grid_w = L;
+    in.ratio = 0.25;
+    in.params = kv;
+    in.n_params = n;
+    tg_tango_params p;
+    char err[256];
+    int rc = tg_tango_params_resolve(&in, &p, err, sizeof err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, TG_OK);
+    return p;
+}
+
+/* 12 points in 3 clusters on a 4-d line: A (ids 0..3, loose), B (4..7, tight), C (8..11,
+ * medium). COMPRESS with ratio 0.25 and context_ratio 1 keeps 3 context anchors (no salient
+ * step). The densest cluster's centre comes first by gamma, so gamma order != id order. */
+static void build_clusters(float *Q, float *X) {
+    const float centre[3] = {0.0f, 10.0f, 20.0f}, spread[3] = {0.5f, 0.05f, 0.2f};
+    const float off[4] = {0.0f, 1.0f, -1.0f, 1.7f};
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 4; i++) {
+            int id = c * 4 + i;
+            for (int d = 0; d < 4; d++) Q[id * 4 + d] = 0;
+            Q[id * 4] = centre[c] + spread[c] * off[i];
+            for (int d = 0; d < 4; d++) X[id * 4 + d] = (float)(100 * c + 10 * i + d);
+        }
+}
+
+static void expected_merge(const float *X, int64_t anchor, int cluster, float beta, float *out) {
+    for (int d = 0; d < 4; d++) {
+        double mu = 0;
+        for (int i = 0; i < 4; i++) mu += X[(cluster * 4 + i) * 4 + d];
+        mu /= 4;
+        out[d] = (float)(beta * X[anchor * 4 + d] + (1 - beta) * mu);
+    }
+}
+
+static void test_writeback_compress(void **state) {
+    (void)state;
+    float Q[48], X[48], a[12];
+    build_clusters(Q, X);
+    for (int i = 0; i < 12; i++) a[i] = 1.0f;
+    for (int mode = 0; mode < 2; mode++) {
+        const char *kv[] = {"sinks=", "context_ratio=1", "jitter=0", "knn=3",
+                            mode ? "compat=paper" : "compat=official"};
+        tg_tango_params p = params_for(1, 12, 4, kv, 5);
+        assert_int_equal(p.q_writeback_perm, mode == 0);
+        tg_rng rng;
+        tg_rng_seed(&rng, 0);
+        int64_t kept[12];
+        tg_tango_compress_result res;
+        char err[256];
+        assert_int_equal(tg_tango_compress(X, Q, a, 12, 4, 0.25, &p, &rng, kept, &res, err, sizeof err), TG_OK);
+        assert_int_equal(res.n_kept, 3);
+        assert_int_equal(res.n_salient, 0);
+        assert_int_equal(res.n_merged, 3);
+        /* one anchor per cluster, kept sorted */
+        for (int q = 0; q < 3; q++) assert_int_equal(kept[q] / 4, q);
+        /* merged[q] is the merge of the q-th smallest anchor's cluster */
+        float beta = tg_fp16_round(0.6f);
+        for (int q = 0; q < 3; q++) {
+            float e[4];
+            expected_merge(X, kept[q], q, beta, e);
+            for (int d = 0; d < 4; d++) NEAR(res.merged[q * 4 + d], e[d], 1e-4);
+        }
+        if (mode == 0) {
+            /* official: position of the q-th anchor BY GAMMA receives merged[q]; the tight
+             * cluster B (ids 4..7) leads by gamma, so cluster A's merge lands in cluster B */
+            assert_int_equal(res.merged_pos[0] / 4, 1);
+            int moved = 0;
+            for (int q = 0; q < 3; q++) moved += res.merged_pos[q] != kept[q];
+            assert_true(moved >= 2);
+        } else {
+            for (int q = 0; q < 3; q++) assert_int_equal(res.merged_pos[q], kept[q]);
+        }
+        tg_tango_compress_result_free(&res);
+    }
+}
+
+static void test_select_in_clusters(void **state) {
+    (void)state;
+    /* 9 candidates, three clusters; the best-scored member of each is not its centre */
+    float Q[9 * 2] = {0, 0, 0.1f, 0, 0, 0.1f, 5, 5, 5.1f, 5, 5, 5.1f, 9, 0, 9.1f, 0, 9, 0.1f};
+    float a[9] = {0.1f, 0.9f, 0.2f, 0.3f, 0.1f, 0.8f, 0.5f, 0.4f, 0.95f};
+    const char *kv[] = {"sinks=", "jitter=0", "knn=2"};
+    tg_tango_params p = params_for(1, 9, 2, kv, 3);
+    int64_t ch[3];
+    char err[128];
+    assert_int_equal(tg_tango_select_in_clusters(Q, a, 9, 2, 3, &p, NULL, NULL, ch, err, sizeof err), TG_OK);
+    int got[9] = {0};
+    for (int j = 0; j < 3; j++) got[ch[j]] = 1;
+    assert_true(got[1] && got[5] && got[8]);
+}
+
+/* ===== parameters, quirks ===== */
+
+static int has_quirk(const tg_prune_output *o, const char *q) {
+    for (int i = 0; i < o->n_quirks; i++)
+        if (!strcmp(o->quirks[i], q)) return 1;
+    return 0;
+}
+
+static void test_params_defaults(void **state) {
+    (void)state;
+    const char *none[] = {NULL};
+    tg_tango_params p = params_for(4, 196, 3584, none, 0);
+    assert_int_equal(p.model, TG_MODEL_LLAVA_OV);
+    assert_int_equal(p.n_sinks, 6);
+    assert_int_equal(p.sinks[0], 28);
+    assert_int_equal(p.sinks[3], 169);
+    assert_int_equal(p.strope.sec_t, 1196);
+    assert_true(p.tau_static == 0.8);
+    assert_true(p.knn == 7 && p.alpha == 1.5 && p.beta == 0.6 && p.context_ratio == 0.4);
+    assert_true(p.jitter == 1e-6);
+    assert_int_equal(p.llm_stage, 0);
+    const char *paper[] = {"compat=paper"};
+    p = params_for(4, 196, 3584, paper, 1);
+    assert_int_equal(p.n_sinks, 1);
+    assert_int_equal(p.sinks[0], 28);
+    assert_int_equal(p.strope.sec_t, 1186);
+    assert_int_equal(p.strope.sec_h, 1184);
+    assert_true(p.tau_static == p.tau_segment);
+    assert_int_equal(p.q_writeback_perm + p.q_static_tau_fixed + p.q_sinks_extended + p.q_sections_1196, 0);
+    const char *vid[] = {"model=llava-video"};
+    p = params_for(4, 169, 3584, vid, 1);
+    assert_int_equal(p.n_sinks, 3);
+    assert_int_equal(p.sinks[0], 26);
+    assert_int_equal(p.llm_stage, 1);
+    assert_true(p.ratio_pre == 0.304348); /* %.6g of 28*0.25/23 */
+    const char *vidp[] = {"model=llava-video", "compat=paper"};
+    p = params_for(4, 169, 3584, vidp, 2);
+    assert_true(p.ratio_pre == 28.0 * 0.25 / 23.0);
+    assert_int_equal(p.sinks[0], 26);
+    const char *ov[] = {"sinks=1,2", "strope_sections=4,2,2", "tau_segment=0.5", "tau_static=0.7", "jitter=1"};
+    p = params_for(2, 9, 8, ov, 5);
+    assert_int_equal(p.n_sinks, 2);
+    assert_int_equal(p.strope.sec_t, 4);
+    assert_true(p.tau_segment == 0.5 && p.tau_static == 0.7);
+    assert_true(p.jitter == 1e-6);
+    assert_int_equal(p.q_sinks_extended + p.q_static_tau_fixed, 0);
+}
+
+static void expect_param_error(const char *kv0, int64_t L, int64_t D, const char *needle) {
+    static float dummy;
+    tg_prune_input in = tg_prune_input_default();
+    in.features = &dummy;
+    in.saliency = &dummy;
+    in.n_frames = 2;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = 1;
+    in.grid_w = L;
+    in.ratio = 0.1;
+    const char *kv[] = {kv0};
+    in.params = kv;
+    in.n_params = kv0 ? 1 : 0;
+    tg_tango_params p;
+    char err[256] = "";
+    assert_int_equal(tg_tango_params_resolve(&in, &p, err, sizeof err), TG_ERR_INPUT);
+    if (!strstr(err, needle)) fprintf(stderr, "error '%s' lacks '%s'\n", err, needle);
+    assert_non_null(strstr(err, needle));
+}
+
+static void test_params_errors(void **state) {
+    (void)state;
+    expect_param_error("bogus=1", 196, 64, "unknown parameter 'bogus'");
+    expect_param_error("compat=both", 196, 64, "compat");
+    expect_param_error("model=qwen", 196, 64, "model");
+    expect_param_error(NULL, 169, 64, "169"); /* OV sinks on a 13x13 grid */
+    expect_param_error("strope_sections=3,2,2", 196, 64, "even");
+    expect_param_error("strope_sections=40,20,20", 196, 64, "exceeds");
+    expect_param_error("knn=0", 196, 64, "knn");
+    expect_param_error("context_ratio=1.5", 196, 64, "context_ratio");
+    expect_param_error("sinks=1,x", 196, 64, "sinks");
+    expect_param_error("noequals", 196, 64, "key=value");
+}
+
+static void test_input_errors(void **state) {
+    (void)state;
+    video v = make_video(2, 3, 3, 8, 2, 1);
+    const char *kv[] = {"sinks="};
+    tg_prune_output out;
+    char err[256];
+    tg_prune_input in = input_of(&v, 0.5, kv, 1);
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_OK);
+    tg_prune_output_free(&out);
+    tg_prune_output_free(&out); /* idempotent */
+    in.ratio = 0;
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_ERR_INPUT);
+    in.ratio = 1.5;
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "ratio"));
+    in.ratio = 0.5;
+    in.grid_w = 4;
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "grid"));
+    in.grid_w = 3;
+    v.A[3] = -1e-3f;
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "negative"));
+    v.A[3] = 0.1f;
+    v.F[5] = NAN;
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "non-finite"));
+    v.F[5] = 0;
+    in.timestamps = NULL;
+    assert_int_equal(tg_tango_prune(&in, &out, err, sizeof err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "timestamps"));
+    assert_null(out.kept);
+    free_video(&v);
+}
+
+/* ===== assembly and accounting ===== */
+
+static void test_newline_assembly(void **state) {
+    (void)state;
+    int64_t kept[] = {0, 1, 5, 12, 13, 17}; /* T = 2, 3x3 grid */
+    tg_prune_output o;
+    memset(&o, 0, sizeof o);
+    o.kept = kept;
+    o.n_kept = 6;
+    assert_int_equal(tg_assemble_llava(&o, 2, 3, 3, 0), TG_OK);
+    assert_int_equal(o.n_seq, 7);
+    assert_int_equal(o.n_newlines, 1);
+    assert_int_equal(o.order[6], TG_NEWLINE);
+    for (int i = 0; i < 6; i++) assert_int_equal(o.order[i], kept[i]);
+    assert_int_equal(o.n_visual_full, 19);
+    int64_t want[] = {0, 1, TG_NEWLINE, 5, TG_NEWLINE, 12, 13, TG_NEWLINE, 17, TG_NEWLINE};
+    assert_int_equal(tg_assemble_llava(&o, 2, 3, 3, 1), TG_OK);
+    assert_int_equal(o.n_seq, 10);
+    assert_int_equal(o.n_newlines, 4);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(o.order[i], want[i]);
+        assert_int_equal(o.positions[i], i);
+    }
+    assert_int_equal(o.n_visual_full, 2 * (9 + 3));
+    /* per-layer accounting with an in-LLM plan (18 layers full, 10 at round(V*0.5)) */
+    o.plan.enabled = 1;
+    o.plan.layer = 18;
+    o.plan.keep_ratio = 0.5;
+    o.plan.n_keep = 5;
+    tg_account_layers(&o, 28, 18);
+    assert_int_equal(o.n_layers, 28);
+    assert_int_equal(o.visual_per_layer[17], 10);
+    assert_int_equal(o.visual_per_layer[18], 5);
+    NEAR(o.equiv_retention, (18.0 * 10 + 10.0 * 5) / 28.0 / 24.0, 1e-12);
+    NEAR(o.equiv_retention_content, (18.0 * 6 + 10.0 * 3) / 28.0 / 18.0, 1e-12);
+    o.kept = NULL;
+    tg_prune_output_free(&o);
+}
+
+/* ===== end-to-end properties ===== */
+
+static void check_output(const video *v, const tg_prune_output *o, double ratio) {
+    int64_t N = v->T * v->L;
+    assert_true(o->n_kept > 0);
+    for (int64_t i = 0; i < o->n_kept; i++) {
+        assert_true(o->kept[i] >= 0 && o->kept[i] < N);
+        if (i) assert_true(o->kept[i] > o->kept[i - 1]); /* ascending and unique */
+    }
+    int64_t sum = 0, budget = 0;
+    for (int s = 0; s < o->n_segments; s++) {
+        const tg_segment_info *si = &o->segments[s];
+        assert_int_equal(si->kept, si->kept_static + si->kept_salient + si->kept_context);
+        assert_true(si->kept <= si->budget);
+        if (s) assert_int_equal(si->start, o->segments[s - 1].start + o->segments[s - 1].len);
+        sum += si->kept;
+        budget += si->budget;
+    }
+    assert_int_equal(sum, o->n_kept);
+    /* each segment's budget exceeds r*n*L by less than one token per frame plus one static */
+    assert_true((double)budget <= o->ratio_used * (double)N + (double)v->T + (double)o->n_segments);
+    assert_true(o->n_kept <= budget);
+    (void)ratio;
+}
+
+static void test_properties(void **state) {
+    (void)state;
+    video v = make_video(12, 6, 6, 24, 4, 42);
+    const char *kv[] = {"sinks=3,4", "threads=1"};
+    for (int k = 0; k < 3; k++) {
+        double r = k == 0 ? 0.10 : k == 1 ? 0.15 : 0.20;
+        tg_prune_input in = input_of(&v, r, kv, 2);
+        in.seed = 5;
+        tg_prune_output a, b;
+        char err[256];
+        assert_int_equal(tg_tango_prune(&in, &a, err, sizeof err), TG_OK);
+        check_output(&v, &a, r);
+        assert_true(a.n_segments >= 3); /* the cuts are found */
+        assert_int_equal(a.n_seq, a.n_kept + 1);
+        assert_int_equal(a.order[a.n_seq - 1], TG_NEWLINE);
+        assert_int_equal(a.plan.enabled, 0);
+        assert_int_equal(a.n_layers, 28);
+        NEAR(a.equiv_retention, (double)a.n_seq / (double)(12 * 36 + 1), 1e-12);
+        /* determinism under a seed, and across thread counts */
+        const char *kv2[] = {"sinks=3,4", "threads=2"};
+        tg_prune_input in2 = input_of(&v, r, kv2, 2);
+        in2.seed = 5;
+        assert_int_equal(tg_tango_prune(&in2, &b, err, sizeof err), TG_OK);
+        assert_int_equal(a.n_kept, b.n_kept);
+        assert_memory_equal(a.kept, b.kept, sizeof(int64_t) * (size_t)a.n_kept);
+        assert_memory_equal(a.tokens, b.tokens, sizeof(float) * (size_t)(a.n_kept * v.D));
+        tg_prune_output_free(&b);
+        /* tokens: kept vectors are input rows, static means or merged anchors */
+        int64_t same = 0;
+        for (int64_t i = 0; i < a.n_kept; i++)
+            same += !memcmp(a.tokens + i * v.D, v.F + a.kept[i] * v.D, sizeof(float) * (size_t)v.D);
+        int64_t sal = 0;
+        for (int s = 0; s < a.n_segments; s++) sal += a.segments[s].kept_salient;
+        assert_true(same >= sal);
+        tg_prune_output_free(&a);
+    }
+    free_video(&v);
+}
+
+static void test_sink_masking(void **state) {
+    (void)state;
+    /* one frame, 14x14; token 28 has the top score. With context_ratio 0 and alpha 1 the salient
+     * candidates are kept directly (C = k), i.e. the top-20 by score. */
+    video v = make_video(1, 14, 14, 8, 1, 9);
+    v.A[28] = 10.0f;
+    v.A[27] = 9.0f;
+    const char *off[] = {"context_ratio=0", "alpha=1"};
+    const char *none[] = {"context_ratio=0", "alpha=1", "sinks=none"};
+    const char *paper[] = {"context_ratio=0", "alpha=1", "compat=paper"};
+    tg_prune_output o;
+    char err[256];
+    tg_prune_input in = input_of(&v, 0.1, off, 2);
+    assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+    assert_int_equal(o.n_kept, 20);
+    for (int64_t i = 0; i < o.n_kept; i++) assert_true(o.kept[i] != 28 && o.kept[i] != 27);
+    assert_true(has_quirk(&o, TG_Q_SINKS));
+    tg_prune_output_free(&o);
+    in = input_of(&v, 0.1, none, 3);
+    assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+    int found = 0;
+    for (int64_t i = 0; i < o.n_kept; i++) found += o.kept[i] == 28 || o.kept[i] == 27;
+    assert_int_equal(found, 2);
+    assert_false(has_quirk(&o, TG_Q_SINKS));
+    tg_prune_output_free(&o);
+    in = input_of(&v, 0.1, paper, 3); /* paper: only #28 */
+    assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+    found = 0;
+    for (int64_t i = 0; i < o.n_kept; i++) found += (o.kept[i] == 27) * 2 + (o.kept[i] == 28);
+    assert_int_equal(found, 2);
+    assert_string_equal(o.compat, "paper");
+    assert_int_equal(o.n_quirks, 0);
+    tg_prune_output_free(&o);
+    free_video(&v);
+}
+
+static void test_static_pool_placement(void **state) {
+    (void)state;
+    /* two frames, every token static (frame 1 = 1.02 * frame 0): one segment, the static pool
+     * is the temporal mean (1.01 * frame 0) and sits in frame 0 */
+    video v = make_video(2, 4, 4, 8, 2, 3);
+    for (int64_t i = 0; i < 16 * 8; i++) v.F[16 * 8 + i] = 1.02f * v.F[i];
+    const char *kv[] = {"sinks=", "jitter=0"};
+    tg_prune_input in = input_of(&v, 0.25, kv, 2);
+    tg_prune_output o;
+    char err[256];
+    assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+    assert_int_equal(o.n_segments, 1);
+    assert_int_equal(o.segments[0].n_static, 16);
+    NEAR(o.segments[0].ratio_adj, 0.5, 1e-15); /* 0.25 / ((32 - 16) / 32) */
+    assert_int_equal(o.segments[0].budget, 8);  /* ceil(16 * 0.5) */
+    assert_int_equal(o.n_kept, 8);
+    int64_t sal = o.segments[0].kept_salient + o.segments[0].kept_context;
+    assert_int_equal(sal, 0); /* everything came from the static pool */
+    assert_int_equal(o.segments[0].kept_static, 8);
+    for (int64_t i = 0; i < o.n_kept; i++) assert_true(o.kept[i] < 16);
+    /* compress(16 static, r 0.5): R 8 -> 4 salient (untouched means) + 4 merged anchors */
+    int means = 0;
+    for (int64_t i = 0; i < o.n_kept; i++) {
+        int ok = 1;
+        for (int d = 0; d < 8; d++)
+            ok &= fabsf(o.tokens[i * 8 + d] - 1.01f * v.F[o.kept[i] * 8 + d]) < 1e-5f;
+        means += ok;
+    }
+    assert_true(means >= 4);
+    tg_prune_output_free(&o);
+    free_video(&v);
+}
+
+static void test_video_model(void **state) {
+    (void)state;
+    video v = make_video(6, 13, 13, 24, 3, 17);
+    const char *kv[] = {"model=llava-video"};
+    tg_prune_input in = input_of(&v, 0.1, kv, 1);
+    tg_prune_output o;
+    char err[256];
+    assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+    check_output(&v, &o, 0.1);
+    assert_true(o.ratio_used == 0.121739);
+    /* newline after every (frame, row) that keeps a token */
+    int64_t rows = 0;
+    for (int64_t i = 0; i < o.n_kept; i++) rows += i == 0 || o.kept[i] / 13 != o.kept[i - 1] / 13;
+    assert_int_equal(o.n_newlines, rows);
+    assert_int_equal(o.n_seq, o.n_kept + rows);
+    assert_int_equal(o.order[o.n_seq - 1], TG_NEWLINE);
+    assert_int_equal(o.n_visual_full, 6 * (169 + 13));
+    /* the in-LLM plan */
+    assert_int_equal(o.plan.enabled, 1);
+    assert_int_equal(o.plan.layer, 18);
+    assert_int_equal(o.plan.score_layer, 17);
+    assert_int_equal(o.plan.n_visual_in, o.n_seq);
+    assert_int_equal(o.plan.n_keep, (int64_t)tg_round_half_even(o.n_seq * 0.5));
+    assert_int_equal(o.plan.merge, TG_PLAN_MERGE_COSINE_FOLD);
+    NEAR(o.plan.w_keep, 0.6, 0);
+    NEAR(o.plan.w_pool, 0.4, 0);
+    assert_int_equal(o.plan.positions, TG_PLAN_POS_ORIGINAL);
+    assert_int_equal(o.plan.score_causal_mask, 0);
+    assert_int_equal(o.visual_per_layer[17], o.n_seq);
+    assert_int_equal(o.visual_per_layer[27], o.plan.n_keep);
+    assert_true(has_quirk(&o, TG_Q_VIDEO_RATIO) && has_quirk(&o, TG_Q_LAYER17) && has_quirk(&o, TG_Q_WRITEBACK));
+    assert_non_null(strstr(o.params_json, "\"model\":\"llava-video\""));
+    tg_prune_output_free(&o);
+    free_video(&v);
+}
+
+static void test_registry(void **state) {
+    (void)state;
+    const tg_method *m = tg_method_find("tango");
+    assert_non_null(m);
+    assert_ptr_equal(m->run, tg_tango_prune);
+    assert_null(tg_method_find("nope"));
+    assert_null(tg_method_find(NULL));
+    int n = 0;
+    for (const char *const *k = m->param_keys; *k; k++) n++;
+    assert_true(n >= 14);
+    assert_string_equal(tg_status_str(TG_ERR_INPUT), "bad input");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_r_adj),
+        cmocka_unit_test(test_budget_tables),
+        cmocka_unit_test(test_writeback_map),
+        cmocka_unit_test(test_writeback_compress),
+        cmocka_unit_test(test_select_in_clusters),
+        cmocka_unit_test(test_params_defaults),
+        cmocka_unit_test(test_params_errors),
+        cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_newline_assembly),
+        cmocka_unit_test(test_properties),
+        cmocka_unit_test(test_sink_masking),
+        cmocka_unit_test(test_static_pool_placement),
+        cmocka_unit_test(test_video_model),
+        cmocka_unit_test(test_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
