@@ -80,17 +80,27 @@ enum { BL_SOLVE_OK = 0, BL_SOLVE_INEXACT = 1 };
 
 /* Solves the method's own knobs for target equivalent retention r in (0, 1] on geometry g, from
  * the (in) fields of *k (start from bl_knobs_default), writing the (out) fields and the
- * predicted realised retention (*realised, may be NULL). Data-independent methods are exact:
- * the run realises *realised. For data-dependent methods the prediction assumes: holitom
- * content = ceil-free r'*T*L (no rounding excess) and, on Video, a newline for every row of the
- * first frame of each kept row set (H per frame); fastvid no lost remainders and (Video) H
- * newlines per frame; random / topk (Video) H newlines per frame. Pure: no allocation. */
+ * predicted realised retention (*realised, may be NULL). Methods: fastv, visionzip, holitom,
+ * fastvid, full, uniform, uniform-frames, random, topk, and tango (its plan only: Tango solves
+ * its own ratio; on LLaVA-Video the two-stage pre-LLM ratio of fl_two_stage_pre_ratio with the
+ * in-LLM stage at layer 18 keeping 0.5). Data-independent methods are exact:
+ * the run realises *realised. For data-dependent methods (k->data_dependent = 1) the prediction
+ * assumes: content = ratio * T * L for holitom / tango (no static/dynamic rounding excess) and
+ * T * per_frame for fastvid / topk (no dropped remainders); on LLaVA-Video
+ * min(H, ceil(content / T)) newlines per frame (random: min(keep, T * H)). The method's run then
+ * re-solves on the data (see the top of this header). Pure: no allocation. */
 int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, double *realised, char *err,
              size_t err_len);
 
 /* Per-layer visual token counts of a plan: visual[l] = n_seq for l < llm_layer (or every layer
  * when llm_layer == 0), n_llm_keep from it on. n_layers <= TG_MAX_LAYERS. */
 void bl_plan_layers(const bl_knobs *k, int n_layers, int64_t *visual /* [n_layers] */);
+
+/* HoliTom's budget arithmetic (spec holitom-fastvid.md §1.5), exposed for tests and tools:
+ * r' = min(r / ((TN - R) / TN), 1) in double, in that order; per segment the static tokens keep
+ * round_half_even(n_stat * r') and every frame ceil(n_dyn * r') dynamic tokens (both capped). */
+double bl_holitom_ratio_adj(double r, int64_t R, int64_t TN);
+void bl_holitom_budget(double radj, int64_t n_stat, int64_t n_dyn, int64_t *k_stat, int64_t *k_dyn);
 
 /* ---------------------------------------------------------------------------------------------
  * Method entry points (tg_prune_fn) and their accepted --set keys

@@ -4,7 +4,7 @@
  * drops the rest without merging, and keeps the original position ids (gaps). Layers >= k and
  * their KV cache hold only the kept tokens.
  *
- * Knobs: k (default 2), keep = M (absolute count, overrides the solver). Without keep, M is
+ * Knobs: k (default 2; layers - 1 on a shallower model), keep = M (absolute count, overrides the solver). Without keep, M is
  * solved from the target r by fl_fastv_keep: r = (k + (L - k) M / V) / L (infeasible when
  * r < k / L, e.g. k = 3 at r = 0.10: an error).
  * Quirk (compat=official): fastv.last_row_score. compat=paper: the score is the mean attention
@@ -22,6 +22,11 @@ int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size
     int st = bl_ctx_init(&c, "fastv", in, bl_fastv_keys, err, err_len);
     if (st) return st;
     bl_knobs k = bl_knobs_default("fastv");
+    if (c.n_layers < 2) {
+        bl_set_err(err, err_len, "fastv: needs at least 2 LLM layers (layers=%d)", c.n_layers);
+        return TG_ERR_INPUT;
+    }
+    if (k.llm_layer > c.n_layers - 1) k.llm_layer = c.n_layers - 1; /* default k = 2, shallower models */
     int64_t kv = k.llm_layer, keep = -1;
     if ((st = tg_param_int(in, "k", 1, c.n_layers - 1, &kv, err, err_len)) < 0) return st;
     k.llm_layer = (int)kv;

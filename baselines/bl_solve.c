@@ -231,6 +231,22 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
         k->data_dependent = 1;
         return finish(got, r, realised);
     }
+    if (!strcmp(method, "tango")) {
+        /* Tango solves its own ratio (tango/tango.c); this is the plan it realises: on LLaVA-Video
+         * the two-stage pre-LLM ratio (in-LLM stage at layer 18 keeping 0.5), on OV pre-LLM only */
+        int video = g->model == BL_MODEL_VIDEO;
+        double rp = video ? fl_two_stage_pre_ratio(g->n_layers, 18, 0.5, r) : r;
+        if (rp > 1.0) rp = 1.0;
+        k->ratio = rp;
+        k->llm_layer = video ? 18 : 0;
+        k->llm_keep_ratio = video ? 0.5 : 1.0;
+        double content = rp * (double)(T * L);
+        k->n_seq = (int64_t)llround(content + pred_newlines(g, content));
+        k->n_llm_keep = video ? (int64_t)tg_round_half_even((double)k->n_seq * 0.5) : k->n_seq;
+        k->data_dependent = 1;
+        got = plan_retention(g, content, (double)k->n_seq, k->llm_layer, (double)k->n_llm_keep);
+        return finish(got, r, realised);
+    }
     if (!strcmp(method, "holitom")) {
         if (k->holitom_full && (k->llm_layer < 1 || k->llm_layer >= g->n_layers || !(k->llm_keep_ratio > 0) ||
                                 k->llm_keep_ratio > 1)) {

@@ -81,7 +81,7 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
     int64_t *cnt = malloc((size_t)nc * sizeof *cnt);
     uint8_t *isdom = malloc((size_t)L);
     float *mn = malloc((size_t)L * (size_t)Dk * sizeof *mn);
-    double *acc = malloc((size_t)D * sizeof *acc);
+    double *acc = malloc((size_t)nc * (size_t)D * sizeof *acc);
     slot *slots = malloc((size_t)(T * b) * sizeof *slots);
     if (!ctx || !dom || !filt || !assign || !cnt || !isdom || !mn || !acc || !slots) {
         st = TG_ERR_NOMEM;
@@ -102,15 +102,21 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
         for (int64_t l = 0; l < L; l++)
             if (!isdom[l]) filt[nf++] = l;
         int64_t step = nf / nc > 1 ? nf / nc : 1;
-        for (int64_t i = 0; i < nf; i++)
-            bl_normalize_rows(metric + ((size_t)t * L + filt[i]) * Dk, 1, Dk, mn + (size_t)i * Dk);
+        /* only the targets are normalised: a token's own norm is a positive factor of all its
+         * cosines, so the argmax over targets is the same */
+        for (int64_t q = 0; q < nc; q++)
+            bl_normalize_rows(metric + ((size_t)t * L + filt[q * step]) * Dk, 1, Dk, mn + (size_t)q * Dk);
         /* assignment of non-targets: argmax cosine over targets (first max) */
         for (int64_t i = 0; i < nf; i++) {
             assign[i] = -1;
             if (i % step == 0 && i / step < nc) continue; /* a target */
+            if (nc == 1) {
+                assign[i] = 0;
+                continue;
+            }
             double best = -INFINITY;
             for (int64_t q = 0; q < nc; q++) {
-                const float *a = mn + (size_t)i * Dk, *bq = mn + (size_t)(q * step) * Dk;
+                const float *a = metric + ((size_t)t * L + filt[i]) * Dk, *bq = mn + (size_t)q * Dk;
                 double dot = 0;
                 for (int64_t d = 0; d < Dk; d++) dot += (double)a[d] * bq[d];
                 if (dot > best) {
@@ -119,21 +125,25 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
                 }
             }
         }
+        /* one pass: sum every member into its target's accumulator */
+        memset(acc, 0, (size_t)nc * (size_t)D * sizeof *acc);
+        memset(cnt, 0, (size_t)nc * sizeof *cnt);
+        for (int64_t i = 0; i < nf; i++) {
+            if (assign[i] < 0) continue;
+            const float *yi = Y + (size_t)filt[i] * D;
+            double *a = acc + (size_t)assign[i] * D;
+#pragma omp simd
+            for (int64_t d = 0; d < D; d++) a[d] += yi[d];
+            cnt[assign[i]]++;
+        }
         for (int64_t q = 0; q < nc; q++) {
             const float *yt = Y + (size_t)filt[q * step] * D;
-            memset(acc, 0, (size_t)D * sizeof *acc);
-            int64_t n = 0;
-            for (int64_t i = 0; i < nf; i++) {
-                if (assign[i] != q) continue;
-                const float *yi = Y + (size_t)filt[i] * D;
-                for (int64_t d = 0; d < D; d++) acc[d] += yi[d];
-                n++;
-            }
-            cnt[q] = n;
+            const double *a = acc + (size_t)q * D;
+            int64_t n = cnt[q];
             float *o = ctx + ((size_t)t * nc + q) * D;
             for (int64_t d = 0; d < D; d++) {
-                if (!c.paper) o[d] = (float)((double)yt[d] + (n ? acc[d] / (double)n : 0.0));
-                else o[d] = (float)(((double)yt[d] + acc[d]) / (double)(n + 1));
+                if (!c.paper) o[d] = (float)((double)yt[d] + (n ? a[d] / (double)n : 0.0));
+                else o[d] = (float)(((double)yt[d] + a[d]) / (double)(n + 1));
             }
         }
         if (c.model == BL_MODEL_OV) {

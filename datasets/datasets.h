@@ -110,6 +110,9 @@ typedef struct {
     int n_categories;
     const char *category_keys[DS_MAX_CATEGORIES]; /* static strings ("duration", "task_type", ...) */
     char *category_values[DS_MAX_CATEGORIES];
+    char *error;                           /* non-NULL only with ds_load_params.keep_bad_records: the
+                                              record did not validate (message naming file, record
+                                              and field); id is "<file>#<record>", nothing else set */
 } ds_sample;
 
 typedef struct ds_sample_set ds_sample_set;
@@ -132,6 +135,9 @@ typedef struct {
     const char *manifest;    /* local file or directory in the benchmark's official record format;
                                 when set, the cache is bypassed */
     const char *videos_root; /* NULL: "." */
+    int keep_bad_records;    /* 1: a record that fails validation becomes a sample with `error`
+                                set instead of failing the whole load (the runner stores it as a
+                                failed sample); malformed JSON still fails the file */
 } ds_load_params;
 
 ds_load_params ds_load_default_params(void);

@@ -133,6 +133,7 @@ static void sample_clear(ds_sample *s) {
     free(s->video_rel);
     free(s->question);
     free(s->task);
+    free(s->error);
     for (int i = 0; i < DS_MAX_OPTIONS; i++) {
         free(s->options[i]);
         free(s->options_raw[i]);
@@ -325,6 +326,7 @@ typedef struct {
     const char *root;     /* videos root */
     int video_branch;     /* mvbench revision "video" */
     size_t index;         /* record index within its file */
+    int keep_bad;         /* ds_load_params.keep_bad_records */
 } actx;
 
 static int adapt_videomme(const rctx *c, const actx *a, const cJSON *rec, ds_sample *s) {
@@ -494,22 +496,35 @@ static int adapt_mlvu(const rctx *c, const actx *a, const cJSON *rec, ds_sample 
  * Parsing a JSON text of records
  */
 static int adapt_one(ds_bench b, const rctx *c, const actx *a, const cJSON *rec, ds_sample_set *set) {
-    if (!cJSON_IsObject(rec))
-        return ds_fail(c->err, c->err_len, DS_ERR_SCHEMA, "%s: record %zu: expected an object (got %s)", c->source,
-                       c->index, json_type_name(rec));
     ds_sample s;
     memset(&s, 0, sizeof s);
     s.bench = b;
     s.start = s.end = s.duration = NAN;
     int st;
-    switch (b) {
-    case DS_BENCH_VIDEOMME: st = adapt_videomme(c, a, rec, &s); break;
-    case DS_BENCH_MVBENCH: st = adapt_mvbench(c, a, rec, &s); break;
-    case DS_BENCH_LONGVIDEOBENCH: st = adapt_lvb(c, a, rec, &s); break;
-    case DS_BENCH_MLVU: st = adapt_mlvu(c, a, rec, &s); break;
-    default: st = DS_ERR_ARG;
+    if (!cJSON_IsObject(rec)) {
+        st = ds_fail(c->err, c->err_len, DS_ERR_SCHEMA, "%s: record %zu: expected an object (got %s)", c->source,
+                     c->index, json_type_name(rec));
+    } else {
+        switch (b) {
+        case DS_BENCH_VIDEOMME: st = adapt_videomme(c, a, rec, &s); break;
+        case DS_BENCH_MVBENCH: st = adapt_mvbench(c, a, rec, &s); break;
+        case DS_BENCH_LONGVIDEOBENCH: st = adapt_lvb(c, a, rec, &s); break;
+        case DS_BENCH_MLVU: st = adapt_mlvu(c, a, rec, &s); break;
+        default: st = DS_ERR_ARG;
+        }
     }
     if (st == DS_ERR_NOMEM) ds_fail(c->err, c->err_len, st, "out of memory");
+    if ((st == DS_ERR_SCHEMA || st == DS_ERR_PATH) && a->keep_bad) {
+        /* keep the bad record as a failed sample: the run records it and goes on */
+        sample_clear(&s);
+        s.bench = b;
+        s.start = s.end = s.duration = NAN;
+        char id[512];
+        snprintf(id, sizeof id, "%s#%zu", c->source, c->index);
+        s.id = ds_strndup(id, strlen(id));
+        s.error = ds_strndup(c->err, strlen(c->err));
+        st = s.id && s.error ? DS_OK : DS_ERR_NOMEM;
+    }
     if (st == DS_OK) st = set_push(set, &s);
     if (st != DS_OK) sample_clear(&s);
     return st;
@@ -568,7 +583,7 @@ int ds_samples_parse(ds_bench bench, const char *json, size_t json_len, const ch
     ds_load_params lp = p ? *p : ds_load_default_params();
     const char *rev = lp.revision ? lp.revision : "main";
     actx a = {.bench = bench, .task = task, .root = lp.videos_root ? lp.videos_root : ".",
-              .video_branch = !strcmp(rev, "video")};
+              .video_branch = !strcmp(rev, "video"), .keep_bad = lp.keep_bad_records};
     int created = 0;
     if (!*io_set) {
         *io_set = calloc(1, sizeof **io_set);

@@ -1203,6 +1203,23 @@ fail:
     return rc;
 }
 
+int ds_video_sample_path(const char *path, double folder_fps, const ds_video_params *p, ds_frames *out,
+                         ds_video_info *info, char *err, size_t err_len) {
+    if (out) memset(out, 0, sizeof *out);
+    if (info) memset(info, 0, sizeof *info);
+    ds_video_t *v = NULL;
+    int rc = ds_video_open(path, folder_fps, &v, err, err_len);
+    if (rc) return rc;
+    if (info) {
+        ds_video_get_info(v, info);
+        info->codec = NULL;
+        info->path = NULL;
+    }
+    rc = ds_video_sample(v, p, out, err, err_len);
+    ds_video_free(v);
+    return rc;
+}
+
 int ds_video_decode_all_keep(ds_video_t *v, const int64_t *indices, int n, int n_threads, uint8_t *rgb_out,
                              int64_t *n_decoded, char *err, size_t err_len) {
     if (!v || !indices || n < 1 || !rgb_out) {

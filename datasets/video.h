@@ -186,6 +186,11 @@ typedef struct {
  * in size is fine unless keep_rgb is set (then an error). */
 int ds_video_sample(ds_video_t *v, const ds_video_params *p, ds_frames *out, char *err, size_t err_len);
 
+/* Convenience: ds_video_open + ds_video_sample + ds_video_free. When info is non-NULL it
+ * receives the video's info (its path/codec pointers are NULL: the handle is gone). */
+int ds_video_sample_path(const char *path, double folder_fps, const ds_video_params *p, ds_frames *out,
+                         ds_video_info *info, char *err, size_t err_len);
+
 /* Frees the arrays of f and zeroes it (safe on a zeroed or already freed struct). */
 void ds_frames_free(ds_frames *f);
 

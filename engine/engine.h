@@ -95,9 +95,12 @@ typedef struct {
 
 void eng_model_vision_info(const eng_model *m, eng_vision_info *out);
 
-/* Lower-case hex SHA-256 (64 chars) over the name, dtype, shape and raw bytes of every tensor the
- * model loaded (vision tower, projector, newline, SigLIP head), in load order: the "weights
- * digest" of feature-cache and run keys. Borrowed, valid until eng_model_free. */
+/* Lower-case hex SHA-256 (64 chars): the "weights digest" of feature-cache and run keys. It covers
+ * the name, dtype, shape and all bytes of every tensor the model loaded (vision tower, projector,
+ * newline, SigLIP head), in load order, plus the name, dtype, shape and three 4 KiB byte samples
+ * (start, middle, end) of every other tensor of the checkpoint (the LLM), so two checkpoints that
+ * differ anywhere in practice get different digests without hashing 16 GB. Borrowed, valid until
+ * eng_model_free. */
 const char *eng_model_digest(const eng_model *m);
 
 /* The learned image_newline vector [D] (host memory; borrowed, valid until eng_model_free), or

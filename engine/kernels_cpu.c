@@ -38,6 +38,45 @@ static inline float exp_fast(float x) {
     return y * sc.f;
 }
 
+/* Work (values touched) below which an op runs on the calling thread: waking the OpenMP team costs
+ * more than it saves, and every hand-over between the team and OpenBLAS's own threads costs their
+ * spin-wait on a loaded machine. */
+#define PAR_MIN ((int64_t)1 << 15)
+
+/* Backend state: the attention score scratch, kept between calls (grown on demand). */
+typedef struct {
+    float *scores;
+    size_t scores_n; /* floats */
+} cpu_impl;
+
+static int cpu_init(eng_backend *be) {
+    be->impl = calloc(1, sizeof(cpu_impl));
+    return be->impl ? 0 : eng_backend_fail(be, "out of memory");
+}
+
+static void cpu_fini(eng_backend *be) {
+    cpu_impl *im = be->impl;
+    if (!im) return;
+    free(im->scores);
+    free(im);
+    be->impl = NULL;
+}
+
+/* The score scratch of at least n floats, or NULL with be->err set. */
+static float *cpu_scores(eng_backend *be, size_t n) {
+    cpu_impl *im = be->impl;
+    if (!im) {
+        eng_backend_fail(be, "cpu backend used without eng_backend_init");
+        return NULL;
+    }
+    if (im->scores_n < n || !im->scores) {
+        free(im->scores);
+        im->scores = eng_host_alloc(be, n);
+        im->scores_n = im->scores ? n : 0;
+    }
+    return im->scores;
+}
+
 static int fits_int(int64_t v) {
     return v >= 0 && v <= INT_MAX;
 }
@@ -49,11 +88,16 @@ static int cpu_matmul(eng_backend *be, float *y, const float *x, const float *w,
                                 (long long)k, (long long)m);
     if (n == 0 || m == 0) return 0;
     if (b) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
         for (int64_t i = 0; i < n; i++) memcpy(y + i * m, b, (size_t)m * sizeof *y);
     }
     if (k == 0) {
         if (!b) memset(y, 0, (size_t)(n * m) * sizeof *y);
+        return 0;
+    }
+    /* One row (decode steps, probes): sgemv reads w once; sgemm would pack all of w first. */
+    if (n == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, w, (int)k, x, 1, b ? 1.0f : 0.0f, y, 1);
         return 0;
     }
     /* Row-major y[n,m] = x[n,k] . w[m,k]^T (+ y holding the bias when b). */
@@ -65,7 +109,7 @@ static int cpu_matmul(eng_backend *be, float *y, const float *x, const float *w,
 static int cpu_layernorm(eng_backend *be, float *y, const float *x, const float *g, const float *b, int64_t n,
                          int64_t d, float eps) {
     (void)be;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *xr = x + i * d;
         float *yr = y + i * d;
@@ -88,7 +132,7 @@ static int cpu_layernorm(eng_backend *be, float *y, const float *x, const float 
 
 static int cpu_rmsnorm(eng_backend *be, float *y, const float *x, const float *g, int64_t n, int64_t d, float eps) {
     (void)be;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *xr = x + i * d;
         float *yr = y + i * d;
@@ -103,7 +147,7 @@ static int cpu_rmsnorm(eng_backend *be, float *y, const float *x, const float *g
 static int cpu_gelu_tanh(eng_backend *be, float *y, const float *x, size_t n) {
     (void)be;
     const float c = 0.7978845608028654f;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         /* 0.5 v (1 + tanh z) = v / (1 + exp(-2z)): no cancellation for very negative v */
@@ -114,7 +158,7 @@ static int cpu_gelu_tanh(eng_backend *be, float *y, const float *x, size_t n) {
 
 static int cpu_gelu_erf(eng_backend *be, float *y, const float *x, size_t n) {
     (void)be;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         y[i] = 0.5f * v * erfcf(-v * 0.70710678118654752f); /* = 1 + erf(v/sqrt2), no cancellation */
@@ -124,14 +168,14 @@ static int cpu_gelu_erf(eng_backend *be, float *y, const float *x, size_t n) {
 
 static int cpu_silu(eng_backend *be, float *y, const float *x, size_t n) {
     (void)be;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + exp_fast(-x[i]));
     return 0;
 }
 
 static int cpu_swiglu(eng_backend *be, float *y, const float *gate, const float *up, size_t n) {
     (void)be;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = gate[i] / (1.0f + exp_fast(-gate[i])) * up[i];
     return 0;
 }
@@ -153,7 +197,7 @@ static void softmax_prefix(float *r, int64_t n, int64_t last) {
 
 static int cpu_softmax(eng_backend *be, float *y, const float *x, int64_t rows, int64_t cols) {
     (void)be;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols > PAR_MIN)
     for (int64_t i = 0; i < rows; i++) {
         if (y != x) memcpy(y + i * cols, x + i * cols, (size_t)cols * sizeof *y);
         softmax_prefix(y + i * cols, cols, cols - 1);
@@ -185,10 +229,9 @@ static int cpu_attention(eng_backend *be, float *out, const float *q, const floa
     int64_t qc = ATTN_SCRATCH_FLOATS / (H * nkv);
     if (qc < 1) qc = 1;
     if (qc > nq) qc = nq;
-    float *S = eng_host_alloc(be, (size_t)(H * qc * nkv));
+    float *S = cpu_scores(be, (size_t)(H * qc * nkv));
     double *rsum = recv ? calloc((size_t)nkv, sizeof *rsum) : NULL;
     if (!S || (recv && !rsum)) {
-        free(S);
         free(rsum);
         return eng_backend_fail(be, "attention: out of memory for scores");
     }
@@ -202,7 +245,7 @@ static int cpu_attention(eng_backend *be, float *out, const float *q, const floa
                             q + (b * nq + i0) * ldq + h * Dh, (int)ldq, k + b * nkv * ldk + (h / grp) * Dh, (int)ldk,
                             0.0f, S + h * nc * nkv, (int)nkv);
             /* 2. softmax rows (row r of head h is query i0 + r % nc) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (H * nc * nkv > PAR_MIN)
             for (int64_t hr = 0; hr < H * nc; hr++) {
                 int64_t h = hr / nc, r = hr % nc;
                 int64_t last = d->causal ? nkv - nq + i0 + r : nkv - 1;
@@ -211,7 +254,7 @@ static int cpu_attention(eng_backend *be, float *out, const float *q, const floa
             }
             if (rsum) {
                 /* column sums over all H*nc rows, each thread owning a block of columns */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (H * nc * nkv > PAR_MIN)
                 for (int64_t j0 = 0; j0 < nkv; j0 += 64) {
                     int64_t j1 = j0 + 64 < nkv ? j0 + 64 : nkv;
                     for (int64_t hr = 0; hr < H * nc; hr++)
@@ -227,7 +270,6 @@ static int cpu_attention(eng_backend *be, float *out, const float *q, const floa
         if (recv)
             for (int64_t j = 0; j < nkv; j++) recv[b * nkv + j] = nq > 0 ? (float)(rsum[j] / (double)(H * nq)) : 0.0f;
     }
-    free(S);
     free(rsum);
     return 0;
 }
@@ -236,7 +278,7 @@ static int cpu_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_
                     const int64_t *pos, float theta) {
     if (head_dim % 2) return eng_backend_fail(be, "rope: head_dim %lld is odd", (long long)head_dim);
     int64_t half = head_dim / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_tok * head_dim * n_head > PAR_MIN)
     for (int64_t t = 0; t < n_tok; t++) {
         for (int64_t i = 0; i < half; i++) {
             float a = eng_rope_angle(pos[t], i, head_dim, theta);
@@ -254,14 +296,14 @@ static int cpu_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_
 
 static int cpu_add(eng_backend *be, float *y, const float *a, const float *b, size_t n) {
     (void)be;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
     return 0;
 }
 
 static int cpu_add_bcast(eng_backend *be, float *y, const float *a, const float *b, int64_t rows, int64_t n) {
     (void)be;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * n > PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < n; j++) y[r * n + j] = a[r * n + j] + b[j];
     return 0;
@@ -271,7 +313,7 @@ static int cpu_head_mean(eng_backend *be, float *y, const float *x, int64_t ld_x
                          int64_t head_dim) {
     (void)be;
     float inv = 1.0f / (float)n_head;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * n_head * head_dim > PAR_MIN)
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < head_dim; j++) {
             float s = 0.0f;
@@ -285,7 +327,7 @@ static int cpu_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int6
                       eng_pool_mode mode, int64_t Ho, int64_t Wo) {
     if (eng_pool2d_check(be, H, W, C, mode, Ho, Wo)) return -1;
     int64_t cells = B * Ho * Wo;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cells * C > PAR_MIN)
     for (int64_t c = 0; c < cells; c++) {
         int64_t b = c / (Ho * Wo), rem = c % (Ho * Wo);
         eng_pool2d_cell(y, x, b, H, W, C, mode, Ho, Wo, rem / Wo, rem % Wo);
@@ -296,8 +338,8 @@ static int cpu_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int6
 const eng_kernels eng_kernels_cpu = {
     .name = "cpu",
     .on_device = 0,
-    .init = NULL,
-    .fini = NULL,
+    .init = cpu_init,
+    .fini = cpu_fini,
     .alloc = eng_host_alloc,
     .free = eng_host_free,
     .upload = eng_host_copy,

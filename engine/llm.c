@@ -26,6 +26,7 @@
 #define MLP_CHUNK 1024  /* rows per MLP step: bounds the [rows, M] gate/up scratch */
 #define LOGIT_CHUNK 32  /* rows per lm_head step when every row's logits are asked for */
 #define SIM_CHUNK 256   /* dropped rows per similarity GEMM in the merge rules */
+#define ATTN_QBLOCK 256 /* query rows per causal attention call in prefill */
 
 /* ---- types ---------------------------------------------------------------------------------- */
 
@@ -55,6 +56,7 @@ struct eng_llm {
     int n_stop;
     int stop_ids[8];
     double rep_pen;
+    size_t bytes;     /* weight bytes held (backend + host embedding + newline) */
 };
 
 struct eng_llm_state {
@@ -78,6 +80,7 @@ struct eng_llm_state {
     float *hsim;        /* [SIM_CHUNK, C] */
     float *hrow;        /* [C] attention row of the current tap layer */
     float *htap;        /* [C] the caller's tap (attn_layer), kept apart from the plan's row */
+    float *hmean;       /* [C] mean received attention at layer K-1 (ENG_PLAN_SELECT_ATTN_MEAN) */
     float *logits;      /* [Vo] last logits */
     float *all_logits;  /* [cap_all] every-row logits (grown on demand by prefill only) */
     size_t cap_all;
@@ -92,6 +95,7 @@ struct eng_llm_state {
     int have_plan_kept;
     int prefilled;      /* 1 after a successful prefill */
     int generated;      /* 1 after eng_llm_generate */
+    size_t bytes;       /* everything state_init allocated (backend + host) */
     int64_t next_pos;   /* position of the next decoded token */
     eng_llm_timings tm;
 };
@@ -141,6 +145,7 @@ eng_llm_plan eng_llm_plan_default(void) {
     p.select = ENG_PLAN_SELECT_ATTN;
     p.merge = ENG_PLAN_MERGE_NONE;
     p.merge_weight = 0.6f;
+    p.merge_pool_weight = -1.0f;
     p.pos = ENG_PLAN_POS_KEEP;
     p.span_start = -1;
     p.span_len = 0;
@@ -164,7 +169,8 @@ eng_llm_gen_params eng_llm_gen_default_params(void) {
 }
 
 const char *eng_plan_select_str(eng_plan_select s) {
-    return s == ENG_PLAN_SELECT_ATTN ? "attn" : s == ENG_PLAN_SELECT_INDICES ? "indices" : "?";
+    return s == ENG_PLAN_SELECT_ATTN ? "attn" : s == ENG_PLAN_SELECT_INDICES ? "indices"
+           : s == ENG_PLAN_SELECT_ATTN_MEAN ? "attn-mean" : "?";
 }
 const char *eng_plan_merge_str(eng_plan_merge m) {
     return m == ENG_PLAN_MERGE_NONE ? "none" : m == ENG_PLAN_MERGE_PAIRWISE ? "pairwise"
@@ -191,6 +197,7 @@ static void wfree(eng_llm *m, float *p) {
 /* Moves a host buffer of n floats to the backend (host backends keep it). NULL on failure (the
  * host buffer is freed). */
 static float *put(eng_llm *m, float *host, size_t n, char *err, size_t err_len) {
+    if (host) m->bytes += n * sizeof(float);
     if (!host || !m->be.k->on_device) return host;
     float *d = m->be.k->alloc(&m->be, n);
     if (!d || m->be.k->upload(&m->be, d, host, n) != 0) {
@@ -282,6 +289,7 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
 
     m->embed = eng_tensor_load_f32(st, &m->cfg, ENG_T_EMBED, 0, err, err_len);
     if (!m->embed) goto bad;
+    m->bytes += (size_t)m->V * (size_t)m->D * sizeof(float);
     if (m->cfg.llm.tie_embeddings) {
         if (m->be.k->on_device) {
             size_t n = (size_t)m->V * (size_t)m->D;
@@ -303,6 +311,7 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
     if (m->cfg.has_image_newline &&
         !(m->newline = eng_tensor_load_f32(st, &m->cfg, ENG_T_NEWLINE, 0, err, err_len)))
         goto bad;
+    if (m->newline) m->bytes += (size_t)m->D * sizeof(float);
     m->layers = calloc((size_t)m->L, sizeof *m->layers);
     if (!m->layers) {
         fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
@@ -345,6 +354,7 @@ void eng_llm_get_info(const eng_llm *m, eng_llm_info *out) {
     out->n_stop = m->n_stop;
     memcpy(out->stop_ids, m->stop_ids, sizeof out->stop_ids);
     out->repetition_penalty = m->rep_pen;
+    out->weight_bytes = m->bytes;
     out->backend = m->be.k ? m->be.k->name : "?";
 }
 
@@ -394,6 +404,14 @@ int64_t eng_llm_assemble_visual(const float *pooled, int64_t n_frames, int64_t g
 
 /* ---- state ---------------------------------------------------------------------------------- */
 
+/* Zero-fills n floats of backend buffer b through uploads of a zero block: touches every page
+ * at init, so no page fault lands inside a timed prefill. */
+static int zero_fill(eng_backend *be, float *b, size_t n, const float *zeros, size_t nz) {
+    for (size_t o = 0; o < n; o += nz)
+        if (be->k->upload(be, b + o, zeros, n - o < nz ? n - o : nz) != 0) return -1;
+    return 0;
+}
+
 void eng_llm_state_free(eng_llm_state *s) {
     if (!s) return;
     eng_llm *m = s->m;
@@ -410,6 +428,7 @@ void eng_llm_state_free(eng_llm_state *s) {
     free(s->hsim);
     free(s->hrow);
     free(s->htap);
+    free(s->hmean);
     free(s->logits);
     free(s->all_logits);
     free(s->pos);
@@ -470,6 +489,7 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->hsim = malloc(nSim * sizeof(float));
     s->hrow = malloc(C * sizeof(float));
     s->htap = malloc(C * sizeof(float));
+    s->hmean = malloc(C * sizeof(float));
     s->logits = malloc((size_t)m->Vo * sizeof(float));
     s->pos = malloc(C * sizeof(int64_t));
     s->orig = malloc(C * sizeof(int64_t));
@@ -477,9 +497,39 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->sel = malloc(C * sizeof(int64_t));
     s->assign = malloc(C * sizeof(int64_t));
     s->mark = malloc(C);
-    if (!s->hx || !s->hsim || !s->hrow || !s->htap || !s->logits || !s->pos || !s->orig || !s->kept || !s->sel || !s->assign ||
+    if (!s->hx || !s->hsim || !s->hrow || !s->htap || !s->hmean || !s->logits || !s->pos || !s->orig || !s->kept || !s->sel || !s->assign ||
         !s->mark)
         goto nomem;
+    /* floats: K/V caches; x, xn, pn, hx; q, att; g, u; tmp; row, hrow, htap, hmean; row_out;
+     * logits_dev; sim, hsim; logits. Then pos, orig, kept, sel, assign (int64) and mark. */
+    s->bytes = sizeof(float) * (2 * (size_t)m->L * nCKV + 4 * nCD + 2 * nCHD + 2 * nMLP + (size_t)MLP_CHUNK * D +
+                                4 * C + HD + nLog + 2 * nSim + (size_t)m->Vo) +
+               5 * C * sizeof(int64_t) + C;
+    /* commit every page now (the decode loop and timed prefills must not fault) */
+    {
+        size_t nz = (size_t)1 << 18;
+        float *zeros = calloc(nz, sizeof *zeros);
+        if (!zeros) goto nomem;
+        int bad = 0;
+        for (int l = 0; l < m->L && !bad; l++)
+            bad = zero_fill(be, s->kc[l], nCKV, zeros, nz) || zero_fill(be, s->vc[l], nCKV, zeros, nz);
+        struct { float *b; size_t n; } bufs[] = {
+            {s->x, nCD}, {s->xn, nCD}, {s->q, nCHD}, {s->att, nCHD}, {s->g, nMLP}, {s->u, nMLP},
+            {s->tmp, (size_t)MLP_CHUNK * D}, {s->row, C}, {s->row_out, HD}, {s->logits_dev, nLog},
+            {s->pn, nCD}, {s->sim, nSim}};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0] && !bad; i++)
+            bad = zero_fill(be, bufs[i].b, bufs[i].n, zeros, nz);
+        if (!bad) {
+            memset(s->hx, 0, nCD * sizeof(float));
+            memset(s->logits, 0, (size_t)m->Vo * sizeof(float));
+        }
+        free(zeros);
+        if (bad) {
+            fail(err, err_len, ENG_ERR_BACKEND, "eng_llm_state_init: %s", be->err);
+            eng_llm_state_free(s);
+            return NULL;
+        }
+    }
     return s;
 nomem:
     fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_state_init: out of memory for n_ctx %lld (%s)", (long long)n_ctx,
@@ -504,6 +554,10 @@ static void state_reset(eng_llm_state *s) {
 
 void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out) { *out = s->tm; }
 
+size_t eng_llm_state_bytes(const eng_llm_state *s) {
+    return s ? s->bytes + s->cap_all * sizeof(float) : 0;
+}
+
 /* ---- one decoder layer ---------------------------------------------------------------------- */
 
 /* Kernel-call wrapper: on failure, formats "layer L: op: backend message" and jumps to fail. */
@@ -518,9 +572,11 @@ void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out) { *out = 
 /* Runs decoder layer l on the n rows of s->x (residual stream, updated in place), whose position
  * ids are pos[0..n) (host). The layer's cache already holds kv_len[l] rows (n_past); the new keys /
  * values are appended. causal = 0 drops the mask (only valid with n_past == 0). tap: when not
- * NULL, receives [n_past + n] the head-averaged attention of the last row over every key. */
-static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos, int causal, float *tap, char *err,
-                         size_t err_len) {
+ * NULL, receives [n_past + n] the head-averaged attention of the last row over every key. recv:
+ * when not NULL, receives [n_past + n] the attention each key receives, averaged over heads and
+ * all n query rows. */
+static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos, int causal, float *tap,
+                         float *recv, char *err, size_t err_len) {
     eng_llm *m = s->m;
     eng_backend *be = &m->be;
     const llm_layer *w = &m->layers[l];
@@ -545,7 +601,31 @@ static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos,
     ad.n_head_kv = m->G;
     ad.head_dim = m->Dh;
     ad.causal = causal;
-    KCALL(be->k->attention(be, s->att, s->q, s->kc[l], s->vc[l], &ad, NULL, NULL));
+    if (!causal || n <= ATTN_QBLOCK) {
+        KCALL(be->k->attention(be, s->att, s->q, s->kc[l], s->vc[l], &ad, NULL, recv ? s->row : NULL));
+        if (recv) KCALL(be->k->download(be, recv, s->row, (size_t)n_kv));
+    } else {
+        /* Causal prefill in query blocks: block [i0, i1) only needs keys [0, n_past + i1), so the
+         * masked upper triangle is mostly never computed (about half the score work at large n).
+         * The op's causal rule (query i at position n_kv - n_q + i) holds per block. The mean
+         * received attention is re-weighted per block: sum over blocks of recv_b[j] * rows_b,
+         * divided by n at the end (keys past a block's range receive 0 from it). */
+        if (recv) memset(recv, 0, (size_t)n_kv * sizeof *recv);
+        for (int64_t i0 = 0; i0 < n; i0 += ATTN_QBLOCK) {
+            int64_t nb = n - i0 < ATTN_QBLOCK ? n - i0 : ATTN_QBLOCK;
+            eng_attn_desc bd = ad;
+            bd.n_q = nb;
+            bd.n_kv = n_past + i0 + nb;
+            KCALL(be->k->attention(be, s->att + i0 * HD, s->q + i0 * HD, s->kc[l], s->vc[l], &bd, NULL,
+                                   recv ? s->row : NULL));
+            if (recv) {
+                KCALL(be->k->download(be, s->hsim, s->row, (size_t)bd.n_kv));
+                for (int64_t j = 0; j < bd.n_kv; j++) recv[j] += s->hsim[j] * (float)nb;
+            }
+        }
+        if (recv)
+            for (int64_t j = 0; j < n_kv; j++) recv[j] /= (float)n;
+    }
     if (tap) {
         /* One extra attention call for the last query row only: with n_q = 1 the op's recv tap is
          * exactly the head-averaged probability row (the last row sees every key, mask or not). */
@@ -613,7 +693,8 @@ static int plan_check(const eng_llm *m, const eng_llm_plan *p, int64_t N, int64_
                       char *err, size_t err_len) {
     if (p->layer < 1 || p->layer >= m->L)
         return fail(err, err_len, ENG_ERR_ARG, "plan: layer %d outside 1..%d", p->layer, m->L - 1);
-    if (p->select != ENG_PLAN_SELECT_ATTN && p->select != ENG_PLAN_SELECT_INDICES)
+    if (p->select != ENG_PLAN_SELECT_ATTN && p->select != ENG_PLAN_SELECT_INDICES &&
+        p->select != ENG_PLAN_SELECT_ATTN_MEAN)
         return fail(err, err_len, ENG_ERR_ARG, "plan: unknown selection rule %d", (int)p->select);
     if (p->merge != ENG_PLAN_MERGE_NONE && p->merge != ENG_PLAN_MERGE_PAIRWISE && p->merge != ENG_PLAN_MERGE_WEIGHTED)
         return fail(err, err_len, ENG_ERR_ARG, "plan: unknown merge rule %d", (int)p->merge);
@@ -621,6 +702,8 @@ static int plan_check(const eng_llm *m, const eng_llm_plan *p, int64_t N, int64_
         return fail(err, err_len, ENG_ERR_ARG, "plan: unknown position policy %d", (int)p->pos);
     if (!(p->merge_weight >= 0.0f && p->merge_weight <= 1.0f))
         return fail(err, err_len, ENG_ERR_ARG, "plan: merge weight %g outside [0, 1]", (double)p->merge_weight);
+    if (!(p->merge_pool_weight < 0.0f || p->merge_pool_weight <= 1.0f))
+        return fail(err, err_len, ENG_ERR_ARG, "plan: pool weight %g above 1", (double)p->merge_pool_weight);
     if (p->keep_count < 0 || !(p->keep_ratio >= 0.0 && p->keep_ratio <= 1.0))
         return fail(err, err_len, ENG_ERR_ARG, "plan: keep count %lld / ratio %g invalid", (long long)p->keep_count,
                     p->keep_ratio);
@@ -695,25 +778,38 @@ static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *ta
     int64_t n = *n_io, vs = *vs_io, vl = *vl_io, D = m->D;
     int64_t *sel = s->sel;
     int64_t nk;
+    /* mark[i]: 0 candidate not (yet) kept, 1 selected, 2 protected (kept, never scored/merged) */
+    memset(s->mark, 0, (size_t)vl);
+    int64_t n_prot = 0;
+    if (p->protect)
+        for (int64_t i = 0; i < vl; i++)
+            if (p->protect[i]) {
+                s->mark[i] = 2;
+                n_prot++;
+            }
     if (p->select == ENG_PLAN_SELECT_INDICES) {
         nk = p->n_keep_idx;
-        memset(s->mark, 0, (size_t)vl);
         for (int64_t i = 0; i < nk; i++) {
             if (s->mark[p->keep_idx[i]])
-                return fail(err, err_len, ENG_ERR_ARG, "plan: keep index %lld repeated", (long long)p->keep_idx[i]);
+                return fail(err, err_len, ENG_ERR_ARG, "plan: keep index %lld repeated or protected",
+                            (long long)p->keep_idx[i]);
             s->mark[p->keep_idx[i]] = 1;
             sel[i] = p->keep_idx[i];
         }
     } else {
-        nk = plan_keep_count(p, vl);
-        scored *sc = malloc((size_t)(vl > 0 ? vl : 1) * sizeof *sc);
+        int64_t nc = vl - n_prot;
+        nk = plan_keep_count(p, nc);
+        scored *sc = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *sc);
         if (!sc) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
+        const float *score = p->select == ENG_PLAN_SELECT_ATTN_MEAN ? s->hmean : tap;
+        int64_t c = 0;
         for (int64_t i = 0; i < vl; i++) {
-            sc[i].score = tap[vs + i];
-            sc[i].idx = i;
+            if (s->mark[i]) continue;
+            sc[c].score = score[vs + i];
+            sc[c].idx = i;
+            c++;
         }
-        qsort(sc, (size_t)vl, sizeof *sc, cmp_scored);
-        memset(s->mark, 0, (size_t)vl);
+        qsort(sc, (size_t)nc, sizeof *sc, cmp_scored);
         for (int64_t i = 0; i < nk; i++) {
             sel[i] = sc[i].idx;
             s->mark[sel[i]] = 1;
@@ -724,7 +820,7 @@ static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *ta
     if (be->k->download(be, s->hx, s->x, (size_t)(n * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: download: %s", be->err);
     float *hs = s->hx + vs * D; /* span rows */
-    int64_t nd = vl - nk;
+    int64_t nd = vl - nk - n_prot;
     if (p->merge != ENG_PLAN_MERGE_NONE && nk > 0 && nd > 0) {
         int64_t *drop = s->kept; /* scratch: dropped rows ascending (kept[] is rebuilt below) */
         int64_t j = 0;
@@ -754,14 +850,14 @@ static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *ta
                 for (int64_t c = 0; c < D; c++) a[c] += hj[c];
                 cnt[s->assign[i]]++;
             }
-            float w = p->merge_weight;
+            float w = p->merge_weight, wp = p->merge_pool_weight < 0.0f ? 1.0f - w : p->merge_pool_weight;
             for (int64_t t = 0; t < nk; t++) {
-                if (!cnt[t]) continue;
+                /* every kept token, assigned or not (pooled = h_t then), as the reference does */
                 float *ht = hs + sel[t] * D;
                 const double *a = acc + t * D;
                 for (int64_t c = 0; c < D; c++) {
                     float pooled = (float)(((double)ht[c] + a[c]) / (double)(1 + cnt[t]));
-                    ht[c] = w * ht[c] + (1.0f - w) * pooled;
+                    ht[c] = w * ht[c] + wp * pooled;
                 }
             }
             free(acc);
@@ -772,8 +868,9 @@ static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *ta
     int64_t j = 0;
     for (int64_t i = 0; i < vl; i++)
         if (s->mark[i]) s->kept[j++] = i;
+    int64_t n_keep_all = j; /* selected + protected */
     int64_t o = vs;
-    for (int64_t i = 0; i < nk; i++, o++) {
+    for (int64_t i = 0; i < n_keep_all; i++, o++) {
         int64_t src = vs + s->kept[i];
         if (src != o) {
             memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
@@ -791,10 +888,10 @@ static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *ta
         for (int64_t i = 0; i < n_new; i++) s->pos[i] = i;
     if (be->k->upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
-    s->n_kept = nk;
+    s->n_kept = n_keep_all;
     s->have_plan_kept = 1;
     *n_io = n_new;
-    *vl_io = nk;
+    *vl_io = n_keep_all;
     return ENG_OK;
 }
 
@@ -884,7 +981,8 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
         int want_tap = l == p->attn_layer;
         int causal = !(plan && plan->bidirectional_prev && l == plan->layer - 1);
         float *tap = (want_plan_row || want_tap) ? s->hrow : NULL;
-        int rc = layer_forward(s, l, n, s->pos, causal, tap, err, err_len);
+        float *recv = want_plan_row && plan->select == ENG_PLAN_SELECT_ATTN_MEAN ? s->hmean : NULL;
+        int rc = layer_forward(s, l, n, s->pos, causal, tap, recv, err, err_len);
         if (rc != ENG_OK) return rc;
         s->tokens_layer[l] = n;
         s->visual_layer[l] = vl;
@@ -967,7 +1065,7 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
         return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
     int64_t pos = s->next_pos;
     for (int l = 0; l < m->L; l++) {
-        int rc = layer_forward(s, l, 1, &pos, 1, NULL, err, err_len);
+        int rc = layer_forward(s, l, 1, &pos, 1, NULL, NULL, err, err_len);
         if (rc != ENG_OK) return rc;
     }
     int rc = head_rows(s, 0, 1, s->logits, err, err_len);
@@ -1083,6 +1181,7 @@ eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, ui
     float sD = sqrtf(3.0f / (float)D), sHD = sqrtf(3.0f / (float)HD), sM = sqrtf(3.0f / (float)M);
     uint64_t tag = 1;
     if (!(m->embed = rand_buf((size_t)m->V * D, 0.5f, seed, tag++))) goto nomem;
+    m->bytes += (size_t)m->V * D * sizeof(float);
     if (c->tie_embeddings && !m->be.k->on_device) {
         m->lm_head = m->embed;
         m->lm_head_is_embed = 1;

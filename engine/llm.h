@@ -95,6 +95,7 @@ typedef struct {
     int n_stop;         /* stop ids: generation_config eos list, else config eos_token_id */
     int stop_ids[8];
     double repetition_penalty; /* generation_config value (1.0 when absent) */
+    size_t weight_bytes;       /* float32 weight bytes held (backend buffers + host embedding) */
     const char *backend;       /* "ref" / "cpu" / "cuda" (borrowed) */
 } eng_llm_info;
 
@@ -125,6 +126,10 @@ typedef enum {
                                     of the LAST query row at layer K-1 (FastV, HoliTom, Tango);
                                     ties go to the lower index */
     ENG_PLAN_SELECT_INDICES = 1, /* keep exactly keep_idx[0..n_keep_idx) (span-relative indices) */
+    ENG_PLAN_SELECT_ATTN_MEAN = 2, /* top-n_keep by the attention each visual token RECEIVES at layer
+                                    K-1, averaged over heads and all query rows (causal zeros
+                                    included: a constant divisor, so the ranking is by total
+                                    received attention); FastV compat=paper (fastv.last_row_score) */
 } eng_plan_select;
 
 typedef enum {
@@ -137,7 +142,8 @@ typedef enum {
     ENG_PLAN_MERGE_WEIGHTED = 2, /* Tango (tango.md §10): same assignment; then for each kept t
                                     with assigned set S_t: pooled = (h_t + sum_{j in S_t} h_j) /
                                     (1 + |S_t|), h_t = w h_t + (1 - w) pooled, w = merge_weight
-                                    (0.6); all from the pre-merge states (simultaneous) */
+                                    (0.6), 1 - w = merge_pool_weight; all from the pre-merge
+                                    states (simultaneous) */
 } eng_plan_merge;
 
 typedef enum {
@@ -151,17 +157,21 @@ typedef enum {
  * cache) the full sequence; layers >= K run and cache only: the tokens before the visual span,
  * the kept visual tokens (ascending original order), the tokens after the span. Decode never
  * re-prunes. The "keep order" used for ties in the merge rules is the selection order: by
- * descending score for ENG_PLAN_SELECT_ATTN, as given for ENG_PLAN_SELECT_INDICES. */
+ * descending score (ties: lower index first) for the attention rules, as given for
+ * ENG_PLAN_SELECT_INDICES. */
 typedef struct {
     int layer;              /* K, 1..L-1; 0 (default) = no plan */
-    int64_t keep_count;     /* > 0: keep this many visual tokens (capped at the span length) */
-    double keep_ratio;      /* used when keep_count == 0: n_keep = round_half_even(V_span *
-                               keep_ratio) (Python round; keep_ratio is the KEPT fraction) */
+    int64_t keep_count;     /* > 0: keep this many candidate tokens (capped at the candidates) */
+    double keep_ratio;      /* used when keep_count == 0: n_keep = round_half_even(V_cand *
+                               keep_ratio) (Python round; keep_ratio is the KEPT fraction; the
+                               default 0 keeps none). V_cand = span rows not protected */
     eng_plan_select select; /* default ENG_PLAN_SELECT_ATTN */
     const int64_t *keep_idx; /* ENG_PLAN_SELECT_INDICES: span-relative indices, distinct, borrowed */
     int64_t n_keep_idx;
     eng_plan_merge merge;   /* default ENG_PLAN_MERGE_NONE */
     float merge_weight;     /* ENG_PLAN_MERGE_WEIGHTED: weight of the kept token (default 0.6) */
+    float merge_pool_weight; /* ENG_PLAN_MERGE_WEIGHTED: weight of the pooled mean; < 0 (default)
+                                = 1 - merge_weight (Tango: 0.4) */
     eng_plan_pos pos;       /* default ENG_PLAN_POS_KEEP */
     int64_t span_start;     /* visual span [span_start, span_start + span_len) in the spliced
                                sequence; -1 (default) = the block that replaced the placeholder
@@ -169,13 +179,16 @@ typedef struct {
     int64_t span_len;
     int bidirectional_prev; /* 1: layer K-1 runs without the causal mask in prefill (quirk
                                tango.fastv_layer17_bidirectional); default 0 */
+    const uint8_t *protect; /* NULL (default), or [span_len] span-relative mask (borrowed): rows
+                               with protect[i] != 0 (e.g. newline tokens when a method excludes
+                               them) are always kept, never scored, selected or merged into */
 } eng_llm_plan;
 
 /* Defaults: no plan (layer 0), select by attention, no merge, weight 0.6, keep positions, span of
  * the placeholder block, causal layer K-1. */
 eng_llm_plan eng_llm_plan_default(void);
 
-/* Short stable names, for records: "attn"/"indices", "none"/"pairwise"/"weighted",
+/* Short stable names, for records: "attn"/"indices"/"attn-mean", "none"/"pairwise"/"weighted",
  * "keep"/"renumber". */
 const char *eng_plan_select_str(eng_plan_select s);
 const char *eng_plan_merge_str(eng_plan_merge m);
@@ -224,7 +237,8 @@ typedef struct {
     const int64_t *n_tokens_layer; /* [L] sequence length each layer ran */
     const int64_t *n_visual_layer; /* [L] visual tokens (span rows) each layer ran */
     int n_layers;              /* L */
-    const int64_t *kept;       /* [n_kept] span-relative indices the plan kept, ascending, or NULL */
+    const int64_t *kept;       /* [n_kept] span-relative indices the plan kept (selected and
+                                  protected), ascending, or NULL */
     int64_t n_kept;
     double seconds;            /* wall time of the prefill (plan included) */
     double plan_seconds;       /* part of it spent executing the plan */
@@ -278,6 +292,10 @@ typedef struct {
 } eng_llm_timings;
 
 void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out);
+
+/* Bytes the state holds: KV cache, activations, scratch (allocated and touched at init), plus the
+ * all-logits buffer grown by prefills that asked for every row. 0 for NULL. */
+size_t eng_llm_state_bytes(const eng_llm_state *s);
 
 /* FLOPs of one decoder layer over n tokens, spec §8.1 (multiply-add = 2, norms/RoPE/softmax
  * ignored): 4 n D^2 (1 + G/H) + 4 n^2 D + 6 n D M. */

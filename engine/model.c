@@ -71,6 +71,36 @@ static int is_dir(const char *path) {
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* Adds every tensor of the LLaVA checkpoint (loaded or not: the LLM too) to the digest by name,
+ * dtype, shape and three 4 KiB samples of its bytes (start, middle, end), so that the digest tells
+ * checkpoints apart without reading 16 GB. The tensors the model loaded are hashed in full by
+ * eng_model_load_tensor. */
+static int digest_checkpoint_sample(eng_model *m, char *err, size_t err_len) {
+    for (size_t i = 0; i < st_count(m->st); i++) {
+        const st_tensor *t = st_at(m->st, i);
+        char hdr[512];
+        int n = snprintf(hdr, sizeof hdr, "ckpt|%s|%s|%d", t->name, st_dtype_name(t->dtype), t->ndim);
+        for (int d = 0; d < t->ndim && n > 0 && (size_t)n < sizeof hdr; d++)
+            n += snprintf(hdr + n, sizeof hdr - (size_t)n, "|%lld", (long long)t->shape[d]);
+        if (n < 0 || (size_t)n >= sizeof hdr) n = (int)sizeof hdr - 1;
+        size_t bytes = t->numel * (t->dtype == ST_F32 ? 4 : 2), chunk = 4096;
+        const unsigned char *data = t->data;
+        int ok = EVP_DigestUpdate(m->digest_ctx, hdr, (size_t)n + 1);
+        if (bytes <= 3 * chunk) {
+            ok = ok && EVP_DigestUpdate(m->digest_ctx, data, bytes);
+        } else {
+            ok = ok && EVP_DigestUpdate(m->digest_ctx, data, chunk) &&
+                 EVP_DigestUpdate(m->digest_ctx, data + bytes / 2, chunk) &&
+                 EVP_DigestUpdate(m->digest_ctx, data + bytes - chunk, chunk);
+        }
+        if (!ok) {
+            snprintf(err, err_len, "OpenSSL: SHA-256 update failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err, size_t err_len) {
     eng_model_params def = eng_model_default_params();
     if (!p) p = &def;
@@ -104,6 +134,7 @@ eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err,
     if (p->load_vision) {
         if (eng_vision_load(m, siglip, err, err_len) != ENG_OK) goto fail;
     }
+    if (digest_checkpoint_sample(m, err, err_len) != 0) goto fail;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     if (!EVP_DigestFinal_ex(m->digest_ctx, md, &md_len) || md_len != 32) {

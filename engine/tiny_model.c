@@ -56,6 +56,8 @@ eng_tiny_params eng_tiny_default_params(void) {
     p.shards = 1;
     p.video = 0;
     p.dtype = ST_F32;
+    p.llm_layers = TINY_LAYERS;
+    p.image_size = TINY_IMAGE;
     return p;
 }
 
@@ -72,6 +74,15 @@ static int check_params(const eng_tiny_params *p, char *err, size_t err_len) {
         tm_err(err, err_len, "tiny model: unknown dtype %d", (int)p->dtype);
         return -1;
     }
+    if (p->image_size != 0 && (p->image_size < 2 * TINY_PATCH || p->image_size > 1024)) {
+        tm_err(err, err_len, "tiny model: image_size must be in %d..1024 (0 = default), got %d", 2 * TINY_PATCH,
+               p->image_size);
+        return -1;
+    }
+    if (p->llm_layers < 0 || p->llm_layers > 64) {
+        tm_err(err, err_len, "tiny model: llm_layers must be in 1..64 (0 = default), got %d", p->llm_layers);
+        return -1;
+    }
     if (p->video && p->layout == ENG_LAYOUT_HF) {
         tm_err(err, err_len, "tiny model: the LLaVA-Video flavour exists only in the lmms layout");
         return -1;
@@ -83,11 +94,13 @@ static const char *dtype_name(st_dtype dt) {
     return dt == ST_BF16 ? "bfloat16" : dt == ST_F16 ? "float16" : "float32";
 }
 
-static cJSON *vision_block(int n_layers, int hf) {
+static int tiny_image(const eng_tiny_params *p) { return p->image_size > 0 ? p->image_size : TINY_IMAGE; }
+
+static cJSON *vision_block(int n_layers, int hf, int image_size) {
     cJSON *v = cJSON_CreateObject();
     cJSON_AddStringToObject(v, "model_type", "siglip_vision_model");
     cJSON_AddNumberToObject(v, "hidden_size", TINY_V_HIDDEN);
-    cJSON_AddNumberToObject(v, "image_size", TINY_IMAGE);
+    cJSON_AddNumberToObject(v, "image_size", image_size);
     cJSON_AddNumberToObject(v, "intermediate_size", TINY_V_MLP);
     cJSON_AddNumberToObject(v, "num_attention_heads", TINY_V_HEADS);
     cJSON_AddNumberToObject(v, "num_hidden_layers", n_layers);
@@ -100,10 +113,10 @@ static cJSON *vision_block(int n_layers, int hf) {
 }
 
 /* Qwen2 keys into o (the root for lmms, text_config for hf). */
-static void llm_keys(cJSON *o) {
+static void llm_keys(cJSON *o, int n_layers) {
     cJSON_AddNumberToObject(o, "hidden_size", TINY_HIDDEN);
     cJSON_AddNumberToObject(o, "intermediate_size", TINY_MLP);
-    cJSON_AddNumberToObject(o, "num_hidden_layers", TINY_LAYERS);
+    cJSON_AddNumberToObject(o, "num_hidden_layers", n_layers);
     cJSON_AddNumberToObject(o, "num_attention_heads", TINY_HEADS);
     cJSON_AddNumberToObject(o, "num_key_value_heads", TINY_KV_HEADS);
     cJSON_AddNumberToObject(o, "vocab_size", ENG_TINY_VOCAB);
@@ -129,7 +142,7 @@ static char *config_json(const eng_tiny_params *p) {
         cJSON_AddStringToObject(r, "_name_or_path",
                                 p->video ? "tango-bench/tiny-llava-video" : "tango-bench/tiny-llava-ov");
         cJSON_AddStringToObject(r, "model_type", "llava");
-        llm_keys(r);
+        llm_keys(r, p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS);
         cJSON_AddStringToObject(r, "torch_dtype", dtype_name(p->dtype));
         cJSON_AddStringToObject(r, "mm_vision_tower", "google/siglip-so400m-patch14-384");
         cJSON_AddNumberToObject(r, "mm_hidden_size", TINY_V_HIDDEN);
@@ -149,7 +162,7 @@ static char *config_json(const eng_tiny_params *p) {
             cJSON_AddBoolToObject(r, "force_sample", 1);
             cJSON_AddBoolToObject(r, "add_time_instruction", 1);
         }
-        cJSON_AddItemToObject(r, "vision_config", vision_block(TINY_V_LAYERS_LMMS, 0));
+        cJSON_AddItemToObject(r, "vision_config", vision_block(TINY_V_LAYERS_LMMS, 0, tiny_image(p)));
     } else {
         cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
         cJSON_AddItemToArray(arch, cJSON_CreateString("LlavaOnevisionForConditionalGeneration"));
@@ -167,9 +180,9 @@ static char *config_json(const eng_tiny_params *p) {
         cJSON_AddStringToObject(tc, "model_type", "qwen2");
         cJSON *ta = cJSON_AddArrayToObject(tc, "architectures");
         cJSON_AddItemToArray(ta, cJSON_CreateString("Qwen2ForCausalLM"));
-        llm_keys(tc);
+        llm_keys(tc, p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS);
         cJSON_AddItemToObject(r, "text_config", tc);
-        cJSON_AddItemToObject(r, "vision_config", vision_block(TINY_V_LAYERS_HF, 1));
+        cJSON_AddItemToObject(r, "vision_config", vision_block(TINY_V_LAYERS_HF, 1, tiny_image(p)));
     }
     char *s = cJSON_Print(r);
     cJSON_Delete(r);
@@ -750,7 +763,7 @@ int eng_tiny_model_write(const char *dir, const eng_tiny_params *p, char *err, s
     cJSON_AddItemToArray(arch, cJSON_CreateString("SiglipModel"));
     cJSON_AddStringToObject(sc, "model_type", "siglip");
     cJSON_AddStringToObject(sc, "torch_dtype", dtype_name(p->dtype));
-    cJSON_AddItemToObject(sc, "vision_config", vision_block(TINY_V_LAYERS_LMMS, 0));
+    cJSON_AddItemToObject(sc, "vision_config", vision_block(TINY_V_LAYERS_LMMS, 0, tiny_image(p)));
     if (write_json(sub, "config.json", sc, err, err_len) != 0) goto out;
     rc = 0;
 out:

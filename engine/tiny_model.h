@@ -64,6 +64,10 @@ typedef struct {
                           pool mode still "bilinear" in the file as in the real config) */
     st_dtype dtype;    /* stored dtype: ST_F32 (default), ST_BF16 (as lmms-lab) or ST_F16 (as
                           llava-hf); the same seed gives the same numbers, rounded */
+    int image_size;    /* vision input side (default 100 -> 7x7 patches); 384 gives the real 27x27
+                          grid and 14x14 / 13x13 pooled grids, so pruning budgets are the real ones */
+    int llm_layers;    /* decoder layers (default 4); 28 gives the real depth, so in-LLM stages
+                          at their real layers (FastV K=2, HoliTom/Tango layer 18) can run */
 } eng_tiny_params;
 
 /* Default parameters (lmms, seed 1, 1 shard, OV flavour, F32). */

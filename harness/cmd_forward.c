@@ -26,7 +26,7 @@ static int parse_rule(const char *s, eng_llm_plan *p) {
 
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *ids_path = NULL, *vis_path = NULL, *out_path = NULL, *attn_out = NULL,
-               *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL,
+               *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL, *plan_select = "last",
                *backend = "cpu";
     int assembled = 0, plan_bidir = 0, no_stop = 0;
     int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0;
@@ -51,6 +51,8 @@ int cmd_forward(int argc, char **argv) {
         {"plan-weight", CLI_DOUBLE, &plan_weight, "W", "kept-token weight of the tango fold", 0, 1},
         {"plan-pos", CLI_STR, &plan_pos, "keep|renumber", "position ids after the plan"},
         {"plan-indices", CLI_STR, &plan_idx_path, "I.npy", "keep exactly these span-relative indices (int64)"},
+        {"plan-select", CLI_STR, &plan_select, "last|mean",
+         "score: last query row (FastV code) or mean over all rows (FastV paper)"},
         {"plan-bidir", CLI_FLAG, &plan_bidir, NULL, "run layer K-1 without the causal mask (Tango quirk)"},
         {"vocab-limit", CLI_INT, &vocab_limit, "N", "logits / argmax over ids < N only (0: all rows)", 0, 1e9},
         {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
@@ -69,6 +71,9 @@ int cmd_forward(int argc, char **argv) {
     if (strcmp(plan_pos, "keep") == 0) plan.pos = ENG_PLAN_POS_KEEP;
     else if (strcmp(plan_pos, "renumber") == 0) plan.pos = ENG_PLAN_POS_RENUMBER;
     else return cli_usage_error(&spec, "unknown --plan-pos '%s'", plan_pos);
+    if (strcmp(plan_select, "last") == 0) plan.select = ENG_PLAN_SELECT_ATTN;
+    else if (strcmp(plan_select, "mean") == 0) plan.select = ENG_PLAN_SELECT_ATTN_MEAN;
+    else return cli_usage_error(&spec, "unknown --plan-select '%s'", plan_select);
     if (plan_keep > 1.0) {
         if (plan_keep != floor(plan_keep)) return cli_usage_error(&spec, "--plan-keep %g: a count must be whole", plan_keep);
         plan.keep_count = (int64_t)plan_keep;

@@ -23,8 +23,8 @@ int cmd_frames(int argc, char **argv) {
     int quiet = 0;
     const cli_opt opts[] = {
         {"n", CLI_INT, &n, "N", "number of frames to sample", .min = 1, .max = 100000},
-        {"start", CLI_DOUBLE, &start, "S", "clip start in seconds (with --end)"},
-        {"end", CLI_DOUBLE, &end, "E", "clip end in seconds (with --start; clamped to the video)"},
+        {"start", CLI_DOUBLE, &start, "S", "clip start in seconds, with --end (-1: whole video)"},
+        {"end", CLI_DOUBLE, &end, "E", "clip end in seconds, clamped to the video (-1: whole video)"},
         {"rule", CLI_STR, &rule_s, "RULE", "index rule: linspace (LLaVA), centred (VLMEvalKit/MVBench), interior"},
         {"seek", CLI_STR, &seek_s, "MODE", "exact (decode forward from the keyframe) or keyframe (snap, fast)"},
         {"size", CLI_INT, &size, "S", "output side in pixels (squash resize, Pillow bicubic)", .min = 1, .max = 8192},

@@ -10,7 +10,7 @@
 
 int cmd_make_tiny_model(int argc, char **argv) {
     const char *layout = "lmms", *dtype = "f32";
-    int64_t seed = 1, shards = 1;
+    int64_t seed = 1, shards = 1, llm_layers = 4, image_size = 100;
     int video = 0;
     const cli_opt opts[] = {
         {"layout", CLI_STR, &layout, "lmms|hf", "checkpoint layout: lmms-lab original or llava-hf"},
@@ -18,6 +18,9 @@ int cmd_make_tiny_model(int argc, char **argv) {
         {"shards", CLI_INT, &shards, "N", "1: model.safetensors; 2: two shards + model.safetensors.index.json",
          .min = 1, .max = 2},
         {"dtype", CLI_STR, &dtype, "f32|bf16|f16", "stored dtype (real lmms-lab files are bf16, llava-hf f16)"},
+        {"image-size", CLI_INT, &image_size, "PX", "vision input side (384 = the real 27x27 patch grid)", .min = 28,
+         .max = 1024},
+        {"llm-layers", CLI_INT, &llm_layers, "N", "LLM decoder layers (28 = the real depth)", .min = 1, .max = 64},
         {"video", CLI_FLAG, &video, NULL, "LLaVA-Video flavour (lmms only): mm_newline_position \"grid\""},
         {0}};
     const cli_spec spec = {
@@ -46,6 +49,8 @@ int cmd_make_tiny_model(int argc, char **argv) {
     p.seed = (uint64_t)seed;
     p.shards = (int)shards;
     p.video = video;
+    p.llm_layers = (int)llm_layers;
+    p.image_size = (int)image_size;
 
     char err[1024];
     if (eng_tiny_model_write(pos[0], &p, err, sizeof err) != 0) {

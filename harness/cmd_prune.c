@@ -124,10 +124,22 @@ static char *summary_text(const char *method, const tg_prune_input *in, const tg
     return txt;
 }
 
+/* "--set" help: one line per registered method with the keys it accepts. */
+static const char *set_help(char *buf, size_t n) {
+    size_t k = (size_t)snprintf(buf, n, "method parameter, one per --set");
+    for (const tg_method *m = tg_methods; m->name && k < n; m++) {
+        k += (size_t)snprintf(buf + k, n - k, "; %s keys:", m->name);
+        for (const char *const *key = m->param_keys; key && *key && k < n; key++)
+            k += (size_t)snprintf(buf + k, n - k, " %s", *key);
+    }
+    return buf;
+}
+
 int cmd_prune(int argc, char **argv) {
+    static char set_buf[4096];
     const char *method = NULL, *feat = NULL, *attn = NULL, *ts = NULL, *grid = NULL, *outdir = NULL;
     const char *attn_recv = NULL, *globals = NULL;
-    double ratio = NAN;
+    double ratio = 0.0;
     int64_t seed = 0, threads = 0;
     cli_list sets = {0};
     const cli_opt opts[] = {
@@ -139,7 +151,7 @@ int cmd_prune(int argc, char **argv) {
         {"globals", CLI_STR, &globals, "G.npy", "optional per-frame global vectors (T, G)"},
         {"ratio", CLI_DOUBLE, &ratio, "R", "retention ratio in (0, 1]", .required = 1},
         {"grid", CLI_STR, &grid, "HxW", "token grid (default: square root of L)"},
-        {"set", CLI_LIST, &sets, "KEY=VALUE", "method parameter (repeatable)"},
+        {"set", CLI_LIST, &sets, "KEY=VALUE", set_help(set_buf, sizeof set_buf)},
         {"seed", CLI_INT, &seed, "N", "seed of the method's random draws", .min = 0, .max = 9e18},
         {"threads", CLI_INT, &threads, "N", "CPU threads (0 = OpenMP default)", .min = 0, .max = 1024},
         {"out", CLI_STR, &outdir, "DIR", "output directory (created)", .required = 1},

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness/commands.h"
 
@@ -35,7 +36,19 @@ static void print_usage(FILE *out) {
     fprintf(out, "\n  --version        print version, git revision and build features\n");
 }
 
+/* OpenMP threads that spin while waiting steal the cores that video decoding, OpenBLAS and any
+ * other process on the machine need; on a shared 2-core machine that made small prefills 100x
+ * slower. libgomp reads OMP_WAIT_POLICY when it loads, before main, so when the user has not
+ * chosen a policy we set "passive" and re-execute ourselves once. */
+static void ensure_passive_omp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1)) return;
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_omp(argv);
     if (argc < 2) {
         print_usage(stderr);
         return 2;

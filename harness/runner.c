@@ -477,6 +477,9 @@ typedef struct {
     char error[1024];    /* non-empty: the sample failed before pruning */
 } run_sample_work;
 
+/* Equal, NaN included (absent clip bounds). */
+static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
 static void work_free(run_sample_work *w) {
     ds_frames_free(&w->frames);
     eng_vision_out_free(&w->vis);
@@ -535,17 +538,35 @@ static void prepare_sample(const run_model *m, const run_bench *b, run_loaded *l
     for (int i = 0; i < w->frames.n; i++) w->timestamps[i] = (float)w->frames.timestamps[i];
 }
 
-/* Maps a pruner's in-LLM plan onto the engine's. */
-static void map_plan(const tg_llm_plan *tp, eng_llm_plan *ep) {
+/* 1 when the method takes the --set key. */
+static int method_accepts(const tg_method *m, const char *key) {
+    for (const char *const *k = m->param_keys; k && *k; k++)
+        if (!strcmp(*k, key)) return 1;
+    return 0;
+}
+
+/* Maps a pruner's in-LLM plan onto the engine's. protect [n_seq] receives the mask of newline
+ * rows when the method's span excludes them (they are then always kept, never scored). */
+static void map_plan(const tg_prune_output *out, eng_llm_plan *ep, uint8_t *protect) {
+    const tg_llm_plan *tp = &out->plan;
     *ep = eng_llm_plan_default();
     if (!tp->enabled) return;
     ep->layer = tp->layer;
     ep->keep_count = tp->n_keep;
-    ep->select = ENG_PLAN_SELECT_ATTN;
-    ep->merge = tp->merge == TG_PLAN_MERGE_COSINE_FOLD ? ENG_PLAN_MERGE_WEIGHTED : ENG_PLAN_MERGE_NONE;
+    ep->select = tp->score_all_queries ? ENG_PLAN_SELECT_ATTN_MEAN : ENG_PLAN_SELECT_ATTN;
+    switch (tp->merge) {
+    case TG_PLAN_MERGE_COSINE_FOLD: ep->merge = ENG_PLAN_MERGE_WEIGHTED; break;
+    case TG_PLAN_MERGE_PAIRWISE_SEQ: ep->merge = ENG_PLAN_MERGE_PAIRWISE; break;
+    default: ep->merge = ENG_PLAN_MERGE_NONE; break;
+    }
     ep->merge_weight = (float)tp->w_keep;
+    ep->merge_pool_weight = (float)tp->w_pool;
     ep->pos = tp->positions == TG_PLAN_POS_CONTIGUOUS ? ENG_PLAN_POS_RENUMBER : ENG_PLAN_POS_KEEP;
     ep->bidirectional_prev = !tp->score_causal_mask;
+    if (!tp->span_includes_newlines && out->n_newlines > 0) {
+        for (int64_t i = 0; i < out->n_seq; i++) protect[i] = out->order[i] == TG_NEWLINE;
+        ep->protect = protect;
+    }
 }
 
 /* The outcome of one (sample, run). */
@@ -568,6 +589,7 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
     tg_prune_output out = {0};
     float *block = NULL;
     int64_t *pos = NULL;
+    uint8_t *protect = NULL;
     char *user = NULL, *content = NULL;
     tok_ids ids = {0};
     int32_t *gen32 = NULL;
@@ -576,11 +598,18 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
     int64_t T = vis->n_frames, L = vis->n_pooled, D = vis->d_model, G = vis->grid_pooled;
 
     /* prune */
-    const char *kv[RUN_MAX_PARAMS + 2];
+    const char *kv[RUN_MAX_PARAMS + 3];
     int n_kv = 0;
     char model_kv[48];
     snprintf(model_kv, sizeof model_kv, "model=%s", m->family);
     kv[n_kv++] = model_kv;
+    const tg_method *method = tg_method_find(slot->method->name);
+    char layers_kv[32];
+    /* the model's real depth, so in-LLM stages and the Eq. 1 accounting match what runs */
+    if (method_accepts(method, "layers")) {
+        snprintf(layers_kv, sizeof layers_kv, "layers=%d", l->linfo.n_layers);
+        kv[n_kv++] = layers_kv;
+    }
     for (int k = 0; k < slot->method->n_kv; k++) kv[n_kv++] = slot->method->kv[k];
     tg_prune_input in = tg_prune_input_default();
     in.features = vis->pooled;
@@ -600,7 +629,6 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
     in.seed = (uint64_t)cfg->seed;
     in.params = kv;
     in.n_params = n_kv;
-    const tg_method *method = tg_method_find(slot->method->name);
     double t0 = now_s();
     if (method->run(&in, &out, e, sizeof e) != TG_OK) {
         snprintf(o->error, sizeof o->error, "%s: %s", slot->method->name, e);
@@ -611,8 +639,8 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
     /* the visual block in LLM order: kept vectors and newline tokens */
     const float *newline = eng_llm_image_newline(l->llm);
     block = malloc((size_t)(out.n_seq ? out.n_seq : 1) * (size_t)D * sizeof *block);
-    pos = malloc((size_t)(out.n_seq + 4096) * sizeof *pos);
-    if (!block || !pos) {
+    protect = malloc((size_t)(out.n_seq ? out.n_seq : 1));
+    if (!block || !protect) {
         snprintf(o->error, sizeof o->error, "out of memory");
         goto out;
     }
@@ -683,6 +711,7 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
     /* Position ids: the method's own (gaps allowed) inside the visual block, text after it
      * continuing from the block's last position. */
     if (!contiguous) {
+        if (!(pos = malloc((size_t)(out.n_seq + (int64_t)ids.n) * sizeof *pos))) goto oom;
         int64_t k = 0, last = ph - 1;
         for (int64_t i = 0; i < ph; i++) pos[k++] = i;
         for (int64_t i = 0; i < out.n_seq; i++) {
@@ -694,7 +723,7 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
 
     /* prefill + generate */
     eng_llm_plan plan;
-    map_plan(&out.plan, &plan);
+    map_plan(&out, &plan, protect);
     eng_llm_prefill_params fp = eng_llm_prefill_default_params();
     fp.ids = ids64;
     fp.n_ids = (int64_t)ids.n;
@@ -749,7 +778,7 @@ oom:
     snprintf(o->error, sizeof o->error, "out of memory");
 out:
     tg_prune_output_free(&out);
-    free(block), free(pos), free(user), free(content), free(ids64), free(gen32);
+    free(block), free(pos), free(protect), free(user), free(content), free(ids64), free(gen32);
     tok_ids_free(&ids);
 }
 
@@ -808,6 +837,8 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     ds_sample_set *set = NULL;
     size_t *picked = NULL;
     run_slot *slots = NULL;
+    run_sample_work w; /* the decoded and encoded current video, shared by its questions */
+    int have_work = 0;
     run_progress pr = {.p = p, .t_start = now_s(), .tty = p->progress};
     char code_version[128];
     snprintf(code_version, sizeof code_version, "tango-bench %s (git %s)", TB_VERSION, TB_GIT_REV);
@@ -822,6 +853,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
             lp.cache_dir = b->cache[0] ? b->cache : NULL;
             lp.revision = b->revision;
             lp.videos_root = b->videos;
+            lp.keep_bad_records = 1; /* a bad record is one failed sample, not a failed run */
             if (ds_samples_load(b->bench, &lp, &set, e, sizeof e)) {
                 fail(err, err_len, "%s", e);
                 goto out;
@@ -902,6 +934,8 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                 }
             }
             pr.total += (int64_t)n_pick * n_slots;
+            char work_video[RUN_PATH] = "";
+            double work_start = NAN, work_end = NAN;
 
             for (size_t pi = 0; pi < n_pick; pi++) {
                 const ds_sample *s = ds_sample_set_get(set, picked[pi]);
@@ -920,8 +954,23 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     }
                 }
                 if (n_pending == 0) continue;
-                run_sample_work w;
-                prepare_sample(m, b, &l, s, &w);
+                /* Questions about the same video (and clip) follow each other in every benchmark's
+                 * records: decode and encode once, reuse for all of them. */
+                int same_video = have_work && !s->error && !w.error[0] && !strcmp(work_video, s->video) &&
+                                 same_double(work_start, s->start) && same_double(work_end, s->end);
+                if (!same_video) {
+                    if (have_work) work_free(&w);
+                    have_work = 1;
+                    if (s->error) {
+                        memset(&w, 0, sizeof w);
+                        snprintf(w.error, sizeof w.error, "%s", s->error);
+                    } else {
+                        prepare_sample(m, b, &l, s, &w);
+                    }
+                    snprintf(work_video, sizeof work_video, "%s", s->video ? s->video : "");
+                    work_start = s->start;
+                    work_end = s->end;
+                }
                 char *cats = categories_json(s);
                 for (int q = 0; q < n_pending; q++) {
                     run_slot *sl = &slots[pending[q]];
@@ -932,7 +981,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     } else {
                         run_one(cfg, m, b, &l, s, &w, sl, &o);
                     }
-                    char gold[2] = {s->gold, 0};
+                    char gold[2] = {s->gold, 0}; /* "" for a bad record */
                     db_sample_result r = {
                         .sample_id = s->id, .video_id = s->video_rel ? s->video_rel : s->video,
                         .categories_json = cats, .error = o.error[0] ? o.error : NULL, .raw_output = o.raw,
@@ -954,7 +1003,6 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     free(o.raw);
                     if (put) {
                         free(cats);
-                        work_free(&w);
                         fail(err, err_len, "%s", db_errmsg(db));
                         goto out;
                     }
@@ -969,8 +1017,9 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     progress_show(&pr, what, 0);
                 }
                 free(cats);
-                work_free(&w);
             }
+            if (have_work) work_free(&w);
+            have_work = 0;
             for (int k = 0; k < n_slots; k++)
                 if (db_run_finish(db, slots[k].key, DB_RUN_OK)) {
                     fail(err, err_len, "%s", db_errmsg(db));
@@ -985,6 +1034,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     progress_show(&pr, "done", 1);
     rc = 0;
 out:
+    if (have_work) work_free(&w);
     free(slots);
     free(picked);
     ds_sample_set_free(set);

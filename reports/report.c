@@ -112,6 +112,7 @@ static int load_details(rep_ctx *c, rep_run *r) {
             }
     }
     sqlite3_finalize(st);
+    st = NULL;
     /* mean per-stage timings over scored samples */
     if (sqlite3_prepare_v2(c->db,
                            "SELECT t.stage, avg(t.ms) FROM timings t JOIN samples s USING (run_key, sample_id)"
@@ -126,6 +127,7 @@ static int load_details(rep_ctx *c, rep_run *r) {
             if (!strcmp(stage, db_stage_names[k])) r->ms[k] = sqlite3_column_double(st, 1);
     }
     sqlite3_finalize(st);
+    st = NULL;
     /* mean visual tokens per layer */
     if (sqlite3_prepare_v2(c->db,
                            "SELECT layer, avg(visual) FROM layer_tokens WHERE run_key = ?1 GROUP BY layer"
@@ -140,6 +142,7 @@ static int load_details(rep_ctx *c, rep_run *r) {
         r->layer[r->n_layers++] = sqlite3_column_double(st, 1);
     }
     sqlite3_finalize(st);
+    st = NULL;
     /* clustered bootstrap CI of the accuracy */
     r->ci_lo = r->ci_hi = NAN;
     if (r->n_ok > 0) {
@@ -355,15 +358,17 @@ static void mark_rows(const rep_ctx *c, rep_row *rows, int n_rows) {
             int e = i;
             while (e < n_rows && rows[e].block == rows[i].block) e++;
             if (strcmp(rows[i].method, "full") || e - i > 1) {
-                double best = -INFINITY, second = -INFINITY;
+                double best = -INFINITY, second = -INFINITY, worst = INFINITY;
                 for (int j = i; j < e; j++) {
                     double v = k < c->n_cols ? rows[j].v[k] : k == c->n_cols ? rows[j].avg
                                : c->p->perf == REP_PERF_MEAN_REL ? rows[j].perf_mean_rel : rows[j].perf_rel_avg;
                     if (isnan(v)) continue;
+                    if (v < worst) worst = v;
                     if (v > best) second = best, best = v;
                     else if (v < best && v > second) second = v;
                 }
-                for (int j = i; j < e && e - i > 1; j++) {
+                /* a column where every method ties says nothing: leave it unmarked */
+                for (int j = i; j < e && e - i > 1 && best > worst; j++) {
                     double v = k < c->n_cols ? rows[j].v[k] : k == c->n_cols ? rows[j].avg
                                : c->p->perf == REP_PERF_MEAN_REL ? rows[j].perf_mean_rel : rows[j].perf_rel_avg;
                     if (isnan(v)) continue;

@@ -86,13 +86,10 @@ int tg_dpc_knn(const float *dist, int64_t m, int64_t c, const tg_dpc_params *p, 
                 nb[q] = v;
             }
         }
-        double acc = 0;
+        float acc = 0.0f; /* float32 like (d ** 2).mean(-1) */
         int64_t used = kk - first;
-        for (int64_t q = first; q < kk; q++) {
-            float sq = nb[q] * nb[q];
-            acc += sq;
-        }
-        float mean = used > 0 ? (float)(acc / (double)used) : 0.0f;
+        for (int64_t q = first; q < kk; q++) acc += nb[q] * nb[q];
+        float mean = used > 0 ? acc / (float)used : 0.0f;
         rho[i] = expf(-mean);
     }
     if (p->jitter != 0) {
@@ -140,7 +137,19 @@ void tg_assign_nearest(const float *dist, int64_t m, int64_t c, int64_t *assign)
 int tg_cluster_merge(const float *x, int64_t m, int64_t D, const int64_t *anchors, int64_t c, const int64_t *assign,
                      const tg_merge_params *p, float *out, int64_t *counts, char *err, size_t err_len) {
     if (c <= 0) return 0;
-    double *sum = calloc((size_t)c * (size_t)D, sizeof *sum);
+    for (int64_t j = 0; j < c; j++)
+        if (anchors[j] < 0 || anchors[j] >= m) {
+            tg_set_err(err, err_len, "cluster merge: anchor %lld out of range [0, %lld)", (long long)anchors[j],
+                       (long long)m);
+            return -1;
+        }
+    for (int64_t i = 0; i < m; i++)
+        if (assign[i] < 0 || assign[i] >= c) {
+            tg_set_err(err, err_len, "cluster merge: point %lld assigned to %lld, outside [0, %lld)", (long long)i,
+                       (long long)assign[i], (long long)c);
+            return -1;
+        }
+    float *sum = calloc((size_t)c * (size_t)D, sizeof *sum);
     int64_t *n = calloc((size_t)c, sizeof *n);
     if (!sum || !n) {
         free(sum);
@@ -148,54 +157,44 @@ int tg_cluster_merge(const float *x, int64_t m, int64_t D, const int64_t *anchor
         tg_set_err(err, err_len, "cluster merge: out of memory (%lld x %lld)", (long long)c, (long long)D);
         return -1;
     }
-    for (int64_t j = 0; j < c; j++) {
-        if (anchors[j] < 0 || anchors[j] >= m) {
-            tg_set_err(err, err_len, "cluster merge: anchor %lld out of range [0, %lld)", (long long)anchors[j],
-                       (long long)m);
-            free(sum);
-            free(n);
-            return -1;
-        }
-    }
+    /* index_add_ order: source rows in ascending order, float32 */
     for (int64_t i = 0; i < m; i++) {
         int64_t j = assign[i];
-        if (j < 0 || j >= c) {
-            tg_set_err(err, err_len, "cluster merge: point %lld assigned to %lld, outside [0, %lld)", (long long)i,
-                       (long long)j, (long long)c);
-            free(sum);
-            free(n);
-            return -1;
-        }
         /* HoliTom-style rules count the members apart from the anchor itself */
         if (p->rule != TG_MERGE_WEIGHT_MAX && i == anchors[j]) continue;
         const float *xi = x + (size_t)i * D;
-        double *s = sum + (size_t)j * D;
+        float *s = sum + (size_t)j * D;
+#pragma omp simd
         for (int64_t d = 0; d < D; d++) s[d] += xi[d];
         n[j]++;
     }
-    double beta = p->beta_fp16 ? (double)tg_fp16_round((float)p->beta) : p->beta;
+    float beta = p->beta_fp16 ? tg_fp16_round((float)p->beta) : (float)p->beta;
     for (int64_t j = 0; j < c; j++) {
         const float *xa = x + (size_t)anchors[j] * D;
-        const double *s = sum + (size_t)j * D;
+        const float *s = sum + (size_t)j * D;
         float *o = out + (size_t)j * D;
         int64_t nj = n[j];
         if (counts) counts[j] = nj;
+        float cnt = nj > 1 ? (float)nj : 1.0f; /* counts.clamp(min=1) */
         if (p->rule == TG_MERGE_WEIGHT_MAX) {
-            double nn = nj > 1 ? (double)nj : 1.0;
-            double w = 1.0 / nn > beta ? 1.0 / nn : beta;
-            if (nj == 0) {
-                memcpy(o, xa, (size_t)D * sizeof *o); /* mean of nothing is 0 with w = 1 */
-                continue;
-            }
-            for (int64_t d = 0; d < D; d++) o[d] = (float)(w * xa[d] + (1.0 - w) * (s[d] / nn));
+            /* w = (1 / n).clamp(min=beta); x~ = w x + (1 - w) (sum / n) */
+            float w = 1.0f / cnt;
+            if (w < beta) w = beta;
+            float w1 = 1.0f - w;
+#pragma omp simd
+            for (int64_t d = 0; d < D; d++) o[d] = w * xa[d] + w1 * (s[d] / cnt);
         } else if (p->rule == TG_MERGE_BETA_EXCL) {
             if (nj == 0) {
                 memcpy(o, xa, (size_t)D * sizeof *o);
                 continue;
             }
-            for (int64_t d = 0; d < D; d++) o[d] = (float)(beta * xa[d] + (1.0 - beta) * (s[d] / (double)nj));
+            float b1 = 1.0f - beta, fn = (float)nj;
+#pragma omp simd
+            for (int64_t d = 0; d < D; d++) o[d] = beta * xa[d] + b1 * (s[d] / fn);
         } else {
-            for (int64_t d = 0; d < D; d++) o[d] = (float)((xa[d] + s[d]) / (double)(nj + 1));
+            float fn = (float)(nj + 1);
+#pragma omp simd
+            for (int64_t d = 0; d < D; d++) o[d] = (xa[d] + s[d]) / fn;
         }
     }
     free(sum);
@@ -283,14 +282,18 @@ int64_t tg_static_mask(const float *s, int64_t L, int64_t a, int64_t n, double t
 
 void tg_static_pool(const float *x, int64_t n, int64_t L, int64_t D, const uint8_t *mask, float *out) {
     int64_t k = 0;
+    float fn = (float)n;
     for (int64_t l = 0; l < L; l++) {
         if (!mask[l]) continue;
         float *o = out + (size_t)k * D;
-        for (int64_t d = 0; d < D; d++) {
-            double acc = 0;
-            for (int64_t f = 0; f < n; f++) acc += x[((size_t)f * L + l) * D + d];
-            o[d] = (float)(acc / (double)n);
+        memcpy(o, x + (size_t)l * D, (size_t)D * sizeof *o);
+        for (int64_t f = 1; f < n; f++) {
+            const float *xf = x + ((size_t)f * L + l) * D;
+#pragma omp simd
+            for (int64_t d = 0; d < D; d++) o[d] += xf[d];
         }
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++) o[d] /= fn;
         k++;
     }
 }

@@ -21,9 +21,7 @@ void tg_l2_normalize(const float *x, int64_t n, int64_t D, int n_threads, float 
     for (int64_t i = 0; i < n; i++) {
         const float *a = x + (size_t)i * D;
         float *o = out + (size_t)i * D;
-        float nrm = tg_norm_clamped(a, D);
-#pragma omp simd
-        for (int64_t d = 0; d < D; d++) o[d] = a[d] / nrm;
+        tg_scale_div(a, tg_norm_clamped(a, D), o, D);
     }
 }
 

@@ -108,7 +108,7 @@ static void inv_freq(int64_t d, double base, float *inv) {
 }
 
 /* rotate one section (offset off, width d) with per-pair cos/sin */
-static void rot_section(float *v, int64_t off, int64_t d, const float *cs, const float *sn) {
+TG_HOT static void rot_section(float *v, int64_t off, int64_t d, const float *cs, const float *sn) {
     int64_t m = d / 2;
     float *a = v + off, *b = v + off + m;
 #pragma omp simd
@@ -205,9 +205,7 @@ static void ctx_rotate(const tg_strope_ctx *c, float *o, int64_t f, int64_t l) {
 
 void tg_strope_ctx_row(const tg_strope_ctx *c, const float *x, int64_t f, int64_t l, float *out) {
     int64_t D = c->D;
-    float nrm = tg_norm_clamped(x, D);
-#pragma omp simd
-    for (int64_t d = 0; d < D; d++) out[d] = x[d] / nrm;
+    tg_scale_div(x, tg_norm_clamped(x, D), out, D);
     ctx_rotate(c, out, f, l);
 }
 

@@ -157,7 +157,8 @@ typedef struct {
 /* Cluster merge. Points x[0..m-1]; anchors[j] (j = 0..c-1) is the point index of anchor j;
  * assign[i] in [0, c) is the anchor of point i (an anchor normally assigns to itself; if it does
  * not, TG_MERGE_WEIGHT_MAX treats it like any member: n_j counts the points with assign == j and
- * mu their mean, n_j = 0 leaves the anchor unchanged). Sums are accumulated in double.
+ * mu their mean, n_j = 0 leaves the anchor unchanged). Float32 in PyTorch's order: sums
+ * in ascending point order (index_add_), mean = sum / max(n, 1), w = max(1/max(n, 1), beta).
  * Writes out[j] = merged vector of anchor j, in anchor-list order. counts (may be NULL) gets n_j.
  * Returns 0, or -1 with a message (an assign value out of range, allocation). */
 int tg_cluster_merge(const float *x /* [m][D] */, int64_t m, int64_t D, const int64_t *anchors /* [c] */, int64_t c,
@@ -186,8 +187,8 @@ int64_t tg_static_mask(const float *s /* [T-1][L] */, int64_t L, int64_t a, int6
                        uint8_t *mask /* [L] */);
 
 /* Static-token pooling: out[k] = mean over the n frames of x[f][l_k] for the k-th static token
- * l_k (ascending l with mask[l] = 1); accumulated in double, rounded to float. Writes
- * (#static) rows. */
+ * l_k (ascending l with mask[l] = 1); float32, frames summed in order, then divided by n.
+ * Writes (#static) rows. */
 void tg_static_pool(const float *x /* [n][L][D] */, int64_t n, int64_t L, int64_t D, const uint8_t *mask /* [L] */,
                     float *out /* [#static][D] */);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "harness/flops.h"
+#include "tango/primitives.h"
 #include "tango/pruner.h"
 #include "tango/tg_internal.h"
 
@@ -58,8 +59,22 @@ tg_prune_input tg_prune_input_default(void) {
     return in;
 }
 
+/* fast vectorisable test first (x * 0 is NaN exactly for NaN and +-Inf; 16 independent lanes),
+ * then a scan that names the first bad element */
 static int check_finite(const float *v, size_t n, const char *what, int nonneg, char *err, size_t err_len) {
-    for (size_t i = 0; i < n; i++) {
+    float acc[16] = {0}, mn[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) {
+            float x = v[i + j];
+            acc[j] += x * 0.0f;
+            mn[j] = x < mn[j] ? x : mn[j];
+        }
+    int bad = 0;
+    for (int j = 0; j < 16; j++) bad |= !(acc[j] == 0.0f) || (nonneg && mn[j] < 0.0f);
+    for (; i < n; i++) bad |= !isfinite(v[i]) || (nonneg && v[i] < 0.0f);
+    if (!bad) return TG_OK;
+    for (i = 0; i < n; i++) {
         if (!isfinite(v[i])) {
             tg_set_err(err, err_len, "%s: non-finite value %g at element %zu", what, (double)v[i], i);
             return TG_ERR_INPUT;
@@ -255,4 +270,94 @@ void tg_account_layers(tg_prune_output *out, int n_layers, int64_t n_content_ful
     }
     out->equiv_retention = fl_equiv_retention(out->visual_per_layer, n_layers, out->n_visual_full);
     out->equiv_retention_content = n_content_full > 0 ? content / n_layers / (double)n_content_full : 0.0;
+}
+
+/* ===== in-LLM plan, reference execution ===== */
+
+static int cmp_i64_asc(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int tg_llm_plan_fold(const tg_llm_plan *plan, const float *score, const float *hidden, int64_t V, int64_t D,
+                     int64_t *keep_idx, float *hidden_out, int64_t *n_out, char *err, size_t err_len) {
+    if (!plan->enabled) {
+        tg_set_err(err, err_len, "in-LLM plan is disabled");
+        return TG_ERR_INPUT;
+    }
+    int64_t nk = plan->n_keep;
+    if (nk <= 0) {
+        double x = (double)V * plan->keep_ratio;
+        nk = (int64_t)(plan->keep_round == TG_PLAN_ROUND_FLOOR  ? floor(x)
+                       : plan->keep_round == TG_PLAN_ROUND_CEIL ? ceil(x)
+                                                                : tg_round_half_even(x));
+    }
+    if (nk < 1 || nk > V) {
+        tg_set_err(err, err_len, "in-LLM plan keeps %lld of %lld visual tokens", (long long)nk, (long long)V);
+        return TG_ERR_INPUT;
+    }
+    int rc = TG_ERR_NOMEM;
+    int64_t *top = malloc((size_t)nk * sizeof *top), *owner = malloc((size_t)V * sizeof *owner);
+    int64_t *cnt = calloc((size_t)nk, sizeof *cnt), *slot = malloc((size_t)V * sizeof *slot);
+    float *nrm = malloc((size_t)V * sizeof *nrm), *acc = calloc((size_t)nk * (size_t)D, sizeof *acc);
+    uint8_t *is_top = calloc((size_t)V, 1);
+    if (!top || !owner || !cnt || !slot || !nrm || !acc || !is_top || tg_topk_desc(score, V, nk, top)) {
+        tg_set_err(err, err_len, "in-LLM plan: out of memory (V=%lld)", (long long)V);
+        goto out;
+    }
+    for (int64_t j = 0; j < nk; j++) is_top[top[j]] = 1;
+    if (plan->merge == TG_PLAN_MERGE_COSINE_FOLD) {
+        for (int64_t i = 0; i < V; i++) {
+            double s = 0;
+            const float *h = hidden + (size_t)i * D;
+            for (int64_t d = 0; d < D; d++) s += (double)h[d] * h[d];
+            float v = (float)sqrt(s);
+            nrm[i] = v < 1e-12f ? 1e-12f : v;
+        }
+        for (int64_t i = 0; i < V; i++) {
+            if (is_top[i]) continue;
+            const float *h = hidden + (size_t)i * D;
+            int64_t best = 0;
+            double bv = -INFINITY;
+            for (int64_t j = 0; j < nk; j++) { /* kept tokens in descending-score order */
+                const float *g = hidden + (size_t)top[j] * D;
+                double s = 0;
+                for (int64_t d = 0; d < D; d++) s += (double)(h[d] / nrm[i]) * (double)(g[d] / nrm[top[j]]);
+                if (s > bv) {
+                    bv = s;
+                    best = j;
+                }
+            }
+            cnt[best]++;
+            float *a = acc + (size_t)best * D;
+            for (int64_t d = 0; d < D; d++) a[d] += h[d];
+        }
+    }
+    /* output ascending by original index */
+    for (int64_t j = 0; j < nk; j++) keep_idx[j] = top[j];
+    qsort(keep_idx, (size_t)nk, sizeof *keep_idx, cmp_i64_asc);
+    for (int64_t j = 0; j < nk; j++) slot[top[j]] = j;
+    for (int64_t q = 0; q < nk; q++) {
+        int64_t i = keep_idx[q], j = slot[i];
+        const float *h = hidden + (size_t)i * D;
+        float *o = hidden_out + (size_t)q * D;
+        if (plan->merge != TG_PLAN_MERGE_COSINE_FOLD || cnt[j] == 0) {
+            memcpy(o, h, (size_t)D * sizeof *o);
+            continue;
+        }
+        const float *a = acc + (size_t)j * D;
+        float den = (float)(1 + cnt[j]), wk = (float)plan->w_keep, wp = (float)plan->w_pool;
+        for (int64_t d = 0; d < D; d++) o[d] = wk * h[d] + wp * ((h[d] + a[d]) / den);
+    }
+    *n_out = nk;
+    rc = TG_OK;
+out:
+    free(top);
+    free(owner);
+    free(cnt);
+    free(slot);
+    free(nrm);
+    free(acc);
+    free(is_top);
+    return rc;
 }

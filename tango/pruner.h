@@ -223,6 +223,21 @@ int tg_param_int_list(const tg_prune_input *in, const char *key, int64_t *v, int
  * Returns TG_OK or TG_ERR_NOMEM. */
 int tg_assemble_llava(tg_prune_output *out, int64_t T, int64_t H, int64_t W, int newline_grid);
 
+/* Reference execution of an in-LLM plan on the visual span, for the engine (float32; the models
+ * accumulate the fold in fp16):
+ *   n_keep = plan->n_keep if > 0, else round(V * keep_ratio) with plan->keep_round;
+ *   kept = the n_keep largest score[] (ties: lower index), returned ascending in keep_idx
+ *   (the positions the engine keeps, with their original position ids);
+ *   with TG_PLAN_MERGE_COSINE_FOLD every other token goes to its most cosine-similar kept token
+ *   (L2-normalised rows, kept tokens compared in descending-score order, first maximum wins) and
+ *   h_keep <- w_keep * h_keep + w_pool * (h_keep + sum of assigned) / (1 + count);
+ *   with TG_PLAN_MERGE_NONE the kept rows are copied unchanged.
+ * score [V] (attention of the last query row over the span), hidden [V][D] (layer input);
+ * keep_idx [V] and hidden_out [V][D] must hold V entries; *n_out gets n_keep. Returns TG_OK,
+ * TG_ERR_INPUT (n_keep outside [1, V], plan disabled) or TG_ERR_NOMEM. */
+int tg_llm_plan_fold(const tg_llm_plan *plan, const float *score, const float *hidden, int64_t V, int64_t D,
+                     int64_t *keep_idx, float *hidden_out, int64_t *n_out, char *err, size_t err_len);
+
 /* Fills visual_per_layer[0..n_layers-1] (n_seq before plan->layer, plan->n_keep from it on when
  * the plan is enabled), equiv_retention (from harness/flops.h fl_equiv_retention) and
  * equiv_retention_content. n_layers <= TG_MAX_LAYERS. */

@@ -2,11 +2,23 @@
  * built on the shared primitives (tango/primitives.h). compat=official reproduces the official
  * code including its named quirks (spec §13); compat=paper runs the intended algorithm.
  *
- * What this file does NOT do: the in-LLM stage itself (it only describes it as a tg_llm_plan the
- * engine executes), fp16 storage of features (inputs are float32 and stay float32; the official
- * fp16 rounding of static means and merged sums is not emulated, ~1e-3 relative), and PyTorch's
- * random stream (the density jitter comes from our seeded generator, drawn in the official
- * order). Ties in top-k go to the lower index (PyTorch's order on ties is unspecified). */
+ * Arithmetic follows the official float32 operation order (F.normalize-then-dot cosines,
+ * PyTorch cdist's direct / matrix-multiply paths, float32 density, index_add_-ordered merge sums,
+ * Python-double budgets). With float32 inputs, jitter=0 and score_dtype=fp32 the kept indices and
+ * the merged vectors agree bit for bit with the official code run on float32 tensors (checked on
+ * 20+ synthetic videos, OV and Video grids, D = 64..3584).
+ *
+ * Deliberate differences, all documented in the report:
+ *   - fp16 storage of features is not emulated (inputs are float32); the saliency IS rounded to
+ *     fp16 (score_dtype=fp16, the models' dtype) and beta is fp16(0.6);
+ *   - top-k ties (frequent among fp16 scores) go to the lower index; PyTorch leaves the order
+ *     unspecified (CUDA's top-k also takes the lowest indices among ties at the boundary);
+ *   - the density jitter comes from our seeded generator, one stream per segment (seeded by the
+ *     seed and the segment's first frame), drawn in the official order inside the segment;
+ *   - a duplicated salient pick (an empty cluster falling back to its centre, which another
+ *     cluster also chose) is kept once, so kept indices are unique.
+ * The in-LLM stage is not executed here: it is described as a tg_llm_plan for the engine. */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +34,7 @@ const char *const tg_tango_keys[] = {
 };
 
 #define QWEN2_7B_LAYERS 28
+#define SEG_ERR_LEN 256
 
 static const int64_t SINKS_OV[] = {28, 27, 41, 169, 11, 12};
 static const int64_t SINKS_VIDEO[] = {26, 157, 11};
@@ -83,6 +96,29 @@ void tg_tango_writeback(const int64_t *anchors_gamma, int64_t c, int permuted, i
     if (!permuted) qsort(dest, (size_t)c, sizeof *dest, cmp_i64);
 }
 
+/* Grow-only scratch buffers reused across the calls of one run, so the per-segment gathers and
+ * distance matrices do not fault fresh pages in every time. */
+enum { SCR_Q = 0, SCR_X, SCR_DIST, SCR_DA, SCR_FRAMEQ, SCR_N };
+typedef struct {
+    void *p[SCR_N];
+    size_t cap[SCR_N];
+} scratch;
+
+static void *scr_get(scratch *s, int slot, size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (s->cap[slot] < bytes) {
+        free(s->p[slot]);
+        s->p[slot] = malloc(bytes);
+        s->cap[slot] = s->p[slot] ? bytes : 0;
+    }
+    return s->p[slot];
+}
+
+static void scr_free(scratch *s) {
+    for (int i = 0; i < SCR_N; i++) free(s->p[i]);
+    memset(s, 0, sizeof *s);
+}
+
 /* =============================================================================================
  * Clustering steps
  * ============================================================================================= */
@@ -141,10 +177,10 @@ out:
  * beta-weighted merge, write-back per tg_tango_writeback. dest[q] = pool index receiving
  * merged[q]. */
 static int context_merge(const float *X, const float *Q, int64_t np, int64_t D, int64_t B, const tg_tango_params *p,
-                         tg_rng *rng, int64_t *dest, float *merged, char *err, size_t err_len) {
+                         tg_rng *rng, scratch *sc, int64_t *dest, float *merged, char *err, size_t err_len) {
     int rc = TG_ERR_NOMEM;
-    float *dist = malloc((size_t)np * (size_t)np * sizeof *dist);
-    float *da = malloc((size_t)np * (size_t)B * sizeof *da);
+    float *dist = scr_get(sc, SCR_DIST, (size_t)np * (size_t)np * sizeof *dist);
+    float *da = scr_get(sc, SCR_DA, (size_t)np * (size_t)B * sizeof *da);
     int64_t *anchors = malloc((size_t)B * 2 * sizeof *anchors), *assign = malloc((size_t)np * sizeof *assign);
     if (!dist || !da || !anchors || !assign) {
         tg_set_err(err, err_len, "tango: out of memory (context pool of %lld tokens)", (long long)np);
@@ -173,8 +209,6 @@ static int context_merge(const float *X, const float *Q, int64_t np, int64_t D, 
     tg_tango_writeback(anchors, B, p->q_writeback_perm, dest);
     rc = TG_OK;
 out:
-    free(dist);
-    free(da);
     free(anchors);
     free(assign);
     return rc;
@@ -191,9 +225,9 @@ void tg_tango_compress_result_free(tg_tango_compress_result *res) {
     memset(res, 0, sizeof *res);
 }
 
-int tg_tango_compress(const float *X, const float *Q, const float *a, int64_t m, int64_t D, double rho,
-                      const tg_tango_params *p, tg_rng *rng, int64_t *kept, tg_tango_compress_result *res,
-                      char *err, size_t err_len) {
+static int compress_impl(const float *X, const float *Q, const float *a, int64_t m, int64_t D, double rho,
+                         const tg_tango_params *p, tg_rng *rng, scratch *sc, int64_t *kept,
+                         tg_tango_compress_result *res, char *err, size_t err_len) {
     memset(res, 0, sizeof *res);
     tg_tango_budget b = tg_tango_compress_budget(m, rho, p->context_ratio, p->alpha);
     res->budget = b;
@@ -201,7 +235,8 @@ int tg_tango_compress(const float *X, const float *Q, const float *a, int64_t m,
     int rc = TG_ERR_NOMEM;
     uint8_t *is_kept = calloc((size_t)m, 1);
     int64_t *cand = malloc((size_t)m * sizeof *cand), *pool = malloc((size_t)m * sizeof *pool);
-    float *gq = malloc((size_t)m * (size_t)D * sizeof *gq), *gx = malloc((size_t)m * (size_t)D * sizeof *gx);
+    float *gq = scr_get(sc, SCR_Q, (size_t)m * (size_t)D * sizeof *gq);
+    float *gx = scr_get(sc, SCR_X, (size_t)m * (size_t)D * sizeof *gx);
     float *ga = malloc((size_t)m * sizeof *ga);
     int64_t *chosen = malloc((size_t)m * sizeof *chosen);
     if (!is_kept || !cand || !pool || !gq || !gx || !ga || !chosen) {
@@ -247,7 +282,7 @@ int tg_tango_compress(const float *X, const float *Q, const float *a, int64_t m,
             memcpy(gq + (size_t)i * D, Q + (size_t)pool[i] * D, (size_t)D * sizeof *gq);
             memcpy(gx + (size_t)i * D, X + (size_t)pool[i] * D, (size_t)D * sizeof *gx);
         }
-        rc = context_merge(gx, gq, np, D, c, p, rng, res->merged_pos, res->merged, err, err_len);
+        rc = context_merge(gx, gq, np, D, c, p, rng, sc, res->merged_pos, res->merged, err, err_len);
         if (rc) goto out;
         for (int64_t q = 0; q < c; q++) {
             res->merged_pos[q] = pool[res->merged_pos[q]];
@@ -264,10 +299,18 @@ out:
     free(is_kept);
     free(cand);
     free(pool);
-    free(gq);
-    free(gx);
     free(ga);
     free(chosen);
+    return rc;
+}
+
+int tg_tango_compress(const float *X, const float *Q, const float *a, int64_t m, int64_t D, double rho,
+                      const tg_tango_params *p, tg_rng *rng, int64_t *kept, tg_tango_compress_result *res,
+                      char *err, size_t err_len) {
+    scratch sc;
+    memset(&sc, 0, sizeof sc);
+    int rc = compress_impl(X, Q, a, m, D, rho, p, rng, &sc, kept, res, err, err_len);
+    scr_free(&sc);
     return rc;
 }
 
@@ -447,24 +490,36 @@ typedef struct {
     const float **src;  /* [T*L] vector of each kept token */
     void **blocks;      /* buffers that src points into, freed at the end */
     int64_t n_blocks, cap_blocks;
-    tg_rng rng;
 } tango_run;
 
+/* Per-segment working state: segments run in parallel (OpenMP over segments), each with its own
+ * jitter stream, seeded by (seed, first frame), and its thread's scratch buffers. */
+typedef struct {
+    scratch *sc;
+    tg_rng rng;
+} seg_state;
+
 static int add_block(tango_run *r, void *b) {
-    if (r->n_blocks == r->cap_blocks) {
-        int64_t nc = r->cap_blocks ? 2 * r->cap_blocks : 64;
-        void **nb = realloc(r->blocks, (size_t)nc * sizeof *nb);
-        if (!nb) return -1;
-        r->blocks = nb;
-        r->cap_blocks = nc;
+    int rc = 0;
+#pragma omp critical(tg_tango_blocks)
+    {
+        if (r->n_blocks == r->cap_blocks) {
+            int64_t nc = r->cap_blocks ? 2 * r->cap_blocks : 64;
+            void **nb = realloc(r->blocks, (size_t)nc * sizeof *nb);
+            if (nb) {
+                r->blocks = nb;
+                r->cap_blocks = nc;
+            }
+        }
+        if (r->n_blocks < r->cap_blocks) r->blocks[r->n_blocks++] = b;
+        else rc = -1;
     }
-    r->blocks[r->n_blocks++] = b;
-    return 0;
+    return rc;
 }
 
 /* COMPRESS over the m tokens at flat ids ids[] whose vectors are X rows; marks the kept tokens
  * and their vectors; *sum receives the counts and the budget (its buffers are released). */
-static int run_compress(tango_run *r, const float *X, const float *Q, const float *a, int64_t m, double rho,
+static int run_compress(tango_run *r, seg_state *w, const float *X, const float *Q, const float *a, int64_t m, double rho,
                         const int64_t *ids, tg_tango_compress_result *sum, char *err, size_t err_len) {
     memset(sum, 0, sizeof *sum);
     int64_t *kept = malloc((size_t)(m > 0 ? m : 1) * sizeof *kept);
@@ -473,7 +528,7 @@ static int run_compress(tango_run *r, const float *X, const float *Q, const floa
         return TG_ERR_NOMEM;
     }
     tg_tango_compress_result res;
-    int rc = tg_tango_compress(X, Q, a, m, r->D, rho, r->p, &r->rng, kept, &res, err, err_len);
+    int rc = compress_impl(X, Q, a, m, r->D, rho, r->p, &w->rng, w->sc, kept, &res, err, err_len);
     if (rc) {
         free(kept);
         return rc;
@@ -498,7 +553,7 @@ static int run_compress(tango_run *r, const float *X, const float *Q, const floa
 }
 
 /* One segment of n >= 2 frames starting at f0 (spec §5.2). */
-static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si, char *err, size_t err_len) {
+static int run_segment(tango_run *r, seg_state *w, int64_t f0, int64_t n, tg_segment_info *si, char *err, size_t err_len) {
     const tg_tango_params *p = r->p;
     int64_t L = r->L, D = r->D;
     int rc = TG_ERR_NOMEM;
@@ -522,16 +577,16 @@ static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si,
     /* static pool: temporal mean features, first-frame metric, mean scores */
     if (S > 0) {
         meanF = malloc((size_t)S * (size_t)D * sizeof *meanF);
-        Qs = malloc((size_t)S * (size_t)D * sizeof *Qs);
+        Qs = scr_get(w->sc, SCR_FRAMEQ, (size_t)S * (size_t)D * sizeof *Qs);
         as = malloc((size_t)S * sizeof *as);
         if (!meanF || !Qs || !as) goto oom;
         tg_static_pool(r->F + (size_t)f0 * L * D, n, L, D, mask, meanF);
         for (int64_t k = 0; k < S; k++) {
             int64_t l = stat[k];
             tg_strope_ctx_row(r->rope, r->F + ((size_t)f0 * L + l) * D, f0, l, Qs + (size_t)k * D);
-            double acc = 0;
+            float acc = 0.0f; /* float32 mean over the frames */
             for (int64_t f = 0; f < n; f++) acc += r->A[(f0 + f) * L + l];
-            as[k] = (float)(acc / (double)n);
+            as[k] = acc / (float)n;
             if (p->scores_fp16) as[k] = tg_fp16_round(as[k]);
             ids[k] = f0 * L + l;
         }
@@ -539,7 +594,7 @@ static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si,
         float *mf = meanF;
         meanF = NULL; /* owned by the block list now */
         tg_tango_compress_result cs;
-        rc = run_compress(r, mf, Qs, as, S, r_adj, ids, &cs, err, err_len);
+        rc = run_compress(r, w, mf, Qs, as, S, r_adj, ids, &cs, err, err_len);
         if (rc) goto out;
         si->budget += cs.budget.R;
         si->kept_static = cs.n_kept;
@@ -560,10 +615,10 @@ static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si,
             if (!direct && p->jitter != 0) {
                 noise = malloc((size_t)n * (size_t)b.cand * sizeof *noise);
                 if (!noise) goto oom;
-                for (int64_t i = 0; i < n * b.cand; i++) noise[i] = tg_rng_uniform(&r->rng);
+                for (int64_t i = 0; i < n * b.cand; i++) noise[i] = tg_rng_uniform(&w->rng);
             }
-            /* serial on purpose: each selection is small (C <= 37 candidates), and an OpenMP team
-             * spinning next to OpenBLAS's own threads costs more than it saves on 2 cores */
+            /* frames in order within the segment (segments themselves run in parallel); each
+             * selection is small (C <= 37 candidates at the paper's ratios) */
             int fail = 0;
             {
                 float *sc = malloc((size_t)Ld * sizeof *sc);
@@ -639,8 +694,8 @@ static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si,
             si->kept_context += np;
             si->kept += np;
         } else if (B > 0) {
-            gx = malloc((size_t)np * (size_t)D * sizeof *gx);
-            gq = malloc((size_t)np * (size_t)D * sizeof *gq);
+            gx = scr_get(w->sc, SCR_X, (size_t)np * (size_t)D * sizeof *gx);
+            gq = scr_get(w->sc, SCR_Q, (size_t)np * (size_t)D * sizeof *gq);
             merged = malloc((size_t)B * (size_t)D * sizeof *merged);
             dest = malloc((size_t)B * sizeof *dest);
             if (!gx || !gq || !merged || !dest) goto oom;
@@ -648,7 +703,7 @@ static int run_segment(tango_run *r, int64_t f0, int64_t n, tg_segment_info *si,
                 memcpy(gx + (size_t)i * D, r->F + (size_t)pool[i] * D, (size_t)D * sizeof *gx);
                 tg_strope_ctx_row(r->rope, r->F + (size_t)pool[i] * D, pool[i] / L, pool[i] % L, gq + (size_t)i * D);
             }
-            rc = context_merge(gx, gq, np, D, B, p, &r->rng, dest, merged, err, err_len);
+            rc = context_merge(gx, gq, np, D, B, p, &w->rng, w->sc, dest, merged, err, err_len);
             if (rc) goto out;
             if (add_block(r, merged)) goto oom;
             for (int64_t q = 0; q < B; q++) {
@@ -673,11 +728,8 @@ out:
     free(dyn);
     free(ids);
     free(meanF);
-    free(Qs);
     free(as);
     free(noise);
-    free(gx);
-    free(gq);
     free(merged);
     free(sal_pos);
     free(pool);
@@ -761,6 +813,12 @@ static void set_quirks(const tg_tango_params *p, tg_prune_output *out) {
 int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_output *out, char *err,
                  size_t err_len) {
     memset(out, 0, sizeof *out);
+    for (int i = 0; i < p->n_sinks; i++)
+        if (p->sinks[i] < 0 || p->sinks[i] >= in->n_tokens) {
+            tg_set_err(err, err_len, "sink index %lld is outside the %lld-token grid", (long long)p->sinks[i],
+                       (long long)in->n_tokens);
+            return TG_ERR_INPUT;
+        }
     if (!in->timestamps) {
         tg_set_err(err, err_len, "tango needs frame timestamps (seconds) for ST-RoPE");
         return TG_ERR_INPUT;
@@ -774,10 +832,15 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     r.W = in->grid_w;
     r.D = in->dim;
     r.F = in->features;
-    tg_rng_seed(&r.rng, p->seed);
     int64_t T = r.T, L = r.L, D = r.D, N = T * L;
     int rc = TG_ERR_NOMEM;
     int64_t *seg_start = NULL, *seg_len = NULL;
+    scratch *scrs = NULL;
+    int *seg_rc = NULL;
+    char *seg_err = NULL;
+    int64_t *seg_order = NULL;
+    int64_t n_seg = 0;
+    int n_thr = 1;
     r.A = malloc((size_t)N * sizeof *r.A);
     r.sim = malloc((size_t)(T > 1 ? (T - 1) * L : 1) * sizeof *r.sim);
     r.keep = calloc((size_t)N, 1);
@@ -808,7 +871,6 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     if (T > 1 && tg_cos_consecutive(r.F, T, L, D, p->n_threads, r.sim)) goto oom;
 
     /* segmentation */
-    int64_t n_seg = 0;
     if (tg_segment_dp(r.sim, T, L, p->tau_segment, p->max_window, seg_start, seg_len, &n_seg, NULL, err, err_len)) {
         rc = TG_ERR_INTERNAL;
         goto out;
@@ -817,37 +879,76 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     if (!out->segments) goto oom;
     out->n_segments = (int)n_seg;
 
-    /* 4. per segment */
-    for (int64_t s = 0; s < n_seg; s++) {
+    /* 4. per segment, segments in parallel (they own disjoint frames, hence disjoint keep/src
+     * entries); each segment draws its jitter from its own stream, in the official order */
+    n_thr = tg_nthreads(p->n_threads);
+    if (n_thr > n_seg) n_thr = (int)n_seg;
+    if (n_thr < 1) n_thr = 1;
+    scrs = calloc((size_t)n_thr, sizeof *scrs);
+    seg_rc = calloc((size_t)n_seg, sizeof *seg_rc);
+    seg_err = calloc((size_t)n_seg, SEG_ERR_LEN);
+    seg_order = malloc((size_t)n_seg * sizeof *seg_order);
+    if (!scrs || !seg_rc || !seg_err || !seg_order) goto oom;
+    /* OpenBLAS runs single-threaded inside the parallel segment loop (restored afterwards), so
+     * the two levels of threads do not oversubscribe the cores */
+    int blas_prev = openblas_get_num_threads();
+    if (n_thr > 1) openblas_set_num_threads(1);
+    /* longest segments first (their pools dominate), for a balanced dynamic schedule; results do
+     * not depend on the order */
+    for (int64_t i = 0; i < n_seg; i++) seg_order[i] = i;
+    for (int64_t i = 1; i < n_seg; i++)
+        for (int64_t j = i; j > 0 && seg_len[seg_order[j]] > seg_len[seg_order[j - 1]]; j--) {
+            int64_t t = seg_order[j];
+            seg_order[j] = seg_order[j - 1];
+            seg_order[j - 1] = t;
+        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_thr) if (n_thr > 1)
+    for (int64_t oi = 0; oi < n_seg; oi++) {
+        int64_t s = seg_order[oi];
         tg_segment_info *si = &out->segments[s];
         int64_t f0 = seg_start[s], n = seg_len[s];
+        char *serr = seg_err + (size_t)s * SEG_ERR_LEN;
+        seg_state w;
+        w.sc = &scrs[omp_get_thread_num()];
+        tg_rng_seed(&w.rng, p->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(f0 + 1)));
         si->start = f0;
         si->len = n;
+        int src = TG_OK;
         if (n == 1) {
             si->ratio_adj = p->ratio_pre;
             int64_t *ids = malloc((size_t)L * sizeof *ids);
-            if (!ids) goto oom;
-            for (int64_t l = 0; l < L; l++) ids[l] = f0 * L + l;
-            tg_tango_compress_result cs;
-            float *Q = malloc((size_t)L * (size_t)D * sizeof *Q);
-            if (!Q) {
-                free(ids);
-                goto oom;
+            float *Q = scr_get(w.sc, SCR_FRAMEQ, (size_t)L * (size_t)D * sizeof *Q);
+            if (!ids || !Q) {
+                tg_set_err(serr, SEG_ERR_LEN, "tango: out of memory (frame %lld)", (long long)f0);
+                src = TG_ERR_NOMEM;
+            } else {
+                tg_tango_compress_result cs;
+                for (int64_t l = 0; l < L; l++) {
+                    ids[l] = f0 * L + l;
+                    tg_strope_ctx_row(r.rope, r.F + ((size_t)f0 * L + l) * D, f0, l, Q + (size_t)l * D);
+                }
+                src = run_compress(&r, &w, r.F + (size_t)f0 * L * D, Q, r.A + f0 * L, L, p->ratio_pre, ids, &cs,
+                                   serr, SEG_ERR_LEN);
+                if (!src) {
+                    si->budget = cs.budget.R;
+                    si->kept = cs.n_kept;
+                    si->kept_salient = cs.n_salient;
+                    si->kept_context = cs.n_context;
+                }
             }
-            for (int64_t l = 0; l < L; l++)
-                tg_strope_ctx_row(r.rope, r.F + ((size_t)f0 * L + l) * D, f0, l, Q + (size_t)l * D);
-            rc = run_compress(&r, r.F + (size_t)f0 * L * D, Q, r.A + f0 * L, L, p->ratio_pre, ids, &cs, err, err_len);
             free(ids);
-            free(Q);
-            si->budget = cs.budget.R;
-            si->kept = cs.n_kept;
-            si->kept_salient = cs.n_salient;
-            si->kept_context = cs.n_context;
         } else {
-            rc = run_segment(&r, f0, n, si, err, err_len);
+            src = run_segment(&r, &w, f0, n, si, serr, SEG_ERR_LEN);
         }
-        if (rc) goto out;
+        seg_rc[s] = src;
     }
+    if (n_thr > 1) openblas_set_num_threads(blas_prev);
+    for (int64_t s = 0; s < n_seg; s++)
+        if (seg_rc[s]) {
+            tg_set_err(err, err_len, "%s", seg_err + (size_t)s * SEG_ERR_LEN);
+            rc = seg_rc[s];
+            goto out;
+        }
 
     /* 5. output: ascending flat order, vectors, newline assembly, plan, accounting */
     int64_t nk = 0;
@@ -898,6 +999,12 @@ out:
     free(r.blocks);
     free(r.A);
     tg_strope_ctx_free(r.rope);
+    if (scrs)
+        for (int i = 0; i < n_thr; i++) scr_free(&scrs[i]);
+    free(scrs);
+    free(seg_rc);
+    free(seg_err);
+    free(seg_order);
     free(r.sim);
     free(r.keep);
     free(r.src);

@@ -57,11 +57,18 @@ typedef struct {
     int n_sinks;
     int64_t sinks[TG_TANGO_MAX_SINKS]; /* zeroed saliency indices (OV 28,27,41,169,11,12; Video 26,157,11) */
     tg_strope_params strope;   /* sections + bases */
-    double jitter;             /* density noise amplitude 1e-6; 0 disables */
-    uint64_t seed;             /* generator seed (input seed unless seed= is set) */
+    double jitter;             /* density noise amplitude 1e-6; 0 disables (jitter=1 keeps 1e-6,
+                                  another value in (0,1) is taken as the amplitude) */
+    uint64_t seed;             /* generator seed (input seed unless seed= is set); the segment
+                                  starting at frame f0 draws from its own stream seeded with
+                                  seed ^ (0x9E3779B97F4A7C15 * (f0 + 1)), in the official order
+                                  (static salient, static context, dynamic salient, dynamic
+                                  context), so results do not depend on the thread count */
     int64_t max_window;        /* DP window limit 1024 */
     tg_dist_mode dist_mode;    /* dist=torch (default) | direct | gemm */
-    int n_threads;             /* threads= (0: OpenMP default) */
+    int n_threads;             /* threads= (0: OpenMP default): segments run in parallel on this
+                                  many threads; OpenBLAS is set to 1 thread for the duration of
+                                  that loop and restored afterwards */
     int scores_fp16;           /* score_dtype=fp16 (default) | fp32: saliency rounded to fp16 */
     int beta_fp16;             /* merge beta rounded to fp16 (the model dtype): 1 */
     int llm_stage;             /* in-LLM stage (LLaVA-Video default 1, OV 0) */

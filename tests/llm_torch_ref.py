@@ -154,28 +154,35 @@ class Model:
             row = pr[:, -1, :].mean(0)
             if l == tap_layer:
                 tap = row.clone()
-            row_prev = row
+            # FastV compat=paper score: attention received, mean over heads and all query rows
+            row_prev = pr.mean(dim=(0, 1)) if plan and plan.get("select") == "attn-mean" else row
             counts.append(h.shape[0])
         return self.logits(h), tap, kept, counts
 
 
 def apply_plan(h, pos, vs, vl, row, plan):
     a = row[vs: vs + vl]
+    protect = set(plan.get("protect") or [])
+    cand = [i for i in range(vl) if i not in protect]
     if plan.get("indices") is not None:
         top = torch.tensor(plan["indices"], dtype=torch.long)
         plan["selected"] = list(plan["indices"])
     else:
-        nk = plan["keep"] if plan["keep"] > 0 else int(round(vl * plan["ratio"]))
-        nk = max(0, min(nk, vl))
+        nc = len(cand)
+        nk = plan["keep"] if plan["keep"] > 0 else int(round(nc * plan["ratio"]))
+        nk = max(0, min(nk, nc))
         # descending score, ties to the lower index (stable sort of the negated scores)
-        order = sorted(range(vl), key=lambda i: (-float(a[i]), i))
+        order = sorted(cand, key=lambda i: (-float(a[i]), i))
         top = torch.tensor(order[:nk], dtype=torch.long)
         plan["selected"] = order[:nk]  # frozen selection, in keep order, for generation
     nk = top.numel()
     span = h[vs: vs + vl].clone()
     keepmask = torch.zeros(vl, dtype=torch.bool)
     keepmask[top] = True
-    drop = torch.nonzero(~keepmask).flatten()
+    prot = torch.zeros(vl, dtype=torch.bool)
+    for i in plan.get("protect") or []:
+        prot[i] = True
+    drop = torch.nonzero(~keepmask & ~prot).flatten()
     merge = plan.get("merge", "none")
     if merge != "none" and nk > 0 and drop.numel() > 0:
         nrm = torch.nn.functional.normalize(span, dim=-1)
@@ -187,14 +194,16 @@ def apply_plan(h, pos, vs, vl, row, plan):
                 span[t] = (span[t] + span[drop[i]]) / 2
         else:
             w = plan.get("weight", 0.6)
+            wp = plan.get("pool_weight", -1.0)
+            wp = 1 - w if wp < 0 else wp
             acc = torch.zeros(nk, span.shape[1], dtype=span.dtype)
             cnt = torch.zeros(nk, dtype=span.dtype)
             acc.index_add_(0, tgt, span[drop])
             cnt.index_add_(0, tgt, torch.ones(drop.numel(), dtype=span.dtype))
             kept_h = span[top]
             pooled = (kept_h + acc) / (1 + cnt)[:, None]
-            span[top] = w * kept_h + (1 - w) * pooled
-    kept = torch.sort(top).values
+            span[top] = w * kept_h + wp * pooled
+    kept = torch.sort(torch.cat([top, torch.nonzero(prot).flatten()])).values
     idx = torch.cat([torch.arange(0, vs), vs + kept, torch.arange(vs + vl, h.shape[0])])
     hs = h.clone()
     hs[vs: vs + vl] = span
@@ -202,7 +211,7 @@ def apply_plan(h, pos, vs, vl, row, plan):
     pos2 = pos[idx]
     if plan.get("pos", "keep") == "renumber":
         pos2 = torch.arange(h2.shape[0])
-    return h2, pos2, nk, kept
+    return h2, pos2, kept.numel(), kept
 
 
 def main(argv=None, model_cache={}):
@@ -220,6 +229,9 @@ def main(argv=None, model_cache={}):
     ap.add_argument("--plan-weight", type=float, default=0.6)
     ap.add_argument("--plan-pos", default="keep")
     ap.add_argument("--plan-bidir", action="store_true")
+    ap.add_argument("--plan-pool-weight", type=float, default=-1.0)
+    ap.add_argument("--plan-protect", help="comma list of span-relative indices always kept")
+    ap.add_argument("--plan-select", default="attn", help="attn (last row) | attn-mean (all rows)")
     ap.add_argument("--plan-indices", help="comma list of span-relative indices to keep (in keep order)")
     ap.add_argument("--out", required=True, help="output prefix")
     ap.add_argument("--batch", help="file of lines 'TAG ARGS...': run each (prefix DIR/TAG, DIR = --out)")
@@ -260,7 +272,10 @@ def main(argv=None, model_cache={}):
     plan = None
     if a.plan_layer > 0:
         plan = dict(layer=a.plan_layer, keep=a.plan_keep, ratio=a.plan_ratio, merge=a.plan_merge,
-                    weight=a.plan_weight, pos=a.plan_pos, bidir=a.plan_bidir)
+                    weight=a.plan_weight, pos=a.plan_pos, bidir=a.plan_bidir, select=a.plan_select)
+        plan["pool_weight"] = a.plan_pool_weight
+        if a.plan_protect:
+            plan["protect"] = [int(x) for x in a.plan_protect.split(",") if x != ""]
         if a.plan_indices is not None:
             plan["indices"] = [int(x) for x in a.plan_indices.split(",") if x != ""]
     lg, tap, kept, counts = m.run(emb, torch.arange(N), vs, vl, plan, a.attn_layer)

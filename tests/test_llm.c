@@ -26,6 +26,8 @@ static int64_t g_ids[] = {ENG_TINY_ID_IM_START, 10, 20, 30, -200, 40, 50, ENG_TI
 #define N_IDS ((int64_t)(sizeof g_ids / sizeof g_ids[0]))
 static float *g_vis;   /* [n_vis, D] assembled */
 static int64_t g_nvis;
+#define N_LONG 300     /* a visual block longer than the engine's causal query block (256) */
+static float *g_long;  /* [N_LONG, D] */
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -76,6 +78,12 @@ static int setup(void **state) {
     shp[1] = D_TINY;
     pathf(p, sizeof p, "vis.npy");
     if (npy_write(p, NPY_F32, g_vis, 2, shp, err, sizeof err) != 0) return -1;
+    g_long = malloc((size_t)N_LONG * D_TINY * sizeof(float));
+    if (!g_long) return -1;
+    for (int64_t i = 0; i < N_LONG * D_TINY; i++) g_long[i] = 0.5f * rnd_normal();
+    shp[0] = N_LONG;
+    pathf(p, sizeof p, "vis_long.npy");
+    if (npy_write(p, NPY_F32, g_long, 2, shp, err, sizeof err) != 0) return -1;
     const char *py = getenv("PYTHON");
     char cmd[7000], out[4096];
     snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", py && *py ? py : "/usr/bin/python3");
@@ -88,10 +96,15 @@ static int setup(void **state) {
     pathf(p, sizeof p, "scenarios.txt");
     FILE *f = fopen(p, "w");
     if (!f) return -1;
+    fprintf(f, "long --visual %s/vis_long.npy --plan-layer 2 --plan-ratio 0.3 --plan-select attn-mean "
+               "--attn-layer 1 --generate 3\n", g_dir);
     fputs("base --attn-layer 2 --generate 8\n"
           "fastv --plan-layer 2 --plan-ratio 0.5 --generate 8\n"
           "holitom --plan-layer 1 --plan-keep 4 --plan-merge pairwise --generate 6\n"
-          "tango --plan-layer 3 --plan-ratio 0.5 --plan-merge weighted --plan-weight 0.6 --plan-bidir\n"
+          "tango --plan-layer 2 --plan-ratio 0.5 --plan-merge weighted --plan-weight 0.6 --plan-bidir --attn-layer 3\n"
+          "mean --plan-layer 3 --plan-keep 7 --plan-select attn-mean --generate 5\n"
+          "protect --plan-layer 1 --plan-ratio 0.4 --plan-merge weighted --plan-weight 0.5 "
+          "--plan-pool-weight 0.3 --plan-protect 4,9,12 --generate 4\n"
           "indices --plan-layer 2 --plan-indices 12,3,7,0,5 --plan-merge weighted --plan-pos renumber\n",
           f);
     fclose(f);
@@ -108,6 +121,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     (void)state;
     free(g_vis);
+    free(g_long);
     return 0;
 }
 
@@ -216,13 +230,17 @@ static void test_llm_logits_attn_generate_vs_torch(void **state) {
 
 /* One plan scenario: engine vs oracle (logits of every final row, kept set, per-layer counts and,
  * when gen > 0, the greedy continuation decoded after pruning). */
-static void plan_case(const char *tag, const eng_llm_plan *plan, int gen) {
+static void plan_case_vis(const char *tag, const eng_llm_plan *plan, int gen, int attn_layer, const float *vis,
+                          int64_t nvis) {
     eng_llm *m = load_model(ENG_BACKEND_CPU);
     char err[512];
-    eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    eng_llm_state *s = eng_llm_state_init(m, N_IDS + nvis + 16, err, sizeof err);
     assert_non_null(s);
     eng_llm_prefill_params pp = base_params();
+    pp.visual = vis;
+    pp.n_visual = nvis;
     pp.plan = plan;
+    pp.attn_layer = attn_layer;
     eng_llm_prefill_out po;
     int rc = eng_llm_prefill(s, &pp, &po, err, sizeof err);
     if (rc) fprintf(stderr, "%s: %s\n", tag, err);
@@ -235,11 +253,19 @@ static void plan_case(const char *tag, const eng_llm_plan *plan, int gen) {
     for (size_t i = 0; i < kept.numel; i++) assert_int_equal(po.kept[i], ((int64_t *)kept.data)[i]);
     for (int l = 0; l < po.n_layers; l++) {
         assert_int_equal(po.n_tokens_layer[l], ((int64_t *)cnt.data)[l]);
-        assert_int_equal(po.n_visual_layer[l], l < plan->layer ? g_nvis : (int64_t)kept.numel);
+        assert_int_equal(po.n_visual_layer[l], l < plan->layer ? nvis : (int64_t)kept.numel);
     }
     assert_int_equal(po.n_final, ((int64_t *)cnt.data)[po.n_layers - 1]);
     assert_int_equal(lg.numel, (size_t)(po.n_logit_rows * po.vocab_out));
     assert_close(tag, po.logits, lg.data, lg.numel, 1e-4);
+    if (attn_layer >= 0) {
+        npy_array at = {0};
+        load_ref(tag, "attn", NPY_F64, &at);
+        assert_int_equal(po.attn_len, (int64_t)at.numel);
+        assert_int_equal(po.attn_len, po.n_tokens_layer[attn_layer]);
+        assert_close("attention row after the plan", po.attn_row, at.data, at.numel, 1e-4);
+        npy_free(&at);
+    }
     /* row_pos maps final rows back to the spliced sequence: text, kept visual, text */
     assert_int_equal(po.row_pos[0], 0);
     for (int64_t i = 0; i < po.n_kept; i++) assert_int_equal(po.row_pos[4 + i], 4 + po.kept[i]);
@@ -260,13 +286,29 @@ static void plan_case(const char *tag, const eng_llm_plan *plan, int gen) {
     eng_llm_free(m);
 }
 
+static void plan_case(const char *tag, const eng_llm_plan *plan, int gen, int attn_layer) {
+    plan_case_vis(tag, plan, gen, attn_layer, g_vis, g_nvis);
+}
+
+/* A 311-token sequence: the causal prefill runs in query blocks (and the mean-received score is
+ * re-weighted across them), the tap at layer 1, FastV compat=paper keeping round(300 * 0.3). */
+static void test_llm_long_blocked_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 2;
+    p.keep_ratio = 0.3;
+    p.select = ENG_PLAN_SELECT_ATTN_MEAN;
+    plan_case_vis("long", &p, 3, 1, g_long, N_LONG);
+}
+
 static void test_llm_plan_fastv_vs_torch(void **state) {
     (void)state;
     if (!g_have_torch) skip();
     eng_llm_plan p = eng_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.5; /* 13 * 0.5 = 6.5 -> 6 (round half to even) */
-    plan_case("fastv", &p, 8);
+    plan_case("fastv", &p, 8, -1);
 }
 
 static void test_llm_plan_holitom_vs_torch(void **state) {
@@ -276,19 +318,46 @@ static void test_llm_plan_holitom_vs_torch(void **state) {
     p.layer = 1;
     p.keep_count = 4;
     p.merge = ENG_PLAN_MERGE_PAIRWISE;
-    plan_case("holitom", &p, 6);
+    plan_case("holitom", &p, 6, -1);
 }
 
 static void test_llm_plan_tango_bidir_vs_torch(void **state) {
     (void)state;
     if (!g_have_torch) skip();
     eng_llm_plan p = eng_llm_plan_default();
-    p.layer = 3;
+    p.layer = 2;
     p.keep_ratio = 0.5;
     p.merge = ENG_PLAN_MERGE_WEIGHTED;
     p.merge_weight = 0.6f;
     p.bidirectional_prev = 1;
-    plan_case("tango", &p, 0);
+    plan_case("tango", &p, 0, 3);
+}
+
+static void test_llm_plan_attn_mean_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 3;
+    p.keep_count = 7;
+    p.select = ENG_PLAN_SELECT_ATTN_MEAN;
+    plan_case("mean", &p, 5, -1);
+}
+
+/* Protected rows (e.g. newlines a method will not prune) and a pool weight w_keep + w_pool != 1:
+ * 10 candidates, round(10 * 0.4) = 4 selected + 3 protected kept. */
+static void test_llm_plan_protect_vs_torch(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    uint8_t prot[13] = {0};
+    prot[4] = prot[9] = prot[12] = 1;
+    eng_llm_plan p = eng_llm_plan_default();
+    p.layer = 1;
+    p.keep_ratio = 0.4;
+    p.merge = ENG_PLAN_MERGE_WEIGHTED;
+    p.merge_weight = 0.5f;
+    p.merge_pool_weight = 0.3f;
+    p.protect = prot;
+    plan_case("protect", &p, 4, -1);
 }
 
 static void test_llm_plan_indices_renumber_vs_torch(void **state) {
@@ -302,7 +371,7 @@ static void test_llm_plan_indices_renumber_vs_torch(void **state) {
     p.n_keep_idx = 5;
     p.merge = ENG_PLAN_MERGE_WEIGHTED;
     p.pos = ENG_PLAN_POS_RENUMBER;
-    plan_case("indices", &p, 0);
+    plan_case("indices", &p, 0, -1);
 }
 
 /* C-only: the logits of KV-cache decode steps equal a fresh prefill of the extended sequence
@@ -362,6 +431,58 @@ static void test_llm_kv_cache_vs_reprefill(void **state) {
     eng_llm_free(mr);
 }
 
+/* The llava-hf layout and a 2-shard lmms checkpoint of the same seed hold the same numbers under
+ * other names / files: the same logits. A constant shift of every position id leaves the logits
+ * unchanged (RoPE is relative), a non-uniform change does not. */
+static void test_llm_layouts_and_positions(void **state) {
+    (void)state;
+    char err[512], dir[1200];
+    eng_llm *m = load_model(ENG_BACKEND_CPU);
+    eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    eng_llm_prefill_params pp = base_params();
+    eng_llm_prefill_out po;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    size_t nl = (size_t)(po.n_logit_rows * po.vocab_out);
+    double *ref = malloc(nl * sizeof *ref);
+    for (size_t i = 0; i < nl; i++) ref[i] = po.logits[i];
+    /* shifted positions */
+    int64_t pos[64];
+    for (int64_t i = 0; i < po.n_tokens; i++) pos[i] = i + 1000;
+    pp.pos = pos;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    assert_close("shifted positions", po.logits, ref, nl, 1e-4);
+    pos[3] += 7; /* a gap before the visual block */
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    double worst = 0;
+    for (size_t i = (size_t)(4 * po.vocab_out); i < nl; i++) worst = fmax(worst, fabs(po.logits[i] - ref[i]));
+    assert_true(worst > 1e-3);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+    /* hf layout (its own image token id is a placeholder too) and a sharded lmms checkpoint */
+    for (int variant = 0; variant < 2; variant++) {
+        eng_tiny_params tp = eng_tiny_default_params();
+        if (variant == 0) tp.layout = ENG_LAYOUT_HF;
+        else tp.shards = 2;
+        snprintf(dir, sizeof dir, "%s/tiny-%s", g_dir, variant == 0 ? "hf" : "shards");
+        assert_int_equal(eng_tiny_model_write(dir, &tp, err, sizeof err), 0);
+        eng_llm *m2 = eng_llm_load(dir, NULL, err, sizeof err);
+        if (!m2) fprintf(stderr, "%s\n", err);
+        assert_non_null(m2);
+        eng_llm_state *s2 = eng_llm_state_init(m2, 64, err, sizeof err);
+        eng_llm_prefill_params p2 = base_params();
+        int64_t ids2[N_IDS];
+        memcpy(ids2, g_ids, sizeof g_ids);
+        if (variant == 0) ids2[4] = ENG_TINY_ID_IMAGE;
+        p2.ids = ids2;
+        assert_int_equal(eng_llm_prefill(s2, &p2, &po, err, sizeof err), ENG_OK);
+        assert_int_equal((size_t)(po.n_logit_rows * po.vocab_out), nl);
+        assert_close(variant == 0 ? "hf layout" : "2 shards", po.logits, ref, nl, 1e-6);
+        eng_llm_state_free(s2);
+        eng_llm_free(m2);
+    }
+    free(ref);
+}
+
 /* Greedy generation picks the first maximum over ids < vocab_limit only. */
 static void test_llm_vocab_limit(void **state) {
     (void)state;
@@ -376,11 +497,18 @@ static void test_llm_vocab_limit(void **state) {
     assert_int_equal(info.vocab, ENG_TINY_VOCAB);
     assert_int_equal(info.n_stop, 2);
     assert_true(fabs(info.repetition_penalty - 1.05) < 1e-12);
+    /* weights: embedding + lm_head [320, 64], 4 layers of 4*64*64 + 2*2*16*64 + 3*64*128 + biases and
+     * norms, final norm, newline */
+    size_t per_layer = 64 * 64 * 2 + 2 * 32 * 64 + 3 * 64 * 128 + (64 + 2 * 32) + 2 * 64;
+    assert_int_equal(info.weight_bytes, 4 * (2 * 320 * 64 + 4 * per_layer + 64 + 64));
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
+    size_t sb = eng_llm_state_bytes(s);
+    assert_true(sb > 2 * 4 * 64 * 32 * sizeof(float)); /* at least the KV cache */
     eng_llm_prefill_params pp = base_params();
     eng_llm_prefill_out po;
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
     assert_int_equal(po.vocab_out, 100);
+    assert_int_equal(eng_llm_state_bytes(s), sb + (size_t)po.n_logit_rows * 100 * sizeof(float));
     int64_t toks[6], n = 0;
     eng_llm_gen_params gp = eng_llm_gen_default_params();
     gp.max_new_tokens = 6;
@@ -609,11 +737,15 @@ static void test_llm_infer_cli(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llm_logits_attn_generate_vs_torch),
+        cmocka_unit_test(test_llm_long_blocked_vs_torch),
         cmocka_unit_test(test_llm_plan_fastv_vs_torch),
         cmocka_unit_test(test_llm_plan_holitom_vs_torch),
         cmocka_unit_test(test_llm_plan_tango_bidir_vs_torch),
+        cmocka_unit_test(test_llm_plan_attn_mean_vs_torch),
+        cmocka_unit_test(test_llm_plan_protect_vs_torch),
         cmocka_unit_test(test_llm_plan_indices_renumber_vs_torch),
         cmocka_unit_test(test_llm_kv_cache_vs_reprefill),
+        cmocka_unit_test(test_llm_layouts_and_positions),
         cmocka_unit_test(test_llm_vocab_limit),
         cmocka_unit_test(test_llm_assemble_visual),
         cmocka_unit_test(test_llm_bad_inputs),

@@ -47,6 +47,25 @@ static void add_run(db_store *db, const char *bench, const char *method, double 
     }
 }
 
+static void add_failed_run(db_store *db, const char *bench, const char *method, double ratio, int n) {
+    db_run_spec s = db_run_spec_default();
+    s.model = "tiny-ov";
+    s.benchmark = bench;
+    s.method = method;
+    char params[64];
+    snprintf(params, sizeof params, "{\"ratio\":%g}", ratio);
+    s.params_json = params;
+    char key[DB_KEY_LEN + 1];
+    int resumed;
+    assert_int_equal(db_run_open(db, &s, key, &resumed), DB_OK);
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "bad-%d", i);
+        db_sample_result r = {.sample_id = id, .error = "video.mp4: corrupt", .ms = {-1, -1, -1, -1, -1, -1}};
+        assert_int_equal(db_sample_put(db, key, &r), DB_OK);
+    }
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("report"));
@@ -65,6 +84,8 @@ static int setup(void **state) {
     add_run(db, "mvbench", "fastv", 0.1, 50, 30, 110);
     add_run(db, "videomme", "visionzip", 0.1, 90, 45, 105);
     add_run(db, "mvbench", "visionzip", 0.1, 50, 35, 105);
+    /* a run whose every sample failed (no scored sample) must not upset the report */
+    add_failed_run(db, "videomme", "fastv", 0.2, 5);
     /* r = 0.2: only tango */
     add_run(db, "videomme", "tango", 0.2, 90, 59, 120);
     add_run(db, "mvbench", "tango", 0.2, 50, 40, 120);
@@ -91,7 +112,7 @@ static void test_report_files(void **state) {
     snprintf(cmd, sizeof cmd, "%s report --db %s --out %s/rep", tb_test_bin(), db_path, dir);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc != 0) fail_msg("report failed: %s", out);
-    assert_non_null(strstr(out, "report of 10 runs"));
+    assert_non_null(strstr(out, "report of 11 runs"));
 
     snprintf(path, sizeof path, "%s/rep/table.md", dir);
     char *md = slurp(path);

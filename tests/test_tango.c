@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "harness/npy.h"
 #include "tango/pruner.h"
 #include "tango/tango.h"
 
@@ -425,6 +426,40 @@ static void test_newline_assembly(void **state) {
     tg_prune_output_free(&o);
 }
 
+static void test_llm_plan_fold(void **state) {
+    (void)state;
+    float h[] = {1, 0, 0, 1, 0.9f, 0.1f, 0.1f, 0.9f, 1, 1, -1, 0};
+    float sc[] = {0.5f, 0.4f, 0.1f, 0.05f, 0.3f, 0.01f};
+    tg_llm_plan pl;
+    memset(&pl, 0, sizeof pl);
+    pl.enabled = 1;
+    pl.layer = 18;
+    pl.keep_ratio = 0.5;
+    pl.keep_round = TG_PLAN_ROUND_HALF_EVEN;
+    pl.merge = TG_PLAN_MERGE_COSINE_FOLD;
+    pl.w_keep = 0.6;
+    pl.w_pool = 0.4;
+    int64_t idx[6], n;
+    float out[12];
+    char err[128];
+    assert_int_equal(tg_llm_plan_fold(&pl, sc, h, 6, 2, idx, out, &n, err, sizeof err), TG_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[1], 1);
+    assert_int_equal(idx[2], 4);
+    NEAR(out[0], 0.98, 1e-6); /* token 0 absorbs token 2 */
+    NEAR(out[1], 0.02, 1e-6);
+    NEAR(out[2], -0.12, 1e-6); /* token 1 absorbs tokens 3 and 5 */
+    NEAR(out[3], 0.6 + 0.4 * 1.9 / 3, 1e-6);
+    NEAR(out[4], 1, 0); /* token 4 absorbs nothing */
+    NEAR(out[5], 1, 0);
+    /* banker's rounding of the keep count: round(5 * 0.5) = 2 */
+    assert_int_equal(tg_llm_plan_fold(&pl, sc, h, 5, 2, idx, out, &n, err, sizeof err), TG_OK);
+    assert_int_equal(n, 2);
+    pl.enabled = 0;
+    assert_int_equal(tg_llm_plan_fold(&pl, sc, h, 6, 2, idx, out, &n, err, sizeof err), TG_ERR_INPUT);
+}
+
 /* ===== end-to-end properties ===== */
 
 static void check_output(const video *v, const tg_prune_output *o, double ratio) {
@@ -594,6 +629,76 @@ static void test_video_model(void **state) {
     free_video(&v);
 }
 
+/* ===== independent Python oracle (tests/fixtures/tango/oracle_tango.py, written from the spec) ===== */
+
+static void save_f32(const char *dir, const char *name, const float *d, int nd, const int64_t *shape) {
+    char path[700], err[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(npy_write(path, NPY_F32, d, nd, shape, err, sizeof err), 0);
+}
+
+static void compare_case(const char *dir, const char *name, const video *v, const tg_prune_output *o) {
+    char path[700], err[256];
+    npy_array k, t;
+    snprintf(path, sizeof path, "%s/%s_kept.npy", dir, name);
+    assert_int_equal(npy_read(path, NPY_I64, &k, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/%s_tokens.npy", dir, name);
+    assert_int_equal(npy_read(path, NPY_F32, &t, err, sizeof err), 0);
+    if ((int64_t)k.numel != o->n_kept) fprintf(stderr, "%s: oracle keeps %zu, C %lld\n", name, k.numel, (long long)o->n_kept);
+    assert_int_equal(k.numel, o->n_kept);
+    assert_memory_equal(k.data, o->kept, sizeof(int64_t) * k.numel);
+    double maxd = 0;
+    const float *tf = t.data;
+    for (size_t i = 0; i < t.numel; i++) maxd = fmax(maxd, fabs((double)tf[i] - o->tokens[i]));
+    assert_true(maxd < 1e-5);
+    (void)v;
+    npy_free(&k);
+    npy_free(&t);
+}
+
+static void test_python_oracle(void **state) {
+    (void)state;
+    const char *py = getenv("PYTHON");
+    if (!py) py = "/usr/bin/python3";
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy' >/dev/null 2>&1", py);
+    if (system(cmd) != 0) {
+        skip();
+        return;
+    }
+    const char *b = getenv("TB_BUILD");
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/tmp/test_tango_oracle", b ? b : "build");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    /* 10 frames of 14x14 (scenes of 3, so single-frame segments appear too), D = 48 */
+    video v = make_video(10, 14, 14, 48, 3, 77);
+    int64_t s3[3] = {v.T, v.L, v.D}, s2[2] = {v.T, v.L}, s1[1] = {v.T};
+    save_f32(dir, "F.npy", v.F, 3, s3);
+    save_f32(dir, "A.npy", v.A, 2, s2);
+    save_f32(dir, "T.npy", v.ts, 1, s1);
+    snprintf(cmd, sizeof cmd,
+             "%s tests/fixtures/tango/oracle_tango.py '%s' r10:0.1:0.65:28+27+41+169+11+12:official "
+             "r20:0.2:0.8:28+27+41+169+11+12:official p15:0.15:0.8:28:paper",
+             py, dir);
+    assert_int_equal(system(cmd), 0);
+    struct {
+        const char *name;
+        double r;
+        const char *compat;
+    } cases[] = {{"r10", 0.1, "compat=official"}, {"r20", 0.2, "compat=official"}, {"p15", 0.15, "compat=paper"}};
+    for (int c = 0; c < 3; c++) {
+        const char *kv[] = {"jitter=0", cases[c].compat};
+        tg_prune_input in = input_of(&v, cases[c].r, kv, 2);
+        tg_prune_output o;
+        char err[256];
+        assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+        compare_case(dir, cases[c].name, &v, &o);
+        tg_prune_output_free(&o);
+    }
+    free_video(&v);
+}
+
 static void test_registry(void **state) {
     (void)state;
     const tg_method *m = tg_method_find("tango");
@@ -618,11 +723,13 @@ int main(void) {
         cmocka_unit_test(test_params_errors),
         cmocka_unit_test(test_input_errors),
         cmocka_unit_test(test_newline_assembly),
+        cmocka_unit_test(test_llm_plan_fold),
         cmocka_unit_test(test_properties),
         cmocka_unit_test(test_sink_masking),
         cmocka_unit_test(test_static_pool_placement),
         cmocka_unit_test(test_video_model),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_python_oracle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

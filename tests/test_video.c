@@ -231,6 +231,15 @@ static void test_exact_linspace(void **state) {
     ds_frames_free(&f);
     ds_frames_free(&f); /* idempotent */
     ds_video_free(v);
+    /* the one-call form gives the same frames */
+    ds_video_info in;
+    assert_int_equal(ds_video_sample_path(g_h264, 0, &p, &f, &in, err, sizeof err), 0);
+    assert_int_equal(in.n_frames, 60);
+    assert_memory_equal(f.indices, want, sizeof want);
+    check_content(&f);
+    ds_frames_free(&f);
+    assert_int_equal(ds_video_sample_path("/nonexistent/x.mp4", 0, &p, &f, &in, err, sizeof err), DS_VIDEO_ERR_MISSING);
+    assert_null(f.pixels);
 }
 
 static void test_every_frame_exact(void **state) {

@@ -218,6 +218,26 @@ static void test_torch_hf_layout(void **state) {
     encode_and_compare(g_hf, ENG_BACKEND_CPU, ENG_VPOOL_CONFIG, "ref_hf", 3);
 }
 
+/* The CUDA backend against the same oracle, when this build and machine have one. */
+static void test_torch_cuda(void **state) {
+    (void)state;
+    if (!g_have_torch) skip();
+    char err[512];
+    eng_model_params mp = eng_model_default_params();
+    mp.backend = ENG_BACKEND_CUDA;
+    eng_model *m = eng_model_load(g_lmms, &mp, err, sizeof err);
+    if (!m) {
+        printf("SKIP cuda: %s\n", err);
+        skip();
+    }
+    eng_model_free(m);
+    char p[1400];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/ref_lmms_bil/pooled.npy", g_dir);
+    if (stat(p, &sb) != 0) assert_int_equal(run_torch(g_lmms, "config", "ref_lmms_bil"), 0);
+    encode_and_compare(g_lmms, ENG_BACKEND_CUDA, ENG_VPOOL_CONFIG, "ref_lmms_bil", 2);
+}
+
 /* Invariants that need no oracle. */
 static void test_invariants(void **state) {
     (void)state;
@@ -283,6 +303,22 @@ static void test_invariants(void **state) {
     eng_vision_out_free(&a);
     eng_model_free(m);
     free(px);
+    /* an LLM-only change (one byte of the first LLM layer's down_proj) changes the digest */
+    if (g_have_torch) {
+        char copy[1200], cmd[8192];
+        snprintf(copy, sizeof copy, "%s/llm_changed", g_dir);
+        snprintf(cmd, sizeof cmd,
+                 "cp -r '%s' '%s' && '%s' -c \"import json,struct,sys; p=sys.argv[1]; f=open(p,'r+b'); "
+                 "n=struct.unpack('<Q',f.read(8))[0]; h=json.loads(f.read(n)); "
+                 "o=8+n+h['model.layers.0.mlp.down_proj.weight']['data_offsets'][0]; f.seek(o); b=f.read(1); "
+                 "f.seek(o); f.write(bytes([b[0]^1]))\" '%s/model.safetensors'",
+                 g_lmms, copy, getenv("PYTHON") ? getenv("PYTHON") : "python3", copy);
+        assert_int_equal(system(cmd), 0);
+        m = eng_model_load(copy, NULL, err, sizeof err);
+        assert_non_null(m);
+        assert_string_not_equal(eng_model_digest(m), dg1);
+        eng_model_free(m);
+    }
 }
 
 static void test_bad_inputs(void **state) {
@@ -331,6 +367,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_lmms_bilinear_cpu), cmocka_unit_test(test_torch_lmms_bilinear_ref),
         cmocka_unit_test(test_torch_lmms_average),      cmocka_unit_test(test_torch_hf_layout),
+        cmocka_unit_test(test_torch_cuda),
         cmocka_unit_test(test_invariants),              cmocka_unit_test(test_bad_inputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
