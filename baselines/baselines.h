@@ -62,7 +62,7 @@ typedef struct {
     int64_t rows, cols;    /* (out) uniform: pooled grid */
     int64_t frames;        /* (out) uniform-frames: frames kept */
     int64_t keep;          /* (out) fastv: keep count M at layer k; random: tokens kept */
-    int llm_layer;         /* (in) fastv k (2) / holitom layer (18); 0 = no in-LLM stage */
+    int llm_layer;         /* (in) fastv k (2) / holitom layer (18); (out) tango; 0 = none */
     double llm_keep_ratio; /* (in) holitom: 1 - layer_ratio (0.5); (out) fastv: M / V */
     int holitom_full;      /* (in) holitom: 1 = variant=full (outer + inner), 0 = outer only */
     int64_t n_seq;         /* (out) predicted visual tokens entering the LLM, newlines included */

@@ -61,9 +61,13 @@ static cJSON *plan_json(const tg_llm_plan *pl) {
     cJSON_AddStringToObject(o, "keep_round", pl->keep_round == TG_PLAN_ROUND_HALF_EVEN ? "half_even"
                                              : pl->keep_round == TG_PLAN_ROUND_FLOOR ? "floor" : "ceil");
     cJSON_AddBoolToObject(o, "span_includes_newlines", pl->span_includes_newlines);
-    cJSON_AddStringToObject(o, "score", pl->score_last_query ? "last_query_row_head_mean" : "other");
+    cJSON_AddStringToObject(o, "score", pl->score_all_queries  ? "received_attention_all_queries_head_mean"
+                                        : pl->score_last_query ? "last_query_row_head_mean"
+                                                               : "other");
     cJSON_AddBoolToObject(o, "score_causal_mask", pl->score_causal_mask);
-    cJSON_AddStringToObject(o, "merge", pl->merge == TG_PLAN_MERGE_COSINE_FOLD ? "cosine_fold" : "none");
+    cJSON_AddStringToObject(o, "merge", pl->merge == TG_PLAN_MERGE_COSINE_FOLD    ? "cosine_fold"
+                                        : pl->merge == TG_PLAN_MERGE_PAIRWISE_SEQ ? "pairwise_sequential"
+                                                                                  : "none");
     cJSON_AddNumberToObject(o, "w_keep", pl->w_keep);
     cJSON_AddNumberToObject(o, "w_pool", pl->w_pool);
     cJSON_AddStringToObject(o, "positions", pl->positions == TG_PLAN_POS_ORIGINAL ? "original" : "contiguous");
@@ -138,7 +142,7 @@ static const char *set_help(char *buf, size_t n) {
 int cmd_prune(int argc, char **argv) {
     static char set_buf[4096];
     const char *method = NULL, *feat = NULL, *attn = NULL, *ts = NULL, *grid = NULL, *outdir = NULL;
-    const char *attn_recv = NULL, *globals = NULL;
+    const char *attn_recv = NULL, *globals = NULL, *keys = NULL;
     double ratio = 0.0;
     int64_t seed = 0, threads = 0;
     cli_list sets = {0};
@@ -148,7 +152,8 @@ int cmd_prune(int argc, char **argv) {
         {"attn", CLI_STR, &attn, "A.npy", "saliency per token (T, L), >= 0", .required = 1},
         {"timestamps", CLI_STR, &ts, "T.npy", "frame times in seconds (T,)"},
         {"attn-recv", CLI_STR, &attn_recv, "A.npy", "optional mean received attention (T, L)"},
-        {"globals", CLI_STR, &globals, "G.npy", "optional per-frame global vectors (T, G)"},
+        {"frame-global", CLI_STR, &globals, "G.npy", "optional per-frame global vectors (T, G): encode's frame_global"},
+        {"keys", CLI_STR, &keys, "K.npy", "optional per-token keys (T, L, Dk): encode's pooled_keys (VisionZip)"},
         {"ratio", CLI_DOUBLE, &ratio, "R", "retention ratio in (0, 1]", .required = 1},
         {"grid", CLI_STR, &grid, "HxW", "token grid (default: square root of L)"},
         {"set", CLI_LIST, &sets, "KEY=VALUE", set_help(set_buf, sizeof set_buf)},
@@ -172,13 +177,14 @@ int cmd_prune(int argc, char **argv) {
 
     int rc = 1;
     char err[512];
-    npy_array F = {0}, A = {0}, TS = {0}, AR = {0}, G = {0};
+    npy_array F = {0}, A = {0}, TS = {0}, AR = {0}, G = {0}, K = {0};
     tg_prune_output out = {0};
     char *txt = NULL;
     if (npy_read(feat, NPY_F32, &F, err, sizeof err) || npy_read(attn, NPY_F32, &A, err, sizeof err) ||
         (ts && npy_read(ts, NPY_F32, &TS, err, sizeof err)) ||
         (attn_recv && npy_read(attn_recv, NPY_F32, &AR, err, sizeof err)) ||
-        (globals && npy_read(globals, NPY_F32, &G, err, sizeof err))) {
+        (globals && npy_read(globals, NPY_F32, &G, err, sizeof err)) ||
+        (keys && npy_read(keys, NPY_F32, &K, err, sizeof err))) {
         fprintf(stderr, "tango-bench prune: %s\n", err);
         goto done;
     }
@@ -203,7 +209,12 @@ int cmd_prune(int argc, char **argv) {
         goto done;
     }
     if (globals && (G.ndim != 2 || G.shape[0] != T)) {
-        fprintf(stderr, "tango-bench prune: %s: globals must be (T, G) with T = %lld\n", globals, (long long)T);
+        fprintf(stderr, "tango-bench prune: %s: frame-global must be (T, G) with T = %lld\n", globals, (long long)T);
+        goto done;
+    }
+    if (keys && (K.ndim != 3 || K.shape[0] != T || K.shape[1] != L)) {
+        fprintf(stderr, "tango-bench prune: %s: keys must be (T, L, Dk) with T = %lld, L = %lld\n", keys, (long long)T,
+                (long long)L);
         goto done;
     }
     int64_t gh, gw;
@@ -238,6 +249,8 @@ int cmd_prune(int argc, char **argv) {
     in.saliency_recv = attn_recv ? AR.data : NULL;
     in.frame_global = globals ? G.data : NULL;
     in.global_dim = globals ? G.shape[1] : 0;
+    in.keys = keys ? K.data : NULL;
+    in.key_dim = keys ? K.shape[2] : 0;
     in.ratio = ratio;
     in.seed = (uint64_t)seed;
     in.n_threads = (int)threads;
@@ -292,5 +305,6 @@ done:
     npy_free(&TS);
     npy_free(&AR);
     npy_free(&G);
+    npy_free(&K);
     return rc;
 }

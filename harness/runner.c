@@ -400,8 +400,7 @@ typedef struct {
     double ratio;              /* target equivalent retention (1 for full) */
     char key[DB_KEY_LEN + 1];
     char params_json[2048];    /* method params + ratio, as recorded */
-    int64_t n_done;            /* results present (resumed or written) */
-    int64_t n_correct;
+    int quirks_recorded;       /* the run's active quirks are in the store */
 } run_slot;
 
 /* Everything loaded once per model. */
@@ -580,6 +579,8 @@ typedef struct {
     int64_t visual_per_layer[TG_MAX_LAYERS];
     double flops, retention;
     double prune_ms, prefill_ms, generate_ms;
+    char *method_json;   /* the method's resolved knobs and accounting (owned) */
+    char quirks[512];    /* active quirks, comma separated */
 } run_outcome;
 
 static void run_one(const run_config *cfg, const run_model *m, const run_bench *b, run_loaded *l,
@@ -635,6 +636,9 @@ static void run_one(const run_config *cfg, const run_model *m, const run_bench *
         goto out;
     }
     o->prune_ms = 1e3 * (now_s() - t0);
+    if (out.params_json) o->method_json = strdup(out.params_json);
+    for (int q = 0, off = 0; q < out.n_quirks && off < (int)sizeof o->quirks; q++)
+        off += snprintf(o->quirks + off, sizeof o->quirks - (size_t)off, "%s%s", q ? "," : "", out.quirks[q]);
 
     /* the visual block in LLM order: kept vectors and newline tokens */
     const float *newline = eng_llm_image_newline(l->llm);
@@ -989,6 +993,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         .parse_failed = o.parse_failed, .n_visual_in = o.n_visual_in, .n_text = o.n_text,
                         .n_layers = o.error[0] ? 0 : o.n_layers, .visual_per_layer = o.visual_per_layer,
                         .flops = o.flops, .equiv_retention = o.retention, .peak_bytes = peak_rss_bytes(),
+                        .method_json = o.method_json,
                     };
                     for (int k = 0; k < DB_N_STAGES; k++) r.ms[k] = -1;
                     if (!o.error[0]) {
@@ -1000,7 +1005,12 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         r.ms[DB_STAGE_TOTAL] = w.decode_ms + w.vision_ms + o.prune_ms + o.prefill_ms + o.generate_ms;
                     }
                     int put = db_sample_put(db, sl->key, &r);
+                    if (!put && !sl->quirks_recorded && !o.error[0]) { /* first pruned sample names them */
+                        put = db_run_set_quirks(db, sl->key, o.quirks);
+                        sl->quirks_recorded = 1;
+                    }
                     free(o.raw);
+                    free(o.method_json);
                     if (put) {
                         free(cats);
                         fail(err, err_len, "%s", db_errmsg(db));

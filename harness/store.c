@@ -3,6 +3,7 @@
  * Schema history (PRAGMA user_version):
  *   1  runs, samples, layer_tokens, timings
  *   2  samples.kl_mean / samples.top1_agree (agreement with the unpruned run), index by video
+ *   3  samples.method_json (the method's solved knobs and accounting per sample)
  * Migrations run in order inside one transaction; a database newer than DB_SCHEMA_VERSION is
  * refused rather than guessed at. */
 #include "harness/store.h"
@@ -84,6 +85,8 @@ static const char *const migrations[] = {
     "ALTER TABLE samples ADD COLUMN kl_mean REAL;"
     "ALTER TABLE samples ADD COLUMN top1_agree REAL;"
     "CREATE INDEX samples_by_video ON samples(run_key, video_id);",
+    /* 2 -> 3 */
+    "ALTER TABLE samples ADD COLUMN method_json TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION, "one migration per schema version");
@@ -381,6 +384,18 @@ out:
     return rc;
 }
 
+int db_run_set_quirks(db_store *db, const char *key, const char *quirks) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "UPDATE runs SET quirks = ?1 WHERE run_key = ?2", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, "updating the run");
+    sqlite3_bind_text(st, 1, nz(quirks), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(db, "updating the run");
+    return sqlite3_changes(db->db) ? DB_OK : set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
+}
+
 int db_run_finish(db_store *db, const char *key, db_run_status status) {
     static const char *names[] = {"running", "ok", "failed"};
     char now[32];
@@ -487,8 +502,8 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
 
     static const char *ins =
         "INSERT INTO samples (run_key, sample_id, video_id, categories, status, error, raw_output, parsed, gold,"
-        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, method_json)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
     if (sqlite3_prepare_v2(db->db, ins, -1, &st, NULL) != SQLITE_OK) {
         sql_err(db, "writing a sample");
         goto rollback;
@@ -510,6 +525,7 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
     sqlite3_bind_double(st, 15, r->equiv_retention);
     sqlite3_bind_int64(st, 16, r->peak_bytes);
     sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 18, r->method_json);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(db->db);
@@ -606,12 +622,13 @@ int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out) {
         " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'prune'),"
         " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'prefill'),"
         " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'generate'),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'total')"
+        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'total'),"
+        " s.method_json"
         " FROM samples s WHERE s.run_key = ?1 ORDER BY s.sample_id";
     static const char *cols[] = {"sample_id", "video_id", "categories", "status", "error", "raw_output",
                                  "parsed", "gold", "correct", "parse_failed", "n_visual_in", "n_text",
                                  "flops", "equiv_retention", "peak_bytes", "visual_per_layer", "ms_decode",
-                                 "ms_vision", "ms_prune", "ms_prefill", "ms_generate", "ms_total"};
+                                 "ms_vision", "ms_prune", "ms_prefill", "ms_generate", "ms_total", "method_json"};
     enum { N_COLS = sizeof cols / sizeof cols[0] };
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "exporting samples");
@@ -635,7 +652,7 @@ int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out) {
             int type = sqlite3_column_type(st, c);
             if (type == SQLITE_NULL) {
                 cJSON_AddNullToObject(o, cols[c]);
-            } else if (c == 2) { /* categories is JSON already */
+            } else if (c == 2 || c == N_COLS - 1) { /* categories and method_json are JSON already */
                 cJSON *cat = cJSON_Parse((const char *)sqlite3_column_text(st, c));
                 if (cat) cJSON_AddItemToObject(o, cols[c], cat);
                 else cJSON_AddStringToObject(o, cols[c], (const char *)sqlite3_column_text(st, c));

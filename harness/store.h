@@ -28,7 +28,7 @@
 #include <stdio.h>
 
 #define DB_KEY_LEN 64          /* hex SHA-256 */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 typedef struct db_store db_store; /* opaque: one open database */
 
@@ -86,6 +86,8 @@ typedef struct {
     double equiv_retention;      /* paper Eq. 1 from the realised counts */
     double ms[DB_N_STAGES];      /* per-stage wall time in milliseconds; < 0 = not measured */
     int64_t peak_bytes;          /* peak memory; 0 = not measured */
+    const char *method_json;     /* the method's resolved knobs and accounting for this sample (JSON
+                                    object: solved knobs, predicted and realised retention, ...) */
 } db_sample_result;
 
 /* Per-run summary row for listings. */
@@ -123,6 +125,11 @@ int db_run_key(const db_run_spec *spec, char key[DB_KEY_LEN + 1], char **canonic
 /* Creates the run of spec, or reopens it when the key exists (*resumed = 1), and marks it
  * running. key receives the run key. */
 int db_run_open(db_store *db, const db_run_spec *spec, char key[DB_KEY_LEN + 1], int *resumed);
+
+/* Records the quirks a run's method reported as active (comma separated). They follow from the
+ * method, its parameters and the compat mode, which the key already holds, so the key is
+ * unchanged; the runner learns them from the first pruned sample. */
+int db_run_set_quirks(db_store *db, const char *key, const char *quirks);
 
 /* Marks a run finished (ok or failed). */
 int db_run_finish(db_store *db, const char *key, db_run_status status);

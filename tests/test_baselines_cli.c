@@ -56,7 +56,7 @@ static int prune(const char *method, const char *tag, double ratio, const char *
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "%s prune --method %s --features %s/%s_F.npy --attn %s/%s_A.npy --attn-recv %s/%s_A.npy "
-             "--globals %s/%s_G.npy --timestamps %s/%s_T.npy --ratio %g %s --out %s/%s",
+             "--frame-global %s/%s_G.npy --timestamps %s/%s_T.npy --ratio %g %s --out %s/%s",
              tb_test_bin(), method, g_dir, tag, g_dir, tag, g_dir, tag, g_dir, tag, g_dir, tag, ratio, sets, g_dir,
              out);
     return tb_test_run(cmd, log, n);

@@ -115,7 +115,7 @@ static int run_all(void **state) {
         }
         snprintf(cmd, sizeof cmd,
                  "%.300s prune --method %s --features %.200s/F.npy --attn %.200s/A.npy --attn-recv %.200s/AR.npy "
-                 "--globals %.200s/G.npy --ratio 0.3 --set model=%s --set jitter=0%s --out %.200s/c%d",
+                 "--frame-global %.200s/G.npy --ratio 0.3 --set model=%s --set jitter=0%s --out %.200s/c%d",
                  tb_test_bin(), JOBS[j].method, g_dir, g_dir, g_dir, g_dir, JOBS[j].model, sets, g_dir, j);
         if (tb_test_run(cmd, log, sizeof log)) {
             fprintf(stderr, "%s\n%s\n", cmd, log);

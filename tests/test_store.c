@@ -217,9 +217,10 @@ static void test_migration_from_v1(void **state) {
     char err[2048];
     db_store *db = db_open(db_path, err, sizeof err);
     assert_non_null(db);
-    assert_int_equal(db_schema_version(db), 2);
+    assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
     db_close(db);
     assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 'old' AND kl_mean IS NULL"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE method_json IS NULL"), 1);
     assert_int_equal(count_rows("SELECT count(*) FROM sqlite_schema WHERE name = 'samples_by_video'"), 1);
 }
 

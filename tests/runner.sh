@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Integration test of `tango-bench run` on a tiny model and the synthetic benchmark:
+#   1. a small sweep completes; a corrupt video and a malformed record are stored as failed
+#      samples while the run goes on;
+#   2. a run killed with SIGKILL at random moments and restarted ends with exactly the rows of
+#      the uninterrupted run (no loss, no duplicates);
+#   3. two shards merged equal the single run;
+#   4. the report holds the expected rows; compare flags an injected regression.
+# Prints "TB-RESULT: N passed, N failed".
+set -u
+bin=${TB_BIN:-build/tango-bench}
+tmp=${TB_BUILD:-build}/tmp/runner-$$
+rm -rf "$tmp" && mkdir -p "$tmp"
+passed=0 failed=0
+check() { # name, then a command that must succeed
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+die() { echo "setup failed: $*"; echo "TB-RESULT: $passed passed, $((failed + 1)) failed"; exit 1; }
+
+# ---- data: tiny model (real depth, so FastV's K=2 exists), synthetic benchmark, two faults
+"$bin" make-tiny-model --llm-layers 28 "$tmp/model" > /dev/null || die "make-tiny-model"
+"$bin" synth --videos 5 --frames 60 "$tmp/synth" > /dev/null || die "synth"
+# corrupt one video (keep its header, cut its data) and add a record that lacks "answer"
+victim=$(ls "$tmp"/synth/videos/clevrer/video_validation/*.mp4 | head -1)
+head -c 3000 "$victim" > "$tmp/cut.mp4" && mv "$tmp/cut.mp4" "$victim"
+/usr/bin/python3 - "$tmp/synth/json/scene_transition.json" <<'EOF' || die "manifest edit"
+import json, sys
+p = sys.argv[1]
+recs = json.load(open(p))
+recs.append({"video": "synth_01.mp4", "question": "How many cuts?", "candidates": ["0", "1"]})
+json.dump(recs, open(p, "w"))
+EOF
+cat > "$tmp/cfg.json" <<EOF
+{"name": "runner-test",
+ "models": [{"name": "tiny", "path": "$tmp/model", "family": "llava-ov", "frames": 6}],
+ "benchmarks": [{"name": "mvbench", "manifest": "$tmp/synth/json", "videos": "$tmp/synth/videos",
+                 "max_new_tokens": 4}],
+ "methods": [{"name": "full"}, {"name": "tango", "params": {"sinks": ""}}, {"name": "fastv"},
+             {"name": "random"}],
+ "ratios": [0.2]}
+EOF
+dump() { # the rows that define a study, independent of timing and creation time
+  sqlite3 "$1" "SELECT r.run_key, r.method, s.sample_id, s.status, s.correct, s.parse_failed,
+                       quote(s.raw_output), quote(s.parsed), quote(s.error), s.n_visual_in, s.equiv_retention,
+                       (SELECT group_concat(visual) FROM layer_tokens t
+                         WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id)
+                FROM samples s JOIN runs r USING (run_key) ORDER BY 1, 3"
+}
+
+# ---- 1. the uninterrupted run
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/full.db" --quiet > "$tmp/run.log" 2>&1 || die "run: $(cat "$tmp/run.log")"
+n_rows=$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples")
+check "4 runs x 11 samples" test "$n_rows" = 44
+check "every run finished" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM runs WHERE status = 'ok'")" = 4
+n_bad_video=$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE status = 'failed' AND error LIKE '%$(basename "$victim")%'")
+check "corrupt video failed in every run (2 questions x 4 runs)" test "$n_bad_video" = 8
+n_bad_rec=$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE status = 'failed' AND error LIKE '%answer%'")
+check "malformed record failed in every run" test "$n_bad_rec" = 4
+check "other samples answered" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE status = 'ok' AND raw_output IS NOT NULL")" = 32
+check "fastv plan visible per layer" test "$(sqlite3 "$tmp/full.db" "SELECT count(DISTINCT t.visual) FROM layer_tokens t JOIN runs r USING (run_key) WHERE r.method = 'fastv'")" -ge 2
+check "quirks recorded per run" test "$(sqlite3 "$tmp/full.db" "SELECT quirks FROM runs WHERE method = 'tango'")" != ""
+check "method knobs recorded per sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples s JOIN runs r USING (run_key) WHERE r.method = 'fastv' AND json_valid(s.method_json)")" = 8
+check "rerun writes nothing" sh -c "'$bin' run --config '$tmp/cfg.json' --db '$tmp/full.db' --quiet | grep -q '0 results written'"
+
+# ---- 2. SIGKILL at random moments, then resume until done
+kills=0
+for attempt in $(seq 1 40); do
+  "$bin" run --config "$tmp/cfg.json" --db "$tmp/killed.db" --quiet > /dev/null 2>&1 &
+  pid=$!
+  sleep "0.$((RANDOM % 6 + 2))"
+  if kill -0 "$pid" 2> /dev/null; then
+    kill -9 "$pid" 2> /dev/null && kills=$((kills + 1))
+    wait "$pid" 2> /dev/null
+  else
+    wait "$pid" && break
+  fi
+done
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/killed.db" --quiet > /dev/null 2>&1
+check "killed $kills times, then the same rows" diff <(dump "$tmp/full.db") <(dump "$tmp/killed.db")
+check "at least one kill landed mid-run" test "$kills" -ge 1
+check "no duplicates after kills" test "$(sqlite3 "$tmp/killed.db" "SELECT count(*) FROM samples")" = "$n_rows"
+
+# ---- 3. shards merged equal the single run
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/s0.db" --shard 0/2 --quiet > /dev/null 2>&1
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/s1.db" --shard 1/2 --quiet > /dev/null 2>&1
+n0=$(sqlite3 "$tmp/s0.db" "SELECT count(*) FROM samples"); n1=$(sqlite3 "$tmp/s1.db" "SELECT count(*) FROM samples")
+check "shards split the samples ($n0 + $n1)" test "$n0" -gt 0 -a "$n1" -gt 0 -a $((n0 + n1)) = "$n_rows"
+"$bin" merge "$tmp/merged.db" "$tmp/s0.db" "$tmp/s1.db" > /dev/null
+check "merged shards equal the single run" diff <(dump "$tmp/full.db") <(dump "$tmp/merged.db")
+check "merged expected counts add up" test "$(sqlite3 "$tmp/merged.db" "SELECT sum(n_expected) FROM runs")" = "$n_rows"
+
+# ---- 4. report and compare
+"$bin" report --db "$tmp/full.db" --out "$tmp/report" > /dev/null 2>&1
+check "report table has every method" sh -c "grep -q '| 100% | full |' '$tmp/report/table.md' && grep -q '| 20% | fastv |' '$tmp/report/table.md' && grep -q '| 20% | random |' '$tmp/report/table.md' && grep -q '| 20% | tango |' '$tmp/report/table.md'"
+check "report counts failures" grep -q '| tiny | mvbench | tango | 0.200 | .* | 8/11 | 3 |' "$tmp/report/table.md"
+check "report html and plots" test -s "$tmp/report/index.html" -a -s "$tmp/report/plots/latency_tiny.png" -a -s "$tmp/report/plots/layers_tiny_r20.svg"
+full_key=$(sqlite3 "$tmp/full.db" "SELECT run_key FROM runs WHERE method = 'full'")
+tango_key=$(sqlite3 "$tmp/full.db" "SELECT run_key FROM runs WHERE method = 'tango'")
+cp "$tmp/full.db" "$tmp/reg.db"
+# inject: the full-token run answers everything right, Tango keeps its (tiny-model) answers
+sqlite3 "$tmp/reg.db" "UPDATE samples SET correct = 1 WHERE run_key = '$full_key' AND status = 'ok'"
+"$bin" compare --db "$tmp/reg.db" "$full_key" "$tango_key" > "$tmp/cmp.log" 2>&1
+check "compare flags the injected regression (exit 3)" test $? = 3
+check "compare prints the flip counts" grep -q "REGRESSION" "$tmp/cmp.log"
+"$bin" compare --db "$tmp/full.db" "$tango_key" "$tango_key" > /dev/null 2>&1
+check "a run compared with itself is no regression" test $? = 0
+
+echo "TB-RESULT: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
