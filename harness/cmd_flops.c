@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/baselines.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/flops.h"
@@ -55,8 +56,8 @@ bad:
 }
 
 int cmd_flops(int argc, char **argv) {
-    const char *model_name = "qwen2-7b", *layer_tokens = NULL, *solve = NULL;
-    int64_t n_visual = 6272, n_text = 100, k = 2;
+    const char *model_name = "qwen2-7b", *layer_tokens = NULL, *solve = NULL, *method = NULL, *family = "llava-ov";
+    int64_t n_visual = 6272, n_text = 100, k = -1, frames = 0;
     double ratio = 0, keep = 0.5;
     int json = 0;
     const cli_opt opts[] = {
@@ -66,8 +67,13 @@ int cmd_flops(int argc, char **argv) {
         {"layer-tokens", CLI_STR, &layer_tokens, "PLAN", "visual tokens per layer: n0,n1,... or COUNT@LAYER,..."},
         {"solve", CLI_STR, &solve, "fastv|two-stage", "solve a method's knob for --ratio"},
         {"ratio", CLI_DOUBLE, &ratio, "R", "target equivalent retention for --solve", 0, 1},
-        {"k", CLI_INT, &k, "K", "layer where the in-LLM stage acts", 0, MAX_LAYERS},
+        {"k", CLI_INT, &k, "K", "layer where the in-LLM stage acts (-1: 2 for fastv, 18 for two-stage and the method's own)",
+         -1, MAX_LAYERS},
         {"keep", CLI_DOUBLE, &keep, "P", "fraction kept at layer K for --solve two-stage", 0, 1},
+        {"method", CLI_STR, &method, "NAME",
+         "show a pruning method's plan at --ratio (its knobs solved for that equivalent retention)"},
+        {"family", CLI_STR, &family, "llava-ov|llava-video", "geometry for --method (32x14x14 or 64x13x13)"},
+        {"frames", CLI_INT, &frames, "T", "frames for --method (0 = the family's default)", 0, 4096},
         {"json", CLI_FLAG, &json, NULL, "print one JSON object instead of a table"},
         {0},
     };
@@ -91,12 +97,41 @@ int cmd_flops(int argc, char **argv) {
                 MAX_LAYERS);
         return 1;
     }
+    if (k < 0 && solve) k = !strcmp(solve, "fastv") ? 2 : 18;
     if (k >= m.n_layers) return cli_usage_error(&spec, "--k %lld must be below the layer count %d", (long long)k, m.n_layers);
 
     int64_t plan[MAX_LAYERS];
     for (int l = 0; l < m.n_layers; l++) plan[l] = n_visual;
-    if (solve && layer_tokens) return cli_usage_error(&spec, "--solve and --layer-tokens exclude each other");
-    if (solve) {
+    if ((solve != NULL) + (layer_tokens != NULL) + (method != NULL) > 1)
+        return cli_usage_error(&spec, "--solve, --layer-tokens and --method exclude each other");
+    if (method) {
+        if (ratio <= 0) return cli_usage_error(&spec, "--method needs --ratio in (0, 1]");
+        if (m.n_layers > TG_MAX_LAYERS) return cli_usage_error(&spec, "the model has too many layers for a plan");
+        bl_geometry g;
+        if (!strcmp(family, "llava-ov")) g = bl_geometry_default(BL_MODEL_OV);
+        else if (!strcmp(family, "llava-video")) g = bl_geometry_default(BL_MODEL_VIDEO);
+        else return cli_usage_error(&spec, "--family '%s' is not llava-ov or llava-video", family);
+        if (frames > 0) g.n_frames = frames;
+        g.n_layers = m.n_layers;
+        bl_knobs kn = bl_knobs_default(method);
+        if (k >= 0) kn.llm_layer = (int)k;
+        double realised = 0;
+        int st2 = bl_solve(method, ratio, &g, &kn, &realised, err, sizeof err);
+        if (st2 < 0) {
+            fprintf(stderr, "tango-bench flops: %s\n", err);
+            return 1;
+        }
+        bl_plan_layers(&kn, m.n_layers, plan);
+        /* the unpruned block of this geometry: tokens plus newlines (OV one, Video one per row) */
+        n_visual = g.n_frames * g.grid_h * g.grid_w + (g.model == BL_MODEL_OV ? 1 : g.n_frames * g.grid_h);
+        if (!json) {
+            printf("%s at r=%.3f on %s (%lld frames of %lldx%lld): %lld visual tokens enter the LLM", method, ratio,
+                   family, (long long)g.n_frames, (long long)g.grid_h, (long long)g.grid_w, (long long)kn.n_seq);
+            if (kn.llm_layer > 0) printf(", %lld from layer %d", (long long)kn.n_llm_keep, kn.llm_layer);
+            printf("%s%s\n", kn.data_dependent ? " (predicted: the count depends on the video)" : "",
+                   st2 == BL_SOLVE_INEXACT ? " [closest reachable, outside the 0.5% tolerance]" : "");
+        }
+    } else if (solve) {
         if (ratio <= 0) return cli_usage_error(&spec, "--solve needs --ratio in (0, 1]");
         if (!strcmp(solve, "fastv")) {
             double got;
@@ -130,7 +165,7 @@ int cmd_flops(int argc, char **argv) {
         return cli_usage_error(&spec, "%s", err);
     }
     for (int l = 0; l < m.n_layers; l++)
-        if (plan[l] > n_visual)
+        if (plan[l] > n_visual && !method)
             return cli_usage_error(&spec, "layer %d holds %lld visual tokens, more than --visual %lld", l,
                                    (long long)plan[l], (long long)n_visual);
 

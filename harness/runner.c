@@ -24,10 +24,8 @@
 #include "datasets/datasets.h"
 #include "datasets/video.h"
 #include "engine/engine.h"
-#include "engine/llm.h"
-#include "engine/tokenizer.h"
 #include "harness/commands.h"
-#include "harness/flops.h"
+#include "harness/session.h"
 #include "harness/store.h"
 #include "tango/pruner.h"
 
@@ -403,389 +401,6 @@ typedef struct {
     int quirks_recorded;       /* the run's active quirks are in the store */
 } run_slot;
 
-/* Everything loaded once per model. */
-typedef struct {
-    eng_model *vision;
-    eng_llm *llm;
-    eng_llm_state *state;
-    tok_tokenizer *tok;
-    eng_vision_info vinfo;
-    eng_llm_info linfo;
-    fl_model fl;
-    int64_t n_ctx;
-} run_loaded;
-
-static void loaded_free(run_loaded *l) {
-    eng_llm_state_free(l->state);
-    eng_llm_free(l->llm);
-    eng_model_free(l->vision);
-    tok_free(l->tok);
-    memset(l, 0, sizeof *l);
-}
-
-static int load_model(const run_model *m, run_loaded *l, char *err, size_t err_len) {
-    memset(l, 0, sizeof *l);
-    char e[1024];
-    eng_model_params mp = eng_model_default_params();
-    eng_backend_parse(m->backend, &mp.backend);
-    if (m->siglip[0]) mp.siglip_path = m->siglip;
-    if (!(l->vision = eng_model_load(m->path, &mp, e, sizeof e))) return fail(err, err_len, "%s", e);
-    eng_model_vision_info(l->vision, &l->vinfo);
-    eng_llm_params lp = eng_llm_default_params();
-    lp.backend = mp.backend;
-    if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail_e;
-    eng_llm_get_info(l->llm, &l->linfo);
-    if (!(l->tok = tok_load(m->path, e, sizeof e))) goto fail_e;
-    /* The real checkpoints carry more embedding rows than the tokenizer has ids: greedy decoding
-     * only ever picks a tokenizer id (spec §6.3, quirk pipeline.vocab_shrink). */
-    int32_t vs = tok_vocab_size(l->tok);
-    if (vs > 0 && vs < l->linfo.vocab) {
-        eng_llm_free(l->llm);
-        lp.vocab_limit = vs;
-        if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail_e;
-        eng_llm_get_info(l->llm, &l->linfo);
-    }
-    /* Worst case context: every pooled token of every frame plus a newline per row, the prompt
-     * and the answer. */
-    int64_t grid = l->vinfo.grid - l->vinfo.grid / 2; /* ceil(G/2) >= floor(G/2) */
-    l->n_ctx = (int64_t)m->n_frames * grid * (grid + 1) + 2048;
-    if (!(l->state = eng_llm_state_init(l->llm, l->n_ctx, e, sizeof e))) goto fail_e;
-    l->fl = (fl_model){.n_layers = l->linfo.n_layers, .d = l->linfo.hidden, .m = l->linfo.intermediate,
-                       .n_heads = l->linfo.n_heads, .n_kv_heads = l->linfo.n_kv_heads, .vocab = (int)l->linfo.vocab};
-    snprintf(l->fl.name, sizeof l->fl.name, "%.63s", m->name);
-    return 0;
-fail_e:
-    loaded_free(l);
-    return fail(err, err_len, "%s", e);
-}
-
-/* The saliency each method's spec names: the mean attention received in the last vision layer
- * for VisionZip and HoliTom, the SigLIP attention-pooling head for the others (Tango, FastVID,
- * the attention top-k control). */
-static int wants_received_attention(const char *method) {
-    return !strcmp(method, "visionzip") || !strcmp(method, "holitom");
-}
-
-/* Per-sample work shared by every run. */
-typedef struct {
-    ds_frames frames;
-    eng_vision_out vis;
-    float *timestamps;   /* [T] float seconds */
-    double decode_ms, vision_ms;
-    double duration_s;   /* of the whole video (the LLaVA-Video prompt states it) */
-    char error[1024];    /* non-empty: the sample failed before pruning */
-} run_sample_work;
-
-/* Equal, NaN included (absent clip bounds). */
-static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
-
-static void work_free(run_sample_work *w) {
-    ds_frames_free(&w->frames);
-    eng_vision_out_free(&w->vis);
-    free(w->timestamps);
-    memset(w, 0, sizeof *w);
-}
-
-static void prepare_sample(const run_model *m, const run_bench *b, run_loaded *l, const ds_sample *s,
-                           run_sample_work *w) {
-    memset(w, 0, sizeof *w);
-    char e[1024];
-    double t0 = now_s();
-    ds_video_t *v = NULL;
-    if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
-        snprintf(w->error, sizeof w->error, "%s", e);
-        return;
-    }
-    ds_video_params vp = ds_video_default_params();
-    vp.n_frames = m->n_frames;
-    ds_sample_rule_parse(b->frame_rule, &vp.rule);
-    ds_seek_mode_parse(b->seek, &vp.seek);
-    vp.size = l->vinfo.image_size;
-    if (!isnan(s->start) && !isnan(s->end)) {
-        vp.clip = 1;
-        vp.start_s = s->start;
-        vp.end_s = s->end;
-    }
-    ds_video_info info;
-    ds_video_get_info(v, &info);
-    w->duration_s = info.duration_s;
-    int rc = ds_video_sample(v, &vp, &w->frames, e, sizeof e);
-    ds_video_free(v);
-    if (rc) {
-        snprintf(w->error, sizeof w->error, "%s", e);
-        return;
-    }
-    double t1 = now_s();
-    eng_encode_params ep = eng_encode_default_params();
-    ep.keep_hidden = 0;
-    ep.keep_projected = 0;
-    /* VLMEvalKit runs LLaVA-Video with average pooling whatever the config says (quirk
-     * pipeline.video_pool_average). */
-    if (!strcmp(m->family, "llava-video")) ep.pool = ENG_VPOOL_AVERAGE;
-    if (eng_vision_encode(l->vision, w->frames.pixels, w->frames.n, &ep, &w->vis, e, sizeof e) != ENG_OK) {
-        snprintf(w->error, sizeof w->error, "%s", e);
-        return;
-    }
-    double t2 = now_s();
-    w->decode_ms = 1e3 * (t1 - t0);
-    w->vision_ms = 1e3 * (t2 - t1);
-    w->timestamps = malloc((size_t)w->frames.n * sizeof *w->timestamps);
-    if (!w->timestamps) {
-        snprintf(w->error, sizeof w->error, "out of memory");
-        return;
-    }
-    for (int i = 0; i < w->frames.n; i++) w->timestamps[i] = (float)w->frames.timestamps[i];
-}
-
-/* 1 when the method takes the --set key. */
-static int method_accepts(const tg_method *m, const char *key) {
-    for (const char *const *k = m->param_keys; k && *k; k++)
-        if (!strcmp(*k, key)) return 1;
-    return 0;
-}
-
-/* Maps a pruner's in-LLM plan onto the engine's. protect [n_seq] receives the mask of newline
- * rows when the method's span excludes them (they are then always kept, never scored). */
-static void map_plan(const tg_prune_output *out, eng_llm_plan *ep, uint8_t *protect) {
-    const tg_llm_plan *tp = &out->plan;
-    *ep = eng_llm_plan_default();
-    if (!tp->enabled) return;
-    ep->layer = tp->layer;
-    ep->keep_count = tp->n_keep;
-    ep->select = tp->score_all_queries ? ENG_PLAN_SELECT_ATTN_MEAN : ENG_PLAN_SELECT_ATTN;
-    switch (tp->merge) {
-    case TG_PLAN_MERGE_COSINE_FOLD: ep->merge = ENG_PLAN_MERGE_WEIGHTED; break;
-    case TG_PLAN_MERGE_PAIRWISE_SEQ: ep->merge = ENG_PLAN_MERGE_PAIRWISE; break;
-    default: ep->merge = ENG_PLAN_MERGE_NONE; break;
-    }
-    ep->merge_weight = (float)tp->w_keep;
-    ep->merge_pool_weight = (float)tp->w_pool;
-    ep->pos = tp->positions == TG_PLAN_POS_CONTIGUOUS ? ENG_PLAN_POS_RENUMBER : ENG_PLAN_POS_KEEP;
-    ep->bidirectional_prev = !tp->score_causal_mask;
-    if (!tp->span_includes_newlines && out->n_newlines > 0) {
-        for (int64_t i = 0; i < out->n_seq; i++) protect[i] = out->order[i] == TG_NEWLINE;
-        ep->protect = protect;
-    }
-}
-
-/* The outcome of one (sample, run). */
-typedef struct {
-    char error[1024];
-    char *raw;           /* generated text (owned) */
-    char parsed[2];
-    int correct, parse_failed;
-    int64_t n_visual_in, n_text;
-    int n_layers;
-    int64_t visual_per_layer[TG_MAX_LAYERS];
-    double flops, retention;
-    double prune_ms, prefill_ms, generate_ms;
-    char *method_json;   /* the method's resolved knobs and accounting (owned) */
-    char quirks[512];    /* active quirks, comma separated */
-} run_outcome;
-
-static void run_one(const run_config *cfg, const run_model *m, const run_bench *b, run_loaded *l,
-                    const ds_sample *s, const run_sample_work *w, const run_slot *slot, run_outcome *o) {
-    memset(o, 0, sizeof *o);
-    char e[768];
-    tg_prune_output out = {0};
-    float *block = NULL;
-    int64_t *pos = NULL;
-    uint8_t *protect = NULL;
-    char *user = NULL, *content = NULL;
-    tok_ids ids = {0};
-    int32_t *gen32 = NULL;
-    int64_t *ids64 = NULL, gen[4096];
-    const eng_vision_out *vis = &w->vis;
-    int64_t T = vis->n_frames, L = vis->n_pooled, D = vis->d_model, G = vis->grid_pooled;
-
-    /* prune */
-    const char *kv[RUN_MAX_PARAMS + 3];
-    int n_kv = 0;
-    char model_kv[48];
-    snprintf(model_kv, sizeof model_kv, "model=%s", m->family);
-    kv[n_kv++] = model_kv;
-    const tg_method *method = tg_method_find(slot->method->name);
-    char layers_kv[32];
-    /* the model's real depth, so in-LLM stages and the Eq. 1 accounting match what runs */
-    if (method_accepts(method, "layers")) {
-        snprintf(layers_kv, sizeof layers_kv, "layers=%d", l->linfo.n_layers);
-        kv[n_kv++] = layers_kv;
-    }
-    for (int k = 0; k < slot->method->n_kv; k++) kv[n_kv++] = slot->method->kv[k];
-    tg_prune_input in = tg_prune_input_default();
-    in.features = vis->pooled;
-    in.n_frames = T;
-    in.n_tokens = L;
-    in.dim = D;
-    in.grid_h = in.grid_w = G;
-    in.timestamps = w->timestamps;
-    in.saliency_recv = vis->pooled_layer_attn;
-    in.saliency = wants_received_attention(slot->method->name) || !vis->pooled_attn ? vis->pooled_layer_attn
-                                                                                     : vis->pooled_attn;
-    in.frame_global = vis->frame_global;
-    in.global_dim = vis->frame_global ? vis->d_vision : 0;
-    in.keys = vis->pooled_keys;
-    in.key_dim = vis->pooled_keys ? vis->head_dim : 0;
-    in.ratio = slot->ratio;
-    in.seed = (uint64_t)cfg->seed;
-    in.params = kv;
-    in.n_params = n_kv;
-    double t0 = now_s();
-    if (method->run(&in, &out, e, sizeof e) != TG_OK) {
-        snprintf(o->error, sizeof o->error, "%s: %s", slot->method->name, e);
-        goto out;
-    }
-    o->prune_ms = 1e3 * (now_s() - t0);
-    if (out.params_json) o->method_json = strdup(out.params_json);
-    for (int q = 0, off = 0; q < out.n_quirks && off < (int)sizeof o->quirks; q++)
-        off += snprintf(o->quirks + off, sizeof o->quirks - (size_t)off, "%s%s", q ? "," : "", out.quirks[q]);
-
-    /* the visual block in LLM order: kept vectors and newline tokens */
-    const float *newline = eng_llm_image_newline(l->llm);
-    block = malloc((size_t)(out.n_seq ? out.n_seq : 1) * (size_t)D * sizeof *block);
-    protect = malloc((size_t)(out.n_seq ? out.n_seq : 1));
-    if (!block || !protect) {
-        snprintf(o->error, sizeof o->error, "out of memory");
-        goto out;
-    }
-    int contiguous = 1;
-    for (int64_t i = 0; i < out.n_seq; i++) {
-        float *dst = block + i * D;
-        if (out.order[i] == TG_NEWLINE) {
-            if (!newline) {
-                snprintf(o->error, sizeof o->error, "%s: the method emits newline tokens, the checkpoint has none",
-                         slot->method->name);
-                goto out;
-            }
-            memcpy(dst, newline, (size_t)D * sizeof *dst);
-        } else {
-            /* kept[] is ascending: binary search the row of this flat index */
-            int64_t lo = 0, hi = out.n_kept - 1, row = -1;
-            while (lo <= hi) {
-                int64_t mid = lo + (hi - lo) / 2;
-                if (out.kept[mid] == out.order[i]) { row = mid; break; }
-                if (out.kept[mid] < out.order[i]) lo = mid + 1;
-                else hi = mid - 1;
-            }
-            if (row < 0) {
-                snprintf(o->error, sizeof o->error, "%s: order entry %lld is not a kept token", slot->method->name,
-                         (long long)out.order[i]);
-                goto out;
-            }
-            memcpy(dst, out.tokens + row * D, (size_t)D * sizeof *dst);
-        }
-        if (out.positions[i] != i) contiguous = 0;
-    }
-
-    /* prompt */
-    ds_prompt_params pp = ds_prompt_default_params();
-    ds_family_parse(m->family, &pp.family);
-    ds_convention_parse(b->convention, &pp.convention);
-    ds_video_time vt = {.duration_s = w->duration_s, .frame_height = w->frames.height, .n_frames = w->frames.n,
-                        .frame_times = w->frames.timestamps};
-    if (!(user = ds_prompt_user(s, &pp, &vt, e, sizeof e))) {
-        snprintf(o->error, sizeof o->error, "prompt: %s", e);
-        goto out;
-    }
-    size_t clen = strlen(user) + 16;
-    content = malloc(clen);
-    if (!content) goto oom;
-    snprintf(content, clen, "<image>\n%s", user);
-    if (tok_chat_encode(l->tok, content, &ids, e, sizeof e)) {
-        snprintf(o->error, sizeof o->error, "tokenizer: %s", e);
-        goto out;
-    }
-    ids64 = malloc((ids.n ? ids.n : 1) * sizeof *ids64);
-    if (!ids64) goto oom;
-    int64_t ph = -1;
-    for (size_t i = 0; i < ids.n; i++) {
-        ids64[i] = ids.v[i];
-        if (ids.v[i] == TOK_IMAGE_ID) ph = (int64_t)i;
-    }
-    if (ph < 0) {
-        snprintf(o->error, sizeof o->error, "prompt has no <image> placeholder");
-        goto out;
-    }
-    o->n_text = (int64_t)ids.n - 1;
-    if (o->n_text + out.n_seq + b->max_new_tokens > l->n_ctx) {
-        snprintf(o->error, sizeof o->error, "sequence of %lld tokens exceeds the context of %lld",
-                 (long long)(o->n_text + out.n_seq), (long long)l->n_ctx);
-        goto out;
-    }
-    /* Position ids: the method's own (gaps allowed) inside the visual block, text after it
-     * continuing from the block's last position. */
-    if (!contiguous) {
-        if (!(pos = malloc((size_t)(out.n_seq + (int64_t)ids.n) * sizeof *pos))) goto oom;
-        int64_t k = 0, last = ph - 1;
-        for (int64_t i = 0; i < ph; i++) pos[k++] = i;
-        for (int64_t i = 0; i < out.n_seq; i++) {
-            pos[k++] = ph + out.positions[i];
-            if (ph + out.positions[i] > last) last = ph + out.positions[i];
-        }
-        for (size_t i = (size_t)ph + 1; i < ids.n; i++) pos[k++] = ++last;
-    }
-
-    /* prefill + generate */
-    eng_llm_plan plan;
-    map_plan(&out, &plan, protect);
-    eng_llm_prefill_params fp = eng_llm_prefill_default_params();
-    fp.ids = ids64;
-    fp.n_ids = (int64_t)ids.n;
-    fp.visual = block;
-    fp.n_visual = out.n_seq;
-    fp.pos = contiguous ? NULL : pos;
-    fp.plan = plan.layer > 0 ? &plan : NULL;
-    eng_llm_prefill_out po;
-    if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {
-        snprintf(o->error, sizeof o->error, "prefill: %s", e);
-        goto out;
-    }
-    eng_llm_gen_params gp = eng_llm_gen_default_params();
-    gp.max_new_tokens = b->max_new_tokens;
-    int64_t n_gen = 0;
-    if (eng_llm_generate(l->state, &gp, gen, (int64_t)(sizeof gen / sizeof gen[0]), &n_gen, e, sizeof e) != ENG_OK) {
-        snprintf(o->error, sizeof o->error, "generate: %s", e);
-        goto out;
-    }
-    eng_llm_timings tm;
-    eng_llm_get_timings(l->state, &tm);
-    o->prefill_ms = 1e3 * tm.prefill_s;
-    o->generate_ms = 1e3 * tm.decode_s;
-    gen32 = malloc((size_t)(n_gen ? n_gen : 1) * sizeof *gen32);
-    if (!gen32) goto oom;
-    for (int64_t i = 0; i < n_gen; i++) gen32[i] = (int32_t)gen[i];
-    size_t raw_len = 0;
-    if (!(o->raw = tok_decode(l->tok, gen32, (size_t)n_gen, 1, &raw_len, e, sizeof e))) {
-        snprintf(o->error, sizeof o->error, "detokenize: %s", e);
-        goto out;
-    }
-
-    /* score */
-    ds_answer ans;
-    if (ds_answer_score(s, pp.convention, o->raw, &ans, e, sizeof e)) {
-        snprintf(o->error, sizeof o->error, "scoring: %s", e);
-        goto out;
-    }
-    o->correct = ans.correct;
-    o->parse_failed = ans.parse != DS_PARSE_OK;
-    o->parsed[0] = ans.parse == DS_PARSE_OK ? ans.letter : 0;
-
-    /* realised accounting from what the engine ran */
-    o->n_visual_in = out.n_visual_full;
-    o->n_layers = po.n_layers < TG_MAX_LAYERS ? po.n_layers : TG_MAX_LAYERS;
-    for (int i = 0; i < o->n_layers; i++) o->visual_per_layer[i] = po.n_visual_layer[i];
-    o->retention = fl_equiv_retention(o->visual_per_layer, o->n_layers, out.n_visual_full);
-    l->fl.n_layers = o->n_layers;
-    o->flops = fl_prefill_flops(&l->fl, o->n_text, o->visual_per_layer);
-    goto out;
-oom:
-    snprintf(o->error, sizeof o->error, "out of memory");
-out:
-    tg_prune_output_free(&out);
-    free(block), free(pos), free(protect), free(user), free(content), free(ids64), free(gen32);
-    tok_ids_free(&ids);
-}
-
 static int64_t peak_rss_bytes(void) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru)) return 0;
@@ -837,19 +452,23 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     db_store *db = db_open(p->db_path, e, sizeof e);
     if (!db) return fail(err, err_len, "%s", e);
     int rc = -1;
-    run_loaded l = {0};
+    run_session *l = NULL;
     ds_sample_set *set = NULL;
     size_t *picked = NULL;
     run_slot *slots = NULL;
-    run_sample_work w; /* the decoded and encoded current video, shared by its questions */
-    int have_work = 0;
     run_progress pr = {.p = p, .t_start = now_s(), .tty = p->progress};
     char code_version[128];
     snprintf(code_version, sizeof code_version, "tango-bench %s (git %s)", TB_VERSION, TB_GIT_REV);
 
     for (int mi = 0; mi < cfg->n_models; mi++) {
         const run_model *m = &cfg->models[mi];
-        if (load_model(m, &l, err, err_len)) goto out;
+        run_model_spec ms = run_model_spec_default();
+        ms.path = m->path;
+        ms.siglip = m->siglip[0] ? m->siglip : NULL;
+        ms.family = m->family;
+        ms.backend = m->backend;
+        ms.n_frames = m->n_frames;
+        if (run_session_open(&ms, &l, err, err_len)) goto out;
         for (int bi = 0; bi < cfg->n_benches; bi++) {
             const run_bench *b = &cfg->benches[bi];
             ds_load_params lp = ds_load_default_params();
@@ -885,7 +504,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
             }
             char frame_policy[128], decoder[96];
             snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=%s,size=%d", m->n_frames, b->frame_rule,
-                     l.vinfo.image_size);
+                     run_session_image_size(l));
             snprintf(decoder, sizeof decoder, "ffmpeg,seek=%s", b->seek);
             for (int k = 0; k < cfg->n_methods; k++) {
                 int is_full = !strcmp(cfg->methods[k].name, "full");
@@ -915,7 +534,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     free(txt);
                     db_run_spec rs = db_run_spec_default();
                     rs.model = m->name;
-                    rs.weights_digest = eng_model_digest(l.vision);
+                    rs.weights_digest = run_session_digest(l);
                     rs.benchmark = b->name;
                     rs.revision = b->manifest[0] ? b->manifest : b->revision;
                     rs.split = b->bench == DS_BENCH_MLVU ? "dev" : "val";
@@ -938,79 +557,54 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                 }
             }
             pr.total += (int64_t)n_pick * n_slots;
-            char work_video[RUN_PATH] = "";
-            double work_start = NAN, work_end = NAN;
 
             for (size_t pi = 0; pi < n_pick; pi++) {
                 const ds_sample *s = ds_sample_set_get(set, picked[pi]);
-                int pending[RUN_MAX_METHODS * (RUN_MAX_RATIOS + 1)], n_pending = 0;
+                char *cats = NULL;
                 for (int k = 0; k < n_slots; k++) {
+                    run_slot *sl = &slots[k];
                     int done;
-                    if (db_sample_done(db, slots[k].key, s->id, &done)) {
+                    if (db_sample_done(db, sl->key, s->id, &done)) {
+                        free(cats);
                         fail(err, err_len, "%s", db_errmsg(db));
                         goto out;
                     }
                     if (done) {
                         stats->n_skipped++;
                         pr.done++;
-                    } else {
-                        pending[n_pending++] = k;
+                        continue;
                     }
-                }
-                if (n_pending == 0) continue;
-                /* Questions about the same video (and clip) follow each other in every benchmark's
-                 * records: decode and encode once, reuse for all of them. */
-                int same_video = have_work && !s->error && !w.error[0] && !strcmp(work_video, s->video) &&
-                                 same_double(work_start, s->start) && same_double(work_end, s->end);
-                if (!same_video) {
-                    if (have_work) work_free(&w);
-                    have_work = 1;
-                    if (s->error) {
-                        memset(&w, 0, sizeof w);
-                        snprintf(w.error, sizeof w.error, "%s", s->error);
-                    } else {
-                        prepare_sample(m, b, &l, s, &w);
-                    }
-                    snprintf(work_video, sizeof work_video, "%s", s->video ? s->video : "");
-                    work_start = s->start;
-                    work_end = s->end;
-                }
-                char *cats = categories_json(s);
-                for (int q = 0; q < n_pending; q++) {
-                    run_slot *sl = &slots[pending[q]];
-                    run_outcome o;
-                    if (w.error[0]) {
-                        memset(&o, 0, sizeof o);
-                        snprintf(o.error, sizeof o.error, "%s", w.error);
-                    } else {
-                        run_one(cfg, m, b, &l, s, &w, sl, &o);
-                    }
+                    if (!cats) cats = categories_json(s);
+                    run_answer_params ap = run_answer_default_params();
+                    ap.method = sl->method->name;
+                    ap.ratio = sl->ratio;
+                    ap.params = (const char *const *)sl->method->kv;
+                    ap.n_params = sl->method->n_kv;
+                    ap.seed = (uint64_t)cfg->seed;
+                    ds_convention_parse(b->convention, &ap.convention);
+                    ap.frame_rule = b->frame_rule;
+                    ap.seek = b->seek;
+                    ap.max_new_tokens = b->max_new_tokens;
+                    run_answer o;
+                    run_session_answer(l, s, &ap, &o);
                     char gold[2] = {s->gold, 0}; /* "" for a bad record */
+                    char parsed[2] = {o.letter, 0};
                     db_sample_result r = {
                         .sample_id = s->id, .video_id = s->video_rel ? s->video_rel : s->video,
                         .categories_json = cats, .error = o.error[0] ? o.error : NULL, .raw_output = o.raw,
-                        .parsed = o.parsed[0] ? o.parsed : NULL, .gold = gold, .correct = o.correct,
+                        .parsed = o.letter ? parsed : NULL, .gold = gold, .correct = o.correct,
                         .parse_failed = o.parse_failed, .n_visual_in = o.n_visual_in, .n_text = o.n_text,
                         .n_layers = o.error[0] ? 0 : o.n_layers, .visual_per_layer = o.visual_per_layer,
                         .flops = o.flops, .equiv_retention = o.retention, .peak_bytes = peak_rss_bytes(),
                         .method_json = o.method_json,
                     };
-                    for (int k = 0; k < DB_N_STAGES; k++) r.ms[k] = -1;
-                    if (!o.error[0]) {
-                        r.ms[DB_STAGE_DECODE] = w.decode_ms;
-                        r.ms[DB_STAGE_VISION] = w.vision_ms;
-                        r.ms[DB_STAGE_PRUNE] = o.prune_ms;
-                        r.ms[DB_STAGE_PREFILL] = o.prefill_ms;
-                        r.ms[DB_STAGE_GENERATE] = o.generate_ms;
-                        r.ms[DB_STAGE_TOTAL] = w.decode_ms + w.vision_ms + o.prune_ms + o.prefill_ms + o.generate_ms;
-                    }
+                    memcpy(r.ms, o.ms, sizeof r.ms);
                     int put = db_sample_put(db, sl->key, &r);
                     if (!put && !sl->quirks_recorded && !o.error[0]) { /* first pruned sample names them */
                         put = db_run_set_quirks(db, sl->key, o.quirks);
                         sl->quirks_recorded = 1;
                     }
-                    free(o.raw);
-                    free(o.method_json);
+                    run_answer_free(&o);
                     if (put) {
                         free(cats);
                         fail(err, err_len, "%s", db_errmsg(db));
@@ -1028,8 +622,6 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                 }
                 free(cats);
             }
-            if (have_work) work_free(&w);
-            have_work = 0;
             for (int k = 0; k < n_slots; k++)
                 if (db_run_finish(db, slots[k].key, DB_RUN_OK)) {
                     fail(err, err_len, "%s", db_errmsg(db));
@@ -1039,16 +631,16 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
             free(picked), picked = NULL;
             ds_sample_set_free(set), set = NULL;
         }
-        loaded_free(&l);
+        run_session_free(l);
+        l = NULL;
     }
     progress_show(&pr, "done", 1);
     rc = 0;
 out:
-    if (have_work) work_free(&w);
     free(slots);
     free(picked);
     ds_sample_set_free(set);
-    loaded_free(&l);
+    run_session_free(l);
     db_close(db);
     return rc;
 }

@@ -118,12 +118,39 @@ static void test_flops_command(void **state) {
     assert_non_null(strstr(out, "unknown model 'qwen9'"));
 }
 
+static void test_flops_method_plans(void **state) {
+    (void)state;
+    char cmd[1200], out[16384];
+    /* FastV at r = 0.10, K = 2 on the OV block of 6273 tokens keeps 193 (spec table) */
+    snprintf(cmd, sizeof cmd, "%s flops --json --method fastv --ratio 0.10", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"visual\":6273"));
+    assert_non_null(strstr(out, "\"tokens_per_layer\":[6273,6273,193,193"));
+    assert_non_null(strstr(out, "\"equivalent_retention\":0.0999"));
+    /* r = 0.15: 531 */
+    snprintf(cmd, sizeof cmd, "%s flops --json --method fastv --ratio 0.15", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "6273,6273,531,531"));
+    /* K = 3 cannot reach 0.10 */
+    snprintf(cmd, sizeof cmd, "%s flops --method fastv --ratio 0.10 --k 3", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "infeasible"));
+    /* a pre-LLM method keeps the same count in every layer */
+    snprintf(cmd, sizeof cmd, "%s flops --json --method visionzip --ratio 0.2 --family llava-video", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"visual\":11648"));
+    snprintf(cmd, sizeof cmd, "%s flops --method frobnicate --ratio 0.2", tb_test_bin());
+    assert_int_not_equal(tb_test_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s flops --method fastv", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layer_flops_by_hand), cmocka_unit_test(test_vision_flops),
         cmocka_unit_test(test_equiv_retention),     cmocka_unit_test(test_fastv_solver),
         cmocka_unit_test(test_two_stage_solver),    cmocka_unit_test(test_config_json),
-        cmocka_unit_test(test_flops_command),
+        cmocka_unit_test(test_flops_command),      cmocka_unit_test(test_flops_method_plans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,501 @@
+/* session.c - one sample at a time through a loaded Video LLM and a pruning method (see
+ * session.h). The visual block is assembled in the pruner's LLM order (kept vectors, merged values
+ * included, and image_newline rows), with the pruner's position ids when they have gaps; its
+ * in-LLM plan is translated into the engine's. The realised visual tokens per layer come from the
+ * engine (what actually ran); FLOPs and the equivalent retention are computed from them. */
+#include "harness/session.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datasets/video.h"
+#include "engine/engine.h"
+#include "engine/llm.h"
+#include "engine/tokenizer.h"
+#include "harness/flops.h"
+
+#define SESSION_MAX_PARAMS 64
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- loading ------------------------------------------------------------------------------- */
+
+/* Per-video work shared by the questions about it. */
+typedef struct {
+    ds_frames frames;
+    eng_vision_out vis;
+    float *timestamps;   /* [T] float seconds */
+    double decode_ms, vision_ms;
+    double duration_s;   /* of the whole video (the LLaVA-Video prompt states it) */
+    char error[1024];    /* non-empty: the video failed before pruning */
+} run_sample_work;
+
+struct run_session {
+    eng_model *vision;
+    eng_llm *llm;
+    eng_llm_state *state;
+    tok_tokenizer *tok;
+    eng_vision_info vinfo;
+    eng_llm_info linfo;
+    fl_model fl;
+    int64_t n_ctx;
+    char family[16];
+    int n_frames;
+    /* the last prepared video and what it was prepared for */
+    run_sample_work work;
+    int have_work;
+    char work_video[1024];
+    double work_start, work_end;
+    char work_rule[16], work_seek[16];
+};
+
+run_model_spec run_model_spec_default(void) {
+    return (run_model_spec){.path = NULL, .siglip = NULL, .family = NULL, .backend = "cpu", .n_frames = 0};
+}
+
+run_answer_params run_answer_default_params(void) {
+    return (run_answer_params){.method = "full", .ratio = 1.0, .convention = DS_CONV_VLMEVALKIT,
+                               .frame_rule = "linspace", .seek = "exact", .max_new_tokens = 16};
+}
+
+static void work_free(run_sample_work *w) {
+    ds_frames_free(&w->frames);
+    eng_vision_out_free(&w->vis);
+    free(w->timestamps);
+    memset(w, 0, sizeof *w);
+}
+
+void run_session_free(run_session *l) {
+    if (!l) return;
+    if (l->have_work) work_free(&l->work);
+    eng_llm_state_free(l->state);
+    eng_llm_free(l->llm);
+    eng_model_free(l->vision);
+    tok_free(l->tok);
+    free(l);
+}
+
+int run_session_open(const run_model_spec *m, run_session **out, char *err, size_t err_len) {
+    *out = NULL;
+    if (!m || !m->path) {
+        snprintf(err, err_len, "no model path");
+        return -1;
+    }
+    run_session *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    char e[1024];
+    eng_model_params mp = eng_model_default_params();
+    if (eng_backend_parse(m->backend ? m->backend : "cpu", &mp.backend)) {
+        snprintf(e, sizeof e, "unknown backend '%s' (ref, cpu, cuda)", m->backend);
+        goto fail;
+    }
+    if (m->siglip && m->siglip[0]) mp.siglip_path = m->siglip;
+    if (!(l->vision = eng_model_load(m->path, &mp, e, sizeof e))) goto fail;
+    eng_model_vision_info(l->vision, &l->vinfo);
+    eng_llm_params lp = eng_llm_default_params();
+    lp.backend = mp.backend;
+    if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail;
+    eng_llm_get_info(l->llm, &l->linfo);
+    if (!(l->tok = tok_load(m->path, e, sizeof e))) goto fail;
+    /* The real checkpoints carry more embedding rows than the tokenizer has ids: greedy decoding
+     * only ever picks a tokenizer id (spec §6.3, quirk pipeline.vocab_shrink). */
+    int32_t vs = tok_vocab_size(l->tok);
+    if (vs > 0 && vs < l->linfo.vocab) {
+        eng_llm_free(l->llm);
+        lp.vocab_limit = vs;
+        if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail;
+        eng_llm_get_info(l->llm, &l->linfo);
+    }
+    if (m->family) {
+        ds_family fam;
+        if (ds_family_parse(m->family, &fam)) {
+            snprintf(e, sizeof e, "family '%s' is not llava-ov or llava-video", m->family);
+            goto fail;
+        }
+        snprintf(l->family, sizeof l->family, "%s", m->family);
+    } else {
+        snprintf(l->family, sizeof l->family, "%s", l->linfo.newline_mode == 1 ? "llava-video" : "llava-ov");
+    }
+    l->n_frames = m->n_frames > 0 ? m->n_frames : !strcmp(l->family, "llava-video") ? 64 : 32;
+    /* Worst case context: every pooled token of every frame plus a newline per row, the prompt
+     * and the answer. */
+    int64_t grid = l->vinfo.grid - l->vinfo.grid / 2; /* ceil(G/2) >= floor(G/2) */
+    l->n_ctx = (int64_t)l->n_frames * grid * (grid + 1) + 2048;
+    if (!(l->state = eng_llm_state_init(l->llm, l->n_ctx, e, sizeof e))) goto fail;
+    l->fl = (fl_model){.n_layers = l->linfo.n_layers, .d = l->linfo.hidden, .m = l->linfo.intermediate,
+                       .n_heads = l->linfo.n_heads, .n_kv_heads = l->linfo.n_kv_heads, .vocab = (int)l->linfo.vocab};
+    snprintf(l->fl.name, sizeof l->fl.name, "llm");
+    *out = l;
+    return 0;
+fail:
+    snprintf(err, err_len, "%s", e);
+    run_session_free(l);
+    return -1;
+}
+
+const char *run_session_family(const run_session *s) { return s->family; }
+int run_session_frames(const run_session *s) { return s->n_frames; }
+int run_session_image_size(const run_session *s) { return s->vinfo.image_size; }
+int run_session_llm_layers(const run_session *s) { return s->linfo.n_layers; }
+const char *run_session_digest(const run_session *s) { return eng_model_digest(s->vision); }
+
+/* ---- per video ----------------------------------------------------------------------------- */
+
+/* The saliency each method's spec names: the mean attention received in the last vision layer
+ * for VisionZip and HoliTom, the SigLIP attention-pooling head for the others (Tango, FastVID,
+ * the attention top-k control). */
+static int wants_received_attention(const char *method) {
+    return !strcmp(method, "visionzip") || !strcmp(method, "holitom");
+}
+
+static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_params *p, run_sample_work *w) {
+    memset(w, 0, sizeof *w);
+    char e[1024];
+    double t0 = now_s();
+    ds_video_t *v = NULL;
+    if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
+        snprintf(w->error, sizeof w->error, "%s", e);
+        return;
+    }
+    ds_video_params vp = ds_video_default_params();
+    vp.n_frames = l->n_frames;
+    ds_sample_rule_parse(p->frame_rule, &vp.rule);
+    ds_seek_mode_parse(p->seek, &vp.seek);
+    vp.size = l->vinfo.image_size;
+    if (!isnan(s->start) && !isnan(s->end)) {
+        vp.clip = 1;
+        vp.start_s = s->start;
+        vp.end_s = s->end;
+    }
+    ds_video_info info;
+    ds_video_get_info(v, &info);
+    w->duration_s = info.duration_s;
+    int rc = ds_video_sample(v, &vp, &w->frames, e, sizeof e);
+    ds_video_free(v);
+    if (rc) {
+        snprintf(w->error, sizeof w->error, "%s", e);
+        return;
+    }
+    double t1 = now_s();
+    eng_encode_params ep = eng_encode_default_params();
+    ep.keep_hidden = 0;
+    ep.keep_projected = 0;
+    /* VLMEvalKit runs LLaVA-Video with average pooling whatever the config says (quirk
+     * pipeline.video_pool_average). */
+    if (!strcmp(l->family, "llava-video")) ep.pool = ENG_VPOOL_AVERAGE;
+    if (eng_vision_encode(l->vision, w->frames.pixels, w->frames.n, &ep, &w->vis, e, sizeof e) != ENG_OK) {
+        snprintf(w->error, sizeof w->error, "%s", e);
+        return;
+    }
+    double t2 = now_s();
+    w->decode_ms = 1e3 * (t1 - t0);
+    w->vision_ms = 1e3 * (t2 - t1);
+    w->timestamps = malloc((size_t)w->frames.n * sizeof *w->timestamps);
+    if (!w->timestamps) {
+        snprintf(w->error, sizeof w->error, "out of memory");
+        return;
+    }
+    for (int i = 0; i < w->frames.n; i++) w->timestamps[i] = (float)w->frames.timestamps[i];
+}
+
+/* 1 when the method takes the --set key. */
+static int method_accepts(const tg_method *m, const char *key) {
+    for (const char *const *k = m->param_keys; k && *k; k++)
+        if (!strcmp(*k, key)) return 1;
+    return 0;
+}
+
+/* Maps a pruner's in-LLM plan onto the engine's. protect [n_seq] receives the mask of newline
+ * rows when the method's span excludes them (they are then always kept, never scored). */
+static void map_plan(const tg_prune_output *out, eng_llm_plan *ep, uint8_t *protect) {
+    const tg_llm_plan *tp = &out->plan;
+    *ep = eng_llm_plan_default();
+    if (!tp->enabled) return;
+    ep->layer = tp->layer;
+    ep->keep_count = tp->n_keep;
+    ep->select = tp->score_all_queries ? ENG_PLAN_SELECT_ATTN_MEAN : ENG_PLAN_SELECT_ATTN;
+    switch (tp->merge) {
+    case TG_PLAN_MERGE_COSINE_FOLD: ep->merge = ENG_PLAN_MERGE_WEIGHTED; break;
+    case TG_PLAN_MERGE_PAIRWISE_SEQ: ep->merge = ENG_PLAN_MERGE_PAIRWISE; break;
+    default: ep->merge = ENG_PLAN_MERGE_NONE; break;
+    }
+    ep->merge_weight = (float)tp->w_keep;
+    ep->merge_pool_weight = (float)tp->w_pool;
+    ep->pos = tp->positions == TG_PLAN_POS_CONTIGUOUS ? ENG_PLAN_POS_RENUMBER : ENG_PLAN_POS_KEEP;
+    ep->bidirectional_prev = !tp->score_causal_mask;
+    if (!tp->span_includes_newlines && out->n_newlines > 0) {
+        for (int64_t i = 0; i < out->n_seq; i++) protect[i] = out->order[i] == TG_NEWLINE;
+        ep->protect = protect;
+    }
+}
+
+
+/* ---- answering ---------------------------------------------------------------------------- */
+
+static void answer_with(run_session *l, const ds_sample *s, const run_sample_work *w, const run_answer_params *p,
+                        const tg_method *method, run_answer *o) {
+    char e[768];
+    tg_prune_output out = {0};
+    float *block = NULL;
+    int64_t *pos = NULL;
+    uint8_t *protect = NULL;
+    char *user = NULL, *content = NULL;
+    tok_ids ids = {0};
+    int32_t *gen32 = NULL;
+    int64_t *ids64 = NULL, gen[4096];
+    const eng_vision_out *vis = &w->vis;
+    int64_t T = vis->n_frames, L = vis->n_pooled, D = vis->d_model, G = vis->grid_pooled;
+
+    /* prune */
+    const char *kv[SESSION_MAX_PARAMS + 2];
+    int n_kv = 0;
+    char model_kv[48];
+    snprintf(model_kv, sizeof model_kv, "model=%s", l->family);
+    kv[n_kv++] = model_kv;
+    char layers_kv[32];
+    /* the model's real depth, so in-LLM stages and the Eq. 1 accounting match what runs */
+    if (method_accepts(method, "layers")) {
+        snprintf(layers_kv, sizeof layers_kv, "layers=%d", l->linfo.n_layers);
+        kv[n_kv++] = layers_kv;
+    }
+    for (int k = 0; k < p->n_params; k++) kv[n_kv++] = p->params[k];
+    tg_prune_input in = tg_prune_input_default();
+    in.features = vis->pooled;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = in.grid_w = G;
+    in.timestamps = w->timestamps;
+    in.saliency_recv = vis->pooled_layer_attn;
+    in.saliency = wants_received_attention(method->name) || !vis->pooled_attn ? vis->pooled_layer_attn
+                                                                                     : vis->pooled_attn;
+    in.frame_global = vis->frame_global;
+    in.global_dim = vis->frame_global ? vis->d_vision : 0;
+    in.keys = vis->pooled_keys;
+    in.key_dim = vis->pooled_keys ? vis->head_dim : 0;
+    in.ratio = strcmp(method->name, "full") ? p->ratio : 1.0;
+    in.seed = p->seed;
+    in.params = kv;
+    in.n_params = n_kv;
+    double t0 = now_s();
+    if (method->run(&in, &out, e, sizeof e) != TG_OK) {
+        snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
+        goto out;
+    }
+    o->ms[DB_STAGE_PRUNE] = 1e3 * (now_s() - t0);
+    if (out.params_json) o->method_json = strdup(out.params_json);
+    for (int q = 0, off = 0; q < out.n_quirks && off < (int)sizeof o->quirks; q++)
+        off += snprintf(o->quirks + off, sizeof o->quirks - (size_t)off, "%s%s", q ? "," : "", out.quirks[q]);
+
+    /* the visual block in LLM order: kept vectors and newline tokens */
+    const float *newline = eng_llm_image_newline(l->llm);
+    block = malloc((size_t)(out.n_seq ? out.n_seq : 1) * (size_t)D * sizeof *block);
+    protect = malloc((size_t)(out.n_seq ? out.n_seq : 1));
+    if (!block || !protect) {
+        snprintf(o->error, sizeof o->error, "out of memory");
+        goto out;
+    }
+    int contiguous = 1;
+    for (int64_t i = 0; i < out.n_seq; i++) {
+        float *dst = block + i * D;
+        if (out.order[i] == TG_NEWLINE) {
+            if (!newline) {
+                snprintf(o->error, sizeof o->error, "%s: the method emits newline tokens, the checkpoint has none",
+                         method->name);
+                goto out;
+            }
+            memcpy(dst, newline, (size_t)D * sizeof *dst);
+        } else {
+            /* kept[] is ascending: binary search the row of this flat index */
+            int64_t lo = 0, hi = out.n_kept - 1, row = -1;
+            while (lo <= hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (out.kept[mid] == out.order[i]) { row = mid; break; }
+                if (out.kept[mid] < out.order[i]) lo = mid + 1;
+                else hi = mid - 1;
+            }
+            if (row < 0) {
+                snprintf(o->error, sizeof o->error, "%s: order entry %lld is not a kept token", method->name,
+                         (long long)out.order[i]);
+                goto out;
+            }
+            memcpy(dst, out.tokens + row * D, (size_t)D * sizeof *dst);
+        }
+        if (out.positions[i] != i) contiguous = 0;
+    }
+
+    /* prompt */
+    ds_prompt_params pp = ds_prompt_default_params();
+    ds_family_parse(l->family, &pp.family);
+    pp.convention = p->convention;
+    ds_video_time vt = {.duration_s = w->duration_s, .frame_height = w->frames.height, .n_frames = w->frames.n,
+                        .frame_times = w->frames.timestamps};
+    if (!(user = ds_prompt_user(s, &pp, &vt, e, sizeof e))) {
+        snprintf(o->error, sizeof o->error, "prompt: %s", e);
+        goto out;
+    }
+    size_t clen = strlen(user) + 16;
+    content = malloc(clen);
+    if (!content) goto oom;
+    snprintf(content, clen, "<image>\n%s", user);
+    if (tok_chat_encode(l->tok, content, &ids, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "tokenizer: %s", e);
+        goto out;
+    }
+    ids64 = malloc((ids.n ? ids.n : 1) * sizeof *ids64);
+    if (!ids64) goto oom;
+    int64_t ph = -1;
+    for (size_t i = 0; i < ids.n; i++) {
+        ids64[i] = ids.v[i];
+        if (ids.v[i] == TOK_IMAGE_ID) ph = (int64_t)i;
+    }
+    if (ph < 0) {
+        snprintf(o->error, sizeof o->error, "prompt has no <image> placeholder");
+        goto out;
+    }
+    o->n_text = (int64_t)ids.n - 1;
+    if (o->n_text + out.n_seq + p->max_new_tokens > l->n_ctx) {
+        snprintf(o->error, sizeof o->error, "sequence of %lld tokens exceeds the context of %lld",
+                 (long long)(o->n_text + out.n_seq), (long long)l->n_ctx);
+        goto out;
+    }
+    /* Position ids: the method's own (gaps allowed) inside the visual block, text after it
+     * continuing from the block's last position. */
+    if (!contiguous) {
+        if (!(pos = malloc((size_t)(out.n_seq + (int64_t)ids.n) * sizeof *pos))) goto oom;
+        int64_t k = 0, last = ph - 1;
+        for (int64_t i = 0; i < ph; i++) pos[k++] = i;
+        for (int64_t i = 0; i < out.n_seq; i++) {
+            pos[k++] = ph + out.positions[i];
+            if (ph + out.positions[i] > last) last = ph + out.positions[i];
+        }
+        for (size_t i = (size_t)ph + 1; i < ids.n; i++) pos[k++] = ++last;
+    }
+
+    /* prefill + generate */
+    eng_llm_plan plan;
+    map_plan(&out, &plan, protect);
+    eng_llm_prefill_params fp = eng_llm_prefill_default_params();
+    fp.ids = ids64;
+    fp.n_ids = (int64_t)ids.n;
+    fp.visual = block;
+    fp.n_visual = out.n_seq;
+    fp.pos = contiguous ? NULL : pos;
+    fp.plan = plan.layer > 0 ? &plan : NULL;
+    eng_llm_prefill_out po;
+    if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {
+        snprintf(o->error, sizeof o->error, "prefill: %s", e);
+        goto out;
+    }
+    eng_llm_gen_params gp = eng_llm_gen_default_params();
+    gp.max_new_tokens = p->max_new_tokens;
+    int64_t n_gen = 0;
+    if (eng_llm_generate(l->state, &gp, gen, (int64_t)(sizeof gen / sizeof gen[0]), &n_gen, e, sizeof e) != ENG_OK) {
+        snprintf(o->error, sizeof o->error, "generate: %s", e);
+        goto out;
+    }
+    eng_llm_timings tm;
+    eng_llm_get_timings(l->state, &tm);
+    o->ms[DB_STAGE_PREFILL] = 1e3 * tm.prefill_s;
+    o->ms[DB_STAGE_GENERATE] = 1e3 * tm.decode_s;
+    o->n_generated = n_gen;
+    gen32 = malloc((size_t)(n_gen ? n_gen : 1) * sizeof *gen32);
+    if (!gen32) goto oom;
+    for (int64_t i = 0; i < n_gen; i++) gen32[i] = (int32_t)gen[i];
+    size_t raw_len = 0;
+    if (!(o->raw = tok_decode(l->tok, gen32, (size_t)n_gen, 1, &raw_len, e, sizeof e))) {
+        snprintf(o->error, sizeof o->error, "detokenize: %s", e);
+        goto out;
+    }
+
+    /* score */
+    ds_answer ans;
+    if (ds_answer_score(s, pp.convention, o->raw, &ans, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "scoring: %s", e);
+        goto out;
+    }
+    o->correct = ans.correct;
+    o->parse_failed = ans.parse != DS_PARSE_OK;
+    o->letter = ans.parse == DS_PARSE_OK ? ans.letter : 0;
+
+    /* realised accounting from what the engine ran */
+    o->n_visual_in = out.n_visual_full;
+    o->n_seq = out.n_seq;
+    o->n_layers = po.n_layers < TG_MAX_LAYERS ? po.n_layers : TG_MAX_LAYERS;
+    for (int i = 0; i < o->n_layers; i++) o->visual_per_layer[i] = po.n_visual_layer[i];
+    o->retention = fl_equiv_retention(o->visual_per_layer, o->n_layers, out.n_visual_full);
+    l->fl.n_layers = o->n_layers;
+    o->flops = fl_prefill_flops(&l->fl, o->n_text, o->visual_per_layer);
+    goto out;
+oom:
+    snprintf(o->error, sizeof o->error, "out of memory");
+out:
+    tg_prune_output_free(&out);
+    free(block), free(pos), free(protect), free(user), free(content), free(ids64), free(gen32);
+    tok_ids_free(&ids);
+}
+
+
+/* Equal, NaN included (absent clip bounds). */
+static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+int run_session_answer(run_session *l, const ds_sample *s, const run_answer_params *p, run_answer *o) {
+    memset(o, 0, sizeof *o);
+    for (int k = 0; k < DB_N_STAGES; k++) o->ms[k] = -1;
+    const tg_method *method = p && p->method ? tg_method_find(p->method) : NULL;
+    if (!l || !s || !method || p->n_params > SESSION_MAX_PARAMS) {
+        snprintf(o->error, sizeof o->error, "bad arguments (unknown method '%s'?)", p && p->method ? p->method : "");
+        return -1;
+    }
+    if (s->error) { /* a record that did not validate */
+        snprintf(o->error, sizeof o->error, "%s", s->error);
+        return 0;
+    }
+    /* Questions about the same video, clip and frame policy follow each other in every
+     * benchmark's records: decode and encode once, reuse for all of them. */
+    int same = l->have_work && !strcmp(l->work_video, s->video ? s->video : "") && same_double(l->work_start, s->start) &&
+               same_double(l->work_end, s->end) && !strcmp(l->work_rule, p->frame_rule) &&
+               !strcmp(l->work_seek, p->seek);
+    if (!same) {
+        if (l->have_work) work_free(&l->work);
+        prepare_sample(l, s, p, &l->work);
+        l->have_work = 1;
+        snprintf(l->work_video, sizeof l->work_video, "%s", s->video ? s->video : "");
+        l->work_start = s->start;
+        l->work_end = s->end;
+        snprintf(l->work_rule, sizeof l->work_rule, "%s", p->frame_rule);
+        snprintf(l->work_seek, sizeof l->work_seek, "%s", p->seek);
+    }
+    const run_sample_work *w = &l->work;
+    if (w->error[0]) {
+        snprintf(o->error, sizeof o->error, "%s", w->error);
+        return 0;
+    }
+    answer_with(l, s, w, p, method, o);
+    if (o->error[0]) {
+        for (int k = 0; k < DB_N_STAGES; k++) o->ms[k] = -1;
+        return 0;
+    }
+    o->ms[DB_STAGE_DECODE] = w->decode_ms;
+    o->ms[DB_STAGE_VISION] = w->vision_ms;
+    o->ms[DB_STAGE_TOTAL] = w->decode_ms + w->vision_ms + o->ms[DB_STAGE_PRUNE] + o->ms[DB_STAGE_PREFILL] +
+                            o->ms[DB_STAGE_GENERATE];
+    return 0;
+}
+
+void run_answer_free(run_answer *a) {
+    if (!a) return;
+    free(a->raw);
+    free(a->method_json);
+    a->raw = a->method_json = NULL;
+}
