@@ -12,13 +12,14 @@ int cmd_run(int argc, char **argv) {
     const char *config = NULL, *shard = NULL;
     run_params p = run_default_params();
     int64_t limit = 0;
-    int quiet = 0;
+    int quiet = 0, dry_run = 0;
     const cli_opt opts[] = {
         {"config", CLI_STR, &config, "FILE", "experiment config (JSON; see configs/)", .required = 1},
         {"db", CLI_STR, &p.db_path, "FILE", "results database (created; a rerun resumes)", .env = "TANGO_DB"},
         {"shard", CLI_STR, &shard, "I/N", "run only the samples of shard I of N (0-based; by a hash of the id)"},
         {"limit", CLI_INT, &limit, "N", "at most N samples per benchmark (0 = all)", 0, 1e12},
         {"quiet", CLI_FLAG, &quiet, NULL, "no progress output"},
+        {"dry-run", CLI_FLAG, &dry_run, NULL, "check the config and print the grid; load nothing, run nothing"},
         {0},
     };
     const cli_spec spec = {"run", NULL, 0, 0, "run an experiment grid from a config into a results database", opts};
@@ -42,6 +43,11 @@ int cmd_run(int argc, char **argv) {
     if (run_config_load(config, &cfg, err, sizeof err)) {
         fprintf(stderr, "tango-bench run: %s\n", err);
         return 1;
+    }
+    if (dry_run) {
+        run_config_print(cfg, stdout);
+        run_config_free(cfg);
+        return 0;
     }
     if (quiet) p.log_prefix = NULL;
     run_stats stats;

@@ -209,6 +209,26 @@ void run_config_free(run_config *cfg) {
     free(cfg);
 }
 
+void run_config_print(const run_config *cfg, FILE *out) {
+    fprintf(out, "config %s (%s): %d runs\n", cfg->path, cfg->name, run_config_n_runs(cfg));
+    for (int i = 0; i < cfg->n_models; i++)
+        fprintf(out, "  model %s: %s (%s, %d frames, %s)\n", cfg->models[i].name, cfg->models[i].path,
+                cfg->models[i].family, cfg->models[i].n_frames, cfg->models[i].backend);
+    for (int i = 0; i < cfg->n_benches; i++) {
+        const run_bench *b = &cfg->benches[i];
+        fprintf(out, "  benchmark %s: %s%s, videos %s, %s prompts, %s frames, %d new tokens\n", b->name,
+                b->manifest[0] ? "manifest " : "cache revision ", b->manifest[0] ? b->manifest : b->revision, b->videos,
+                b->convention, b->frame_rule, b->max_new_tokens);
+    }
+    for (int i = 0; i < cfg->n_methods; i++) {
+        fprintf(out, "  method %s %s at", cfg->methods[i].name, cfg->methods[i].params_json);
+        if (!strcmp(cfg->methods[i].name, "full")) fprintf(out, " 100%%");
+        else
+            for (int k = 0; k < cfg->n_ratios; k++) fprintf(out, " %g%%", 100 * cfg->ratios[k]);
+        fputc('\n', out);
+    }
+}
+
 int run_config_n_runs(const run_config *cfg) {
     int per = 0;
     for (int i = 0; i < cfg->n_methods; i++) per += strcmp(cfg->methods[i].name, "full") ? cfg->n_ratios : 1;

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct run_config run_config; /* opaque: the parsed config */
 
@@ -40,6 +41,9 @@ typedef struct run_config run_config; /* opaque: the parsed config */
  * run_config_free. */
 int run_config_load(const char *path, run_config **out, char *err, size_t err_len);
 void run_config_free(run_config *cfg);
+
+/* Prints the grid the config describes (models, benchmarks, methods x ratios), one line each. */
+void run_config_print(const run_config *cfg, FILE *out);
 
 /* Number of (model, benchmark, method, ratio) runs the config describes. */
 int run_config_n_runs(const run_config *cfg);

@@ -18,6 +18,24 @@ check() { # name, then a command that must succeed
 }
 die() { echo "setup failed: $*"; echo "TB-RESULT: $passed passed, $((failed + 1)) failed"; exit 1; }
 
+# ---- 0. configs: the shipped ones parse; bad ones are one clear error naming the field
+for c in configs/*.json; do
+  check "config $c parses" sh -c "'$bin' run --config '$c' --dry-run > /dev/null"
+done
+bad_config() { # name, json, expected message fragment
+  printf '%s' "$2" > "$tmp/bad.json"
+  out=$("$bin" run --config "$tmp/bad.json" --dry-run 2>&1); rc=$?
+  if [ "$rc" = 1 ] && printf '%s' "$out" | grep -qF -- "$3"; then passed=$((passed + 1));
+  else failed=$((failed + 1)); echo "FAILED: $1 (exit $rc: $out)"; fi
+}
+ok_model='"models":[{"path":"m"}],"benchmarks":[{"name":"mvbench"}]'
+bad_config "unknown field" "{$ok_model,\"methods\":[{\"name\":\"full\"}],\"ratio\":[0.1]}" "unknown field 'ratio'"
+bad_config "unknown method" "{$ok_model,\"methods\":[{\"name\":\"fastvv\"}],\"ratios\":[0.1]}" "'fastvv' is not a known method"
+bad_config "ratio out of range" "{$ok_model,\"methods\":[{\"name\":\"tango\"}],\"ratios\":[1.5]}" "ratios[0] must be a number in (0, 1]"
+bad_config "method without ratios" "{$ok_model,\"methods\":[{\"name\":\"tango\"}]}" "needs at least one entry in ratios"
+bad_config "malformed json" "{\"models\": [" "malformed JSON"
+bad_config "unset variable" "{\"models\":[{\"path\":\"\${TB_SURELY_UNSET_VAR}/m\"}],\"benchmarks\":[{\"name\":\"mvbench\"}],\"methods\":[{\"name\":\"full\"}]}" "TB_SURELY_UNSET_VAR is not set"
+
 # ---- data: tiny model (real depth, so FastV's K=2 exists), synthetic benchmark, two faults
 "$bin" make-tiny-model --llm-layers 28 "$tmp/model" > /dev/null || die "make-tiny-model"
 "$bin" synth --videos 5 --frames 60 "$tmp/synth" > /dev/null || die "synth"
