@@ -24,6 +24,9 @@ struct ds_vwriter {
     AVFrame *frame;
     AVPacket *pkt;
     struct SwsContext *sws;
+    uint8_t *rgb_pad;   /* [H][W*3] + padding: swscale's SIMD reads up to 16 bytes past the end of
+                           its input, which would make the output depend on whatever follows the
+                           caller's buffer (seen as nondeterministic videos under valgrind) */
     int64_t next_pts;
     int header_written;
     char codec[16];
@@ -73,6 +76,7 @@ static void writer_free(ds_vwriter_t *w) {
     av_frame_free(&w->frame);
     av_packet_free(&w->pkt);
     sws_freeContext(w->sws);
+    free(w->rgb_pad);
     free(w);
 }
 
@@ -241,7 +245,13 @@ int ds_vwriter_put_rgb(ds_vwriter_t *w, const uint8_t *rgb, char *err, size_t er
         set_err(err, err_len, "%s: cannot set up RGB to YUV conversion", w->path);
         return DS_VIDEO_ERR_NOMEM;
     }
-    const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
+    size_t bytes = (size_t)W * (size_t)H * 3;
+    if (!w->rgb_pad && !(w->rgb_pad = calloc(1, bytes + 64))) {
+        set_err(err, err_len, "%s: out of memory", w->path);
+        return DS_VIDEO_ERR_NOMEM;
+    }
+    memcpy(w->rgb_pad, rgb, bytes);
+    const uint8_t *src[4] = {w->rgb_pad, NULL, NULL, NULL};
     int src_ls[4] = {W * 3, 0, 0, 0};
     sws_scale(w->sws, src, src_ls, 0, H, w->frame->data, w->frame->linesize);
     w->frame->pts = w->next_pts++;
