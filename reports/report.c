@@ -60,6 +60,7 @@ typedef struct {
     size_t err_len;
     rep_run *runs;
     size_t n_runs;
+    const rep_run **sorted; /* runs by model, benchmark, method (Tango last), ratio descending */
     rep_col cols[REP_MAX_COLS];
     int n_cols;
 } rep_ctx;
@@ -336,6 +337,19 @@ static int cmp_method(const void *a, const void *b) {
     return strcmp(x, y);
 }
 
+static int cmp_run_order(const void *a, const void *b) {
+    const rep_run *x = *(const rep_run *const *)a, *y = *(const rep_run *const *)b;
+    int d = strcmp(x->model, y->model);
+    if (!d) d = strcmp(x->bench, y->bench);
+    if (!d) {
+        const char *mx = x->method, *my = y->method;
+        int fx = !strcmp(mx, "full"), fy = !strcmp(my, "full");
+        d = fx != fy ? fy - fx : cmp_method(&mx, &my);
+    }
+    if (!d) d = (x->ratio < y->ratio) - (x->ratio > y->ratio);
+    return d;
+}
+
 static void fill_row(const rep_ctx *c, rep_row *row, const rep_row *full) {
     double sum = 0, rel = 0;
     int n = 0, n_rel = 0;
@@ -520,9 +534,9 @@ static int write_markdown(rep_ctx *c, const rep_row *rows, int n) {
                "Parse failures | Acc. (95%% CI, by video) | TFLOPs | ms vision | ms prune | ms prefill | "
                "ms generate | ms total |\n|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < c->n_runs; i++) {
-        const rep_run *r = &c->runs[i];
+        const rep_run *r = c->sorted[i];
         if (!r->selected) continue;
-        fprintf(f, "| %s | %s | %s | %.3f | %.4f | %lld/%lld | %lld | %lld | %.1f [%.1f, %.1f] | %.2f | %.1f | %.1f | "
+        fprintf(f, "| %s | %s | %s | %.3f | %.4f | %lld/%lld | %lld | %lld | %.1f [%.1f, %.1f] | %.4g | %.1f | %.1f | "
                    "%.1f | %.1f | %.1f |\n",
                 r->model, r->bench, r->method, r->ratio, r->retention, (long long)r->n_ok, (long long)r->n,
                 (long long)r->n_failed, (long long)r->n_parse_failed, r->acc, r->ci_lo, r->ci_hi, r->tflops,
@@ -717,7 +731,7 @@ static int write_html(rep_ctx *c, const rep_row *rows, int n, const plot_list *p
           "<th>Realised r</th><th>Scored/Total</th><th>Failed</th><th>Parse failures</th>"
           "<th>Acc. [95% CI]</th><th>TFLOPs</th><th>ms total</th></tr></thead><tbody>\n", f);
     for (size_t i = 0; i < c->n_runs; i++) {
-        const rep_run *r = &c->runs[i];
+        const rep_run *r = c->sorted[i];
         if (!r->selected) continue;
         fputs("<tr><td>", f);
         html_escape(f, r->model);
@@ -726,7 +740,7 @@ static int write_html(rep_ctx *c, const rep_row *rows, int n, const plot_list *p
         fputs("</td><td>", f);
         html_escape(f, r->method);
         fprintf(f, "</td><td>%.3f</td><td>%.4f</td><td>%lld/%lld</td><td>%lld</td><td>%lld</td>"
-                   "<td>%.1f [%.1f, %.1f]</td><td>%.2f</td><td>%.1f</td></tr>\n",
+                   "<td>%.1f [%.1f, %.1f]</td><td>%.4g</td><td>%.1f</td></tr>\n",
                 r->ratio, r->retention, (long long)r->n_ok, (long long)r->n, (long long)r->n_failed,
                 (long long)r->n_parse_failed, r->acc, r->ci_lo, r->ci_hi, r->tflops, r->ms[DB_STAGE_TOTAL]);
     }
@@ -1020,6 +1034,12 @@ int rep_write(db_store *db, const rep_params *p, int *n_runs, char *err, size_t 
     }
     if (load_runs(&c)) goto out;
     if (n_runs) *n_runs = (int)c.n_runs;
+    if (!(c.sorted = malloc((c.n_runs + 1) * sizeof *c.sorted))) {
+        fail(&c, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c.n_runs; i++) c.sorted[i] = &c.runs[i];
+    qsort(c.sorted, c.n_runs, sizeof *c.sorted, cmp_run_order);
     build_columns(&c);
     if (build_rows(&c, &rows, &n_rows)) goto out;
     if (p->plots && write_plots(&c, rows, n_rows, plots)) goto out;
@@ -1030,6 +1050,7 @@ int rep_write(db_store *db, const rep_params *p, int *n_runs, char *err, size_t 
     rc = 0;
 out:
     free(rows);
+    free(c.sorted);
     free(c.runs);
     free(plots);
     return rc;

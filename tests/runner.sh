@@ -113,6 +113,22 @@ check "merged expected counts add up" test "$(sqlite3 "$tmp/merged.db" "SELECT s
 check "report table has every method" sh -c "grep -q '| 100% | full |' '$tmp/report/table.md' && grep -q '| 20% | fastv |' '$tmp/report/table.md' && grep -q '| 20% | random |' '$tmp/report/table.md' && grep -q '| 20% | tango |' '$tmp/report/table.md'"
 check "report counts failures" grep -q '| tiny | mvbench | tango | 0.200 | .* | 8/11 | 3 |' "$tmp/report/table.md"
 check "report html and plots" test -s "$tmp/report/index.html" -a -s "$tmp/report/plots/latency_tiny.png" -a -s "$tmp/report/plots/layers_tiny_r20.svg"
+# the HTML page: every image it names exists, and headless Chromium renders it without a
+# console message (script errors, bad markup reported by the browser)
+missing=0
+for src in $(grep -o 'src="[^"]*"' "$tmp/report/index.html" | sed 's/src="//; s/"$//'); do
+  [ -f "$tmp/report/$src" ] || { echo "missing $src"; missing=$((missing + 1)); }
+done
+check "every image of index.html exists" test "$missing" = 0
+chrome=$(command -v chromium || command -v chromium-browser || true)
+check "chromium is installed (scripts/install-deps)" test -n "$chrome"
+if [ -n "$chrome" ]; then
+  page="file://$(cd "$tmp/report" && pwd)/index.html"
+  timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 \
+      --dump-dom "$page" > "$tmp/dom.html" 2> "$tmp/chrome.log"
+  check "chromium rendered the report" grep -q '<td>tango</td>' "$tmp/dom.html"
+  check "no console messages while rendering" sh -c "! grep -q 'CONSOLE' '$tmp/chrome.log'"
+fi
 full_key=$(sqlite3 "$tmp/full.db" "SELECT run_key FROM runs WHERE method = 'full'")
 tango_key=$(sqlite3 "$tmp/full.db" "SELECT run_key FROM runs WHERE method = 'tango'")
 cp "$tmp/full.db" "$tmp/reg.db"
