@@ -49,9 +49,6 @@ char *ds_path_join(const char *a, const char *b);
  * backslash, no control characters. 0 ok, else DS_ERR_PATH with err naming field and value. */
 int ds_check_rel_path(const char *rel, const char *field, char *err, size_t err_len);
 
-/* sha256 of a buffer / file as 64 lowercase hex characters + NUL. */
-int ds_sha256_hex(const void *data, size_t len, char out[65]);
-int ds_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len);
 
 /* ---- HTTP client ---------------------------------------------------------------------------- */
 typedef struct {

@@ -17,6 +17,7 @@
 
 #include "datasets/video.h"
 #include "engine/engine.h"
+#include "datasets/datasets.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/feature_cache.h"
@@ -119,7 +120,7 @@ int cmd_encode(int argc, char **argv) {
     char key[2048] = "";
     if (cache_dir) {
         char h[65], source[128];
-        if (fcache_file_sha256(video ? video : pixels_path, h, err, sizeof err)) {
+        if (ds_sha256_file(video ? video : pixels_path, h, NULL, err, sizeof err)) {
             fprintf(stderr, "tango-bench encode: %s\n", err);
             goto out;
         }

@@ -2,58 +2,20 @@
  * Entries are directories of .npy files written through harness/npy.h and renamed into place. */
 #include "harness/feature_cache.h"
 
+
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datasets/datasets.h"
 #include "harness/npy.h"
 
 #define INFO_N 10 /* T, P, G, L, Gp, Dv, D, Dh, pool_mode, version */
 #define FCACHE_VERSION 1
 
-int fcache_sha256_hex(const void *data, size_t len, char hex[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32) return -1;
-    for (unsigned i = 0; i < n; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return 0;
-}
-
-int fcache_file_sha256(const char *path, char hex[65], char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = -1;
-    unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) goto out;
-    for (;;) {
-        size_t got = fread(buf, 1, sizeof buf, f);
-        if (got && !EVP_DigestUpdate(ctx, buf, got)) goto out;
-        if (got < sizeof buf) break;
-    }
-    if (ferror(f)) {
-        snprintf(err, err_len, "%s: read error", path);
-        goto done;
-    }
-    if (!EVP_DigestFinal_ex(ctx, md, &n) || n != 32) goto out;
-    for (unsigned i = 0; i < n; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    rc = 0;
-    goto done;
-out:
-    snprintf(err, err_len, "%s: SHA-256 failed (OpenSSL)", path);
-done:
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    return rc;
-}
 
 int fcache_key_encode(char *buf, size_t len, const char *weights_digest, const char *source, int64_t n_frames,
                       const char *rule, int64_t size, const char *pool, int keep_hidden, int keep_projected) {
@@ -103,7 +65,7 @@ static int shape_of(const eng_vision_out *o, size_t i, int64_t shape[3]) {
 
 static int entry_path(char *buf, size_t len, const char *dir, const char *key, const char *suffix) {
     char h[65];
-    if (fcache_sha256_hex(key, strlen(key), h)) return -1;
+    if (ds_sha256_hex(key, strlen(key), h)) return -1;
     int n = snprintf(buf, len, "%s/%s%s", dir, h, suffix);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }

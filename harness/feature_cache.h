@@ -2,7 +2,7 @@
  * sweep over pruning methods and ratios runs the vision tower once per (weights, video, frame
  * policy).
  *
- * Layout: CACHE_DIR/<h>/ where h = lower-case hex SHA-256 (OpenSSL EVP) of the caller's key
+ * Layout: CACHE_DIR/<h>/ where h = lower-case hex SHA-256 (ds_sha256_hex) of the caller's key
  * string. The entry holds key.txt (the key itself, compared on lookup), info.npy (int64 dims),
  * one .npy per non-NULL output array (the names of `tango-bench encode`) and, when given,
  * timestamps.npy. An entry is written into a temporary directory and renamed into place, so a
@@ -25,12 +25,6 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
-
-/* Lower-case hex SHA-256 of len bytes into hex[65]. Returns 0 or -1 (OpenSSL failure). */
-int fcache_sha256_hex(const void *data, size_t len, char hex[65]);
-
-/* Hex SHA-256 of a file's contents (streamed). Returns 0, or -1 with err naming the file. */
-int fcache_file_sha256(const char *path, char hex[65], char *err, size_t err_len);
 
 /* Writes the standard encode key into buf:
  *   "tango-bench/encode v1\nweights=DIGEST\nsource=SOURCE\nframes=N\nrule=RULE\nsize=S\npool=POOL\n

@@ -8,13 +8,15 @@
  * refused rather than guessed at. */
 #include "harness/store.h"
 
+
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "datasets/datasets.h"
 
 const char *const db_stage_names[DB_N_STAGES] = {"decode", "vision", "prune", "prefill", "generate", "total"};
 
@@ -305,13 +307,10 @@ int db_run_key(const db_run_spec *s, char key[DB_KEY_LEN + 1], char **canonical,
         snprintf(err, err_len, "out of memory building the run key");
         goto out;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (!EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL) || md_len != 32) {
+    if (ds_sha256_hex(text, strlen(text), key) != DS_OK) {
         snprintf(err, err_len, "SHA-256 failed");
         goto out;
     }
-    for (int i = 0; i < 32; i++) snprintf(key + 2 * i, 3, "%02x", md[i]);
     if (canonical) {
         *canonical = text;
         text = NULL;
