@@ -12,6 +12,10 @@
 
 /* ---- error helper: formats into err (if non-NULL) and returns status ---------------------- */
 int ds_fail(char *err, size_t err_len, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same without a status, for callers that return their own (the video code). */
+void ds_set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* FFmpeg's text for an AVERROR code, into buf; returns buf. */
+const char *ds_averr(int e, char *buf, size_t len);
 
 /* ---- growable byte buffer with a mandatory maximum (curl dynbuf style) ------------------- */
 typedef struct {

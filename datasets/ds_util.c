@@ -3,6 +3,8 @@
  * EVP). No network here (ds_http.c). */
 #include "datasets/ds_internal.h"
 
+#include <libavutil/error.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +24,19 @@ int ds_fail(char *err, size_t err_len, int status, const char *fmt, ...) {
         va_end(ap);
     }
     return status;
+}
+
+void ds_set_err(char *err, size_t err_len, const char *fmt, ...) {
+    if (!err || !err_len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+const char *ds_averr(int e, char *buf, size_t len) {
+    if (av_strerror(e, buf, len) < 0) snprintf(buf, len, "error %d", e);
+    return buf;
 }
 
 const char *ds_status_str(int status) {

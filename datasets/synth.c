@@ -15,6 +15,7 @@
  * position change at once) and ask how many cuts there are and the final background colour.
  * Everything derives from the seed through splitmix64; no clock, no global state.
  */
+#include "datasets/ds_internal.h"
 #include "datasets/video.h"
 
 #include <cjson/cJSON.h>
@@ -24,15 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 ds_synth_params ds_synth_default_params(void) {
     ds_synth_params p;
@@ -133,14 +125,14 @@ static void pick_distinct(uint64_t *s, int n, int k, int avoid, int *out) {
 static int write_json(const char *path, cJSON *arr, char *err, size_t err_len) {
     char *text = cJSON_Print(arr);
     if (!text) {
-        set_err(err, err_len, "%s: out of memory", path);
+        ds_set_err(err, err_len, "%s: out of memory", path);
         return DS_VIDEO_ERR_NOMEM;
     }
     FILE *f = fopen(path, "wb");
     int rc = DS_VIDEO_OK;
     if (!f || fputs(text, f) < 0 || fputc('\n', f) == EOF) rc = DS_VIDEO_ERR_IO;
     if (f && fclose(f) != 0) rc = DS_VIDEO_ERR_IO;
-    if (rc) set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
+    if (rc) ds_set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
     cJSON_free(text);
     return rc;
 }
@@ -150,7 +142,7 @@ int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *r
     if (!dir || !*dir || !p || p->n_videos < 2 || p->n_videos > 64 || p->width < 64 || p->height < 64 ||
         (p->width & 1) || (p->height & 1) || p->width > 4096 || p->height > 4096 || p->fps < 1 || p->fps > 240 ||
         p->n_video_frames < 20 || p->n_video_frames > 100000) {
-        set_err(err, err_len, "synth: bad parameters (2..64 videos, even size 64..4096, fps 1..240, >= 20 frames)");
+        ds_set_err(err, err_len, "synth: bad parameters (2..64 videos, even size 64..4096, fps 1..240, >= 20 frames)");
         return DS_VIDEO_ERR_ARG;
     }
     static const char *task_name[2] = {"moving_attribute", "scene_transition"};
@@ -159,13 +151,13 @@ int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *r
     for (int t = 0; t < 2; t++) {
         snprintf(path, sizeof path, "%s/videos/%s", dir, task_dir[t]);
         if (mkdir_p(path)) {
-            set_err(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
+            ds_set_err(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
             return DS_VIDEO_ERR_IO;
         }
     }
     snprintf(path, sizeof path, "%s/json", dir);
     if (mkdir_p(path)) {
-        set_err(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
+        ds_set_err(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
         return DS_VIDEO_ERR_IO;
     }
     int W = p->width, H = p->height, N = p->n_video_frames;
@@ -174,7 +166,7 @@ int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *r
     int rc = DS_VIDEO_OK, n_q[2] = {0, 0};
     char codec[16] = "";
     if (!rgb || !arr[0] || !arr[1]) {
-        set_err(err, err_len, "synth: out of memory");
+        ds_set_err(err, err_len, "synth: out of memory");
         rc = DS_VIDEO_ERR_NOMEM;
         goto out;
     }

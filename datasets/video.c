@@ -25,6 +25,7 @@
  * What it does not do: honour rotation metadata, pick among several video streams (FFmpeg's
  * "best" stream is used, attached pictures are ignored), decode audio.
  */
+#include "datasets/ds_internal.h"
 #include "datasets/video.h"
 
 #include <dirent.h>
@@ -67,20 +68,6 @@ struct ds_video {
     int width, height;
     char codec[32];
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
-static const char *averr(int e, char *buf, size_t len) {
-    if (av_strerror(e, buf, len) < 0) snprintf(buf, len, "error %d", e);
-    return buf;
-}
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -160,24 +147,24 @@ static int has_jpeg_ext(const char *name) {
 static int read_file_packet(const char *path, AVPacket *pkt, char *err, size_t err_len) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        ds_set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
         return DS_VIDEO_ERR_MISSING;
     }
     int rc = DS_VIDEO_OK;
     long sz = -1;
     if (fseek(f, 0, SEEK_END) == 0) sz = ftell(f);
     if (sz <= 0 || (size_t)sz > DS_JPEG_MAX_BYTES || fseek(f, 0, SEEK_SET) != 0) {
-        set_err(err, err_len, "%s: %s", path, sz == 0 ? "empty file" : "unreadable or too large for a JPEG frame");
+        ds_set_err(err, err_len, "%s: %s", path, sz == 0 ? "empty file" : "unreadable or too large for a JPEG frame");
         rc = sz == 0 ? DS_VIDEO_ERR_FORMAT : DS_VIDEO_ERR_MISSING;
         goto out;
     }
     if (av_new_packet(pkt, (int)sz) < 0) {
-        set_err(err, err_len, "%s: out of memory", path);
+        ds_set_err(err, err_len, "%s: out of memory", path);
         rc = DS_VIDEO_ERR_NOMEM;
         goto out;
     }
     if (fread(pkt->data, 1, (size_t)sz, f) != (size_t)sz) {
-        set_err(err, err_len, "%s: short read", path);
+        ds_set_err(err, err_len, "%s: short read", path);
         rc = DS_VIDEO_ERR_TRUNCATED;
         av_packet_unref(pkt);
     }
@@ -198,7 +185,7 @@ static int decode_jpeg(AVCodecContext *dec, AVPacket *pkt, AVFrame *frm, const c
     if (r >= 0 || r == AVERROR_EOF) r = avcodec_receive_frame(dec, frm);
     avcodec_flush_buffers(dec);
     if (r < 0) {
-        set_err(err, err_len, "%s: not a decodable JPEG (%s)", path, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: not a decodable JPEG (%s)", path, ds_averr(r, eb, sizeof eb));
         return DS_VIDEO_ERR_FORMAT;
     }
     return DS_VIDEO_OK;
@@ -221,7 +208,7 @@ static int open_mjpeg(AVCodecContext **out, int threads) {
 static int open_folder(ds_video_t *v, double fps, char *err, size_t err_len) {
     DIR *d = opendir(v->path);
     if (!d) {
-        set_err(err, err_len, "%s: cannot open frame folder: %s", v->path, strerror(errno));
+        ds_set_err(err, err_len, "%s: cannot open frame folder: %s", v->path, strerror(errno));
         return DS_VIDEO_ERR_MISSING;
     }
     size_t cap = 0, n = 0;
@@ -253,11 +240,11 @@ static int open_folder(ds_video_t *v, double fps, char *err, size_t err_len) {
     v->files = files;
     v->n_frames = (int64_t)n;
     if (rc) {
-        set_err(err, err_len, "%s: out of memory listing the frame folder", v->path);
+        ds_set_err(err, err_len, "%s: out of memory listing the frame folder", v->path);
         return rc;
     }
     if (n == 0) {
-        set_err(err, err_len, "%s: frame folder holds no .jpg/.jpeg files", v->path);
+        ds_set_err(err, err_len, "%s: frame folder holds no .jpg/.jpeg files", v->path);
         return DS_VIDEO_ERR_EMPTY;
     }
     qsort(files, n, sizeof *files, cmp_str);
@@ -271,9 +258,9 @@ static int open_folder(ds_video_t *v, double fps, char *err, size_t err_len) {
     AVFrame *frm = av_frame_alloc();
     if (!pkt || !frm) {
         rc = DS_VIDEO_ERR_NOMEM;
-        set_err(err, err_len, "%s: out of memory", v->path);
+        ds_set_err(err, err_len, "%s: out of memory", v->path);
     } else if ((rc = open_mjpeg(&dec, 1))) {
-        set_err(err, err_len, "%s: this FFmpeg build has no MJPEG decoder", v->path);
+        ds_set_err(err, err_len, "%s: this FFmpeg build has no MJPEG decoder", v->path);
     } else if (!(rc = decode_jpeg(dec, pkt, frm, files[0], err, err_len))) {
         v->width = frm->width;
         v->height = frm->height;
@@ -296,12 +283,12 @@ static int open_input(const char *path, AVFormatContext **fmt_out, int *stream_o
     char eb[128];
     int r = avformat_open_input(&fmt, path, NULL, NULL);
     if (r < 0) {
-        set_err(err, err_len, "%s: not a readable video (%s)", path, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: not a readable video (%s)", path, ds_averr(r, eb, sizeof eb));
         return DS_VIDEO_ERR_FORMAT;
     }
     r = avformat_find_stream_info(fmt, NULL);
     if (r < 0) {
-        set_err(err, err_len, "%s: cannot read stream information (%s)", path, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: cannot read stream information (%s)", path, ds_averr(r, eb, sizeof eb));
         avformat_close_input(&fmt);
         return DS_VIDEO_ERR_FORMAT;
     }
@@ -318,7 +305,7 @@ static int open_input(const char *path, AVFormatContext **fmt_out, int *stream_o
         if (b >= 0 && !(fmt->streams[b]->disposition & AV_DISPOSITION_ATTACHED_PIC)) best = b;
     }
     if (best < 0) {
-        set_err(err, err_len, "%s: no video stream (audio-only or data-only file)", path);
+        ds_set_err(err, err_len, "%s: no video stream (audio-only or data-only file)", path);
         avformat_close_input(&fmt);
         return DS_VIDEO_ERR_NO_VIDEO;
     }
@@ -346,12 +333,12 @@ static int open_file(ds_video_t *v, char *err, size_t err_len) {
     const AVCodec *dc = avcodec_find_decoder(st->codecpar->codec_id);
     if (!pkt) {
         rc = DS_VIDEO_ERR_NOMEM;
-        set_err(err, err_len, "%s: out of memory", v->path);
+        ds_set_err(err, err_len, "%s: out of memory", v->path);
         goto out;
     }
     if (!dc) {
         rc = DS_VIDEO_ERR_CODEC;
-        set_err(err, err_len, "%s: no decoder for codec %s in this FFmpeg build", v->path,
+        ds_set_err(err, err_len, "%s: no decoder for codec %s in this FFmpeg build", v->path,
                 avcodec_get_name(st->codecpar->codec_id));
         goto out;
     }
@@ -359,7 +346,7 @@ static int open_file(ds_video_t *v, char *err, size_t err_len) {
     v->par = avcodec_parameters_alloc();
     if (!v->par || avcodec_parameters_copy(v->par, st->codecpar) < 0) {
         rc = DS_VIDEO_ERR_NOMEM;
-        set_err(err, err_len, "%s: out of memory", v->path);
+        ds_set_err(err, err_len, "%s: out of memory", v->path);
         goto out;
     }
     v->tb = st->time_base;
@@ -372,11 +359,11 @@ static int open_file(ds_video_t *v, char *err, size_t err_len) {
         if (r < 0) {
             if (n == 0) {
                 rc = DS_VIDEO_ERR_FORMAT;
-                set_err(err, err_len, "%s: cannot read any packet (%s)", v->path, averr(r, eb, sizeof eb));
+                ds_set_err(err, err_len, "%s: cannot read any packet (%s)", v->path, ds_averr(r, eb, sizeof eb));
             } else {
                 rc = DS_VIDEO_ERR_TRUNCATED;
-                set_err(err, err_len, "%s: truncated or corrupt: read error after %zu video packets (%s)", v->path,
-                        n, averr(r, eb, sizeof eb));
+                ds_set_err(err, err_len, "%s: truncated or corrupt: read error after %zu video packets (%s)", v->path,
+                        n, ds_averr(r, eb, sizeof eb));
             }
             goto out;
         }
@@ -388,7 +375,7 @@ static int open_file(ds_video_t *v, char *err, size_t err_len) {
                 if (!nr) {
                     av_packet_unref(pkt);
                     rc = DS_VIDEO_ERR_NOMEM;
-                    set_err(err, err_len, "%s: out of memory indexing packets", v->path);
+                    ds_set_err(err, err_len, "%s: out of memory indexing packets", v->path);
                     goto out;
                 }
                 recs = nr;
@@ -406,17 +393,17 @@ static int open_file(ds_video_t *v, char *err, size_t err_len) {
     }
     if (n == 0) {
         rc = DS_VIDEO_ERR_EMPTY;
-        set_err(err, err_len, "%s: the video stream has no frames", v->path);
+        ds_set_err(err, err_len, "%s: the video stream has no frames", v->path);
         goto out;
     }
     if (corrupt) {
         rc = DS_VIDEO_ERR_TRUNCATED;
-        set_err(err, err_len, "%s: truncated: the data of a video packet is cut off (%zu packets read)", v->path, n);
+        ds_set_err(err, err_len, "%s: truncated: the data of a video packet is cut off (%zu packets read)", v->path, n);
         goto out;
     }
     if (st->nb_frames > 0 && (int64_t)n < st->nb_frames) {
         rc = DS_VIDEO_ERR_TRUNCATED;
-        set_err(err, err_len, "%s: truncated: the container lists %lld frames but only %zu could be read", v->path,
+        ds_set_err(err, err_len, "%s: truncated: the container lists %lld frames but only %zu could be read", v->path,
                 (long long)st->nb_frames, n);
         goto out;
     }
@@ -426,7 +413,7 @@ static int open_file(ds_video_t *v, char *err, size_t err_len) {
     v->key_ts = malloc(n * sizeof *v->key_ts);
     if (!v->pts || !v->key_frame || !v->key_ts) {
         rc = DS_VIDEO_ERR_NOMEM;
-        set_err(err, err_len, "%s: out of memory", v->path);
+        ds_set_err(err, err_len, "%s: out of memory", v->path);
         goto out;
     }
     /* Decode-order timestamps (dts only, e.g. AVI) give display order only without frame
@@ -476,26 +463,26 @@ int ds_video_open(const char *path, double folder_fps, ds_video_t **out, char *e
     if (!out) return DS_VIDEO_ERR_ARG;
     *out = NULL;
     if (!path || !*path) {
-        set_err(err, err_len, "video: empty path");
+        ds_set_err(err, err_len, "video: empty path");
         return DS_VIDEO_ERR_ARG;
     }
     quiet_ffmpeg();
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        set_err(err, err_len, "%s: %s", path, strerror(errno));
+        ds_set_err(err, err_len, "%s: %s", path, strerror(errno));
         return DS_VIDEO_ERR_MISSING;
     }
     ds_video_t *v = calloc(1, sizeof *v);
     if (!v || !(v->path = dup_str(path))) {
         free(v);
-        set_err(err, err_len, "%s: out of memory", path);
+        ds_set_err(err, err_len, "%s: out of memory", path);
         return DS_VIDEO_ERR_NOMEM;
     }
     int rc;
     if (S_ISDIR(sb.st_mode)) {
         rc = open_folder(v, folder_fps, err, err_len);
     } else if (sb.st_size == 0) {
-        set_err(err, err_len, "%s: empty file", path);
+        ds_set_err(err, err_len, "%s: empty file", path);
         rc = DS_VIDEO_ERR_FORMAT;
     } else {
         rc = open_file(v, err, err_len);
@@ -566,12 +553,12 @@ static int worker_open(worker_t *w) {
     w->frm = av_frame_alloc();
     w->prev = av_frame_alloc();
     if (!w->pkt || !w->frm || !w->prev) {
-        set_err(w->err, sizeof w->err, "%s: out of memory", v->path);
+        ds_set_err(w->err, sizeof w->err, "%s: out of memory", v->path);
         return DS_VIDEO_ERR_NOMEM;
     }
     if (v->is_folder) {
         int rc = open_mjpeg(&w->dec, w->s->dec_threads);
-        if (rc) set_err(w->err, sizeof w->err, "%s: cannot open the MJPEG decoder", v->path);
+        if (rc) ds_set_err(w->err, sizeof w->err, "%s: cannot open the MJPEG decoder", v->path);
         return rc;
     }
     int stream = -1;
@@ -579,12 +566,12 @@ static int worker_open(worker_t *w) {
     if (rc) return rc;
     w->fresh = 1;
     if (stream != v->stream) {
-        set_err(w->err, sizeof w->err, "%s: the file changed while it was being read", v->path);
+        ds_set_err(w->err, sizeof w->err, "%s: the file changed while it was being read", v->path);
         return DS_VIDEO_ERR_FORMAT;
     }
     const AVCodec *c = avcodec_find_decoder(v->par->codec_id);
     if (!c || !(w->dec = avcodec_alloc_context3(c)) || avcodec_parameters_to_context(w->dec, v->par) < 0) {
-        set_err(w->err, sizeof w->err, "%s: cannot set up the %s decoder", v->path, v->codec);
+        ds_set_err(w->err, sizeof w->err, "%s: cannot set up the %s decoder", v->path, v->codec);
         return DS_VIDEO_ERR_CODEC;
     }
     w->dec->thread_count = w->s->dec_threads;
@@ -592,8 +579,8 @@ static int worker_open(worker_t *w) {
     char eb[128];
     int r = avcodec_open2(w->dec, c, NULL);
     if (r < 0) {
-        set_err(w->err, sizeof w->err, "%s: cannot open the %s decoder (%s)", v->path, v->codec,
-                averr(r, eb, sizeof eb));
+        ds_set_err(w->err, sizeof w->err, "%s: cannot open the %s decoder (%s)", v->path, v->codec,
+                ds_averr(r, eb, sizeof eb));
         return DS_VIDEO_ERR_CODEC;
     }
     return DS_VIDEO_OK;
@@ -615,14 +602,14 @@ static void worker_close(worker_t *w) {
 static int to_rgb(worker_t *w, const AVFrame *f) {
     const char *path = w->s->v->path;
     if (f->width < 1 || f->height < 1) {
-        set_err(w->err, sizeof w->err, "%s: decoder returned an empty frame", path);
+        ds_set_err(w->err, sizeof w->err, "%s: decoder returned an empty frame", path);
         return DS_VIDEO_ERR_DECODE;
     }
     size_t need = (size_t)f->width * (size_t)f->height * 3;
     if (need > w->rgb_cap) {
         uint8_t *nb = realloc(w->rgb, need);
         if (!nb) {
-            set_err(w->err, sizeof w->err, "%s: out of memory", path);
+            ds_set_err(w->err, sizeof w->err, "%s: out of memory", path);
             return DS_VIDEO_ERR_NOMEM;
         }
         w->rgb = nb;
@@ -631,7 +618,7 @@ static int to_rgb(worker_t *w, const AVFrame *f) {
     w->sws = sws_getCachedContext(w->sws, f->width, f->height, (enum AVPixelFormat)f->format, f->width, f->height,
                                   AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL, NULL);
     if (!w->sws) {
-        set_err(w->err, sizeof w->err, "%s: cannot convert pixel format %s to RGB", path,
+        ds_set_err(w->err, sizeof w->err, "%s: cannot convert pixel format %s to RGB", path,
                 av_get_pix_fmt_name((enum AVPixelFormat)f->format));
         return DS_VIDEO_ERR_DECODE;
     }
@@ -663,7 +650,7 @@ static int emit(worker_t *w, int wi, const AVFrame *f) {
     int n = o->n;
     if (s->keep_all_pos) { /* decode-all reference: rgb_out sized from the info */
         if (f->width != s->v->width || f->height != s->v->height) {
-            set_err(w->err, sizeof w->err, "%s: frame size changed mid-stream (%dx%d)", s->v->path, f->width,
+            ds_set_err(w->err, sizeof w->err, "%s: frame size changed mid-stream (%dx%d)", s->v->path, f->width,
                     f->height);
             return DS_VIDEO_ERR_DECODE;
         }
@@ -671,7 +658,7 @@ static int emit(worker_t *w, int wi, const AVFrame *f) {
     size_t fsz = (size_t)f->width * (size_t)f->height * 3;
     if (o->rgb || s->keep_all_pos) { /* o->width/height are set before the workers start */
         if (o->width != f->width || o->height != f->height) {
-            set_err(w->err, sizeof w->err, "%s: frames differ in size (%dx%d vs %dx%d); cannot keep RGB", s->v->path,
+            ds_set_err(w->err, sizeof w->err, "%s: frames differ in size (%dx%d vs %dx%d); cannot keep RGB", s->v->path,
                     f->width, f->height, o->width, o->height);
             return DS_VIDEO_ERR_DECODE;
         }
@@ -687,7 +674,7 @@ static int emit(worker_t *w, int wi, const AVFrame *f) {
             if (first < 0) {
                 if (ds_preprocess_rgb(w->rgb, f->width, f->height, (size_t)f->width * 3, o->size, p->mean, p->std,
                                       dst)) {
-                    set_err(w->err, sizeof w->err, "%s: out of memory preprocessing a frame", s->v->path);
+                    ds_set_err(w->err, sizeof w->err, "%s: out of memory preprocessing a frame", s->v->path);
                     return DS_VIDEO_ERR_NOMEM;
                 }
             } else {
@@ -744,7 +731,7 @@ static int drain_ready(worker_t *w, const group_t *g, int *n_out, int allow_over
         int r = avcodec_receive_frame(w->dec, w->frm);
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return 0;
         if (r < 0) {
-            set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", s->v->path, averr(r, eb, sizeof eb));
+            ds_set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", s->v->path, ds_averr(r, eb, sizeof eb));
             return DS_VIDEO_ERR_DECODE;
         }
         w->n_decoded++;
@@ -804,7 +791,7 @@ static int do_group(worker_t *w, const group_t *g) {
         int r = seek_key(w, k);
         if (r < 0 && k > 0) continue;
         if (r < 0) {
-            set_err(w->err, sizeof w->err, "%s: seek to the start failed (%s)", v->path, averr(r, eb, sizeof eb));
+            ds_set_err(w->err, sizeof w->err, "%s: seek to the start failed (%s)", v->path, ds_averr(r, eb, sizeof eb));
             return DS_VIDEO_ERR_DECODE;
         }
         av_frame_unref(w->prev);
@@ -818,7 +805,7 @@ static int do_group(worker_t *w, const group_t *g) {
                 break;
             }
             if (r < 0) {
-                set_err(w->err, sizeof w->err, "%s: read error while decoding (%s)", v->path, averr(r, eb, sizeof eb));
+                ds_set_err(w->err, sizeof w->err, "%s: read error while decoding (%s)", v->path, ds_averr(r, eb, sizeof eb));
                 return DS_VIDEO_ERR_TRUNCATED;
             }
             if (w->pkt->stream_index != v->stream) {
@@ -846,7 +833,7 @@ static int do_group(worker_t *w, const group_t *g) {
             av_packet_unref(w->pkt);
             if (overshoot) break;
             if (r < 0 && r != AVERROR_INVALIDDATA) {
-                set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", v->path, averr(r, eb, sizeof eb));
+                ds_set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", v->path, ds_averr(r, eb, sizeof eb));
                 return DS_VIDEO_ERR_DECODE;
             }
             int d = drain_ready(w, g, &n_out, attempt < 2);
@@ -870,7 +857,7 @@ static int do_group(worker_t *w, const group_t *g) {
             if (s->wants[i].done) continue;
             if (!w->prev->buf[0]) {
                 if (attempt < 2) goto retry;
-                set_err(w->err, sizeof w->err, "%s: frame %lld could not be decoded (damaged stream?)", v->path,
+                ds_set_err(w->err, sizeof w->err, "%s: frame %lld could not be decoded (damaged stream?)", v->path,
                         (long long)s->wants[i].frame);
                 return DS_VIDEO_ERR_DECODE;
             }
@@ -881,7 +868,7 @@ static int do_group(worker_t *w, const group_t *g) {
         return DS_VIDEO_OK;
     retry:;
     }
-    set_err(w->err, sizeof w->err, "%s: could not reach frame %lld by seeking", v->path,
+    ds_set_err(w->err, sizeof w->err, "%s: could not reach frame %lld by seeking", v->path,
             (long long)s->wants[g->begin].frame);
     return DS_VIDEO_ERR_DECODE;
 }
@@ -904,7 +891,7 @@ static int do_sequential(worker_t *w) {
                 eof = 1;
                 r = avcodec_send_packet(w->dec, NULL);
             } else if (r < 0) {
-                set_err(w->err, sizeof w->err, "%s: read error while decoding (%s)", v->path, averr(r, eb, sizeof eb));
+                ds_set_err(w->err, sizeof w->err, "%s: read error while decoding (%s)", v->path, ds_averr(r, eb, sizeof eb));
                 return DS_VIDEO_ERR_TRUNCATED;
             } else {
                 if (w->pkt->stream_index != v->stream) {
@@ -915,7 +902,7 @@ static int do_sequential(worker_t *w) {
                 av_packet_unref(w->pkt);
             }
             if (r < 0 && r != AVERROR_INVALIDDATA && r != AVERROR_EOF) {
-                set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", v->path, averr(r, eb, sizeof eb));
+                ds_set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", v->path, ds_averr(r, eb, sizeof eb));
                 return DS_VIDEO_ERR_DECODE;
             }
         }
@@ -924,7 +911,7 @@ static int do_sequential(worker_t *w) {
             if (r == AVERROR(EAGAIN)) break;
             if (r == AVERROR_EOF) goto done;
             if (r < 0) {
-                set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", v->path, averr(r, eb, sizeof eb));
+                ds_set_err(w->err, sizeof w->err, "%s: decoding failed (%s)", v->path, ds_averr(r, eb, sizeof eb));
                 return DS_VIDEO_ERR_DECODE;
             }
             w->n_decoded++;
@@ -948,7 +935,7 @@ done:
     for (int i = 0; i < s->n_wants; i++) {
         if (s->wants[i].done) continue;
         if (!w->prev->buf[0]) {
-            set_err(w->err, sizeof w->err, "%s: no frame could be decoded", v->path);
+            ds_set_err(w->err, sizeof w->err, "%s: no frame could be decoded", v->path);
             return DS_VIDEO_ERR_DECODE;
         }
         int rc = emit(w, i, w->prev);
@@ -1021,7 +1008,7 @@ static int run_sampler(sampler_t *s, int n_threads, int64_t *n_decoded, int64_t 
     s->wants = malloc((size_t)n * sizeof *s->wants);
     s->groups = malloc((size_t)n * sizeof *s->groups);
     if (!s->wants || !s->groups) {
-        set_err(err, err_len, "%s: out of memory", v->path);
+        ds_set_err(err, err_len, "%s: out of memory", v->path);
         rc = DS_VIDEO_ERR_NOMEM;
         goto out;
     }
@@ -1066,7 +1053,7 @@ static int run_sampler(sampler_t *s, int n_threads, int64_t *n_decoded, int64_t 
     if (v->is_folder) s->dec_threads = 1;
     ws = calloc((size_t)nw, sizeof *ws);
     if (!ws) {
-        set_err(err, err_len, "%s: out of memory", v->path);
+        ds_set_err(err, err_len, "%s: out of memory", v->path);
         rc = DS_VIDEO_ERR_NOMEM;
         goto out;
     }
@@ -1085,7 +1072,7 @@ static int run_sampler(sampler_t *s, int n_threads, int64_t *n_decoded, int64_t 
     for (int i = 0; i < nw; i++) {
         if (ws[i].rc && rc == DS_VIDEO_OK) {
             rc = ws[i].rc;
-            set_err(err, err_len, "%s", ws[i].err);
+            ds_set_err(err, err_len, "%s", ws[i].err);
         }
         dec += ws[i].n_decoded;
         sub += ws[i].n_subst;
@@ -1117,20 +1104,20 @@ int ds_video_sample(ds_video_t *v, const ds_video_params *p, ds_frames *out, cha
     if (!out) return DS_VIDEO_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (!v || !p) {
-        set_err(err, err_len, "video: NULL handle or parameters");
+        ds_set_err(err, err_len, "video: NULL handle or parameters");
         return DS_VIDEO_ERR_ARG;
     }
     if (p->n_frames < 1 || p->n_frames > 100000) {
-        set_err(err, err_len, "%s: n_frames %d out of range 1..100000", v->path, p->n_frames);
+        ds_set_err(err, err_len, "%s: n_frames %d out of range 1..100000", v->path, p->n_frames);
         return DS_VIDEO_ERR_ARG;
     }
     if (p->size < 0 || p->size > 8192) {
-        set_err(err, err_len, "%s: output size %d out of range 0..8192", v->path, p->size);
+        ds_set_err(err, err_len, "%s: output size %d out of range 0..8192", v->path, p->size);
         return DS_VIDEO_ERR_ARG;
     }
     for (int c = 0; c < 3; c++)
         if (!(p->std[c] != 0.0f)) {
-            set_err(err, err_len, "%s: normalisation std[%d] must be non-zero", v->path, c);
+            ds_set_err(err, err_len, "%s: normalisation std[%d] must be non-zero", v->path, c);
             return DS_VIDEO_ERR_ARG;
         }
     int rc = DS_VIDEO_OK;
@@ -1138,7 +1125,7 @@ int ds_video_sample(ds_video_t *v, const ds_video_params *p, ds_frames *out, cha
     int64_t first, last;
     char cerr[256];
     if (ds_clip_range(v->n_frames, v->fps, p->clip, p->start_s, p->end_s, &first, &last, cerr, sizeof cerr)) {
-        set_err(err, err_len, "%s: %s", v->path, cerr);
+        ds_set_err(err, err_len, "%s: %s", v->path, cerr);
         return DS_VIDEO_ERR_ARG;
     }
     out->n = n;
@@ -1151,7 +1138,7 @@ int ds_video_sample(ds_video_t *v, const ds_video_params *p, ds_frames *out, cha
     size_t plane3 = (size_t)3 * (size_t)p->size * (size_t)p->size;
     if (p->size > 0) out->pixels = malloc((size_t)n * plane3 * sizeof(float));
     if (!out->indices || !out->requested || !out->timestamps || (p->size > 0 && !out->pixels)) {
-        set_err(err, err_len, "%s: out of memory for %d frames", v->path, n);
+        ds_set_err(err, err_len, "%s: out of memory for %d frames", v->path, n);
         rc = DS_VIDEO_ERR_NOMEM;
         goto fail;
     }
@@ -1162,7 +1149,7 @@ int ds_video_sample(ds_video_t *v, const ds_video_params *p, ds_frames *out, cha
         int64_t f1 = a > 1 ? (a < 9e15 ? (int64_t)a : INT64_MAX / 2) : 1;
         int64_t l1 = b < (double)v->n_frames ? (b > -9e15 ? (int64_t)b : 0) : v->n_frames;
         if (l1 < f1) {
-            set_err(err, err_len, "%s: clip [%g s, %g s] holds no frame of the folder", v->path, p->start_s, p->end_s);
+            ds_set_err(err, err_len, "%s: clip [%g s, %g s] holds no frame of the folder", v->path, p->start_s, p->end_s);
             rc = DS_VIDEO_ERR_ARG;
             goto fail;
         }
@@ -1182,7 +1169,7 @@ int ds_video_sample(ds_video_t *v, const ds_video_params *p, ds_frames *out, cha
         int w0 = v->width, h0 = v->height;
         size_t fsz = (size_t)w0 * (size_t)h0 * 3;
         if (w0 < 1 || h0 < 1 || fsz > ((size_t)1 << 40) / (size_t)n || !(out->rgb = malloc(fsz * (size_t)n))) {
-            set_err(err, err_len, "%s: cannot allocate RGB frames of %dx%d", v->path, w0, h0);
+            ds_set_err(err, err_len, "%s: cannot allocate RGB frames of %dx%d", v->path, w0, h0);
             rc = DS_VIDEO_ERR_NOMEM;
             goto fail;
         }
@@ -1223,12 +1210,12 @@ int ds_video_sample_path(const char *path, double folder_fps, const ds_video_par
 int ds_video_decode_all_keep(ds_video_t *v, const int64_t *indices, int n, int n_threads, uint8_t *rgb_out,
                              int64_t *n_decoded, char *err, size_t err_len) {
     if (!v || !indices || n < 1 || !rgb_out) {
-        set_err(err, err_len, "video: bad arguments to decode_all_keep");
+        ds_set_err(err, err_len, "video: bad arguments to decode_all_keep");
         return DS_VIDEO_ERR_ARG;
     }
     for (int j = 0; j < n; j++)
         if (indices[j] < 0 || indices[j] >= v->n_frames) {
-            set_err(err, err_len, "%s: frame index %lld outside 0..%lld", v->path, (long long)indices[j],
+            ds_set_err(err, err_len, "%s: frame index %lld outside 0..%lld", v->path, (long long)indices[j],
                     (long long)v->n_frames - 1);
             return DS_VIDEO_ERR_ARG;
         }

@@ -5,20 +5,13 @@
  * truncates toward zero), Python's round() (half to even, here nearbyint under the default
  * rounding mode) in the MVBench segment-centre rule and bound computation.
  */
+#include "datasets/ds_internal.h"
 #include "datasets/video.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* Python round(): half to even. nearbyint honours the current rounding mode; the default
  * (FE_TONEAREST) is half-to-even, which we assume and do not change anywhere. */
@@ -72,7 +65,7 @@ const char *ds_seek_mode_str(ds_seek_mode m) { return m == DS_SEEK_KEYFRAME ? "k
 int ds_clip_range(int64_t total, double fps, int clip, double start_s, double end_s, int64_t *first,
                   int64_t *last, char *err, size_t err_len) {
     if (total < 1) {
-        set_err(err, err_len, "clip range: the video has no frames");
+        ds_set_err(err, err_len, "clip range: the video has no frames");
         return -1;
     }
     if (!clip) {
@@ -81,11 +74,11 @@ int ds_clip_range(int64_t total, double fps, int clip, double start_s, double en
         return 0;
     }
     if (!(fps > 0) || !isfinite(fps)) {
-        set_err(err, err_len, "clip range: frame rate %g is not usable", fps);
+        ds_set_err(err, err_len, "clip range: frame rate %g is not usable", fps);
         return -1;
     }
     if (!isfinite(start_s) || !isfinite(end_s) || start_s > end_s) {
-        set_err(err, err_len, "clip range: start %g s must not exceed end %g s", start_s, end_s);
+        ds_set_err(err, err_len, "clip range: start %g s must not exceed end %g s", start_s, end_s);
         return -1;
     }
     double a = round_half_even(start_s * fps), b = round_half_even(end_s * fps);
@@ -98,7 +91,7 @@ int ds_clip_range(int64_t total, double fps, int clip, double start_s, double en
     if (f < 0) f = 0;
     if (l > total - 1) l = total - 1;
     if (l < f) {
-        set_err(err, err_len,
+        ds_set_err(err, err_len,
                 "clip [%g s, %g s] holds no frame of a %lld-frame video at %g fps (frames %lld..%lld)", start_s,
                 end_s, (long long)total, fps, (long long)f, (long long)l);
         return -1;

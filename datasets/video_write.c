@@ -6,6 +6,7 @@
  * tests can predict where keyframes are. With one encoder thread the output is deterministic
  * for a given FFmpeg build. What it does not do: audio, variable frame rate, HDR.
  */
+#include "datasets/ds_internal.h"
 #include "datasets/video.h"
 
 #include <libavcodec/avcodec.h>
@@ -32,20 +33,6 @@ struct ds_vwriter {
     char codec[16];
     char path[1024];
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
-static const char *averr(int e, char *buf, size_t len) {
-    if (av_strerror(e, buf, len) < 0) snprintf(buf, len, "error %d", e);
-    return buf;
-}
 
 ds_vwriter_params ds_vwriter_default_params(void) {
     ds_vwriter_params p;
@@ -85,7 +72,7 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
     *out = NULL;
     if (!path || !p || p->width < 2 || p->height < 2 || (p->width & 1) || (p->height & 1) || p->fps < 1 ||
         p->fps > 1000 || p->gop < 1 || p->max_b_frames < 0 || p->max_b_frames > 16) {
-        set_err(err, err_len, "%s: bad writer parameters (even width/height >= 2, fps 1..1000, gop >= 1)",
+        ds_set_err(err, err_len, "%s: bad writer parameters (even width/height >= 2, fps 1..1000, gop >= 1)",
                 path ? path : "(null)");
         return DS_VIDEO_ERR_ARG;
     }
@@ -96,12 +83,12 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
         c = avcodec_find_encoder_by_name("libx264");
     if (!c && (!strcmp(want, "auto") || !strcmp(want, "mpeg4"))) c = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
     if (!c) {
-        set_err(err, err_len, "%s: no %s encoder in this FFmpeg build", path, want);
+        ds_set_err(err, err_len, "%s: no %s encoder in this FFmpeg build", path, want);
         return DS_VIDEO_ERR_CODEC;
     }
     ds_vwriter_t *w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, err_len, "%s: out of memory", path);
+        ds_set_err(err, err_len, "%s: out of memory", path);
         return DS_VIDEO_ERR_NOMEM;
     }
     snprintf(w->codec, sizeof w->codec, "%s", c->name);
@@ -110,7 +97,7 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
     int rc = DS_VIDEO_ERR_IO, r;
     r = avformat_alloc_output_context2(&w->fmt, NULL, NULL, path);
     if (r < 0 || !w->fmt) {
-        set_err(err, err_len, "%s: unknown container for this file name (%s)", path, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: unknown container for this file name (%s)", path, ds_averr(r, eb, sizeof eb));
         rc = DS_VIDEO_ERR_ARG;
         goto fail;
     }
@@ -119,7 +106,7 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
     w->pkt = av_packet_alloc();
     w->st = avformat_new_stream(w->fmt, NULL);
     if (!w->enc || !w->frame || !w->pkt || !w->st) {
-        set_err(err, err_len, "%s: out of memory", path);
+        ds_set_err(err, err_len, "%s: out of memory", path);
         rc = DS_VIDEO_ERR_NOMEM;
         goto fail;
     }
@@ -152,13 +139,13 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
     }
     r = avcodec_open2(e, c, NULL);
     if (r < 0) {
-        set_err(err, err_len, "%s: cannot open encoder %s (%s)", path, c->name, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: cannot open encoder %s (%s)", path, c->name, ds_averr(r, eb, sizeof eb));
         rc = DS_VIDEO_ERR_CODEC;
         goto fail;
     }
     r = avcodec_parameters_from_context(w->st->codecpar, e);
     if (r < 0) {
-        set_err(err, err_len, "%s: cannot copy encoder parameters", path);
+        ds_set_err(err, err_len, "%s: cannot copy encoder parameters", path);
         goto fail;
     }
     w->st->time_base = e->time_base;
@@ -167,14 +154,14 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
     w->frame->width = e->width;
     w->frame->height = e->height;
     if (av_frame_get_buffer(w->frame, 0) < 0) {
-        set_err(err, err_len, "%s: out of memory", path);
+        ds_set_err(err, err_len, "%s: out of memory", path);
         rc = DS_VIDEO_ERR_NOMEM;
         goto fail;
     }
     if (!(w->fmt->oformat->flags & AVFMT_NOFILE)) {
         r = avio_open(&w->fmt->pb, path, AVIO_FLAG_WRITE);
         if (r < 0) {
-            set_err(err, err_len, "%s: cannot create file (%s)", path, averr(r, eb, sizeof eb));
+            ds_set_err(err, err_len, "%s: cannot create file (%s)", path, ds_averr(r, eb, sizeof eb));
             goto fail;
         }
     }
@@ -183,7 +170,7 @@ int ds_vwriter_open(const char *path, const ds_vwriter_params *p, ds_vwriter_t *
     r = avformat_write_header(w->fmt, &mux_opts);
     av_dict_free(&mux_opts);
     if (r < 0) {
-        set_err(err, err_len, "%s: cannot write the container header (%s)", path, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: cannot write the container header (%s)", path, ds_averr(r, eb, sizeof eb));
         goto fail;
     }
     w->header_written = 1;
@@ -199,21 +186,21 @@ static int encode_write(ds_vwriter_t *w, AVFrame *frame, char *err, size_t err_l
     char eb[128];
     int r = avcodec_send_frame(w->enc, frame);
     if (r < 0) {
-        set_err(err, err_len, "%s: encoding failed (%s)", w->path, averr(r, eb, sizeof eb));
+        ds_set_err(err, err_len, "%s: encoding failed (%s)", w->path, ds_averr(r, eb, sizeof eb));
         return DS_VIDEO_ERR_IO;
     }
     for (;;) {
         r = avcodec_receive_packet(w->enc, w->pkt);
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return DS_VIDEO_OK;
         if (r < 0) {
-            set_err(err, err_len, "%s: encoding failed (%s)", w->path, averr(r, eb, sizeof eb));
+            ds_set_err(err, err_len, "%s: encoding failed (%s)", w->path, ds_averr(r, eb, sizeof eb));
             return DS_VIDEO_ERR_IO;
         }
         av_packet_rescale_ts(w->pkt, w->enc->time_base, w->st->time_base);
         w->pkt->stream_index = w->st->index;
         r = av_interleaved_write_frame(w->fmt, w->pkt);
         if (r < 0) {
-            set_err(err, err_len, "%s: write failed (%s)", w->path, averr(r, eb, sizeof eb));
+            ds_set_err(err, err_len, "%s: write failed (%s)", w->path, ds_averr(r, eb, sizeof eb));
             return DS_VIDEO_ERR_IO;
         }
     }
@@ -223,7 +210,7 @@ int ds_vwriter_put_yuv420(ds_vwriter_t *w, const uint8_t *y, const uint8_t *u, c
                           size_t err_len) {
     if (!w || !y || !u || !v) return DS_VIDEO_ERR_ARG;
     if (av_frame_make_writable(w->frame) < 0) {
-        set_err(err, err_len, "%s: out of memory", w->path);
+        ds_set_err(err, err_len, "%s: out of memory", w->path);
         return DS_VIDEO_ERR_NOMEM;
     }
     int W = w->enc->width, H = w->enc->height;
@@ -242,12 +229,12 @@ int ds_vwriter_put_rgb(ds_vwriter_t *w, const uint8_t *rgb, char *err, size_t er
     w->sws = sws_getCachedContext(w->sws, W, H, AV_PIX_FMT_RGB24, W, H, AV_PIX_FMT_YUV420P,
                                   SWS_BICUBIC | SWS_ACCURATE_RND | SWS_BITEXACT, NULL, NULL, NULL);
     if (!w->sws || av_frame_make_writable(w->frame) < 0) {
-        set_err(err, err_len, "%s: cannot set up RGB to YUV conversion", w->path);
+        ds_set_err(err, err_len, "%s: cannot set up RGB to YUV conversion", w->path);
         return DS_VIDEO_ERR_NOMEM;
     }
     size_t bytes = (size_t)W * (size_t)H * 3;
     if (!w->rgb_pad && !(w->rgb_pad = calloc(1, bytes + 64))) {
-        set_err(err, err_len, "%s: out of memory", w->path);
+        ds_set_err(err, err_len, "%s: out of memory", w->path);
         return DS_VIDEO_ERR_NOMEM;
     }
     memcpy(w->rgb_pad, rgb, bytes);
@@ -265,7 +252,7 @@ int ds_vwriter_close(ds_vwriter_t *w, char *err, size_t err_len) {
         int r = av_write_trailer(w->fmt);
         if (r < 0 && rc == DS_VIDEO_OK) {
             char eb[128];
-            set_err(err, err_len, "%s: cannot finish the file (%s)", w->path, averr(r, eb, sizeof eb));
+            ds_set_err(err, err_len, "%s: cannot finish the file (%s)", w->path, ds_averr(r, eb, sizeof eb));
             rc = DS_VIDEO_ERR_IO;
         }
     }
