@@ -147,6 +147,35 @@ void bl_seq_free(bl_seq *s) {
     memset(s, 0, sizeof *s);
 }
 
+int bl_entry_cmp(const void *a, const void *b) {
+    int64_t x = ((const bl_entry *)a)->id, y = ((const bl_entry *)b)->id;
+    return (x > y) - (x < y);
+}
+
+int bl_emit_entries(bl_seq *s, const bl_entry *list, int64_t n, int ov, int64_t T, int64_t H, int64_t W,
+                    int original_pos) {
+    if (ov) {
+        for (int64_t i = 0; i < n; i++) bl_seq_push(s, list[i].id, original_pos ? list[i].id : -1, list[i].v);
+        bl_seq_push(s, TG_NEWLINE, original_pos ? T * H * W : -1, NULL);
+        return s->oom ? TG_ERR_NOMEM : TG_OK;
+    }
+    int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+    const float **vv = malloc((size_t)(n ? n : 1) * sizeof *vv);
+    if (!ids || !vv) {
+        free(ids);
+        free(vv);
+        return TG_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        ids[i] = list[i].id;
+        vv[i] = list[i].v;
+    }
+    bl_emit_grid(s, ids, vv, n, T, H, W, 0, original_pos);
+    free(ids);
+    free(vv);
+    return s->oom ? TG_ERR_NOMEM : TG_OK;
+}
+
 void bl_emit_grid(bl_seq *s, const int64_t *ids, const float *const *vecs, int64_t n, int64_t T, int64_t H,
                   int64_t W, int empty_rows, int original_pos) {
     int64_t L = H * W, k = 0;

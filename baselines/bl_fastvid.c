@@ -133,15 +133,6 @@ static int fv_dyseg(const bl_ctx *c, const fv_params *p, const float *G, int64_t
     return 0;
 }
 
-typedef struct {
-    int64_t id;
-    const float *v;
-} ent;
-
-static int cmp_ent(const void *a, const void *b) {
-    int64_t x = ((const ent *)a)->id, y = ((const ent *)b)->id;
-    return (x > y) - (x < y);
-}
 
 /* Normalises n rows (float math, norms accumulated in float per row, eps 1e-12). Sequential on
  * purpose: only the targets are normalised, and an OpenMP team left spinning next to OpenBLAS's
@@ -186,7 +177,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
     for (int64_t g = 0; g < pl->n_seg; g++)
         if (pl->seg_len[g] > maxlen) maxlen = pl->seg_len[g];
     size_t segN = (size_t)(maxlen * L);
-    ent *list = malloc((size_t)(T * L) * sizeof *list);
+    bl_entry *list = malloc((size_t)(T * L) * sizeof *list);
     int64_t *rank = malloc(segN * sizeof *rank);
     uint8_t *issal = malloc(segN);
     float *U = malloc((size_t)L * (size_t)D * sizeof *U);
@@ -216,7 +207,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
             if (tg_topk_desc(in->saliency + (size_t)t * L, L, pl->sal[t], rk)) goto oom;
             for (int64_t i = 0; i < pl->sal[t]; i++) {
                 issal[j * L + rk[i]] = 1;
-                list[nl++] = (ent){t * L + rk[i], in->features + ((size_t)t * L + rk[i]) * D};
+                list[nl++] = (bl_entry){t * L + rk[i], in->features + ((size_t)t * L + rk[i]) * D};
             }
             si->kept_salient += pl->sal[t];
         }
@@ -267,7 +258,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
             ktot += k;
         }
         if (na == 0 || count_ret) {
-            for (int64_t q = 0; q < ktot; q++) list[nl++] = (ent){tflat[q], NULL};
+            for (int64_t q = 0; q < ktot; q++) list[nl++] = (bl_entry){tflat[q], NULL};
             si->kept_context += ktot;
             si->kept = si->kept_salient + si->kept_context;
             continue;
@@ -319,11 +310,11 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
         free(cnt);
         free(acc);
         if (fail) goto oom;
-        for (int64_t q = 0; q < ktot; q++) list[nl++] = (ent){tflat[q], merged + (size_t)q * D};
+        for (int64_t q = 0; q < ktot; q++) list[nl++] = (bl_entry){tflat[q], merged + (size_t)q * D};
         si->kept_context += ktot;
         si->kept = si->kept_salient + si->kept_context;
     }
-    qsort(list, (size_t)nl, sizeof *list, cmp_ent);
+    qsort(list, (size_t)nl, sizeof *list, bl_entry_cmp);
     if (count_ret) {
         /* newline rows: OV one; Video one per (frame, row) holding a kept token */
         int64_t rows = c->model == BL_MODEL_OV ? 1 : 0;
@@ -335,25 +326,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
         rc = TG_OK;
         goto out;
     }
-    if (c->model == BL_MODEL_OV) {
-        for (int64_t i = 0; i < nl; i++) bl_seq_push(&s, list[i].id, list[i].id, list[i].v);
-        bl_seq_push(&s, TG_NEWLINE, T * L, NULL);
-    } else {
-        int64_t *ids = malloc((size_t)(nl ? nl : 1) * sizeof *ids);
-        const float **vv = malloc((size_t)(nl ? nl : 1) * sizeof *vv);
-        if (!ids || !vv) {
-            free(ids);
-            free(vv);
-            goto oom;
-        }
-        for (int64_t i = 0; i < nl; i++) {
-            ids[i] = list[i].id;
-            vv[i] = list[i].v;
-        }
-        bl_emit_grid(&s, ids, vv, nl, T, c->H, c->W, 0, 1);
-        free(ids);
-        free(vv);
-    }
+    if (bl_emit_entries(&s, list, nl, c->model == BL_MODEL_OV, T, c->H, c->W, 1) != TG_OK) goto oom;
     rc = bl_seq_finish(&s, c, out, NULL, err, err_len);
     if (!rc) out->ratio_used = (double)F / (double)L;
     goto out;

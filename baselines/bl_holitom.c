@@ -143,15 +143,6 @@ out:
     return rc;
 }
 
-typedef struct {
-    int64_t id;
-    const float *v;
-} ent;
-
-static int cmp_ent(const void *a, const void *b) {
-    int64_t x = ((const ent *)a)->id, y = ((const ent *)b)->id;
-    return (x > y) - (x < y);
-}
 
 /* One full run at outer ratio rp: fills out (tokens, order, plan, accounting, segments). */
 static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_input *in, const ht_pre *pre, double rp,
@@ -163,7 +154,7 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
     tg_rng_seed(&rng, c->seed);
     bl_seq s = {0};
     int rc = TG_ERR_NOMEM;
-    ent *list = malloc((size_t)(T * L) * sizeof *list); /* every kept token, in OV official order */
+    bl_entry *list = malloc((size_t)(T * L) * sizeof *list); /* every kept token, in OV official order */
     uint8_t *mask = malloc((size_t)L);
     int64_t *dyn = malloc((size_t)L * sizeof *dyn), *idx = malloc((size_t)L * sizeof *idx);
     int64_t *cent = malloc((size_t)L * sizeof *cent), *spos = malloc((size_t)L * sizeof *spos);
@@ -203,7 +194,7 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
             int64_t knn = c->paper ? (p->knn < nstat ? p->knn : nstat) : (p->knn < kstat ? p->knn : kstat);
             rc = cluster_merge(c, p, Xs, nstat, kstat, knn, &rng, cent, merged, err, err_len);
             if (rc) goto out;
-            for (int64_t j = 0; j < kstat; j++) list[nl++] = (ent){s0 * L + spos[cent[j]], merged + (size_t)j * D};
+            for (int64_t j = 0; j < kstat; j++) list[nl++] = (bl_entry){s0 * L + spos[cent[j]], merged + (size_t)j * D};
         }
         si->kept_static = kstat;
         si->budget += kstat;
@@ -215,7 +206,7 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
             for (int64_t j = 0; j < ndyn; j++) sc[j] = pre->A[f * L + dyn[j]];
             if (tg_topk_desc(sc, ndyn, ndyn, idx)) goto oom;
             bl_sort_i64(idx, dom);
-            for (int64_t j = 0; j < dom; j++) list[nl++] = (ent){f * L + dyn[idx[j]], in->features + ((size_t)f * L + dyn[idx[j]]) * D};
+            for (int64_t j = 0; j < dom; j++) list[nl++] = (bl_entry){f * L + dyn[idx[j]], in->features + ((size_t)f * L + dyn[idx[j]]) * D};
             si->kept_salient += dom;
             if (ctx > 0) {
                 /* compat=paper with d > 0: DPC over the non-dominant tokens, context centres */
@@ -227,7 +218,7 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
                 if (!merged) goto oom;
                 rc = cluster_merge(c, p, Xs, m, ctx, p->knn < ctx ? p->knn : ctx, &rng, cent, merged, err, err_len);
                 if (rc) goto out;
-                for (int64_t j = 0; j < ctx; j++) list[nl++] = (ent){f * L + dyn[idx[dom + cent[j]]], merged + (size_t)j * D};
+                for (int64_t j = 0; j < ctx; j++) list[nl++] = (bl_entry){f * L + dyn[idx[dom + cent[j]]], merged + (size_t)j * D};
                 si->kept_context += ctx;
             }
         }
@@ -238,26 +229,8 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
         for (int64_t i = 0; i < nl; i++) bl_seq_push(&s, list[i].id, -1, list[i].v);
         bl_seq_push(&s, TG_NEWLINE, -1, NULL);
     } else {
-        qsort(list, (size_t)nl, sizeof *list, cmp_ent);
-        if (c->model == BL_MODEL_OV) {
-            for (int64_t i = 0; i < nl; i++) bl_seq_push(&s, list[i].id, -1, list[i].v);
-            bl_seq_push(&s, TG_NEWLINE, -1, NULL);
-        } else {
-            int64_t *ids = malloc((size_t)(nl ? nl : 1) * sizeof *ids);
-            const float **vv = malloc((size_t)(nl ? nl : 1) * sizeof *vv);
-            if (!ids || !vv) {
-                free(ids);
-                free(vv);
-                goto oom;
-            }
-            for (int64_t i = 0; i < nl; i++) {
-                ids[i] = list[i].id;
-                vv[i] = list[i].v;
-            }
-            bl_emit_grid(&s, ids, vv, nl, T, c->H, c->W, 0, 0);
-            free(ids);
-            free(vv);
-        }
+        qsort(list, (size_t)nl, sizeof *list, bl_entry_cmp);
+        if (bl_emit_entries(&s, list, nl, c->model == BL_MODEL_OV, T, c->H, c->W, 0) != TG_OK) goto oom;
     }
     tg_llm_plan plan;
     memset(&plan, 0, sizeof plan);

@@ -61,6 +61,21 @@ void bl_seq_free(bl_seq *s);
 void bl_emit_grid(bl_seq *s, const int64_t *ids, const float *const *vecs, int64_t n, int64_t T, int64_t H,
                   int64_t W, int empty_rows, int original_pos);
 
+/* A kept token: its flat index t*L + l and its vector (borrowed). */
+typedef struct {
+    int64_t id;
+    const float *v;
+} bl_entry;
+
+/* qsort comparator: ascending id. */
+int bl_entry_cmp(const void *a, const void *b);
+
+/* Emits n entries (ascending ids) in the model's layout: OV the tokens then one newline; Video
+ * bl_emit_grid (no empty-row newlines). original_pos = 1: positions of the unpruned layout (OV: the
+ * flat id, the newline at T*L); else contiguous. Returns TG_OK or TG_ERR_NOMEM. */
+int bl_emit_entries(bl_seq *s, const bl_entry *list, int64_t n, int ov, int64_t T, int64_t H, int64_t W,
+                    int original_pos);
+
 /* Fills out from the sequence: kept (ascending), tokens (kept order), order, positions,
  * n_newlines, n_visual_full, the plan and the per-layer accounting (c->n_layers, content T*L).
  * Returns TG_OK, TG_ERR_NOMEM, or TG_ERR_INTERNAL (a flat index twice). */
