@@ -36,6 +36,11 @@ bad_config "method without ratios" "{$ok_model,\"methods\":[{\"name\":\"tango\"}
 bad_config "malformed json" "{\"models\": [" "malformed JSON"
 bad_config "unset variable" "{\"models\":[{\"path\":\"\${TB_SURELY_UNSET_VAR}/m\"}],\"benchmarks\":[{\"name\":\"mvbench\"}],\"methods\":[{\"name\":\"full\"}]}" "TB_SURELY_UNSET_VAR is not set"
 
+"$bin" run --config configs/demo.json --shard 2/2 --dry-run > /dev/null 2>&1
+check "bad --shard is a usage error" test $? = 2
+"$bin" infer --model x --video y --question q --options "A. a|B. b" --method nope > "$tmp/infer.log" 2>&1
+check "infer with an unknown method is a usage error" sh -c "test $? = 2 && grep -q \"unknown method 'nope'\" '$tmp/infer.log'"
+
 # ---- data: tiny model (real depth, so FastV's K=2 exists), synthetic benchmark, two faults
 "$bin" make-tiny-model --llm-layers 28 "$tmp/model" > /dev/null || die "make-tiny-model"
 "$bin" synth --videos 5 --frames 60 "$tmp/synth" > /dev/null || die "synth"

@@ -268,10 +268,36 @@ static void test_prune_bad_inputs(void **state) {
                        "169"); /* OV sink list on a 13x13 grid */
     expect_usage_error("--method tango --features ov_F.npy --attn ov_A.npy --ratio 0.1 --out o",
                        "timestamps"); /* Tango needs them */
+    expect_usage_error(BASE "--features ov_F.npy --attn ov_A.npy --ratio 0.1 --keys ov_A.npy", "keys must be (T, L, Dk)");
+    expect_usage_error(BASE "--features ov_F.npy --attn ov_A.npy --ratio 0.1 --frame-global ov_F.npy",
+                       "frame-global must be (T, G)");
     /* a missing file is a runtime failure (exit 1) naming the file */
     char err[2048];
     assert_int_equal(run_prune(BASE "--features missing.npy --attn ov_A.npy --ratio 0.1", err, sizeof err), 1);
     assert_non_null(strstr(err, "missing.npy"));
+}
+
+/* --keys reaches the method: VisionZip assigns contextual tokens by key cosine and says so. */
+static void test_prune_keys_reach_visionzip(void **state) {
+    (void)state;
+    char err[2048];
+    assert_int_equal(run_prune("--method visionzip --features ov_F.npy --attn ov_A.npy --timestamps ov_T.npy "
+                               "--keys ov_F.npy --ratio 0.2 --out out_vz_keys",
+                               err, sizeof err),
+                     0);
+    assert_int_equal(run_prune("--method visionzip --features ov_F.npy --attn ov_A.npy --timestamps ov_T.npy "
+                               "--ratio 0.2 --out out_vz_nokeys",
+                               err, sizeof err),
+                     0);
+    cJSON *with = read_json("out_vz_keys/summary.json"), *without = read_json("out_vz_nokeys/summary.json");
+    const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(with, "params"), "metric_source"));
+    const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(without, "params"), "metric_source"));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, "keys");
+    assert_string_equal(b, "features");
+    cJSON_Delete(with);
+    cJSON_Delete(without);
 }
 
 int main(void) {
@@ -279,6 +305,7 @@ int main(void) {
         cmocka_unit_test(test_prune_ov),
         cmocka_unit_test(test_prune_video),
         cmocka_unit_test(test_prune_bad_inputs),
+        cmocka_unit_test(test_prune_keys_reach_visionzip),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
