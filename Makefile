@@ -47,7 +47,7 @@ endif
 
 # Library sources: every .c in the module folders, except the CLI entry point. CUDA builds swap
 # each *_cuda_stub.c for the .cu file of the same stem.
-MODULES   := harness datasets engine tango baselines reports
+MODULES   := common engine datasets tango baselines store reports harness
 LIB_SRC   := $(filter-out harness/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 CU_SRC    := $(foreach m,$(MODULES),$(wildcard $(m)/*.cu))
 ifeq ($(CUDA),1)

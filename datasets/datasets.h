@@ -235,15 +235,6 @@ char ds_extract_letter(const char *prediction, char max_letter, int lmms_eval);
 char ds_can_infer(const char *prediction, const char *const *options, int n_options);
 
 /* ---------------------------------------------------------------------------------------------
- * SHA-256 (OpenSSL EVP), the one implementation the project uses for checksums and keys.
- */
-/* 64 lower-case hex characters + NUL of len bytes. Returns DS_OK or DS_ERR_ARG. */
-int ds_sha256_hex(const void *data, size_t len, char out[65]);
-/* The same of a file's contents, streamed; *size (may be NULL) gets its length. Returns DS_OK, or
- * DS_ERR_IO / DS_ERR_NOMEM with err naming the file. */
-int ds_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len);
-
-/* ---------------------------------------------------------------------------------------------
  * Download (tango-bench fetch).
  */
 typedef struct {

@@ -22,6 +22,8 @@
 #include "engine/kernels.h"
 #include "engine/llm_internal.h"
 #include "engine/safetensors.h"
+#include "common/clock.h"
+#include "common/rng.h"
 
 #define MLP_CHUNK 1024  /* rows per MLP step: bounds the [rows, M] gate/up scratch */
 #define LOGIT_CHUNK 32  /* rows per lm_head step when every row's logits are asked for */
@@ -102,11 +104,6 @@ struct eng_llm_state {
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* a * b for non-negative sizes; 0 with *ok = 0 on overflow. */
 static size_t mul2(size_t a, size_t b, int *ok) {
@@ -906,7 +903,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     eng_llm *m = s->m;
     eng_backend *be = &m->be;
     int64_t D = m->D;
-    double t0 = now_s();
+    double t0 = tb_now_s();
     if (!p->ids && p->n_ids > 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: no token ids");
     if (p->n_ids < 0 || p->n_visual < 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: negative count");
     if (p->n_visual > 0 && !p->visual) return fail(err, err_len, ENG_ERR_ARG, "prefill: no visual rows");
@@ -972,10 +969,10 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     double plan_s = 0.0;
     for (int l = 0; l < m->L; l++) {
         if (plan && l == plan->layer) {
-            double tp = now_s();
+            double tp = tb_now_s();
             int rc = plan_execute(s, plan, s->hrow, &n, &vs, &vl, err, err_len);
             if (rc != ENG_OK) return rc;
-            plan_s += now_s() - tp;
+            plan_s += tb_now_s() - tp;
         }
         int want_plan_row = plan && l == plan->layer - 1;
         int want_tap = l == p->attn_layer;
@@ -1027,7 +1024,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     out->n_layers = m->L;
     out->kept = s->have_plan_kept ? s->kept : NULL;
     out->n_kept = s->have_plan_kept ? s->n_kept : 0;
-    out->seconds = now_s() - t0;
+    out->seconds = tb_now_s() - t0;
     out->plan_seconds = plan_s;
     s->tm.prefill_s = out->seconds;
     s->tm.plan_s = plan_s;
@@ -1060,7 +1057,7 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
                     (long long)m->V - 1);
     if (s->kv_len[0] + 1 > s->C)
         return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (n_ctx %lld)", (long long)s->C);
-    double t0 = now_s();
+    double t0 = tb_now_s();
     if (be->k->upload(be, s->x, m->embed + token * m->D, (size_t)m->D) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
     int64_t pos = s->next_pos;
@@ -1072,7 +1069,7 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     if (rc != ENG_OK) return rc;
     if (be->k->sync(be) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
     s->next_pos++;
-    s->tm.decode_s += now_s() - t0;
+    s->tm.decode_s += tb_now_s() - t0;
     s->tm.n_decode++;
     if (logits) *logits = s->logits;
     return ENG_OK;
@@ -1131,10 +1128,7 @@ static float *rand_buf(size_t n, float a, uint64_t seed, uint64_t tag) {
     if (!b) return NULL;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
-        uint64_t z = seed * 0x9E3779B97F4A7C15ull + tag * 0xBF58476D1CE4E5B9ull + i * 0x94D049BB133111EBull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
+        uint64_t z = tb_mix64(seed * 0x9E3779B97F4A7C15ull + tag * 0xBF58476D1CE4E5B9ull + i * 0x94D049BB133111EBull);
         b[i] = a * (float)((double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0);
     }
     return b;

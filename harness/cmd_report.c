@@ -5,7 +5,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/store.h"
+#include "store/store.h"
 #include "reports/report.h"
 
 /* Parses "md,tex,csv,html" into REP_* bits; 0 on an unknown name. */

@@ -26,8 +26,9 @@
 #include "engine/engine.h"
 #include "harness/commands.h"
 #include "harness/session.h"
-#include "harness/store.h"
+#include "store/store.h"
 #include "tango/pruner.h"
+#include "common/clock.h"
 
 #define RUN_MAX_MODELS 8
 #define RUN_MAX_BENCHES 8
@@ -89,11 +90,6 @@ static int fail(char *err, size_t n, const char *fmt, ...) {
     return -1;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- config -------------------------------------------------------------------------------- */
 
@@ -448,7 +444,7 @@ typedef struct {
 
 static void progress_show(run_progress *pr, const char *what, int final) {
     if (!pr->p->log_prefix) return; /* quiet */
-    double el = now_s() - pr->t_start;
+    double el = tb_now_s() - pr->t_start;
     double rate = el > 0 ? (double)pr->done / el : 0;
     double eta = rate > 0 ? (double)(pr->total - pr->done) / rate : 0;
     int64_t scored = pr->done - pr->failed;
@@ -476,7 +472,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     ds_sample_set *set = NULL;
     size_t *picked = NULL;
     run_slot *slots = NULL;
-    run_progress pr = {.p = p, .t_start = now_s(), .tty = p->progress};
+    run_progress pr = {.p = p, .t_start = tb_now_s(), .tty = p->progress};
     char code_version[128];
     snprintf(code_version, sizeof code_version, "tango-bench %s (git %s)", TB_VERSION, TB_GIT_REV);
 

@@ -16,14 +16,10 @@
 #include "engine/llm.h"
 #include "engine/tokenizer.h"
 #include "harness/flops.h"
+#include "common/clock.h"
 
 #define SESSION_MAX_PARAMS 64
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
@@ -161,7 +157,7 @@ static int wants_received_attention(const char *method) {
 static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_params *p, run_sample_work *w) {
     memset(w, 0, sizeof *w);
     char e[1024];
-    double t0 = now_s();
+    double t0 = tb_now_s();
     ds_video_t *v = NULL;
     if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
         snprintf(w->error, sizeof w->error, "%s", e);
@@ -186,7 +182,7 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }
-    double t1 = now_s();
+    double t1 = tb_now_s();
     eng_encode_params ep = eng_encode_default_params();
     ep.keep_hidden = 0;
     ep.keep_projected = 0;
@@ -197,7 +193,7 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }
-    double t2 = now_s();
+    double t2 = tb_now_s();
     w->decode_ms = 1e3 * (t1 - t0);
     w->vision_ms = 1e3 * (t2 - t1);
     w->timestamps = malloc((size_t)w->frames.n * sizeof *w->timestamps);
@@ -287,12 +283,12 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     in.seed = p->seed;
     in.params = kv;
     in.n_params = n_kv;
-    double t0 = now_s();
+    double t0 = tb_now_s();
     if (method->run(&in, &out, e, sizeof e) != TG_OK) {
         snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
         goto out;
     }
-    o->ms[DB_STAGE_PRUNE] = 1e3 * (now_s() - t0);
+    o->ms[DB_STAGE_PRUNE] = 1e3 * (tb_now_s() - t0);
     if (out.params_json) o->method_json = strdup(out.params_json);
     for (int q = 0, off = 0; q < out.n_quirks && off < (int)sizeof o->quirks; q++)
         off += snprintf(o->quirks + off, sizeof o->quirks - (size_t)off, "%s%s", q ? "," : "", out.quirks[q]);

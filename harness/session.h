@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "datasets/datasets.h"
-#include "harness/store.h"
+#include "store/store.h"
 #include "tango/pruner.h"
 
 typedef struct run_session run_session; /* opaque: vision model, LLM, tokenizer, KV cache */

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "harness/stats.h"
+#include "reports/stats.h"
 
 #define REP_MAX_COLS 32
 #define REP_MAX_LAYERS 256

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 enum { REP_MD = 1, REP_TEX = 2, REP_CSV = 4, REP_HTML = 8 };
 

@@ -25,6 +25,8 @@
 
 #include "harness/flops.h"
 #include "tango/tango.h"
+
+#include "common/buf.h"
 #include "tango/tg_internal.h"
 
 const char *const tg_tango_keys[] = {
@@ -742,61 +744,30 @@ out:
  * Parameters as JSON for the run record
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int fail;
-} jbuf;
-
-static void jb_add(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jb_add(jbuf *b, const char *fmt, ...) {
-    if (b->fail) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->fail = 1;
-            return;
-        }
-        if (b->s && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t nc = (b->cap ? b->cap * 2 : 1024) + (size_t)w;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->fail = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
 static char *params_json(const tg_tango_params *p) {
-    jbuf b = {0};
+    tb_buf b;
+    tb_buf_init(&b, (size_t)1 << 20);
+    int st = 0; /* sticky: the first failure makes the record NULL */
     static const char *dist_names[] = {"torch", "direct", "gemm"};
-    jb_add(&b, "{\"model\":\"%s\",\"compat\":\"%s\",\"ratio\":%.17g,\"ratio_pre\":%.17g,",
+    st |= tb_buf_printf(&b, "{\"model\":\"%s\",\"compat\":\"%s\",\"ratio\":%.17g,\"ratio_pre\":%.17g,",
            p->model == TG_MODEL_LLAVA_VIDEO ? "llava-video" : "llava-ov",
            p->compat == TG_COMPAT_OFFICIAL ? "official" : "paper", p->ratio, p->ratio_pre);
-    jb_add(&b, "\"tau_segment\":%.17g,\"tau_static\":%.17g,\"context_ratio\":%.17g,\"alpha\":%.17g,\"beta\":%.17g,",
+    st |= tb_buf_printf(&b, "\"tau_segment\":%.17g,\"tau_static\":%.17g,\"context_ratio\":%.17g,\"alpha\":%.17g,\"beta\":%.17g,",
            p->tau_segment, p->tau_static, p->context_ratio, p->alpha, p->beta);
-    jb_add(&b, "\"knn\":%d,\"max_window\":%lld,\"sinks\":[", p->knn, (long long)p->max_window);
-    for (int i = 0; i < p->n_sinks; i++) jb_add(&b, "%s%lld", i ? "," : "", (long long)p->sinks[i]);
-    jb_add(&b, "],\"strope_sections\":[%lld,%lld,%lld],\"base_time\":%.17g,\"base_space\":%.17g,",
+    st |= tb_buf_printf(&b, "\"knn\":%d,\"max_window\":%lld,\"sinks\":[", p->knn, (long long)p->max_window);
+    for (int i = 0; i < p->n_sinks; i++) st |= tb_buf_printf(&b, "%s%lld", i ? "," : "", (long long)p->sinks[i]);
+    st |= tb_buf_printf(&b, "],\"strope_sections\":[%lld,%lld,%lld],\"base_time\":%.17g,\"base_space\":%.17g,",
            (long long)p->strope.sec_t, (long long)p->strope.sec_h, (long long)p->strope.sec_w, p->strope.base_time,
            p->strope.base_space);
-    jb_add(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
+    st |= tb_buf_printf(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
            (unsigned long long)p->seed, dist_names[p->dist_mode], p->n_threads, p->scores_fp16 ? "fp16" : "fp32");
-    jb_add(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g}",
+    st |= tb_buf_printf(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g}",
            p->beta_fp16 ? "fp16" : "fp32", p->llm_stage, p->llm_layer, p->llm_keep);
-    if (b.fail) {
-        free(b.s);
+    if (st) {
+        tb_buf_free(&b);
         return NULL;
     }
-    return b.s;
+    return tb_buf_take(&b);
 }
 
 static void set_quirks(const tg_tango_params *p, tg_prune_output *out) {

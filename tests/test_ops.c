@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "engine/kernels.h"
+#include "common/clock.h"
 
 static const char *g_op = NULL;      /* -o filter */
 static const char *g_backend = NULL; /* -b filter */
@@ -120,11 +121,6 @@ static void release(bufs *b) {
     b->n = 0;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int op_selected(const char *op) {
     return !g_op || strcmp(g_op, op) == 0;
@@ -145,9 +141,9 @@ static int run_case(const char *label, case_fn fn, const void *ctx, int n_out, c
             got[i] = malloc((sz[i] ? sz[i] : 1) * sizeof(float));
             for (size_t j = 0; j < sz[i]; j++) got[i][j] = NAN; /* unwritten output shows up */
         }
-        double t0 = now_s();
+        double t0 = tb_now_s();
         fn(&g_others[b].be, ctx, got);
-        double dt = now_s() - t0;
+        double dt = tb_now_s() - t0;
         if (g_perf) printf("  perf %-40s %-5s %9.3f ms\n", label, g_others[b].be.k->name, dt * 1e3);
         for (int i = 0; i < n_out; i++) {
             char what[160];

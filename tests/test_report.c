@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 static char dir[1024], db_path[1200];
 

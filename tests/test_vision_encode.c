@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/sha256.h"
 #include "engine/engine.h"
 #include "datasets/datasets.h"
 #include "harness/feature_cache.h"
@@ -213,18 +214,18 @@ static void test_cache_api(void **state) {
     assert_int_equal(fcache_lookup(cache, "key B", &back, NULL, NULL, err, sizeof err), 0);
     /* a damaged entry is an error, not a silent miss */
     char h[65], p[2400], out[256];
-    assert_int_equal(ds_sha256_hex("key A", 5, h), 0);
+    assert_int_equal(tb_sha256_hex("key A", 5, h), 0);
     snprintf(p, sizeof p, "%s/%s/pooled.npy", cache, h);
     assert_int_equal(run(out, sizeof out, "printf 'garbage' > '%s'", p), 0);
     assert_int_equal(fcache_lookup(cache, "key A", &back, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "pooled.npy"));
     assert_null(back.pooled);
     /* known SHA-256 vector */
-    assert_int_equal(ds_sha256_hex("abc", 3, h), 0);
+    assert_int_equal(tb_sha256_hex("abc", 3, h), 0);
     assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     char key[64];
     assert_int_equal(fcache_key_encode(key, sizeof key, "d", "s", 1, "r", 2, "p", 1, 1), -1); /* too small */
-    assert_int_not_equal(ds_sha256_file("/nonexistent/file", h, NULL, err, sizeof err), 0);
+    assert_int_not_equal(tb_sha256_file("/nonexistent/file", h, NULL, err, sizeof err), 0);
     assert_non_null(strstr(err, "/nonexistent/file"));
 }
 

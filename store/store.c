@@ -6,8 +6,7 @@
  *   3  samples.method_json (the method's solved knobs and accounting per sample)
  * Migrations run in order inside one transaction; a database newer than DB_SCHEMA_VERSION is
  * refused rather than guessed at. */
-#include "harness/store.h"
-
+#include "store/store.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -16,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "datasets/datasets.h"
+#include "common/sha256.h"
 
 const char *const db_stage_names[DB_N_STAGES] = {"decode", "vision", "prune", "prefill", "generate", "total"};
 
@@ -307,7 +306,7 @@ int db_run_key(const db_run_spec *s, char key[DB_KEY_LEN + 1], char **canonical,
         snprintf(err, err_len, "out of memory building the run key");
         goto out;
     }
-    if (ds_sha256_hex(text, strlen(text), key) != DS_OK) {
+    if (tb_sha256_hex(text, strlen(text), key)) {
         snprintf(err, err_len, "SHA-256 failed");
         goto out;
     }
