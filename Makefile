@@ -104,6 +104,14 @@ $(OUT)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka
 
+# tango/ and baselines/ link on their own (common/ below them, OpenBLAS for the GEMM distances):
+# no harness/, engine/, datasets/ or store/ object may be needed.
+PRUNER_OBJ := $(filter $(OUT)/obj/common/% $(OUT)/obj/tango/% $(OUT)/obj/baselines/%,$(LIB_OBJ))
+$(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(PRUNER_OBJ) -o $@ $(shell pkg-config --libs openblas libcrypto 2>/dev/null) \
+	    -fopenmp -lm -lcmocka
+
 test: deps $(BIN) $(TEST_BIN)
 	@TB_BUILD=$(OUT) PYTHON=$(PYTHON) scripts/run-tests $(OUT)
 

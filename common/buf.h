@@ -10,6 +10,7 @@
 #ifndef TB_BUF_H
 #define TB_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum {
@@ -31,6 +32,7 @@ void tb_buf_free(tb_buf *b);
 int tb_buf_append(tb_buf *b, const void *p, size_t n);
 int tb_buf_puts(tb_buf *b, const char *s);
 int tb_buf_printf(tb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tb_buf_vprintf(tb_buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal (quotes included; control characters, quote and backslash
  * escaped; other bytes copied as they are). */
 int tb_buf_json_str(tb_buf *b, const char *s);

@@ -1,6 +1,7 @@
 /* common.c - the implementations behind common/'s headers: clock, generator, buffer, SHA-256,
- * assertions. libc and OpenSSL only. */
+ * assertions, model families, the in-LLM plan's rules. libc and OpenSSL only. */
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include "common/buf.h"
 #include "common/check.h"
 #include "common/clock.h"
+#include "common/family.h"
+#include "common/llm_plan.h"
 #include "common/rng.h"
 #include "common/sha256.h"
 
@@ -75,21 +78,34 @@ int tb_buf_append(tb_buf *b, const void *p, size_t n) {
 
 int tb_buf_puts(tb_buf *b, const char *s) { return tb_buf_append(b, s, strlen(s)); }
 
-int tb_buf_printf(tb_buf *b, const char *fmt, ...) {
+int tb_buf_vprintf(tb_buf *b, const char *fmt, va_list ap) {
     char small[256];
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int st;
+    if (n < 0) {
+        st = TB_BUF_NOMEM;
+    } else if ((size_t)n < sizeof small) {
+        st = tb_buf_append(b, small, (size_t)n);
+    } else {
+        char *big = malloc((size_t)n + 1);
+        st = TB_BUF_NOMEM;
+        if (big) {
+            vsnprintf(big, (size_t)n + 1, fmt, ap2);
+            st = tb_buf_append(b, big, (size_t)n);
+            free(big);
+        }
+    }
+    va_end(ap2);
+    return st;
+}
+
+int tb_buf_printf(tb_buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int st = tb_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0) return TB_BUF_NOMEM;
-    if ((size_t)n < sizeof small) return tb_buf_append(b, small, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (!big) return TB_BUF_NOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int st = tb_buf_append(b, big, (size_t)n);
-    free(big);
     return st;
 }
 
@@ -182,4 +198,85 @@ void tb_set_err(char *err, size_t err_len, const char *fmt, ...) {
     va_start(ap, fmt);
     tb_vset_err(err, err_len, fmt, ap);
     va_end(ap);
+}
+
+/* ===== model families ===== */
+
+const char *tb_family_name(tb_family f) {
+    switch (f) {
+    case TB_FAMILY_LLAVA_OV: return "llava-ov";
+    case TB_FAMILY_LLAVA_VIDEO: return "llava-video";
+    }
+    return "?";
+}
+
+int tb_family_parse(const char *name, tb_family *out) {
+    for (int f = 0; name && f < TB_N_FAMILIES; f++)
+        if (!strcmp(name, tb_family_name((tb_family)f))) {
+            *out = (tb_family)f;
+            return 0;
+        }
+    return -1;
+}
+
+/* ===== in-LLM plan ===== */
+
+tb_llm_plan tb_llm_plan_default(void) {
+    tb_llm_plan p;
+    memset(&p, 0, sizeof p);
+    p.select = TB_PLAN_SELECT_LAST_QUERY;
+    p.keep_round = TB_ROUND_HALF_EVEN;
+    p.merge = TB_PLAN_MERGE_NONE;
+    p.merge_weight = 0.6;
+    p.merge_pool_weight = -1.0;
+    p.pos = TB_PLAN_POS_KEEP;
+    p.span_start = -1;
+    p.span_len = -1;
+    return p;
+}
+
+double tb_round_half_even(double x) {
+    double f = floor(x), d = x - f;
+    if (d > 0.5) return f + 1.0;
+    if (d < 0.5) return f;
+    return fmod(f, 2.0) == 0.0 ? f : f + 1.0;
+}
+
+int64_t tb_plan_keep_count(const tb_llm_plan *p, int64_t n_candidates) {
+    int64_t k;
+    if (p->keep_count > 0) {
+        k = p->keep_count;
+    } else {
+        double x = (double)n_candidates * p->keep_ratio;
+        k = (int64_t)(p->keep_round == TB_ROUND_FLOOR ? floor(x)
+                      : p->keep_round == TB_ROUND_CEIL ? ceil(x)
+                                                        : tb_round_half_even(x));
+    }
+    if (k < 0) k = 0;
+    if (k > n_candidates) k = n_candidates;
+    return k;
+}
+
+const char *tb_plan_select_str(tb_plan_select s) {
+    switch (s) {
+    case TB_PLAN_SELECT_LAST_QUERY: return "last-query";
+    case TB_PLAN_SELECT_INDICES: return "indices";
+    case TB_PLAN_SELECT_ALL_QUERIES: return "all-queries";
+    }
+    return "?";
+}
+
+const char *tb_plan_merge_str(tb_plan_merge m) {
+    switch (m) {
+    case TB_PLAN_MERGE_NONE: return "none";
+    case TB_PLAN_MERGE_PAIRWISE: return "pairwise";
+    case TB_PLAN_MERGE_WEIGHTED: return "weighted";
+    }
+    return "?";
+}
+
+const char *tb_plan_pos_str(tb_plan_pos p) { return p == TB_PLAN_POS_RENUMBER ? "renumber" : "keep"; }
+
+const char *tb_round_str(tb_round r) {
+    return r == TB_ROUND_FLOOR ? "floor" : r == TB_ROUND_CEIL ? "ceil" : "half-even";
 }

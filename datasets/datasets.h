@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/family.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -75,15 +77,13 @@ typedef enum {
     DS_BENCH_COUNT = 4
 } ds_bench;
 
-typedef enum { DS_FAMILY_LLAVA_OV = 0, DS_FAMILY_LLAVA_VIDEO = 1 } ds_family;
 typedef enum { DS_CONV_VLMEVALKIT = 0, DS_CONV_LMMS_EVAL = 1 } ds_convention;
 
 /* "videomme", "mvbench", "longvideobench", "mlvu". NULL for an out-of-range value. */
 const char *ds_bench_name(ds_bench b);
 /* Parses a benchmark name (the four above); returns 0 and sets *out, or -1. */
 int ds_bench_parse(const char *name, ds_bench *out);
-/* "llava-ov" / "llava-video" and "vlmevalkit" / "lmms-eval"; parse returns 0 or -1. */
-int ds_family_parse(const char *name, ds_family *out);
+/* "vlmevalkit" / "lmms-eval"; returns 0 or -1. (Model families: common/family.h.) */
 int ds_convention_parse(const char *name, ds_convention *out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ const char *ds_default_cache_dir(void);
  * Prompts.
  */
 typedef struct {
-    ds_family family;          /* default DS_FAMILY_LLAVA_OV */
+    tb_family family;          /* default TB_FAMILY_LLAVA_OV */
     ds_convention convention;  /* default DS_CONV_VLMEVALKIT */
 } ds_prompt_params;
 
@@ -186,7 +186,7 @@ typedef struct {
 
 /* The user-turn text after its leading "<image>\n", byte for byte as the reference pipeline
  * (family, convention) built it, e.g. Video-MME/VLMEvalKit begins with "\nThese are the frames".
- * For DS_FAMILY_LLAVA_VIDEO + VLMEvalKit the time instruction is prepended; with vt == NULL it
+ * For TB_FAMILY_LLAVA_VIDEO + VLMEvalKit the time instruction is prepended; with vt == NULL it
  * keeps the literal placeholders {DUR}, {H} and {FRAME_TIME}. DS_ERR_UNSUPPORTED (NULL return,
  * err set) for combinations the spec does not define: lmms-eval + llava-video, lmms-eval + MLVU
  * (its prompt needs the sy1998/MLVU_dev rows whose question embeds the options).

@@ -15,7 +15,7 @@
 #include <string.h>
 
 ds_prompt_params ds_prompt_default_params(void) {
-    ds_prompt_params p = {.family = DS_FAMILY_LLAVA_OV, .convention = DS_CONV_VLMEVALKIT};
+    ds_prompt_params p = {.family = TB_FAMILY_LLAVA_OV, .convention = DS_CONV_VLMEVALKIT};
     return p;
 }
 
@@ -132,7 +132,7 @@ static char *build(const ds_sample *s, const ds_prompt_params *p, const ds_video
         return NULL;
     }
     ds_prompt_params pp = p ? *p : ds_prompt_default_params();
-    if (pp.family == DS_FAMILY_LLAVA_VIDEO && pp.convention == DS_CONV_LMMS_EVAL) {
+    if (pp.family == TB_FAMILY_LLAVA_VIDEO && pp.convention == DS_CONV_LMMS_EVAL) {
         ds_fail(err, err_len, DS_ERR_UNSUPPORTED,
                 "the lmms-eval prompt is specified for llava-ov only (Tango profiled LLaVA-OV with lmms-eval)");
         return NULL;
@@ -141,7 +141,7 @@ static char *build(const ds_sample *s, const ds_prompt_params *p, const ds_video
     tb_buf_init(&b, (size_t)64 << 20);
     int st = DS_OK;
     if (chat) st = tb_buf_puts(&b, "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\n");
-    if (!st && pp.family == DS_FAMILY_LLAVA_VIDEO) st = time_instruction(&b, vt);
+    if (!st && pp.family == TB_FAMILY_LLAVA_VIDEO) st = time_instruction(&b, vt);
     st = ds_buf_status(st);
     if (st) {
         ds_fail(err, err_len, st, "cannot build the prompt: %s", ds_status_str(st));

@@ -34,13 +34,6 @@ int ds_bench_parse(const char *name, ds_bench *out) {
     return -1;
 }
 
-int ds_family_parse(const char *name, ds_family *out) {
-    if (name && !strcmp(name, "llava-ov")) *out = DS_FAMILY_LLAVA_OV;
-    else if (name && !strcmp(name, "llava-video")) *out = DS_FAMILY_LLAVA_VIDEO;
-    else return -1;
-    return 0;
-}
-
 int ds_convention_parse(const char *name, ds_convention *out) {
     if (name && !strcmp(name, "vlmevalkit")) *out = DS_CONV_VLMEVALKIT;
     else if (name && !strcmp(name, "lmms-eval")) *out = DS_CONV_LMMS_EVAL;

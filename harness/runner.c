@@ -24,7 +24,9 @@
 #include "datasets/datasets.h"
 #include "datasets/video.h"
 #include "engine/engine.h"
+#include "engine/llm.h"
 #include "harness/commands.h"
+#include "harness/registry.h"
 #include "harness/session.h"
 #include "store/store.h"
 #include "tango/pruner.h"
@@ -218,7 +220,7 @@ void run_config_print(const run_config *cfg, FILE *out) {
     }
     for (int i = 0; i < cfg->n_methods; i++) {
         fprintf(out, "  method %s %s at", cfg->methods[i].name, cfg->methods[i].params_json);
-        if (!strcmp(cfg->methods[i].name, "full")) fprintf(out, " 100%%");
+        if (reg_method_no_ratio(cfg->methods[i].name)) fprintf(out, " 100%%");
         else
             for (int k = 0; k < cfg->n_ratios; k++) fprintf(out, " %g%%", 100 * cfg->ratios[k]);
         fputc('\n', out);
@@ -227,7 +229,7 @@ void run_config_print(const run_config *cfg, FILE *out) {
 
 int run_config_n_runs(const run_config *cfg) {
     int per = 0;
-    for (int i = 0; i < cfg->n_methods; i++) per += strcmp(cfg->methods[i].name, "full") ? cfg->n_ratios : 1;
+    for (int i = 0; i < cfg->n_methods; i++) per += reg_method_no_ratio(cfg->methods[i].name) ? 1 : cfg->n_ratios;
     return cfg->n_models * cfg->n_benches * per;
 }
 
@@ -268,8 +270,8 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
             memcpy(rm->name, rm->path, n);
             rm->name[n] = '\0';
         }
-        ds_family fam;
-        if (ds_family_parse(rm->family, &fam))
+        tb_family fam;
+        if (tb_family_parse(rm->family, &fam))
             return fail(err, err_len, "%s.family '%s' is not llava-ov or llava-video", where, rm->family);
         eng_backend_kind bk;
         if (eng_backend_parse(rm->backend, &bk))
@@ -331,7 +333,7 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         if (!cJSON_IsObject(m) || known_keys(m, method_keys, where, err, err_len))
             return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
         if (get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len)) return -1;
-        if (!tg_method_find(rm->name)) return fail(err, err_len, "%s.name '%s' is not a known method", where, rm->name);
+        if (!reg_method_find(rm->name)) return fail(err, err_len, "%s.name '%s' is not a known method", where, rm->name);
         const cJSON *params = cJSON_GetObjectItemCaseSensitive(m, "params");
         if (params && !cJSON_IsObject(params)) return fail(err, err_len, "%s.params must be an object", where);
         cfg->n_methods++; /* counted before filling so run_config_free releases partial params */
@@ -349,7 +351,7 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         cfg->ratios[cfg->n_ratios++] = r->valuedouble;
     }
     for (int i = 0; i < cfg->n_methods; i++)
-        if (strcmp(cfg->methods[i].name, "full") && cfg->n_ratios == 0)
+        if (!reg_method_no_ratio(cfg->methods[i].name) && cfg->n_ratios == 0)
             return fail(err, err_len, "%s: method %s needs at least one entry in ratios", path, cfg->methods[i].name);
     return 0;
 }
@@ -485,6 +487,10 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
         ms.backend = m->backend;
         ms.n_frames = m->n_frames;
         if (run_session_open(&ms, &l, err, err_len)) goto out;
+        if (p->log_prefix)
+            fprintf(stderr, "%s: model %s: %s, %d LLM layers, %d frames (LLM loads in this process: %zu)\n",
+                    p->log_prefix, m->name, run_session_family(l), run_session_llm_layers(l), run_session_frames(l),
+                    eng_llm_load_count());
         for (int bi = 0; bi < cfg->n_benches; bi++) {
             const run_bench *b = &cfg->benches[bi];
             ds_load_params lp = ds_load_default_params();
@@ -523,7 +529,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                      run_session_image_size(l));
             snprintf(decoder, sizeof decoder, "ffmpeg,seek=%s", b->seek);
             for (int k = 0; k < cfg->n_methods; k++) {
-                int is_full = !strcmp(cfg->methods[k].name, "full");
+                int is_full = reg_method_no_ratio(cfg->methods[k].name);
                 for (int r = 0; r < (is_full ? 1 : cfg->n_ratios); r++) {
                     run_slot *sl = &slots[n_slots++];
                     sl->method = &cfg->methods[k];

@@ -50,13 +50,6 @@ float tg_fp16_round(float x) {
     return copysignf(ldexpf(r, q), x);
 }
 
-double tg_round_half_even(double x) {
-    double f = floor(x);
-    double d = x - f;
-    if (d > 0.5) return f + 1.0;
-    if (d < 0.5) return f;
-    return fmod(f, 2.0) == 0.0 ? f : f + 1.0;
-}
 
 /* ===== stable top-k ===== */
 

@@ -85,6 +85,10 @@ check "fastv plan visible per layer" test "$(sqlite3 "$tmp/full.db" "SELECT coun
 check "quirks recorded per run" test "$(sqlite3 "$tmp/full.db" "SELECT quirks FROM runs WHERE method = 'tango'")" != ""
 check "method knobs recorded per sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples s JOIN runs r USING (run_key) WHERE r.method = 'fastv' AND json_valid(s.method_json)")" = 8
 check "rerun writes nothing" sh -c "'$bin' run --config '$tmp/cfg.json' --db '$tmp/full.db' --quiet | grep -q '0 results written'"
+# the LLM is loaded once per model (the tiny model, like the real ones, has more embedding rows
+# than its tokenizer has ids: the vocabulary limit is known before the load)
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/loads.db" --limit 1 > "$tmp/loads.log" 2>&1
+check "the LLM is loaded once" grep -q 'LLM loads in this process: 1)' "$tmp/loads.log"
 
 # ---- 2. SIGKILL at random moments, then resume until done
 kills=0

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "harness/npy.h"
+#include "common/llm_plan.h"
 #include "tango/primitives.h"
 
 #define NEAR(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
@@ -34,12 +35,12 @@ static void test_fp16_round(void **state) {
 
 static void test_round_half_even(void **state) {
     (void)state;
-    assert_true(tg_round_half_even(0.5) == 0.0);
-    assert_true(tg_round_half_even(1.5) == 2.0);
-    assert_true(tg_round_half_even(2.5) == 2.0);
-    assert_true(tg_round_half_even(325.5) == 326.0);
-    assert_true(tg_round_half_even(2.4999) == 2.0);
-    assert_true(tg_round_half_even(-1.5) == -2.0);
+    assert_true(tb_round_half_even(0.5) == 0.0);
+    assert_true(tb_round_half_even(1.5) == 2.0);
+    assert_true(tb_round_half_even(2.5) == 2.0);
+    assert_true(tb_round_half_even(325.5) == 326.0);
+    assert_true(tb_round_half_even(2.4999) == 2.0);
+    assert_true(tb_round_half_even(-1.5) == -2.0);
 }
 
 static void test_topk_stable(void **state) {
