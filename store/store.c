@@ -222,8 +222,6 @@ void db_close(db_store *db) {
 
 const char *db_errmsg(const db_store *db) { return db ? db->err : "no database"; }
 
-struct sqlite3 *db_handle(db_store *db) { return db->db; }
-
 int db_schema_version(db_store *db) {
     int v = -1;
     user_version(db, &v);

@@ -152,9 +152,6 @@ int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats);
  * 3 = after timings, before COMMIT). */
 void db_set_fault_hook(db_store *db, void (*hook)(int step, void *ctx), void *ctx);
 
-/* Underlying sqlite3 handle, for modules that add their own reads (reports). Borrowed. */
-struct sqlite3 *db_handle(db_store *db);
-
 /* ---- Reading (store_query.c) ----------------------------------------------------------------
  * Read-only queries: what `runs`, `compare` and the reports are built from, so no other folder
  * needs SQL. Counts are over the stored sample rows; "scored" means status ok (a failed sample
