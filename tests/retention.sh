@@ -5,12 +5,12 @@
 # within 0.005 of r. The tiny model has the real geometry where it matters: 384 px input (27x27
 # patches, 14x14 pooled tokens per frame) and 28 decoder layers (FastV's K=2, layer 18 stages).
 # uniform-frames moves in whole frames and is checked to be the closest reachable instead.
-# Prints "TB-RESULT: N passed, N failed".
+# Prints "TB-RESULT: N passed, N failed, N skipped".
 set -u
 bin=${TB_BIN:-build/tango-bench}
 tmp=${TB_BUILD:-build}/tmp/retention-$$
 rm -rf "$tmp" && mkdir -p "$tmp"
-die() { echo "setup failed: $*"; echo "TB-RESULT: 0 passed, 1 failed"; exit 1; }
+die() { echo "setup failed: $*"; echo "TB-RESULT: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
 "$bin" make-tiny-model --llm-layers 28 --image-size 384 "$tmp/model" > /dev/null || die "make-tiny-model"
 "$bin" synth --videos 2 --frames 48 "$tmp/synth" > /dev/null || die "synth"
@@ -45,5 +45,5 @@ done < <(sqlite3 "$tmp/r.db" "SELECT r.method, json_extract(r.params, '$.ratio')
                               FROM samples s JOIN runs r USING (run_key) ORDER BY 1, 2")
 expected=27
 [ $((passed + failed)) -eq $expected ] || { echo "FAILED: $((passed + failed)) results, expected $expected"; failed=$((failed + 1)); }
-echo "TB-RESULT: $passed passed, $failed failed"
+echo "TB-RESULT: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

@@ -6,7 +6,7 @@
 #      the uninterrupted run (no loss, no duplicates);
 #   3. two shards merged equal the single run;
 #   4. the report holds the expected rows; compare flags an injected regression.
-# Prints "TB-RESULT: N passed, N failed".
+# Prints "TB-RESULT: N passed, N failed, N skipped".
 set -u
 bin=${TB_BIN:-build/tango-bench}
 tmp=${TB_BUILD:-build}/tmp/runner-$$
@@ -16,7 +16,7 @@ check() { # name, then a command that must succeed
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
-die() { echo "setup failed: $*"; echo "TB-RESULT: $passed passed, $((failed + 1)) failed"; exit 1; }
+die() { echo "setup failed: $*"; echo "TB-RESULT: $passed passed, $((failed + 1)) failed, 0 skipped"; exit 1; }
 
 # ---- 0. configs: the shipped ones parse; bad ones are one clear error naming the field
 for c in configs/*.json; do
@@ -145,5 +145,5 @@ check "compare prints the flip counts" grep -q "REGRESSION" "$tmp/cmp.log"
 "$bin" compare --db "$tmp/full.db" "$tango_key" "$tango_key" > /dev/null 2>&1
 check "a run compared with itself is no regression" test $? = 0
 
-echo "TB-RESULT: $passed passed, $failed failed"
+echo "TB-RESULT: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]
