@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sha256.h"
+
 #define DS_MANIFEST_MAX ((size_t)512 << 20)
 
 /* ============================================================================================
@@ -80,6 +82,8 @@ size_t ds_remote_files(ds_bench b, const char **paths, const char **tasks, size_
  * Sample set
  */
 size_t ds_sample_set_count(const ds_sample_set *set) { return set ? set->n : 0; }
+
+const char *ds_sample_set_content_sha256(const ds_sample_set *set) { return set ? set->content_sha256 : ""; }
 
 const ds_sample *ds_sample_set_get(const ds_sample_set *set, size_t i) {
     return (set && i < set->n) ? &set->items[i] : NULL;
@@ -319,6 +323,20 @@ static char *file_stem(const char *path) {
     return ds_strndup(b, dot ? (size_t)(dot - b) : strlen(b));
 }
 
+/* Folds one loaded file into the set's content digest: SHA-256 over the previous digest, the task
+ * stem where the adapter uses it (MVBench, MLVU: it names the task and the sample ids) and the
+ * file's own SHA-256. The path is left out, so a moved or copied manifest keeps its digest. */
+static int chain_content(ds_sample_set *set, ds_bench bench, const char *task, const char *data, size_t len,
+                         const char *path, char *err, size_t err_len) {
+    char file_sha[65], link[65 + 256 + 65 + 4];
+    int uses_task = bench == DS_BENCH_MVBENCH || bench == DS_BENCH_MLVU;
+    if (tb_sha256_hex(data, len, file_sha)) return ds_fail(err, err_len, DS_ERR_IO, "%s: cannot hash", path);
+    int n = snprintf(link, sizeof link, "%s\n%.256s\n%s", set->content_sha256, uses_task && task ? task : "", file_sha);
+    if (n < 0 || (size_t)n >= sizeof link || tb_sha256_hex(link, (size_t)n, set->content_sha256))
+        return ds_fail(err, err_len, DS_ERR_IO, "%s: cannot hash", path);
+    return DS_OK;
+}
+
 static int load_file(ds_bench bench, const char *path, const char *task, const ds_load_params *p, ds_sample_set **set,
                      char *err, size_t err_len) {
     char *data = NULL;
@@ -337,6 +355,7 @@ static int load_file(ds_bench bench, const char *path, const char *task, const d
     ds_sample_set *before = *set;
     st = ds_samples_parse(bench, data, len, task, path, p, set, err, err_len);
     if (st && before) *set = before;
+    if (st == DS_OK) st = chain_content(*set, bench, task, data, len, path, err, err_len);
     free(stem);
     free(data);
     return st;

@@ -167,6 +167,11 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
             snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=%s,size=%d", m->n_frames, b->frame_rule,
                      run_session_image_size(l));
             snprintf(decoder, sizeof decoder, "ffmpeg,seek=%s", b->seek);
+            /* the manifest by content, never by path: a moved copy keeps its runs, an edited
+             * record starts new ones; a cache entry also by its revision name */
+            char revision[160];
+            snprintf(revision, sizeof revision, "%s%ssha256:%s", b->manifest[0] ? "" : b->revision,
+                     b->manifest[0] ? "" : "@", ds_sample_set_content_sha256(set));
             for (int k = 0; k < cfg->n_methods; k++) {
                 int is_full = !strcmp(cfg->methods[k].name, "full");
                 for (int r = 0; r < (is_full ? 1 : cfg->n_ratios); r++) {
@@ -197,7 +202,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     rs.model = m->name;
                     rs.weights_digest = run_session_digest(l);
                     rs.benchmark = b->name;
-                    rs.revision = b->manifest[0] ? b->manifest : b->revision;
+                    rs.revision = revision;
                     rs.split = b->bench == DS_BENCH_MLVU ? "dev" : "val";
                     rs.frame_policy = frame_policy;
                     rs.decoder = decoder;

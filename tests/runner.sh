@@ -5,7 +5,8 @@
 #   2. a run killed with SIGKILL at random moments and restarted ends with exactly the rows of
 #      the uninterrupted run (no loss, no duplicates);
 #   3. two shards merged equal the single run;
-#   4. the report holds the expected rows; compare flags an injected regression.
+#   4. the report holds the expected rows; compare flags an injected regression;
+#   5. the run key follows the manifest's content: a copy elsewhere keeps it, an edit changes it.
 # Prints "TB-RESULT: N passed, N failed, N skipped".
 set -u
 bin=${TB_BIN:-build/tango-bench}
@@ -112,6 +113,36 @@ check "shards split the samples ($n0 + $n1)" test "$n0" -gt 0 -a "$n1" -gt 0 -a 
 "$bin" merge "$tmp/merged.db" "$tmp/s0.db" "$tmp/s1.db" > /dev/null
 check "merged shards equal the single run" diff <(dump "$tmp/full.db") <(dump "$tmp/merged.db")
 check "merged expected counts add up" test "$(sqlite3 "$tmp/merged.db" "SELECT sum(n_expected) FROM runs")" = "$n_rows"
+
+# ---- 5. the run key hashes the manifest's content, not its path
+key_cfg() { # manifest dir, tag -> writes a one-sample full-token config, prints its path
+  cat > "$tmp/key-$2.json" <<EOF
+{"name": "key", "models": [{"name": "tiny", "path": "$tmp/model", "family": "llava-ov", "frames": 6}],
+ "benchmarks": [{"name": "mvbench", "manifest": "$1", "videos": "$tmp/synth/videos", "limit": 1,
+                 "max_new_tokens": 2}],
+ "methods": [{"name": "full"}]}
+EOF
+  echo "$tmp/key-$2.json"
+}
+run_key() { # config, db -> the run key of its one run
+  "$bin" run --config "$1" --db "$2" --quiet > /dev/null 2>&1 && sqlite3 "$2" "SELECT run_key FROM runs"
+}
+mkdir -p "$tmp/elsewhere" && cp -r "$tmp/synth/json" "$tmp/elsewhere/copied"
+k_orig=$(run_key "$(key_cfg "$tmp/synth/json" orig)" "$tmp/key-orig.db")
+k_copy=$(run_key "$(key_cfg "$tmp/elsewhere/copied" copy)" "$tmp/key-copy.db")
+check "run key: made" test -n "$k_orig"
+check "run key: a copied manifest keeps it" test "$k_orig" = "$k_copy"
+check "run key: the revision is the content digest, not the path" \
+  sh -c "sqlite3 '$tmp/key-copy.db' 'SELECT revision FROM runs' | grep -qx 'sha256:[0-9a-f]\{64\}'"
+/usr/bin/python3 - "$tmp/elsewhere/copied/scene_transition.json" <<'EOF' || die "record edit"
+import json, sys
+p = sys.argv[1]
+recs = json.load(open(p))
+recs[0]["question"] += " (edited)"
+json.dump(recs, open(p, "w"))
+EOF
+k_edit=$(run_key "$(key_cfg "$tmp/elsewhere/copied" edit)" "$tmp/key-edit.db")
+check "run key: an edited record changes it" test -n "$k_edit" -a "$k_edit" != "$k_orig"
 
 # ---- 4. report and compare
 "$bin" report --db "$tmp/full.db" --out "$tmp/report" > /dev/null 2>&1
