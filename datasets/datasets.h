@@ -112,7 +112,8 @@ typedef struct {
     char *category_values[DS_MAX_CATEGORIES];
     char *error;                           /* non-NULL only with ds_load_params.keep_bad_records: the
                                               record did not validate (message naming file, record
-                                              and field); id is "<file>#<record>", nothing else set */
+                                              and field); id is "<file name>#<record>" (no
+                                              directory), nothing else set */
 } ds_sample;
 
 typedef struct ds_sample_set ds_sample_set;

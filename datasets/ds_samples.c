@@ -139,6 +139,11 @@ ds_load_params ds_load_default_params(void) {
 /* ============================================================================================
  * Parsing a JSON text of records
  */
+static const char *base_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
 static int adapt_one(ds_bench b, const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sample_set *set) {
     ds_sample s;
     memset(&s, 0, sizeof s);
@@ -164,7 +169,8 @@ static int adapt_one(ds_bench b, const ds_rctx *c, const ds_actx *a, const cJSON
         s.bench = b;
         s.start = s.end = s.duration = NAN;
         char id[512];
-        snprintf(id, sizeof id, "%s#%zu", c->source, c->index);
+        /* the file name without its directory: a moved manifest keeps its sample ids */
+        snprintf(id, sizeof id, "%s#%zu", base_name(c->source), c->index);
         s.id = ds_strndup(id, strlen(id));
         s.error = ds_strndup(c->err, strlen(c->err));
         st = s.id && s.error ? DS_OK : DS_ERR_NOMEM;
@@ -311,10 +317,6 @@ int ds_samples_parse(ds_bench bench, const char *json, size_t json_len, const ch
 /* ============================================================================================
  * Loading from files, directories and the cache
  */
-static const char *base_name(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
 
 /* task = file stem (without .json / .jsonl) */
 static char *file_stem(const char *path) {

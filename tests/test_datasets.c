@@ -693,6 +693,22 @@ static void test_manifest_content_digest(void **state) {
     digest_of(DS_BENCH_MVBENCH, FIX "/mvbench/action_sequence.json", a);
     digest_of(DS_BENCH_MVBENCH, path, b);
     assert_string_not_equal(a, b);
+    /* a bad record kept as a failed sample is named by file name, not path */
+    static const char bad[] = "[{\"video\": \"v.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"]}]";
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/digest/bad%d/action_count.json", tmp_root, i);
+        write_text(path, bad);
+        ds_load_params lp = ds_load_default_params();
+        lp.manifest = path;
+        lp.keep_bad_records = 1;
+        ds_sample_set *bs = NULL;
+        char berr[512];
+        assert_int_equal(ds_samples_load(DS_BENCH_MVBENCH, &lp, &bs, berr, sizeof berr), DS_OK);
+        assert_int_equal(ds_sample_set_count(bs), 1);
+        assert_non_null(ds_sample_set_get(bs, 0)->error);
+        assert_string_equal(ds_sample_set_get(bs, 0)->id, "action_count.json#0");
+        ds_sample_set_free(bs);
+    }
     /* a parsed text has no manifest */
     ds_sample_set *set = NULL;
     char err[512];
