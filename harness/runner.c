@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "datasets/video.h"
 #include "engine/engine.h"
 #include "harness/commands.h"
+#include "harness/peak_mem.h"
 #include "harness/run_config.h"
 #include "harness/session.h"
 #include "store/store.h"
@@ -61,12 +61,6 @@ typedef struct {
     char params_json[2048];    /* method params + ratio, as recorded */
     int quirks_recorded;       /* the run's active quirks are in the store */
 } run_slot;
-
-static int64_t peak_rss_bytes(void) {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru)) return 0;
-    return (int64_t)ru.ru_maxrss * 1024;
-}
 
 /* Builds the categories JSON object of a sample. Caller frees. */
 static char *categories_json(const ds_sample *s) {
@@ -118,8 +112,12 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     size_t *picked = NULL;
     run_slot *slots = NULL;
     run_progress pr = {.p = p, .t_start = tb_now_s(), .tty = p->progress};
-    char code_version[128];
-    snprintf(code_version, sizeof code_version, "tango-bench %s (git %s)", TB_VERSION, TB_GIT_REV);
+    /* peak_bytes is each sample's own peak where the platform can reset the high-water mark, else
+     * the process's; the run names which (peak_mem.h) */
+    peak_mem_kind peak_kind = peak_mem_probe();
+    char code_version[160];
+    snprintf(code_version, sizeof code_version, "tango-bench %s (git %s) peak_bytes=%s", TB_VERSION, TB_GIT_REV,
+             peak_mem_kind_name(peak_kind));
 
     for (int mi = 0; mi < cfg->n_models; mi++) {
         const run_model *m = &cfg->models[mi];
@@ -252,7 +250,9 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     ap.seek = b->seek;
                     ap.max_new_tokens = b->max_new_tokens;
                     run_answer o;
+                    int peak_ok = peak_kind == PEAK_MEM_PROCESS || peak_mem_reset() == 0;
                     run_session_answer(l, s, &ap, &o);
+                    int64_t peak = peak_ok ? peak_mem_read(peak_kind) : 0; /* 0: not measured */
                     char gold[2] = {s->gold, 0}; /* "" for a bad record */
                     char parsed[2] = {o.letter, 0};
                     db_sample_result r = {
@@ -261,7 +261,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         .parsed = o.letter ? parsed : NULL, .gold = gold, .correct = o.correct,
                         .parse_failed = o.parse_failed, .n_visual_in = o.n_visual_in, .n_text = o.n_text,
                         .n_layers = o.error[0] ? 0 : o.n_layers, .visual_per_layer = o.visual_per_layer,
-                        .flops = o.flops, .equiv_retention = o.retention, .peak_bytes = peak_rss_bytes(),
+                        .flops = o.flops, .equiv_retention = o.retention, .peak_bytes = peak,
                         .method_json = o.method_json,
                     };
                     memcpy(r.ms, o.ms, sizeof r.ms);

@@ -85,6 +85,8 @@ check "other samples answered" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) F
 check "fastv plan visible per layer" test "$(sqlite3 "$tmp/full.db" "SELECT count(DISTINCT t.visual) FROM layer_tokens t JOIN runs r USING (run_key) WHERE r.method = 'fastv'")" -ge 2
 check "quirks recorded per run" test "$(sqlite3 "$tmp/full.db" "SELECT quirks FROM runs WHERE method = 'tango'")" != ""
 check "method knobs recorded per sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples s JOIN runs r USING (run_key) WHERE r.method = 'fastv' AND json_valid(s.method_json)")" = 8
+check "peak memory measured for every sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE peak_bytes > 0")" = 44
+check "the run names what peak_bytes is" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM runs WHERE code_version LIKE '% peak_bytes=sample' OR code_version LIKE '% peak_bytes=process'")" = 4
 check "rerun writes nothing" sh -c "'$bin' run --config '$tmp/cfg.json' --db '$tmp/full.db' --quiet | grep -q '0 results written'"
 
 # ---- 2. SIGKILL at random moments, then resume until done
