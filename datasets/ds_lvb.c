@@ -1,6 +1,6 @@
 /* ds_lvb.c - the LongVideoBench adapter (datasets.md §4): one record of lvb_val.json ->
  * ds_sample; the gold answer is correct_choice, the video videos/<video_path>. */
-#include "datasets/ds_adapt.h"
+#include "datasets/ds_adapt_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* ds_mlvu.c - the MLVU-Dev multiple-choice adapter (datasets.md §5): one record of
  * MLVU/json/<n>_<task>.json -> ds_sample, with the table of the seven task files. */
-#include "datasets/ds_adapt.h"
+#include "datasets/ds_adapt_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* ds_mvbench.c - the MVBench adapter (datasets.md §3): one record of a task file json/<task>.json
  * -> ds_sample, with the task table (VLMEvalKit order) that maps each task to its video folder on
  * the main and the video branch, the data0613 overlay and the tvqa frame folders. */
-#include "datasets/ds_adapt.h"
+#include "datasets/ds_adapt_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * JSON record, with errors naming the source, the record index and the field, and the
  * resolution of a record's video path among candidate layouts (datasets.md §2.2, §3.1/§3.2,
  * §4.2, §5.2): the first existing candidate wins, else the canonical (first) one is reported. */
-#include "datasets/ds_adapt.h"
+#include "datasets/ds_adapt_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -7,7 +7,7 @@
  * A record that lacks a required field or has the wrong type fails the load with
  * "<source>: record <k>: field '<name>': ...", or, with keep_bad_records, becomes a failed
  * sample that the run records. */
-#include "datasets/ds_adapt.h"
+#include "datasets/ds_adapt_internal.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

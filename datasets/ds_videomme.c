@@ -1,7 +1,7 @@
 /* ds_videomme.c - the Video-MME adapter (datasets.md §2): one annotation record (a row of the
  * rows API or of a local JSON file) -> ds_sample. Options arrive as "A. text"; the video is
  * <videoID>.<ext> under the videos root, video/ or data/. */
-#include "datasets/ds_adapt.h"
+#include "datasets/ds_adapt_internal.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* ds_adapt.h - private to datasets/: between the shared sample loading (ds_samples.c), the
+/* ds_adapt_internal.h - private to datasets/: between the shared sample loading (ds_samples.c), the
  * typed record access (ds_record.c) and the four benchmark adapters (ds_videomme.c,
  * ds_mvbench.c, ds_lvb.c, ds_mlvu.c). Not for use outside datasets/.
  *
@@ -6,8 +6,8 @@
  * ds_rec_* (type-checked; an error names the source, the record index and the field), video
  * paths through ds_check_rel_path and ds_resolve_list. It returns DS_OK, DS_ERR_SCHEMA,
  * DS_ERR_PATH (message in c->err) or DS_ERR_NOMEM; on error the caller frees the sample. */
-#ifndef TB_DS_ADAPT_H
-#define TB_DS_ADAPT_H
+#ifndef TB_DS_ADAPT_INTERNAL_H
+#define TB_DS_ADAPT_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
