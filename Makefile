@@ -1,7 +1,7 @@
 # tango-bench: one Makefile, per-configuration build directories, honest feature detection.
 #
 #   make              build build/tango-bench (CPU: reference kernels + OpenBLAS/OpenMP)
-#   make test         build and run the whole suite; ends with "N passed, N failed"
+#   make test         build and run the whole suite; ends with "N passed, N failed, N skipped"
 #   make asan         the same suite under AddressSanitizer + UBSan (objects in build/asan)
 #   make bench        run the benchmarks (ratios against a baseline measured in the same run)
 #   make demo         run the embedded default job

@@ -112,7 +112,8 @@ typedef struct {
     char *category_values[DS_MAX_CATEGORIES];
     char *error;                           /* non-NULL only with ds_load_params.keep_bad_records: the
                                               record did not validate (message naming file, record
-                                              and field); id is "<file>#<record>", nothing else set */
+                                              and field); id is "<file name>#<record>" (no
+                                              directory), nothing else set */
 } ds_sample;
 
 typedef struct ds_sample_set ds_sample_set;
@@ -125,6 +126,12 @@ const ds_sample *ds_sample_set_get(const ds_sample_set *set, size_t i);
 const char *ds_sample_category(const ds_sample *s, const char *key);
 /* Frees a set and every string it owns. NULL is a no-op. */
 void ds_sample_set_free(ds_sample_set *set);
+/* The manifest content the set was loaded from, as 64 hex digits: a SHA-256 chained over every
+ * file ds_samples_load read, in its reading order (each file's SHA-256, with the task stem for
+ * MVBench and MLVU, whose sample ids and tasks come from it), never the paths. A copied or moved
+ * manifest keeps it; an edited record changes it. "" for a set made by ds_samples_parse alone.
+ * Borrowed, valid until the set is freed. */
+const char *ds_sample_set_content_sha256(const ds_sample_set *set);
 
 /* ---------------------------------------------------------------------------------------------
  * Loading samples.

@@ -84,6 +84,7 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
 struct ds_sample_set {
     ds_sample *items;
     size_t n, cap;
+    char content_sha256[65]; /* ds_sample_set_content_sha256; "" until a file is loaded */
 };
 
 #endif

@@ -5,12 +5,12 @@
 # within 0.005 of r. The tiny model has the real geometry where it matters: 384 px input (27x27
 # patches, 14x14 pooled tokens per frame) and 28 decoder layers (FastV's K=2, layer 18 stages).
 # uniform-frames moves in whole frames and is checked to be the closest reachable instead.
-# Prints "TB-RESULT: N passed, N failed".
+# Prints "TB-RESULT: N passed, N failed, N skipped".
 set -u
 bin=${TB_BIN:-build/tango-bench}
 tmp=${TB_BUILD:-build}/tmp/retention-$$
 rm -rf "$tmp" && mkdir -p "$tmp"
-die() { echo "setup failed: $*"; echo "TB-RESULT: 0 passed, 1 failed"; exit 1; }
+die() { echo "setup failed: $*"; echo "TB-RESULT: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
 "$bin" make-tiny-model --llm-layers 28 --image-size 384 "$tmp/model" > /dev/null || die "make-tiny-model"
 "$bin" synth --videos 2 --frames 48 "$tmp/synth" > /dev/null || die "synth"
@@ -79,5 +79,5 @@ stage=$(sqlite3 "$tmp/r4llava-video.db" "SELECT group_concat(l.visual, ',') FROM
                                           GROUP BY l.sample_id")
 if awk -F, '{ exit !(NF == 4 && $1 == $2 && $2 == $3 && $4 < $3) }' <<< "$stage"; then passed=$((passed + 1))
 else echo "FAILED: Tango on 4 layers should prune before layer 3, got per-layer tokens $stage"; failed=$((failed + 1)); fi
-echo "TB-RESULT: $passed passed, $failed failed"
+echo "TB-RESULT: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

@@ -644,6 +644,82 @@ static int setup(void **state) {
     return 0;
 }
 
+/* The content digest behind the run key: a copied manifest (file or directory) keeps it, an edited
+ * record or a renamed MVBench task file changes it; a parsed text has none. */
+static void digest_of(ds_bench b, const char *manifest, char out[65]) {
+    ds_sample_set *set = load(b, manifest, "/v");
+    const char *d = ds_sample_set_content_sha256(set);
+    assert_int_equal(strlen(d), 64);
+    snprintf(out, 65, "%s", d);
+    ds_sample_set_free(set);
+}
+
+static void test_manifest_content_digest(void **state) {
+    (void)state;
+    char a[65], b[65], dir[700], path[800], path2[800];
+    size_t len;
+    /* a single file, copied elsewhere */
+    char *text = slurp(FIX "/videomme.jsonl", &len);
+    snprintf(path, sizeof path, "%s/digest/copy/videomme.jsonl", tmp_root);
+    write_text(path, text);
+    digest_of(DS_BENCH_VIDEOMME, FIX "/videomme.jsonl", a);
+    digest_of(DS_BENCH_VIDEOMME, path, b);
+    assert_string_equal(a, b);
+    /* one record edited in place */
+    char *q = strstr(text, "\"question\": \"");
+    assert_non_null(q);
+    q[13] = q[13] == 'X' ? 'Y' : 'X';
+    write_text(path, text);
+    digest_of(DS_BENCH_VIDEOMME, path, b);
+    assert_string_not_equal(a, b);
+    free(text);
+    /* a directory of MLVU task files, copied */
+    snprintf(dir, sizeof dir, "%s/digest/mlvu", tmp_root);
+    static const char *const files[] = {"1_plotQA.json", "2_needle.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path2, sizeof path2, FIX "/mlvu/%s", files[i]);
+        text = slurp(path2, &len);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        write_text(path, text);
+        free(text);
+    }
+    digest_of(DS_BENCH_MLVU, FIX "/mlvu", a);
+    digest_of(DS_BENCH_MLVU, dir, b);
+    assert_string_equal(a, b);
+    /* the same bytes under another MVBench task name are other samples */
+    text = slurp(FIX "/mvbench/action_sequence.json", &len);
+    snprintf(path, sizeof path, "%s/digest/action_antonym.json", tmp_root);
+    write_text(path, text);
+    digest_of(DS_BENCH_MVBENCH, FIX "/mvbench/action_sequence.json", a);
+    digest_of(DS_BENCH_MVBENCH, path, b);
+    assert_string_not_equal(a, b);
+    /* a bad record kept as a failed sample is named by file name, not path */
+    static const char bad[] = "[{\"video\": \"v.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"]}]";
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/digest/bad%d/action_count.json", tmp_root, i);
+        write_text(path, bad);
+        ds_load_params lp = ds_load_default_params();
+        lp.manifest = path;
+        lp.keep_bad_records = 1;
+        ds_sample_set *bs = NULL;
+        char berr[512];
+        assert_int_equal(ds_samples_load(DS_BENCH_MVBENCH, &lp, &bs, berr, sizeof berr), DS_OK);
+        assert_int_equal(ds_sample_set_count(bs), 1);
+        assert_non_null(ds_sample_set_get(bs, 0)->error);
+        assert_string_equal(ds_sample_set_get(bs, 0)->id, "action_count.json#0");
+        ds_sample_set_free(bs);
+    }
+    /* a parsed text has no manifest */
+    ds_sample_set *set = NULL;
+    char err[512];
+    assert_int_equal(ds_samples_parse(DS_BENCH_MVBENCH, text, len, "action_sequence", "t", NULL, &set, err,
+                                      sizeof err),
+                     DS_OK);
+    assert_string_equal(ds_sample_set_content_sha256(set), "");
+    ds_sample_set_free(set);
+    free(text);
+}
+
 static int teardown(void **state) {
     (void)state;
     char cmd[700];
@@ -665,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_records),
         cmocka_unit_test(test_mutation_fuzz),
         cmocka_unit_test(test_api_edges),
+        cmocka_unit_test(test_manifest_content_digest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,7 +20,6 @@
 
 static char g_dir[512];   /* scratch dir */
 static char g_model[600]; /* tiny checkpoint */
-static int g_have_torch;
 static int64_t g_ids[] = {ENG_TINY_ID_IM_START, 10, 20, 30, -200, 40, 50, ENG_TINY_ID_IM_END, 10,
                           ENG_TINY_ID_IM_START, 60, 70, 10};
 #define N_IDS ((int64_t)(sizeof g_ids / sizeof g_ids[0]))
@@ -86,14 +85,8 @@ static int setup(void **state) {
     shp[0] = N_LONG;
     pathf(p, sizeof p, "vis_long.npy");
     if (npy_write(p, NPY_F32, g_long, 2, shp, err, sizeof err) != 0) return -1;
-    const char *py = getenv("PYTHON");
-    char cmd[7000], out[4096];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", py && *py ? py : "/usr/bin/python3");
-    g_have_torch = tb_test_run(cmd, out, sizeof out) == 0;
-    if (!g_have_torch) {
-        fprintf(stderr, "python3 with torch+numpy not available: the oracle comparisons are skipped\n");
-        return 0;
-    }
+    char cmd[7000], out[4096], why[700];
+    if (!tb_test_python_has("torch, numpy", why, sizeof why)) return 0; /* each oracle test reports the skip */
     /* every oracle scenario in one python process (torch's import dominates) */
     pathf(p, sizeof p, "scenarios.txt");
     FILE *f = fopen(p, "w");
@@ -111,7 +104,7 @@ static int setup(void **state) {
           f);
     fclose(f);
     snprintf(cmd, sizeof cmd, "%s tests/llm_torch_ref.py --model %s --ids %s/ids.npy --visual %s/vis.npy --out %s --batch %s",
-             py && *py ? py : "/usr/bin/python3", g_model, g_dir, g_dir, g_dir, p);
+             tb_test_python(), g_model, g_dir, g_dir, g_dir, p);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc != 0) {
         fprintf(stderr, "oracle failed (%d): %s\n%s\n", rc, cmd, out);
@@ -180,7 +173,7 @@ static eng_llm_prefill_params base_params(void) {
  * repetition penalty 1.05 from generation_config, stop ids) against the torch oracle. */
 static void test_llm_logits_attn_generate_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     eng_llm *m = load_model(ENG_BACKEND_CPU);
     char err[512];
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
@@ -296,7 +289,7 @@ static void plan_case(const char *tag, const tb_llm_plan *plan, int gen, int att
  * re-weighted across them), the tap at layer 1, FastV compat=paper keeping round(300 * 0.3). */
 static void test_llm_long_blocked_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.3;
@@ -306,7 +299,7 @@ static void test_llm_long_blocked_vs_torch(void **state) {
 
 static void test_llm_plan_fastv_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.5; /* 13 * 0.5 = 6.5 -> 6 (round half to even) */
@@ -315,7 +308,7 @@ static void test_llm_plan_fastv_vs_torch(void **state) {
 
 static void test_llm_plan_holitom_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     tb_llm_plan p = tb_llm_plan_default();
     p.layer = 1;
     p.keep_count = 4;
@@ -325,7 +318,7 @@ static void test_llm_plan_holitom_vs_torch(void **state) {
 
 static void test_llm_plan_tango_bidir_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.5;
@@ -337,7 +330,7 @@ static void test_llm_plan_tango_bidir_vs_torch(void **state) {
 
 static void test_llm_plan_attn_mean_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     tb_llm_plan p = tb_llm_plan_default();
     p.layer = 3;
     p.keep_count = 7;
@@ -349,7 +342,7 @@ static void test_llm_plan_attn_mean_vs_torch(void **state) {
  * 10 candidates, round(10 * 0.4) = 4 selected + 3 protected kept. */
 static void test_llm_plan_protect_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     uint8_t prot[13] = {0};
     prot[4] = prot[9] = prot[12] = 1;
     tb_llm_plan p = tb_llm_plan_default();
@@ -364,7 +357,7 @@ static void test_llm_plan_protect_vs_torch(void **state) {
 
 static void test_llm_plan_indices_renumber_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     static const int64_t idx[] = {12, 3, 7, 0, 5};
     tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
@@ -685,7 +678,7 @@ static void test_llm_infer_cli(void **state) {
     snprintf(cmd, sizeof cmd,
              "ffmpeg -loglevel error -y -f lavfi -i testsrc=size=128x96:rate=10 -t 2 -pix_fmt yuv420p %s/clip.mp4",
              g_dir);
-    if (tb_test_run(cmd, out, sizeof out) != 0) skip(); /* no ffmpeg CLI */
+    if (tb_test_run(cmd, out, sizeof out) != 0) TB_SKIP("the ffmpeg CLI could not write a test video: %.300s", out);
     snprintf(cmd, sizeof cmd,
              "%s infer --model %s --video %s/clip.mp4 --question 'What is shown?' "
              "--options 'A. bars|B. cats|C. dogs|D. sky' --frames 4 --max-new-tokens 6 --gold A",

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include "harness/npy.h"
 #include "common/llm_plan.h"
 #include "tango/primitives.h"
@@ -490,14 +492,8 @@ static float *load(const char *dir, const char *name, size_t *n) {
 
 static void test_torch_oracle(void **state) {
     (void)state;
-    const char *py = getenv("PYTHON");
-    if (!py) py = "/usr/bin/python3";
-    char probe[600];
-    snprintf(probe, sizeof probe, "%s -c 'import torch, numpy' >/dev/null 2>&1", py);
-    if (system(probe) != 0) {
-        skip();
-        return;
-    }
+    TB_NEED_PYTHON("torch, numpy");
+    const char *py = tb_test_python();
     const char *dir = tmpdir();
     assert_non_null(dir);
     tg_rng r;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include "harness/npy.h"
 #include "tango/pruner.h"
 #include "tango/tango.h"
@@ -675,14 +677,9 @@ static void compare_case(const char *dir, const char *name, const video *v, cons
 
 static void test_python_oracle(void **state) {
     (void)state;
-    const char *py = getenv("PYTHON");
-    if (!py) py = "/usr/bin/python3";
+    TB_NEED_PYTHON("torch, numpy");
+    const char *py = tb_test_python();
     char cmd[1600];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy' >/dev/null 2>&1", py);
-    if (system(cmd) != 0) {
-        skip();
-        return;
-    }
     const char *b = getenv("TB_BUILD");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/tmp/test_tango_oracle", b ? b : "build");

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,8 +237,7 @@ static void test_encode_video(void **state) {
     snprintf(vid, sizeof vid, "%s/clip.mp4", g_dir);
     snprintf(od, sizeof od, "%s/out_vid", g_dir);
     if (run(out, sizeof out, "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10 -t 2 -pix_fmt yuv420p '%s'", vid) != 0) {
-        printf("SKIP: ffmpeg could not write a test video: %s\n", out);
-        skip();
+        TB_SKIP("the ffmpeg CLI could not write a test video: %.300s", out);
     }
     int rc = run(out, sizeof out, "'%s' encode --model '%s' --video '%s' --frames 4 --out '%s'", g_bin, g_model, vid, od);
     printf("%s", out);
