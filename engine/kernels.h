@@ -49,6 +49,7 @@
 
 #include "engine/config.h" /* eng_pool_mode */
 #include "engine/engine.h"
+#include "engine/safetensors.h" /* st_tensor: eng_wdesc_of_tensor */
 
 typedef struct eng_backend eng_backend;
 
@@ -69,6 +70,10 @@ typedef struct {
     const void *host;
     void *owned;
 } eng_wdesc;
+
+/* The descriptor of a checkpoint tensor, viewing its mapped bytes: rows = shape[0], cols = the
+ * product of the other dimensions (a conv weight [out, c, kh, kw] -> [out, c*kh*kw]). */
+void eng_wdesc_of_tensor(const st_tensor *t, eng_wdesc *d);
 
 /* Row r of a stored matrix converted to float32: dst[cols] (host gathers: embedding rows). */
 void eng_wdesc_row_f32(const eng_wdesc *w, int64_t r, float *dst);

@@ -788,6 +788,21 @@ void st_close(st_file *st) {
     free(st);
 }
 
+void st_prefault(const st_file *st) {
+    if (!st) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t step = pg > 0 ? (size_t)pg : 4096;
+    for (size_t i = 0; i < st->n_shards; i++) {
+        const st_shard *sh = &st->shards[i];
+        if (!sh->map) continue;
+        madvise(sh->map, sh->map_len, MADV_WILLNEED);
+        volatile const uint8_t *b = sh->map;
+        uint8_t acc = 0;
+        for (size_t o = 0; o < sh->map_len; o += step) acc ^= b[o];
+        (void)acc;
+    }
+}
+
 const char *st_path(const st_file *st) {
     return st ? st->path : NULL;
 }

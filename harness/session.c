@@ -361,6 +361,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     fp.n_visual = out.n_seq;
     fp.pos = contiguous ? NULL : pos;
     fp.plan = out.plan.layer > 0 ? &out.plan : NULL;
+    fp.n_reserve = p->max_new_tokens + 1; /* the KV cache follows the sequence: room for the answer */
     eng_llm_prefill_out po;
     if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {
         snprintf(o->error, sizeof o->error, "prefill: %s", e);

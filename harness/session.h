@@ -43,7 +43,8 @@ typedef struct {
 
 run_model_spec run_model_spec_default(void);
 
-/* Loads everything and sizes the KV cache for the worst case of n_frames. Returns 0, or -1 with
+/* Loads everything; the LLM state is limited to the worst case of n_frames, its buffers follow
+ * each sample's actual sequence. Returns 0, or -1 with
  * one line in err. Caller frees with run_session_free. */
 int run_session_open(const run_model_spec *m, run_session **out, char *err, size_t err_len);
 void run_session_free(run_session *s);

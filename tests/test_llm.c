@@ -492,18 +492,31 @@ static void test_llm_vocab_limit(void **state) {
     assert_int_equal(info.vocab, ENG_TINY_VOCAB);
     assert_int_equal(info.n_stop, 2);
     assert_true(fabs(info.repetition_penalty - 1.05) < 1e-12);
-    /* weights: embedding + lm_head [320, 64], 4 layers of 4*64*64 + 2*2*16*64 + 3*64*128 + biases and
-     * norms, final norm, newline */
+    /* weights (F32 file): embedding [320, 64] + the lm_head rows used [100, 64], 4 layers of
+     * 4*64*64 + 2*2*16*64 + 3*64*128 + biases and norms, final norm, newline */
     size_t per_layer = 64 * 64 * 2 + 2 * 32 * 64 + 3 * 64 * 128 + (64 + 2 * 32) + 2 * 64;
-    assert_int_equal(info.weight_bytes, 4 * (2 * 320 * 64 + 4 * per_layer + 64 + 64));
+    assert_int_equal(info.weight_bytes, 4 * ((320 + 100) * 64 + 4 * per_layer + 64 + 64));
+    /* memory follows the sequence: nothing sequence-sized at init, the KV cache of min(N + reserve,
+     * n_ctx) = 64 rows after the prefill (4 layers x K and V x 64 x 32 floats) */
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
-    size_t sb = eng_llm_state_bytes(s);
-    assert_true(sb > 2 * 4 * 64 * 32 * sizeof(float)); /* at least the KV cache */
+    size_t kv64 = 2 * 4 * 64 * 32 * sizeof(float), sb0 = eng_llm_state_bytes(s);
     eng_llm_prefill_params pp = base_params();
     eng_llm_prefill_out po;
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
     assert_int_equal(po.vocab_out, 100);
+    size_t sb = eng_llm_state_bytes(s) - (size_t)po.n_logit_rows * 100 * sizeof(float);
+    assert_true(sb >= sb0 + kv64);
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK); /* same length: no growth */
     assert_int_equal(eng_llm_state_bytes(s), sb + (size_t)po.n_logit_rows * 100 * sizeof(float));
+    /* a large n_ctx costs nothing until a sequence needs it */
+    eng_llm_state *big = eng_llm_state_init(m, 1 << 20, err, sizeof err);
+    assert_non_null(big);
+    assert_int_equal(eng_llm_state_bytes(big), sb0);
+    pp.n_reserve = 8;
+    assert_int_equal(eng_llm_prefill(big, &pp, &po, err, sizeof err), ENG_OK);
+    assert_true(eng_llm_state_bytes(big) < sb + kv64);
+    eng_llm_state_free(big);
+    pp.n_reserve = 0;
     int64_t toks[6], n = 0;
     eng_llm_gen_params gp = eng_llm_gen_default_params();
     gp.max_new_tokens = 6;
