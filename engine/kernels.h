@@ -92,7 +92,8 @@ typedef struct {
 } eng_weight;
 
 #define ENG_LINEAR_SMALL_N 8                    /* cpu: rows up to which linear streams W once */
-#define ENG_LINEAR_PANEL_FLOATS ((int64_t)4 << 20) /* cpu: float32 panel scratch (16 MB) */
+#define ENG_LINEAR_PANEL_FLOATS ((int64_t)16 << 20) /* cpu: float32 panel scratch (64 MB): few
+                                                     panels, so sgemm packs x few times */
 
 /* Shape of one multi-head attention call. Rows are tokens, heads concatenated inside a row:
  * head h of token t of sequence b lives at q[(b*n_q + t)*ld_q + h*head_dim .. +head_dim). */

@@ -136,24 +136,47 @@ static inline void cvt16(eng_dtype dt, const uint16_t *src, float *dst, int64_t 
 
 #define LIN_KC 512 /* k elements converted per step of the small-n path (on the stack) */
 
-/* n <= ENG_LINEAR_SMALL_N rows: one pass over W, each thread a block of output rows; per row the
- * weights are converted LIN_KC at a time and dotted with every x row. */
+/* n <= ENG_LINEAR_SMALL_N rows: one pass over W, each thread a block of output rows. BF16: the
+ * conversion (a shift) is fused into the dot products; F16: LIN_KC weights at a time through the
+ * table into a stack buffer, then dotted with every x row. */
 static void linear_small16(float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
     int64_t k = w->cols, m = w->rows;
     const uint16_t *W = w->data;
 #pragma omp parallel for schedule(static) if (m * k > PAR_MIN)
     for (int64_t o = 0; o < m; o++) {
-        float buf[LIN_KC], acc[ENG_LINEAR_SMALL_N];
-        for (int64_t i = 0; i < n; i++) acc[i] = 0.0f;
-        for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) {
-            int64_t c = k - j0 < LIN_KC ? k - j0 : LIN_KC;
-            cvt16(w->dtype, W + o * k + j0, buf, c);
+        float acc[ENG_LINEAR_SMALL_N];
+        const uint16_t *wr = W + o * k;
+        if (w->dtype == ENG_DT_BF16) {
             for (int64_t i = 0; i < n; i++) {
-                const float *xr = x + i * k + j0;
-                float s = 0.0f;
+                const float *xr = x + i * k;
+                float a = 0.0f;
+                for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) { /* partial sums per block: accuracy */
+                    int64_t j1 = k - j0 < LIN_KC ? k : j0 + LIN_KC;
+                    float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-                for (int64_t j = 0; j < c; j++) s += xr[j] * buf[j];
-                acc[i] += s;
+                    for (int64_t j = j0; j < j1; j++) {
+                        uint32_t bits = (uint32_t)wr[j] << 16;
+                        float f;
+                        memcpy(&f, &bits, 4);
+                        s += xr[j] * f;
+                    }
+                    a += s;
+                }
+                acc[i] = a;
+            }
+        } else {
+            float buf[LIN_KC];
+            for (int64_t i = 0; i < n; i++) acc[i] = 0.0f;
+            for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) {
+                int64_t c = k - j0 < LIN_KC ? k - j0 : LIN_KC;
+                cvt16(w->dtype, wr + j0, buf, c);
+                for (int64_t i = 0; i < n; i++) {
+                    const float *xr = x + i * k + j0;
+                    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                    for (int64_t j = 0; j < c; j++) s += xr[j] * buf[j];
+                    acc[i] += s;
+                }
             }
         }
         for (int64_t i = 0; i < n; i++) y[i * m + o] = acc[i] + (b ? b[o] : 0.0f);

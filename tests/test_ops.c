@@ -588,11 +588,11 @@ static void quantise(eng_dtype dt, const float *src, size_t n, uint16_t *wq, flo
 static void test_linear(void **state) {
     (void)state;
     if (!op_selected("linear")) TB_SKIP("not selected by -o %s", g_op);
-    /* n crosses ENG_LINEAR_SMALL_N; k = 70001 makes the cpu panels (4 Mi floats / k = 59 rows)
-     * several per matrix, with a short last one */
+    /* n crosses ENG_LINEAR_SMALL_N; k = 140001 makes the cpu panels (16 Mi floats / k = 119 rows,
+     * 64 after rounding) several per matrix, with a short last one */
     static const int64_t shapes[][3] = {{1, 1, 1},  {1, 7, 5},     {3, 13, 17},  {8, 72, 33},   {9, 72, 33},
-                                        {17, 64, 33}, {65, 129, 131}, {0, 5, 3},  {4, 0, 3},     {12, 70001, 130},
-                                        {1, 70001, 40}};
+                                        {17, 64, 33}, {65, 129, 131}, {0, 5, 3},  {4, 0, 3},     {12, 140001, 130},
+                                        {1, 140001, 40}};
     const eng_dtype dts[3] = {ENG_DT_F32, ENG_DT_BF16, ENG_DT_F16};
     int ok = 1;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
