@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
                model);
         return 0;
     }
-    int frames = getenv("TB_FULLSIZE_FRAMES") ? atoi(getenv("TB_FULLSIZE_FRAMES")) : 32;
+    int frames = getenv("TB_FULLSIZE_FRAMES") ? (int)strtol(getenv("TB_FULLSIZE_FRAMES"), NULL, 10) : 32;
     if (frames < 1 || frames > 256) frames = 32;
 
     /* a synthetic video: 30 s at 25 fps, 320x240 */

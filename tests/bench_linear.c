@@ -64,7 +64,7 @@ int main(void) {
         return 1;
     }
     const char *ns = getenv("TB_BENCH_LINEAR_N");
-    int64_t N = ns ? atoll(ns) : 1024;
+    int64_t N = ns ? strtoll(ns, NULL, 10) : 1024;
     if (N < 16) N = 16;
     sbgemm_fn sbgemm = (sbgemm_fn)dlsym(RTLD_DEFAULT, "cblas_sbgemm");
     printf("bench_linear: cpu backend, prefill n = %lld rows; OpenBLAS %s; BF16 GEMM (cblas_sbgemm) %s\n",
