@@ -612,7 +612,10 @@ static void test_linear(void **state) {
                 snprintf(label, sizeof label, "linear %s n=%lld k=%lld m=%lld bias=%d",
                          c.dt == ENG_DT_F32 ? "f32" : c.dt == ENG_DT_BF16 ? "bf16" : "f16", (long long)c.n,
                          (long long)c.k, (long long)c.m, bias);
-                ok &= run_case(label, lin_run, &c, 1, &ny, 1e-7, 1e-4, 1e-4);
+                /* float sums of k = 140001 terms of +-0.3 that cancel to ~0.03: allow the rounding of
+                 * the longest sums (the bit-identity checks below are the exact ones) */
+                double big = c.k > 16384 ? 10.0 : 1.0;
+                ok &= run_case(label, lin_run, &c, 1, &ny, 1e-7 * big, 1e-4 * big, 1e-4);
                 /* Exactness: the 16-bit weights give what their float32 values give, bit for bit:
                  * ref linear vs ref matmul always; cpu linear vs cpu linear of F32 weights on the
                  * panel path (same sgemm order per output element). */
