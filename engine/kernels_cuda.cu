@@ -504,6 +504,53 @@ static int cu_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int64
     EW_LAUNCH(k_pool2d, total, y, x, B, H, W, C, mode == ENG_POOL_AVERAGE, Ho, Wo);
 }
 
+/* ---- weights ---------------------------------------------------------------------------------
+ * Interim: a float32 device copy of each stored matrix (converted on the host a few MB at a time,
+ * exactly), multiplied with cu_matmul. Correct for every stored dtype; the half-precision device
+ * copies and tensor-core GEMMs of the GPU path replace this behind the same three entries. */
+static int cu_weight_init(eng_backend *be, eng_weight *w, const eng_wdesc *src) {
+    memset(w, 0, sizeof *w);
+    if (!src || !src->host || src->rows < 0 || src->cols < 0) {
+        if (src) free(src->owned);
+        return eng_backend_fail(be, "weight_init: bad weight descriptor");
+    }
+    size_t n = (size_t)(src->rows * src->cols);
+    float *d = cu_alloc(be, n);
+    int64_t chunk = src->cols > 0 ? ((int64_t)1 << 22) / src->cols : 1;
+    if (chunk < 1) chunk = 1;
+    float *h = d ? (float *)malloc((size_t)(chunk * (src->cols ? src->cols : 1)) * sizeof *h) : NULL;
+    int rc = d && h ? 0 : -1;
+    if (d && !h) eng_backend_fail(be, "weight_init: out of host memory");
+    for (int64_t r0 = 0; rc == 0 && r0 < src->rows; r0 += chunk) {
+        int64_t nr = src->rows - r0 < chunk ? src->rows - r0 : chunk;
+        for (int64_t r = 0; r < nr; r++) eng_wdesc_row_f32(src, r0 + r, h + r * src->cols);
+        rc = cu_upload(be, d + r0 * src->cols, h, (size_t)(nr * src->cols));
+    }
+    free(h);
+    free(src->owned);
+    if (rc != 0) {
+        cu_free(be, d);
+        return -1;
+    }
+    w->dtype = ENG_DT_F32;
+    w->rows = src->rows;
+    w->cols = src->cols;
+    w->data = d;
+    w->owned = d;
+    return 0;
+}
+
+static void cu_weight_free(eng_backend *be, eng_weight *w) {
+    if (!w) return;
+    cu_free(be, (float *)w->owned);
+    memset(w, 0, sizeof *w);
+}
+
+static int cu_linear(eng_backend *be, float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
+    if (w->dtype != ENG_DT_F32) return eng_backend_fail(be, "linear: device weight dtype %d", (int)w->dtype);
+    return cu_matmul(be, y, x, (const float *)w->data, b, n, w->cols, w->rows);
+}
+
 extern "C" {
 const eng_kernels eng_kernels_cuda = {
     .name = "cuda",
@@ -516,6 +563,9 @@ const eng_kernels eng_kernels_cuda = {
     .download = cu_download,
     .sync = cu_sync,
     .matmul = cu_matmul,
+    .weight_init = cu_weight_init,
+    .weight_free = cu_weight_free,
+    .linear = cu_linear,
     .layernorm = cu_layernorm,
     .rmsnorm = cu_rmsnorm,
     .gelu_tanh = cu_gelu_tanh,
