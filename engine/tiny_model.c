@@ -843,6 +843,21 @@ static char *fullsize_config_json(eng_preset preset, int bos, int eos) {
     return s;
 }
 
+int eng_preset_config(eng_preset preset, eng_config *cfg, char *err, size_t err_len) {
+    if (preset != ENG_PRESET_LLAVA_OV_7B && preset != ENG_PRESET_LLAVA_VIDEO_7B) {
+        tm_err(err, err_len, "full-size model: unknown preset %d", (int)preset);
+        return -1;
+    }
+    char *c = fullsize_config_json(preset, 151643, 151645);
+    if (!c) {
+        tm_err(err, err_len, "full-size model: out of memory");
+        return -1;
+    }
+    int rc = eng_config_parse(c, strlen(c), "full-size config.json", cfg, err, err_len);
+    free(c);
+    return rc;
+}
+
 /* SigLIP-so400m-patch14-384 as a SiglipModel config (the --siglip head file beside the model). */
 static cJSON *so400m_block(void) {
     cJSON *v = cJSON_CreateObject();

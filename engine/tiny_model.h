@@ -109,6 +109,10 @@ typedef enum { ENG_PRESET_LLAVA_OV_7B = 1, ENG_PRESET_LLAVA_VIDEO_7B = 2 } eng_p
 /* "llava-ov-7b" / "llava-video-7b"; 0, or -1 for another name. */
 int eng_preset_parse(const char *name, eng_preset *out);
 
+/* The configuration a preset's config.json parses to (the real Qwen2 tokenizer's special ids), as
+ * eng_config_parse gives it. 0 or -1 with err set. */
+int eng_preset_config(eng_preset preset, eng_config *cfg, char *err, size_t err_len);
+
 /* Writes the full-size checkpoint of preset into dir (created; a model.safetensors there is
  * removed). tokenizer_dir may be NULL. Returns 0, or -1 with "PATH: ..." in err (a failed shard
  * leaves no partial file under its final name). */
