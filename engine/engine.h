@@ -79,8 +79,11 @@ typedef struct {
 eng_model_params eng_model_default_params(void);
 
 /* Loads config.json + safetensors from dir (lmms-lab or llava-hf layout) and the optional SigLIP
- * head, converts the weights to float32 and places them on the backend. Returns NULL with err
- * set. Caller frees with eng_model_free. */
+ * head and places the weights on the backend: matrices in their stored dtype (the host backends
+ * keep views into the mapped files, which stay mapped until eng_model_free; the stacked q;k;v of
+ * each layer is a copy in the same dtype), vectors as float32. With load_vision = 0 nothing of the
+ * tower is placed (a run from cached features needs no tower). Returns NULL with err set. Caller
+ * frees with eng_model_free. */
 eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err, size_t err_len);
 
 /* Frees everything; eng_model_free(NULL) is a no-op. */
