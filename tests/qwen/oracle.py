@@ -19,6 +19,8 @@ Subcommands (all outputs .npy files in OUT):
       (get_rope_index), logits.npy [1,V] (last row, pixels -> logits end to end), gen.npy (greedy
       generate of NGEN tokens, no stop)
   compare A.npy B.npy TOL [exact]   max |a-b| / max |b| <= TOL (or bit-exact); prints the figures
+  compare-list FILE   one comparison per line "NAME|A.npy|B.npy|TOL|exact?"; prints "ok NAME: ..." or
+                      "FAIL NAME: ..." per line (one interpreter start for all of them)
 """
 import json
 import os
@@ -175,6 +177,39 @@ def run_model(ckpt, rows_path, grid_path, ids_path, ngen, out):
     print("model", ckpt, "merged", tuple(merged.shape), "rope_delta", int(delta[0, 0]))
 
 
+def compare_one(a_path, b_path, tol, exact):
+    """(ok, message)"""
+    try:
+        a, b = np.load(a_path), np.load(b_path)
+    except Exception as e:  # a missing output is a failure, not a crash
+        return False, f"cannot load: {e}"
+    if a.shape != b.shape and a.size == b.size:
+        a, b = a.reshape(-1), b.reshape(-1)
+    if a.shape != b.shape:
+        return False, f"shape {a.shape} vs {b.shape}"
+    if exact:
+        nd = int(np.sum(a != b))
+        return nd == 0, f"{nd} of {a.size} differ (bit-exact)"
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    d = float(np.max(np.abs(a64 - b64))) if a.size else 0.0
+    scale = float(np.max(np.abs(b64))) if b.size else 1.0
+    rel = d / max(scale, 1e-30)
+    return rel <= tol, f"max abs diff {d:.3g}, max |ref| {scale:.3g}, relative {rel:.3g} (tolerance {tol:g})"
+
+
+def compare_list(path):
+    bad = 0
+    for line in open(path):
+        line = line.strip()
+        if not line:
+            continue
+        name, a, b, tol, ex = (line.split("|") + [""])[:5]
+        ok, msg = compare_one(a, b, float(tol), ex == "exact")
+        bad += not ok
+        print(f"{'ok' if ok else 'FAIL'} {name}: {msg}")
+    sys.exit(1 if bad else 0)
+
+
 def compare(a_path, b_path, tol, exact):
     a, b = np.load(a_path), np.load(b_path)
     if a.shape != b.shape:
@@ -211,6 +246,8 @@ def main(argv):
         video(argv[2], int(argv[3]), int(argv[4]), argv[5])
     elif cmd == "model":
         run_model(argv[2], argv[3], argv[4], argv[5], int(argv[6]), argv[7])
+    elif cmd == "compare-list":
+        compare_list(argv[2])
     elif cmd == "compare":
         compare(argv[2], argv[3], float(argv[4]), len(argv) > 5 and argv[5] == "exact")
     else:
