@@ -114,4 +114,4 @@ static int bl_dart_run(const tg_prune_input *in, tg_prune_output *out, char *err
 
 const tg_method bl_dart_method = {"dart",
                                   "DART: key-norm pivots keep the visual tokens least duplicated with them at LLM layer k",
-                                  bl_dart_run, bl_dart_keys, TG_CAP_IN_LLM};
+                                  bl_dart_run, bl_dart_keys, TG_CAP_IN_LLM | TG_CAP_LLM_ONLY};
