@@ -77,6 +77,10 @@ static int load_runs(rep_ctx *c, db_store *db) {
     if (!(c->runs = calloc(c->n_runs, sizeof *c->runs))) return rep_fail(c, "out of memory");
     for (size_t i = 0; i < c->n_runs; i++) {
         rep_run *r = &c->runs[i];
+        /* a run recorded with a label (one variant of a method, e.g. an ablation) is reported
+         * under its label: its own row, never merged with the method's plain runs */
+        if (c->summaries[i].label[0])
+            snprintf(c->summaries[i].method, sizeof c->summaries[i].method, "%s", c->summaries[i].label);
         const db_run_summary *s = r->s = &c->summaries[i];
         r->reference = isnan(s->target_ratio);
         r->ratio = r->reference ? 1.0 : s->target_ratio;

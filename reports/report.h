@@ -8,8 +8,9 @@
  * target retention is params.ratio; a run without one (absent or null, as the runner records a
  * method that takes no ratio) is the full-token reference row, shown as 100 % and the base of
  * Perf. and of the speed-ups. Video-MME duration columns come from categories.duration
- * (short/medium/long). When several runs share (model, benchmark, method, ratio), the newest
- * is reported. No method is known by name here.
+ * (short/medium/long). A run recorded with params.label is reported under that label (a row of
+ * its own: ablation variants of one method). When several runs share (model, benchmark, method
+ * or label, ratio), the newest is reported. No method is known by name here.
  *
  * Usage:
  *     rep_params p = rep_default_params();

@@ -175,7 +175,7 @@ int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out) {
         " count(s.sample_id), coalesce(sum(s.status = 'ok'), 0), coalesce(sum(s.status = 'failed'), 0),"
         " coalesce(sum(CASE WHEN s.status = 'ok' THEN s.correct END), 0), coalesce(sum(s.parse_failed), 0),"
         " avg(CASE WHEN s.status = 'ok' THEN s.equiv_retention END),"
-        " avg(CASE WHEN s.status = 'ok' THEN s.flops END)"
+        " avg(CASE WHEN s.status = 'ok' THEN s.flops END), json_extract(r.params, '$.label')"
         " FROM runs r LEFT JOIN samples s ON s.run_key = r.run_key"
         " WHERE json_valid(r.params) GROUP BY r.run_key ORDER BY r.created, r.run_key";
     static const char *dur_sql =
@@ -224,6 +224,7 @@ int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out) {
         s->n_parse_failed = sqlite3_column_int64(st, 10);
         s->mean_retention = double_or_nan(st, 11);
         s->mean_flops = double_or_nan(st, 12);
+        if (sqlite3_column_type(st, 13) == SQLITE_TEXT) copy_text(s->label, sizeof s->label, st, 13);
     }
     if (rc != SQLITE_DONE) {
         db_sql_err(db, "reading runs");
