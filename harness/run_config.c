@@ -160,6 +160,7 @@ void run_config_print(const run_config *cfg, FILE *out) {
         fprintf(out, "  method %s%s%s%s %s at", rm->name, rm->label[0] ? " (\"" : "", rm->label,
                 rm->label[0] ? "\")" : "", rm->params_json);
         if (reg_method_no_ratio(rm->name)) fprintf(out, " 100%%");
+        else if (cfg->n_ratios == 0) fprintf(out, " each model's own ratios");
         else
             for (int k = 0; k < cfg->n_ratios; k++) fprintf(out, " %g%%", 100 * cfg->ratios[k]);
         fputc('\n', out);

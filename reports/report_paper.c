@@ -388,7 +388,8 @@ static int build_published(rep_ctx *c, db_store *db) {
             else snprintf(ratio, sizeof ratio, "%g%%", 100 * p->ratio);
             snprintf(paper, sizeof paper, "%.2f", p->value);
             fmt(rep, sizeof rep, "%.2f", v);
-            fmt(diff, sizeof diff, "%+.2f", v - p->value);
+            double d = v - p->value;
+            fmt(diff, sizeof diff, "%+.2f", fabs(d) < 0.005 ? 0.0 : d); /* no "-0.00" */
             if (isnan(lo) || isnan(hi)) {
                 snprintf(ci, sizeof ci, "-");
                 snprintf(cov, sizeof cov, "-");
