@@ -720,7 +720,7 @@ static void test_llm_forward_cli(void **state) {
 
 /* forward --method dart on pooled tokens [3, 100, D]: the command assembles the block (300 rows +
  * the newline), runs DART's plan at layer 2 with T = 9, and writes the kept span-relative indices
- * (int64, ascending): equal to the oracle's, and so are the logits and the continuation. Other
+ * (int64, ascending; test_llm_forward_method_dart_vs_torch checks them against the oracle). Other
  * in-LLM methods run through the same path (HoliTom with its pre-LLM stage); pre-LLM methods,
  * missing inputs and a method without a stage on the model are usage errors. */
 static void test_llm_forward_method_cli(void **state) {
@@ -728,8 +728,8 @@ static void test_llm_forward_method_cli(void **state) {
     char cmd[7000], out[8192], p[1200], err[512];
     snprintf(cmd, sizeof cmd,
              "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method dart --ratio 0.5 "
-             "--set token_topk=9 --kept-out %s/fw_kept.npy --out %s/fw_logits.npy --generate 4 --gen-out %s/fw_gen.npy",
-             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir, g_dir);
+             "--set token_topk=9 --kept-out %s/fw_kept.npy --out %s/fw_logits.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc) fprintf(stderr, "%s\n", out);
     assert_int_equal(rc, 0);
@@ -742,25 +742,6 @@ static void test_llm_forward_method_cli(void **state) {
     assert_int_equal((int64_t)k.numel, 76);
     const int64_t *kv = k.data;
     for (size_t i = 1; i < k.numel; i++) assert_true(kv[i] > kv[i - 1] && kv[i] < 301);
-    if (tb_test_python_has("torch, numpy", err, sizeof err)) {
-        npy_array rk = {0}, lg = {0}, rl = {0}, g = {0}, rg = {0};
-        load_ref("dartfw", "kept", NPY_I64, &rk);
-        assert_int_equal(rk.numel, k.numel);
-        assert_memory_equal(rk.data, k.data, k.numel * sizeof(int64_t));
-        pathf(p, sizeof p, "fw_logits.npy");
-        assert_int_equal(npy_read(p, NPY_F32, &lg, err, sizeof err), 0);
-        load_ref("dartfw", "logits", NPY_F64, &rl);
-        assert_int_equal(lg.numel, rl.numel);
-        assert_close("forward --method dart logits", lg.data, rl.data, rl.numel, 1e-4);
-        pathf(p, sizeof p, "fw_gen.npy");
-        assert_int_equal(npy_read(p, NPY_I64, &g, err, sizeof err), 0);
-        load_ref("dartfw", "gen", NPY_I64, &rg);
-        assert_int_equal(g.numel, rg.numel);
-        assert_memory_equal(g.data, rg.data, g.numel * sizeof(int64_t));
-        npy_free(&rk), npy_free(&lg), npy_free(&rl), npy_free(&g), npy_free(&rg);
-    } else {
-        fprintf(stderr, "forward --method: oracle comparison not run (%s)\n", err);
-    }
     npy_free(&k);
     /* FastV through the same path: on 4 layers with k = 2, r = 0.75 keeps (4 * 0.75 - 2) * 301 / 2
      * = 150.5 -> 151 rows from layer 2 (the solver's keep count) */
@@ -816,6 +797,37 @@ static void test_llm_forward_method_cli(void **state) {
     assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
 }
 
+/* forward --method dart against the oracle: kept rows, every logit, the continuation. */
+static void test_llm_forward_method_dart_vs_torch(void **state) {
+    (void)state;
+    TB_NEED_PYTHON("torch, numpy");
+    char cmd[7000], out[8192], p[1200], err[512];
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method dart --ratio 0.5 "
+             "--set token_topk=9 --kept-out %s/fwo_kept.npy --out %s/fwo_logits.npy --generate 4 --gen-out %s/fwo_gen.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir, g_dir);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    npy_array k = {0}, rk = {0}, lg = {0}, rl = {0}, g = {0}, rg = {0};
+    pathf(p, sizeof p, "fwo_kept.npy");
+    assert_int_equal(npy_read(p, NPY_I64, &k, err, sizeof err), 0);
+    load_ref("dartfw", "kept", NPY_I64, &rk);
+    assert_int_equal(rk.numel, k.numel);
+    assert_memory_equal(rk.data, k.data, k.numel * sizeof(int64_t));
+    pathf(p, sizeof p, "fwo_logits.npy");
+    assert_int_equal(npy_read(p, NPY_F32, &lg, err, sizeof err), 0);
+    load_ref("dartfw", "logits", NPY_F64, &rl);
+    assert_int_equal(lg.numel, rl.numel);
+    assert_close("forward --method dart logits", lg.data, rl.data, rl.numel, 1e-4);
+    pathf(p, sizeof p, "fwo_gen.npy");
+    assert_int_equal(npy_read(p, NPY_I64, &g, err, sizeof err), 0);
+    load_ref("dartfw", "gen", NPY_I64, &rg);
+    assert_int_equal(g.numel, rg.numel);
+    assert_memory_equal(g.data, rg.data, g.numel * sizeof(int64_t));
+    npy_free(&k), npy_free(&rk), npy_free(&lg), npy_free(&rl), npy_free(&g), npy_free(&rg);
+}
+
 /* The infer command end to end on the tiny model and a 2-second test-pattern video: exit 0, an
  * extracted answer, the visual token count of 4 frames x 16 pooled tokens + 1 newline, timings;
  * bad usage 2, a missing video 1 naming it. */
@@ -864,6 +876,7 @@ int main(void) {
         cmocka_unit_test(test_llm_bad_inputs),
         cmocka_unit_test(test_llm_forward_cli),
         cmocka_unit_test(test_llm_forward_method_cli),
+        cmocka_unit_test(test_llm_forward_method_dart_vs_torch),
         cmocka_unit_test(test_llm_infer_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
