@@ -376,13 +376,17 @@ static int build_published(rep_ctx *c, db_store *db) {
                     char *at = strstr(bench, sfx);
                     if (at && !at[strlen(sfx)]) *at = '\0', dur = d;
                 }
+                int present = 0;
                 for (int k = 0; k < c->n_cols; k++)
-                    if (c->cols[k].dur == dur && !strcmp(c->cols[k].bench, bench)) v = row->v[k];
+                    if (c->cols[k].dur == dur && !strcmp(c->cols[k].bench, bench)) v = row->v[k], present = 1;
+                if (!present) continue; /* the benchmark did not run: nothing to set beside */
                 const rep_run *r = dur < 0 ? row_run(c, row, bench) : NULL;
                 if (r) lo = r->ci_lo, hi = r->ci_hi;
                 snprintf(what, sizeof what, "%s", p->bench);
             }
-            if (rc || isnan(v)) continue;
+            /* a matched cell whose value is undefined here (no scored sample, a full-token accuracy
+             * of 0 under Perf., no timing) is still listed, with "-" */
+            if (rc) continue;
             char ratio[32], paper[32], rep[32], diff[32], ci[64], cov[8];
             if (p->ratio < 0) snprintf(ratio, sizeof ratio, "full");
             else snprintf(ratio, sizeof ratio, "%g%%", 100 * p->ratio);
@@ -390,7 +394,7 @@ static int build_published(rep_ctx *c, db_store *db) {
             fmt(rep, sizeof rep, "%.2f", v);
             double d = v - p->value;
             fmt(diff, sizeof diff, "%+.2f", fabs(d) < 0.005 ? 0.0 : d); /* no "-0.00" */
-            if (isnan(lo) || isnan(hi)) {
+            if (isnan(v) || isnan(lo) || isnan(hi)) {
                 snprintf(ci, sizeof ci, "-");
                 snprintf(cov, sizeof cov, "-");
             } else {
