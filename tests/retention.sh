@@ -19,8 +19,8 @@ cat > "$tmp/cfg.json" <<EOF
  "models": [{"name": "tiny384", "path": "$tmp/model", "family": "llava-ov", "frames": 8}],
  "benchmarks": [{"name": "mvbench", "manifest": "$tmp/synth/json", "videos": "$tmp/synth/videos",
                  "limit": 1, "max_new_tokens": 1}],
- "methods": [{"name": "tango", "params": {"sinks": ""}}, {"name": "fastv"}, {"name": "dart"}, {"name": "visionzip"},
-             {"name": "vidcom2"}, {"name": "holitom"}, {"name": "fastvid"}, {"name": "uniform"}, {"name": "random"},
+ "methods": [{"name": "tango", "params": {"sinks": ""}}, {"name": "fastv"}, {"name": "dart"}, {"name": "visionzip"}, {"name": "vidcom2"},
+             {"name": "holitom"}, {"name": "fastvid"}, {"name": "uniform"}, {"name": "random"},
              {"name": "topk"}, {"name": "uniform-frames"}],
  "ratios": [0.10, 0.15, 0.20]}
 EOF
