@@ -108,6 +108,12 @@ int run_model_layout(const eng_llm_info *info, tb_family family, tg_model_layout
  * *block: [n_seq][D] (caller frees). Returns 0, or -1 with one line in err. */
 int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len);
 
+/* Position ids of a prompt of n_ids ids whose placeholder at index ph is replaced by a pruner's
+ * visual block: 0..ph-1, then ph + out->positions[i] (gaps allowed), then the text after the
+ * block continuing from the block's largest position. *pos: [out->n_seq + n_ids - 1] (caller
+ * frees). Returns 0, or -1 when out of memory. */
+int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos);
+
 /* One sample's frames decoded without a session, so that a decoder thread can work ahead of the
  * model (the runner's bounded queue). Thread-safe: touches no session state. */
 typedef struct {
@@ -122,6 +128,10 @@ typedef struct {
 void run_decode_sample(const ds_sample *s, int n_frames, int image_size, const char *frame_rule, const char *seek,
                        run_decoded *out);
 void run_decoded_free(run_decoded *d);
+
+/* 1 when the session's family takes frames from run_decode_sample (LLaVA-OneVision, LLaVA-Video);
+ * 0 when it decodes with its own sampler (Qwen2.5-VL): the runner then does not decode ahead. */
+int run_session_decodes_ahead(const run_session *l);
 
 /* 1 when answering s with p would decode and encode a video (it differs from the session's last
  * one); 0 when the session reuses what it has. */
