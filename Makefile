@@ -131,7 +131,7 @@ bench: deps $(BIN) $(BENCH_BIN)
 # The full-size random-weight checkpoint bench_fullsize uses (16 GB of bf16; about 5 min to write,
 # under 100 MB of memory). FULLSIZE_PRESET=llava-video-7b for the LLaVA-Video shape; TOKENIZER=DIR
 # copies a real Qwen2 vocabulary (vocab.json + merges.txt + added_tokens.json) into it.
-FULLSIZE_MODEL  ?= $(HOME)/.cache/tango-bench/llava-ov-7b
+FULLSIZE_MODEL  ?= $(or $(TB_FULLSIZE_MODEL),$(HOME)/.cache/tango-bench/llava-ov-7b)
 FULLSIZE_PRESET ?= llava-ov-7b
 TOKENIZER       ?=
 fullsize-model: deps $(BIN)

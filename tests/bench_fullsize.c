@@ -170,5 +170,8 @@ int main(int argc, char **argv) {
     run_answer_free(&full);
     run_answer_free(&tango);
     run_session_free(s);
+    char rm[2200];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", vdir);
+    if (system(rm) != 0) fprintf(stderr, "bench_fullsize: could not remove %s\n", vdir);
     return strict && miss;
 }
