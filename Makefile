@@ -1,7 +1,7 @@
 # tango-bench: one Makefile, per-configuration build directories, honest feature detection.
 #
 #   make              build build/tango-bench (CPU: reference kernels + OpenBLAS/OpenMP)
-#   make test         build and run the whole suite; ends with "N passed, N failed"
+#   make test         build and run the whole suite; ends with "N passed, N failed, N skipped"
 #   make asan         the same suite under AddressSanitizer + UBSan (objects in build/asan)
 #   make bench        run the benchmarks (ratios against a baseline measured in the same run)
 #   make demo         run the embedded default job
@@ -47,7 +47,7 @@ endif
 
 # Library sources: every .c in the module folders, except the CLI entry point. CUDA builds swap
 # each *_cuda_stub.c for the .cu file of the same stem.
-MODULES   := harness datasets engine tango baselines reports
+MODULES   := common engine datasets tango baselines store reports harness
 LIB_SRC   := $(filter-out harness/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 CU_SRC    := $(foreach m,$(MODULES),$(wildcard $(m)/*.cu))
 ifeq ($(CUDA),1)
@@ -103,6 +103,14 @@ $(BIN): $(OUT)/obj/harness/main.o $(LIB)
 $(OUT)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka
+
+# tango/ and baselines/ link on their own (common/ below them, OpenBLAS for the GEMM distances):
+# no harness/, engine/, datasets/ or store/ object may be needed.
+PRUNER_OBJ := $(filter $(OUT)/obj/common/% $(OUT)/obj/tango/% $(OUT)/obj/baselines/%,$(LIB_OBJ))
+$(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(PRUNER_OBJ) -o $@ $(shell pkg-config --libs openblas libcrypto 2>/dev/null) \
+	    -fopenmp -lm -lcmocka
 
 test: deps $(BIN) $(TEST_BIN)
 	@TB_BUILD=$(OUT) PYTHON=$(PYTHON) scripts/run-tests $(OUT)

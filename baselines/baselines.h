@@ -1,6 +1,6 @@
 /* baselines.h - the baseline pruning methods of tango-bench (FastV, VisionZip, HoliTom, FastVID)
- * and the control rows (full, uniform, uniform-frames, random, topk), registered in the pruner
- * registry (tango/pruner.h) through BL_METHOD_ENTRIES, plus the matched-retention solver that
+ * and the control rows (full, uniform, uniform-frames, random, topk), each a tg_method
+ * descriptor (tango/pruner.h) that harness/registry.c lists, plus the matched-retention solver that
  * turns a target FLOP-equivalent retention r (paper Eq. 1, mean over LLM layers of the visual
  * tokens each layer runs, over the unpruned count) into each method's own knobs.
  *
@@ -18,7 +18,7 @@
  *   content: content tokens only over T*L (tg_prune_output.equiv_retention_content).
  *
  * Usage (solver only, e.g. for `tango-bench flops --method fastv --ratio 0.1`):
- *     bl_geometry g = bl_geometry_default(BL_MODEL_OV);      // 32 frames, 14x14, 28 layers
+ *     bl_geometry g = bl_geometry_default(TB_FAMILY_LLAVA_OV, 28); // 32 frames, 14x14, 28 layers
  *     bl_knobs k = bl_knobs_default("fastv");                 // k = 2
  *     double realised; char err[256];
  *     int st = bl_solve("fastv", 0.10, &g, &k, &realised, err, sizeof err);
@@ -30,25 +30,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/family.h"
 #include "tango/pruner.h"
 
 /* Matched-retention tolerance: |realised - r| <= BL_TOL (0.5 % of the visual tokens). */
 #define BL_TOL 0.005
 
-typedef enum { BL_MODEL_OV = 0, BL_MODEL_VIDEO = 1 } bl_model;
 typedef enum { BL_ACCOUNT_SEQ = 0, BL_ACCOUNT_CONTENT = 1 } bl_account;
 
 /* The geometry the solver plans for. */
 typedef struct {
-    bl_model model;       /* newline layout: OV one newline at the end; Video one per grid row */
+    tb_family family;     /* the official per-model code path */
+    tg_newline newline;   /* newline layout of the visual block */
     int64_t n_frames;     /* T */
     int64_t grid_h, grid_w; /* pooled grid (14x14 OV, 13x13 Video) */
-    int n_layers;         /* LLM layers (28 for Qwen2-7B) */
+    int n_layers;         /* LLM layers */
     bl_account account;
 } bl_geometry;
 
-/* OV: 32 frames of 14x14; Video: 64 frames of 13x13; 28 layers; seq accounting. */
-bl_geometry bl_geometry_default(bl_model model);
+/* The paper's geometry of a family: OV 32 frames of 14x14, one newline; Video 64 frames of 13x13,
+ * a newline per row; n_layers as given; seq accounting. */
+bl_geometry bl_geometry_default(tb_family family, int n_layers);
 
 /* Knobs of every method (each method reads only its own). Inputs to bl_solve are marked (in),
  * outputs (out); fields a method does not use stay as bl_knobs_default set them. */
@@ -82,7 +84,7 @@ enum { BL_SOLVE_OK = 0, BL_SOLVE_INEXACT = 1 };
  * the (in) fields of *k (start from bl_knobs_default), writing the (out) fields and the
  * predicted realised retention (*realised, may be NULL). Methods: fastv, visionzip, holitom,
  * fastvid, full, uniform, uniform-frames, random, topk, and tango (its plan only: Tango solves
- * its own ratio; on LLaVA-Video the two-stage pre-LLM ratio of fl_two_stage_pre_ratio with the
+ * its own ratio; on LLaVA-Video the two-stage pre-LLM ratio of tg_two_stage_pre_ratio with the
  * in-LLM stage at layer 18 keeping 0.5). Data-independent methods are exact:
  * the run realises *realised. For data-dependent methods (k->data_dependent = 1) the prediction
  * assumes: content = ratio * T * L for holitom / tango (no static/dynamic rounding excess) and
@@ -103,44 +105,16 @@ double bl_holitom_ratio_adj(double r, int64_t R, int64_t TN);
 void bl_holitom_budget(double radj, int64_t n_stat, int64_t n_dyn, int64_t *k_stat, int64_t *k_dyn);
 
 /* ---------------------------------------------------------------------------------------------
- * Method entry points (tg_prune_fn) and their accepted --set keys
+ * The methods (descriptors for harness/registry.c; run through their .run member)
  * ------------------------------------------------------------------------------------------- */
-int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_full_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_uniform_frames_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_random_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len);
-
-extern const char *const bl_fastv_keys[];
-extern const char *const bl_visionzip_keys[];
-extern const char *const bl_holitom_keys[];
-extern const char *const bl_fastvid_keys[];
-extern const char *const bl_full_keys[];
-extern const char *const bl_uniform_keys[];
-extern const char *const bl_uniform_frames_keys[];
-extern const char *const bl_random_keys[];
-extern const char *const bl_topk_keys[];
-
-/* Registry entries (included by tango/pruner.c). */
-#define BL_METHOD_ENTRIES                                                                                  \
-    {"fastv", "FastV: keep the top-M visual tokens by last-query attention at LLM layer k", bl_fastv_run,  \
-     bl_fastv_keys},                                                                                       \
-        {"visionzip", "VisionZip (SigLIP/video port): dominant by received attention + key-cosine context", \
-         bl_visionzip_run, bl_visionzip_keys},                                                             \
-        {"holitom", "HoliTom: DP segmentation, static DPC merging, dynamic top-k, in-LLM folding",        \
-         bl_holitom_run, bl_holitom_keys},                                                                 \
-        {"fastvid", "FastVID: DySeg, salient + density tokens, anchor-frame merging, original positions", \
-         bl_fastvid_run, bl_fastvid_keys},                                                                 \
-        {"full", "control: all visual tokens", bl_full_run, bl_full_keys},                              \
-        {"uniform", "control: uniform spatial (bilinear) pooling to the budget", bl_uniform_run,           \
-         bl_uniform_keys},                                                                                 \
-        {"uniform-frames", "control: keep uniformly spaced whole frames", bl_uniform_frames_run,           \
-         bl_uniform_frames_keys},                                                                                 \
-        {"random", "control: seeded uniform random token selection", bl_random_run, bl_random_keys},      \
-        {"topk", "control: per-frame attention top-k", bl_topk_run, bl_topk_keys},
+extern const tg_method bl_fastv_method;
+extern const tg_method bl_visionzip_method;
+extern const tg_method bl_holitom_method;
+extern const tg_method bl_fastvid_method;
+extern const tg_method bl_full_method;
+extern const tg_method bl_uniform_method;
+extern const tg_method bl_uniform_frames_method;
+extern const tg_method bl_random_method;
+extern const tg_method bl_topk_method;
 
 #endif

@@ -7,7 +7,7 @@
  *   random         `keep` tokens of the whole video, the prefix of a seeded Fisher-Yates shuffle;
  *   topk           the `per_frame` tokens of each frame with the highest saliency (ties: lower
  *                  index).
- * Newline layout per model (OV: one newline at the end; Video: one per grid row that kept a
+ * The model's newline layout (OV: one newline at the end; Video: one per grid row that kept a
  * token), contiguous positions. The budget knob is solved from the target r (bl_solve); on
  * LLaVA-Video random and topk re-solve on the data (the newline count depends on which rows
  * keep a token): every budget's realised retention is computed from the nested selections and
@@ -18,37 +18,28 @@
 
 #include "baselines/bl_internal.h"
 
-#define COMMON_KEYS "compat", "model", "seed", "jitter", "account", "layers"
-const char *const bl_full_keys[] = {COMMON_KEYS, NULL};
-const char *const bl_uniform_keys[] = {COMMON_KEYS, "rows", "cols", NULL};
-const char *const bl_uniform_frames_keys[] = {COMMON_KEYS, "frames", NULL};
-const char *const bl_random_keys[] = {COMMON_KEYS, "keep", NULL};
-const char *const bl_topk_keys[] = {COMMON_KEYS, "per_frame", NULL};
+#define COMMON_KEYS "compat", "seed", "jitter", "account"
+static const char *const bl_full_keys[] = {COMMON_KEYS, NULL};
+static const char *const bl_uniform_keys[] = {COMMON_KEYS, "rows", "cols", NULL};
+static const char *const bl_uniform_frames_keys[] = {COMMON_KEYS, "frames", NULL};
+static const char *const bl_random_keys[] = {COMMON_KEYS, "keep", NULL};
+static const char *const bl_topk_keys[] = {COMMON_KEYS, "per_frame", NULL};
 
-/* Emits ascending flat ids with borrowed vectors in the model's layout (contiguous positions). */
-static void emit_subset(bl_seq *s, const bl_ctx *c, const int64_t *ids, int64_t n, const float *F) {
-    const float **v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!v) {
-        s->oom = 1;
-        return;
-    }
-    for (int64_t i = 0; i < n; i++) v[i] = F + (size_t)ids[i] * c->D;
-    if (c->model == BL_MODEL_OV) {
-        for (int64_t i = 0; i < n; i++) bl_seq_push(s, ids[i], -1, v[i]);
-        bl_seq_push(s, TG_NEWLINE, -1, NULL);
-    } else {
-        bl_emit_grid(s, ids, v, n, c->T, c->H, c->W, 0, 0);
-    }
-    free(v);
-}
-
+/* Emits ascending flat ids with borrowed vectors in the model's layout (contiguous positions) and
+ * finishes the output and its record. */
 static int finish_subset(const bl_ctx *c, const tg_prune_input *in, const int64_t *ids, int64_t n,
                          tg_prune_output *out, bl_json *j, const char *how, double predicted, char *err,
                          size_t err_len) {
-    bl_seq s = {0};
-    emit_subset(&s, c, ids, n, in->features);
-    int st = bl_seq_finish(&s, c, out, NULL, err, err_len);
-    bl_seq_free(&s);
+    tg_entry *list = malloc((size_t)(n ? n : 1) * sizeof *list);
+    if (!list) {
+        tb_set_err(err, err_len, "%s: out of memory", c->name);
+        return TG_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < n; i++) list[i] = (tg_entry){ids[i], in->features + (size_t)ids[i] * c->D};
+    tg_seq s = {0};
+    int st = bl_emit_finish(c, &s, list, n, 0, out, NULL, err, err_len);
+    tg_seq_free(&s);
+    free(list);
     if (st == TG_OK) {
         out->ratio_used = (double)n / (double)(c->T * c->L);
         st = bl_json_finish(j, c, out, how, predicted, err, err_len);
@@ -57,7 +48,7 @@ static int finish_subset(const bl_ctx *c, const tg_prune_input *in, const int64_
 }
 
 static int fail_oom(const bl_ctx *c, char *err, size_t err_len) {
-    bl_set_err(err, err_len, "%s: out of memory", c->name);
+    tb_set_err(err, err_len, "%s: out of memory", c->name);
     return TG_ERR_NOMEM;
 }
 
@@ -78,7 +69,7 @@ static double ret_counts(const bl_ctx *c, int64_t n, int64_t nl) {
 
 /* ===== full ===== */
 
-int bl_full_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_full_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "full", in, bl_full_keys, err, err_len);
@@ -91,14 +82,14 @@ int bl_full_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_
     bl_json_common(&j, &c);
     st = finish_subset(&c, in, ids, N, out, &j, "fixed", 1.0, err, err_len);
     free(ids);
-    free(j.s);
+    tb_buf_free(&j.b);
     if (st) tg_prune_output_free(out);
     return st;
 }
 
 /* ===== uniform ===== */
 
-int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "uniform", in, bl_uniform_keys, err, err_len);
@@ -112,7 +103,7 @@ int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     int sc = tg_param_int(in, "cols", 1, c.W, &cols, err, err_len);
     if (sc < 0) return sc;
     if (sr != sc) {
-        bl_set_err(err, err_len, "uniform: set both rows and cols, or neither");
+        tb_set_err(err, err_len, "uniform: set both rows and cols, or neither");
         return TG_ERR_INPUT;
     }
     if (!sr) {
@@ -120,17 +111,15 @@ int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
         rows = k.rows;
         cols = k.cols;
     } else {
-        pred = ret_counts(&c, c.T * rows * cols, c.model == BL_MODEL_OV ? 1 : c.T * rows);
+        pred = ret_counts(&c, c.T * rows * cols, bl_newlines(c.newline, c.T * rows));
     }
     int64_t n = c.T * rows * cols, D = c.D;
-    bl_seq s = {0};
-    float *pooled = bl_seq_block(&s, (size_t)n * (size_t)D);
-    int64_t *ids = malloc((size_t)n * sizeof *ids);
-    const float **v = malloc((size_t)n * sizeof *v);
-    if (!pooled || !ids || !v) {
-        bl_seq_free(&s);
-        free(ids);
-        free(v);
+    tg_seq s = {0};
+    float *pooled = tg_seq_block(&s, (size_t)n * (size_t)D);
+    tg_entry *list = malloc((size_t)n * sizeof *list);
+    if (!pooled || !list) {
+        tg_seq_free(&s);
+        free(list);
         return fail_oom(&c, err, err_len);
     }
     tg_pool_bilinear(in->features, c.T, c.H, c.W, D, rows, cols, pooled);
@@ -140,26 +129,18 @@ int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
             for (int64_t jx = 0; jx < cols; jx++, q++) {
                 int64_t ri = (int64_t)floor(((double)i + 0.5) * (double)c.H / (double)rows);
                 int64_t cj = (int64_t)floor(((double)jx + 0.5) * (double)c.W / (double)cols);
-                ids[q] = t * c.L + ri * c.W + cj;
-                v[q] = pooled + (size_t)q * D;
+                list[q] = (tg_entry){t * c.L + ri * c.W + cj, pooled + (size_t)q * D};
             }
-    if (c.model == BL_MODEL_OV) {
-        for (int64_t i = 0; i < n; i++) bl_seq_push(&s, ids[i], -1, v[i]);
-        bl_seq_push(&s, TG_NEWLINE, -1, NULL);
-    } else {
-        bl_emit_grid(&s, ids, v, n, c.T, c.H, c.W, 0, 0);
-    }
-    st = bl_seq_finish(&s, &c, out, NULL, err, err_len);
-    bl_seq_free(&s);
-    free(ids);
-    free(v);
+    st = bl_emit_finish(&c, &s, list, n, 0, out, NULL, err, err_len);
+    tg_seq_free(&s);
+    free(list);
     if (st == TG_OK) {
         out->ratio_used = (double)n / (double)(c.T * c.L);
         bl_json j = {0};
         bl_json_common(&j, &c);
         bl_json_add(&j, "\"rows\":%lld,\"cols\":%lld,", (long long)rows, (long long)cols);
         st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
-        free(j.s);
+        tb_buf_free(&j.b);
     }
     if (st) tg_prune_output_free(out);
     return st;
@@ -167,7 +148,7 @@ int bl_uniform_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
 
 /* ===== uniform-frames ===== */
 
-int bl_uniform_frames_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_uniform_frames_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "uniform-frames", in, bl_uniform_frames_keys, err, err_len);
@@ -182,7 +163,7 @@ int bl_uniform_frames_run(const tg_prune_input *in, tg_prune_output *out, char *
         if ((st = solve(&c, "uniform-frames", &k, &pred, &how, err, err_len))) return st;
         F = k.frames;
     } else {
-        pred = ret_counts(&c, F * c.L, c.model == BL_MODEL_OV ? 1 : F * c.H);
+        pred = ret_counts(&c, F * c.L, bl_newlines(c.newline, F * c.H));
     }
     int64_t *ids = malloc((size_t)(F * c.L) * sizeof *ids);
     if (!ids) return fail_oom(&c, err, err_len);
@@ -196,7 +177,7 @@ int bl_uniform_frames_run(const tg_prune_input *in, tg_prune_output *out, char *
     bl_json_add(&j, "\"frames\":%lld,", (long long)F);
     st = finish_subset(&c, in, ids, q, out, &j, how, pred, err, err_len);
     free(ids);
-    free(j.s);
+    tb_buf_free(&j.b);
     if (st) tg_prune_output_free(out);
     return st;
 }
@@ -219,7 +200,7 @@ static int64_t closest_count(const bl_ctx *c, const int64_t *nl, int64_t nmax, d
 
 /* ===== random ===== */
 
-int bl_random_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_random_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "random", in, bl_random_keys, err, err_len);
@@ -249,18 +230,18 @@ int bl_random_run(const tg_prune_input *in, tg_prune_output *out, char *err, siz
         perm[i] = perm[jx];
         perm[jx] = t;
     }
-    nl[0] = c.model == BL_MODEL_OV ? 1 : 0;
+    nl[0] = bl_newlines(c.newline, 0);
     for (int64_t n = 1; n <= N; n++) {
         int64_t row = perm[n - 1] / c.W;
         nl[n] = nl[n - 1];
-        if (c.model == BL_MODEL_VIDEO && !seen[row]) {
+        if (c.newline == TG_NEWLINE_ROW && !seen[row]) {
             seen[row] = 1;
             nl[n]++;
         }
     }
     if (sk) {
         pred = ret_counts(&c, keep, nl[keep]);
-    } else if (c.model == BL_MODEL_VIDEO) {
+    } else if (c.newline == TG_NEWLINE_ROW) {
         keep = closest_count(&c, nl, N, &got);
         how = fabs(got - c.target) <= BL_TOL ? "resolved-on-data" : "resolved-inexact";
     } else {
@@ -274,14 +255,14 @@ int bl_random_run(const tg_prune_input *in, tg_prune_output *out, char *err, siz
     free(perm);
     free(nl);
     free(seen);
-    free(j.s);
+    tb_buf_free(&j.b);
     if (st) tg_prune_output_free(out);
     return st;
 }
 
 /* ===== topk ===== */
 
-int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "topk", in, bl_topk_keys, err, err_len);
@@ -308,7 +289,7 @@ int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_
     nl[0] = 0;
     for (int64_t n = 1; n <= L; n++) {
         nl[n] = nl[n - 1];
-        for (int64_t t = 0; t < T && c.model == BL_MODEL_VIDEO; t++) {
+        for (int64_t t = 0; t < T && c.newline == TG_NEWLINE_ROW; t++) {
             int64_t row = t * c.H + rank[(size_t)t * L + n - 1] / c.W;
             if (!seen[row]) {
                 seen[row] = 1;
@@ -317,8 +298,8 @@ int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_
         }
     }
     if (sb) {
-        pred = ret_counts(&c, T * b, c.model == BL_MODEL_OV ? 1 : nl[b]);
-    } else if (c.model == BL_MODEL_VIDEO) {
+        pred = ret_counts(&c, T * b, c.newline == TG_NEWLINE_ROW ? nl[b] : bl_newlines(c.newline, 0));
+    } else if (c.newline == TG_NEWLINE_ROW) {
         /* per-frame budgets n -> content T*n, newlines nl[n] */
         double bd = INFINITY;
         for (int64_t n = 1; n <= L; n++) {
@@ -347,7 +328,18 @@ int bl_topk_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_
     free(nl);
     free(ids);
     free(seen);
-    free(j.s);
+    tb_buf_free(&j.b);
     if (st) tg_prune_output_free(out);
     return st;
 }
+
+/* ===== descriptors ===== */
+
+const tg_method bl_full_method = {"full", "control: all visual tokens", bl_full_run, bl_full_keys, TG_CAP_NO_RATIO};
+const tg_method bl_uniform_method = {"uniform", "control: uniform spatial (bilinear) pooling to the budget",
+                                     bl_uniform_run, bl_uniform_keys, 0};
+const tg_method bl_uniform_frames_method = {"uniform-frames", "control: keep uniformly spaced whole frames",
+                                            bl_uniform_frames_run, bl_uniform_frames_keys, 0};
+const tg_method bl_random_method = {"random", "control: seeded uniform random token selection", bl_random_run,
+                                    bl_random_keys, 0};
+const tg_method bl_topk_method = {"topk", "control: per-frame attention top-k", bl_topk_run, bl_topk_keys, 0};

@@ -5,25 +5,25 @@
  * their KV cache hold only the kept tokens.
  *
  * Knobs: k (default 2; layers - 1 on a shallower model), keep = M (absolute count, overrides the solver). Without keep, M is
- * solved from the target r by fl_fastv_keep: r = (k + (L - k) M / V) / L (infeasible when
+ * solved from the target r by tg_fastv_keep: r = (k + (L - k) M / V) / L (infeasible when
  * r < k / L, e.g. k = 3 at r = 0.10: an error).
  * Quirk (compat=official): fastv.last_row_score. compat=paper: the score is the mean attention
- * each token receives from all causal query rows (plan.score_all_queries = 1). */
+ * each token receives from all causal query rows (TB_PLAN_SELECT_ALL_QUERIES). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "baselines/bl_internal.h"
 
-const char *const bl_fastv_keys[] = {"compat", "model", "seed", "jitter", "account", "layers", "k", "keep", NULL};
+static const char *const bl_fastv_keys[] = {"compat", "seed", "jitter", "account", "k", "keep", NULL};
 
-int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "fastv", in, bl_fastv_keys, err, err_len);
     if (st) return st;
     bl_knobs k = bl_knobs_default("fastv");
     if (c.n_layers < 2) {
-        bl_set_err(err, err_len, "fastv: needs at least 2 LLM layers (layers=%d)", c.n_layers);
+        tb_set_err(err, err_len, "fastv: needs at least 2 LLM layers (the model has %d)", c.n_layers);
         return TG_ERR_INPUT;
     }
     if (k.llm_layer > c.n_layers - 1) k.llm_layer = c.n_layers - 1; /* default k = 2, shallower models */
@@ -53,47 +53,24 @@ int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size
 
     /* pre-LLM: everything, in the model's layout */
     int64_t N = c.T * c.L;
-    int64_t *ids = malloc((size_t)N * sizeof *ids);
-    const float **v = malloc((size_t)N * sizeof *v);
-    bl_seq s = {0};
-    if (!ids || !v) {
-        free(ids);
-        free(v);
-        bl_set_err(err, err_len, "fastv: out of memory");
+    tg_entry *list = malloc((size_t)N * sizeof *list);
+    if (!list) {
+        tb_set_err(err, err_len, "fastv: out of memory");
         return TG_ERR_NOMEM;
     }
-    for (int64_t i = 0; i < N; i++) {
-        ids[i] = i;
-        v[i] = in->features + (size_t)i * c.D;
-    }
-    if (c.model == BL_MODEL_OV) {
-        for (int64_t i = 0; i < N; i++) bl_seq_push(&s, i, -1, v[i]);
-        bl_seq_push(&s, TG_NEWLINE, -1, NULL);
-    } else {
-        bl_emit_grid(&s, ids, v, N, c.T, c.H, c.W, 1, 0);
-    }
-    free(ids);
-    free(v);
+    for (int64_t i = 0; i < N; i++) list[i] = (tg_entry){i, in->features + (size_t)i * c.D};
 
-    tg_llm_plan plan;
-    memset(&plan, 0, sizeof plan);
-    plan.enabled = 1;
+    tb_llm_plan plan = tb_llm_plan_default();
     plan.layer = k.llm_layer;
-    plan.score_layer = k.llm_layer - 1;
+    plan.select = c.paper ? TB_PLAN_SELECT_ALL_QUERIES : TB_PLAN_SELECT_LAST_QUERY;
+    plan.keep_count = keep;
     plan.keep_ratio = (double)keep / (double)V;
-    plan.keep_round = TG_PLAN_ROUND_HALF_EVEN;
-    plan.span_includes_newlines = 1;
-    plan.score_last_query = !c.paper;
-    plan.score_all_queries = c.paper;
-    plan.score_causal_mask = 1;
-    plan.merge = TG_PLAN_MERGE_NONE;
-    plan.w_keep = 1.0;
-    plan.w_pool = 0.0;
-    plan.positions = TG_PLAN_POS_ORIGINAL;
-    plan.n_visual_in = V;
-    plan.n_keep = keep;
-    st = bl_seq_finish(&s, &c, out, &plan, err, err_len);
-    bl_seq_free(&s);
+    plan.merge = TB_PLAN_MERGE_NONE;
+    plan.pos = TB_PLAN_POS_KEEP;
+    tg_seq s = {0};
+    st = bl_emit_finish(&c, &s, list, N, TG_EMIT_EMPTY_ROWS, out, &plan, err, err_len);
+    tg_seq_free(&s);
+    free(list);
     if (st == TG_OK) {
         out->ratio_used = 1.0;
         if (!c.paper) bl_quirk(out, "fastv.last_row_score");
@@ -101,8 +78,11 @@ int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *err, size
         bl_json_common(&j, &c);
         bl_json_add(&j, "\"k\":%d,\"keep\":%lld,\"span\":%lld,", k.llm_layer, (long long)keep, (long long)V);
         st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
-        free(j.s);
+        tb_buf_free(&j.b);
     }
     if (st) tg_prune_output_free(out);
     return st;
 }
+
+const tg_method bl_fastv_method = {"fastv", "FastV: keep the top-M visual tokens by last-query attention at LLM layer k",
+                                   bl_fastv_run, bl_fastv_keys, TG_CAP_IN_LLM};

@@ -3,7 +3,7 @@
  *     feature of the frame when absent, recorded); cuts = the c-1 lowest transitions plus every
  *     transition below tau (8 and 0.9), a segment boundary after each cut frame.
  *   Budgets (int() truncation): F_keep = int(L * r).
- *     OV ("parallel" version, model=llava-ov, compat=official): S = F_keep - int(F_keep * d)
+ *     OV ("parallel" version, the llava-ov family, compat=official): S = F_keep - int(F_keep * d)
  *       salient tokens in EVERY frame, Cx = F_keep - S; per segment of Lg frames nA = ceil(Lg/p)
  *       anchors (the last frame, then every p-th going back), each with perA = (Cx*Lg) // nA
  *       context tokens (remainder dropped); frames with ctx == Cx take the single-frame path.
@@ -35,8 +35,8 @@
 
 #include "baselines/bl_internal.h"
 
-const char *const bl_fastvid_keys[] = {"compat", "model", "seed", "jitter", "account", "layers", "retention",
-                                       "c",      "tau",   "d",    "p",      "beta",    NULL};
+static const char *const bl_fastvid_keys[] = {"compat", "seed", "jitter", "account", "retention", "c",
+                                              "tau",    "d",    "p",      "beta",    NULL};
 
 typedef struct {
     int64_t c, p;
@@ -171,13 +171,13 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
     fv_budgets(c, p, F, pl);
     tg_rng rng;
     tg_rng_seed(&rng, c->seed);
-    bl_seq s = {0};
+    tg_seq s = {0};
     int rc = TG_ERR_NOMEM;
     int64_t maxlen = 0;
     for (int64_t g = 0; g < pl->n_seg; g++)
         if (pl->seg_len[g] > maxlen) maxlen = pl->seg_len[g];
     size_t segN = (size_t)(maxlen * L);
-    bl_entry *list = malloc((size_t)(T * L) * sizeof *list);
+    tg_entry *list = malloc((size_t)(T * L) * sizeof *list);
     int64_t *rank = malloc(segN * sizeof *rank);
     uint8_t *issal = malloc(segN);
     float *U = malloc((size_t)L * (size_t)D * sizeof *U);
@@ -207,7 +207,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
             if (tg_topk_desc(in->saliency + (size_t)t * L, L, pl->sal[t], rk)) goto oom;
             for (int64_t i = 0; i < pl->sal[t]; i++) {
                 issal[j * L + rk[i]] = 1;
-                list[nl++] = (bl_entry){t * L + rk[i], in->features + ((size_t)t * L + rk[i]) * D};
+                list[nl++] = (tg_entry){t * L + rk[i], in->features + ((size_t)t * L + rk[i]) * D};
             }
             si->kept_salient += pl->sal[t];
         }
@@ -258,7 +258,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
             ktot += k;
         }
         if (na == 0 || count_ret) {
-            for (int64_t q = 0; q < ktot; q++) list[nl++] = (bl_entry){tflat[q], NULL};
+            for (int64_t q = 0; q < ktot; q++) list[nl++] = (tg_entry){tflat[q], NULL};
             si->kept_context += ktot;
             si->kept = si->kept_salient + si->kept_context;
             continue;
@@ -272,7 +272,7 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
         sim = sim2;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(Lg * L), (int)ktot, (int)D, 1.0f,
                     in->features + (size_t)s0 * L * D, (int)D, Tn, (int)D, 0.0f, sim, (int)ktot);
-        float *merged = bl_seq_block(&s, (size_t)ktot * (size_t)D);
+        float *merged = tg_seq_block(&s, (size_t)ktot * (size_t)D);
         if (!merged) goto oom;
         int fail = 0;
         int64_t *cnt = malloc((size_t)L * sizeof *cnt);
@@ -310,31 +310,30 @@ static int fastvid_once(const bl_ctx *c, const fv_params *p, const tg_prune_inpu
         free(cnt);
         free(acc);
         if (fail) goto oom;
-        for (int64_t q = 0; q < ktot; q++) list[nl++] = (bl_entry){tflat[q], merged + (size_t)q * D};
+        for (int64_t q = 0; q < ktot; q++) list[nl++] = (tg_entry){tflat[q], merged + (size_t)q * D};
         si->kept_context += ktot;
         si->kept = si->kept_salient + si->kept_context;
     }
-    qsort(list, (size_t)nl, sizeof *list, bl_entry_cmp);
+    qsort(list, (size_t)nl, sizeof *list, tg_entry_cmp);
     if (count_ret) {
-        /* newline rows: OV one; Video one per (frame, row) holding a kept token */
-        int64_t rows = c->model == BL_MODEL_OV ? 1 : 0;
-        for (int64_t i = 0; i < nl && c->model == BL_MODEL_VIDEO; i++)
-            rows += i == 0 || list[i].id / c->W != list[i - 1].id / c->W;
+        /* newline rows: one per (frame, row) holding a kept token on the grid layout */
+        int64_t rows = 0;
+        for (int64_t i = 0; i < nl; i++) rows += i == 0 || list[i].id / c->W != list[i - 1].id / c->W;
+        rows = bl_newlines(c->newline, rows);
         *count_ret = c->account == BL_ACCOUNT_CONTENT ? (double)nl / (double)(T * L)
                                                        : (double)(nl + rows) / (double)bl_full_len(&c->geo);
         tg_prune_output_free(out);
         rc = TG_OK;
         goto out;
     }
-    if (bl_emit_entries(&s, list, nl, c->model == BL_MODEL_OV, T, c->H, c->W, 1) != TG_OK) goto oom;
-    rc = bl_seq_finish(&s, c, out, NULL, err, err_len);
+    rc = bl_emit_finish(c, &s, list, nl, TG_EMIT_ORIGINAL_POS, out, NULL, err, err_len);
     if (!rc) out->ratio_used = (double)F / (double)L;
     goto out;
 oom:
-    bl_set_err(err, err_len, "fastvid: out of memory");
+    tb_set_err(err, err_len, "fastvid: out of memory");
     rc = TG_ERR_NOMEM;
 out:
-    bl_seq_free(&s);
+    tg_seq_free(&s);
     free(list);
     free(rank);
     free(issal);
@@ -352,7 +351,7 @@ out:
     return rc;
 }
 
-int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "fastvid", in, bl_fastvid_keys, err, err_len);
@@ -366,10 +365,11 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     double r = 0;
     int sr = tg_param_double(in, "retention", 1e-9, 1.0, &r, err, err_len);
     if (sr < 0) return sr;
-    p.ov_variant = c.model == BL_MODEL_OV && !c.paper;
-    p.target_in_pool = c.model == BL_MODEL_OV;
-    if (c.model == BL_MODEL_VIDEO && !c.paper && (c.T != 64 || c.H != 13 || c.W != 13)) {
-        bl_set_err(err, err_len,
+    int ov = c.family == TB_FAMILY_LLAVA_OV;
+    p.ov_variant = ov && !c.paper;
+    p.target_in_pool = ov;
+    if (!ov && !c.paper && (c.T != 64 || c.H != 13 || c.W != 13)) {
+        tb_set_err(err, err_len,
                    "fastvid: the official LLaVA-Video variant hard-codes 64 frames of 13x13 tokens (quirk "
                    "fastvid.video_hardcoded_layout), got %lld frames of %lldx%lld; use compat=paper",
                    (long long)c.T, (long long)c.H, (long long)c.W);
@@ -386,7 +386,7 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     const float *G = in->frame_global;
     int64_t Gd = in->global_dim;
     if (G && Gd < 1) {
-        bl_set_err(err, err_len, "fastvid: frame globals given with global_dim=%lld", (long long)Gd);
+        tb_set_err(err, err_len, "fastvid: frame globals given with global_dim=%lld", (long long)Gd);
         st = TG_ERR_INPUT;
         goto done;
     }
@@ -404,7 +404,7 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
         Gd = c.D;
     }
     if (!pl.seg_start || !pl.seg_len || !pl.sal || !pl.ctx || !pl.single || !G || fv_dyseg(&c, &p, G, Gd, &pl)) {
-        bl_set_err(err, err_len, "fastvid: out of memory");
+        tb_set_err(err, err_len, "fastvid: out of memory");
         st = TG_ERR_NOMEM;
         goto done;
     }
@@ -415,7 +415,7 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     if (sr) {
         F = (int64_t)((double)L * r);
         if (F < 1) {
-            bl_set_err(err, err_len, "fastvid: retention=%g keeps int(%lld * r) = 0 tokens per frame", r, (long long)L);
+            tb_set_err(err, err_len, "fastvid: retention=%g keeps int(%lld * r) = 0 tokens per frame", r, (long long)L);
             st = TG_ERR_INPUT;
             goto done;
         }
@@ -423,15 +423,17 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
         st = bl_solve("fastvid", c.target, &c.geo, &k, &pred, err, err_len);
         if (st < 0) goto done;
         how = "solver";
-        /* OV: the realised count is a formula of the segmentation: pick the closest F directly */
-        if (c.model == BL_MODEL_OV) {
+        /* without grid newlines the realised count is a formula of the segmentation: pick the
+         * closest F directly */
+        if (c.newline != TG_NEWLINE_ROW) {
             double bd = INFINITY;
             int64_t full = bl_full_len(&c.geo);
             for (int64_t f = 1; f <= L; f++) {
                 fv_budgets(&c, &p, f, &pl);
                 int64_t n = 0;
                 for (int64_t t = 0; t < T; t++) n += pl.sal[t] + pl.ctx[t];
-                double v = c.account == BL_ACCOUNT_CONTENT ? (double)n / (double)(T * L) : (double)(n + 1) / (double)full;
+                double v = c.account == BL_ACCOUNT_CONTENT ? (double)n / (double)(T * L)
+                                                           : (double)(n + bl_newlines(c.newline, 0)) / (double)full;
                 if (fabs(v - c.target) < bd - 1e-15) {
                     bd = fabs(v - c.target);
                     k.per_frame = f;
@@ -441,7 +443,7 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
         }
         F = k.per_frame;
     }
-    if (!sr && c.model == BL_MODEL_VIDEO) {
+    if (!sr && c.newline == TG_NEWLINE_ROW) {
         /* Video: the newline rows depend on the selection: walk F towards the target with
          * selection-only runs (no merging), then run once */
         double got = 0;
@@ -462,14 +464,14 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     if (st) goto done;
     if (!sr) how = fabs(bl_realised(out, c.account) - c.target) <= BL_TOL ? "resolved-on-data" : "resolved-inexact";
     if (!c.paper) {
-        if (c.model == BL_MODEL_OV) {
+        if (ov) {
             bl_quirk(out, "fastvid.ov_remainder_dropped");
             bl_quirk(out, "fastvid.single_frame_by_ctx");
         } else {
             bl_quirk(out, "fastvid.video_hardcoded_layout");
         }
     }
-    bl_quirk(out, c.model == BL_MODEL_OV ? "fastvid.ov_target_in_own_mean" : "fastvid.video_target_excluded");
+    bl_quirk(out, ov ? "fastvid.ov_target_in_own_mean" : "fastvid.video_target_excluded");
     bl_quirk(out, "fastvid.multi_anchor_double_count");
     bl_quirk(out, "fastvid.int_truncation");
     {
@@ -483,7 +485,7 @@ int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
                     rr, (long long)F, (long long)p.c, p.tau, p.d, (long long)p.p, p.beta, (long long)pl.n_seg,
                     in->frame_global ? "frame_global" : "feature_mean");
         st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
-        free(j.s);
+        tb_buf_free(&j.b);
     }
 done:
     free(pl.seg_start);
@@ -495,3 +497,6 @@ done:
     if (st) tg_prune_output_free(out);
     return st;
 }
+
+const tg_method bl_fastvid_method = {"fastvid", "FastVID: DySeg, salient + density tokens, anchor-frame merging, original positions",
+                                     bl_fastvid_run, bl_fastvid_keys, 0};

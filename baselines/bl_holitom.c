@@ -18,7 +18,7 @@
  *   positions (of the outer-pruned sequence) kept.
  * Attention: in->saliency_recv (mean received attention of the last vision layer, pooled); the
  * saliency when absent (recorded). The outer ratio (RETAIN_RATIO, key retain_ratio) is solved
- * from the target r: the closed form fl_two_stage_pre_ratio / the count model of bl_solve, then a
+ * from the target r: the closed form tg_two_stage_pre_ratio / the count model of bl_solve, then a
  * bisection on the data (the segmentation decides the realised count) until within BL_TOL / 2.
  * Quirks (compat=official): holitom.dynamic_topk_only (d > 0 rejected: broken officially),
  * holitom.knn_capped, holitom.static_window_mean, holitom.ov_static_first (OV),
@@ -31,10 +31,11 @@
 #include <string.h>
 
 #include "baselines/bl_internal.h"
+#include "tango/retention.h"
 
-const char *const bl_holitom_keys[] = {"compat", "model", "seed",  "jitter",      "account",      "layers",
-                                       "tau",    "beta",  "d",     "k",           "variant",      "layer",
-                                       "layer_ratio", "retain_ratio", "max_window", NULL};
+static const char *const bl_holitom_keys[] = {"compat", "seed",        "jitter",       "account",    "tau",
+                                              "beta",   "d",           "k",            "variant",    "layer",
+                                              "layer_ratio", "retain_ratio", "max_window", NULL};
 
 double bl_holitom_ratio_adj(double r, int64_t R, int64_t TN) {
     double tn = (double)TN;
@@ -43,10 +44,16 @@ double bl_holitom_ratio_adj(double r, int64_t R, int64_t TN) {
 }
 
 void bl_holitom_budget(double radj, int64_t n_stat, int64_t n_dyn, int64_t *k_stat, int64_t *k_dyn) {
-    int64_t ks = n_stat > 0 ? (int64_t)tg_round_half_even((double)n_stat * radj) : 0;
+    int64_t ks = n_stat > 0 ? (int64_t)tb_round_half_even((double)n_stat * radj) : 0;
     int64_t kd = n_dyn > 0 ? (int64_t)ceil((double)n_dyn * radj) : 0;
     *k_stat = ks < n_stat ? ks : n_stat;
     *k_dyn = kd < n_dyn ? kd : n_dyn;
+}
+
+/* The official OneVision code emits each segment's static tokens first (quirk
+ * holitom.ov_static_first); the grid layout and compat=paper use ascending order. */
+static int ov_static_first(const bl_ctx *c) {
+    return c->family == TB_FAMILY_LLAVA_OV && c->newline != TG_NEWLINE_ROW && !c->paper;
 }
 
 typedef struct {
@@ -70,13 +77,13 @@ static double ht_predict(const bl_ctx *c, const ht_params *p, const ht_pre *pre,
     int64_t T = c->T, L = c->L;
     double TN = (double)(T * L);
     double radj = bl_holitom_ratio_adj(rp, pre->R, T * L);
-    int64_t content = 0, nl = c->model == BL_MODEL_OV ? 1 : 0;
+    int64_t content = 0, nl = bl_newlines(c->newline, 0);
     for (int64_t g = 0; g < pre->n_seg; g++) {
         int64_t W = pre->seg_len[g], ns = W > 1 ? pre->nstat[g] : 0, nd = L - ns;
         int64_t ks, kd;
         bl_holitom_budget(radj, ns, nd, &ks, &kd);
         content += ks + W * kd;
-        if (c->model == BL_MODEL_VIDEO)
+        if (c->newline == TG_NEWLINE_ROW)
             nl += (ks + kd < c->H ? ks + kd : c->H) + (W - 1) * (kd < c->H ? kd : c->H);
     }
     if (nl_out) *nl_out = (double)nl;
@@ -85,7 +92,7 @@ static double ht_predict(const bl_ctx *c, const ht_params *p, const ht_pre *pre,
     double keep = p->full ? 1.0 - p->layer_ratio : 1.0;
     if (c->account == BL_ACCOUNT_CONTENT)
         return ((double)K * content + (double)(NL - K) * content * keep) / ((double)NL * TN);
-    double nk = p->full ? tg_round_half_even(V * keep) : V;
+    double nk = p->full ? tb_round_half_even(V * keep) : V;
     return ((double)K * V + (double)(NL - K) * nk) / ((double)NL * (double)bl_full_len(&c->geo));
 }
 
@@ -136,7 +143,7 @@ static int cluster_merge(const bl_ctx *c, const ht_params *p, const float *X, in
     }
     rc = TG_OK;
 out:
-    if (rc == TG_ERR_NOMEM) bl_set_err(err, err_len, "holitom: out of memory (clustering %lld tokens)", (long long)m);
+    if (rc == TG_ERR_NOMEM) tb_set_err(err, err_len, "holitom: out of memory (clustering %lld tokens)", (long long)m);
     free(dist);
     free(dc);
     free(assign);
@@ -152,9 +159,9 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
     double radj = bl_holitom_ratio_adj(rp, pre->R, T * L);
     tg_rng rng;
     tg_rng_seed(&rng, c->seed);
-    bl_seq s = {0};
+    tg_seq s = {0};
     int rc = TG_ERR_NOMEM;
-    bl_entry *list = malloc((size_t)(T * L) * sizeof *list); /* every kept token, in OV official order */
+    tg_entry *list = malloc((size_t)(T * L) * sizeof *list); /* every kept token, in OV official order */
     uint8_t *mask = malloc((size_t)L);
     int64_t *dyn = malloc((size_t)L * sizeof *dyn), *idx = malloc((size_t)L * sizeof *idx);
     int64_t *cent = malloc((size_t)L * sizeof *cent), *spos = malloc((size_t)L * sizeof *spos);
@@ -189,24 +196,24 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
             } else {
                 tg_static_pool(in->features + (size_t)s0 * L * D, W, L, D, mask, Xs);
             }
-            float *merged = bl_seq_block(&s, (size_t)kstat * (size_t)D);
+            float *merged = tg_seq_block(&s, (size_t)kstat * (size_t)D);
             if (!merged) goto oom;
             int64_t knn = c->paper ? (p->knn < nstat ? p->knn : nstat) : (p->knn < kstat ? p->knn : kstat);
             rc = cluster_merge(c, p, Xs, nstat, kstat, knn, &rng, cent, merged, err, err_len);
             if (rc) goto out;
-            for (int64_t j = 0; j < kstat; j++) list[nl++] = (bl_entry){s0 * L + spos[cent[j]], merged + (size_t)j * D};
+            for (int64_t j = 0; j < kstat; j++) list[nl++] = (tg_entry){s0 * L + spos[cent[j]], merged + (size_t)j * D};
         }
         si->kept_static = kstat;
         si->budget += kstat;
         /* dynamic tokens, per frame */
-        int64_t dom = p->d > 0 ? (int64_t)tg_round_half_even((double)total * (1.0 - p->d)) : total;
+        int64_t dom = p->d > 0 ? (int64_t)tb_round_half_even((double)total * (1.0 - p->d)) : total;
         int64_t ctx = total - dom;
         si->budget += W * total;
         for (int64_t f = s0; f < s0 + W && total > 0; f++) {
             for (int64_t j = 0; j < ndyn; j++) sc[j] = pre->A[f * L + dyn[j]];
             if (tg_topk_desc(sc, ndyn, ndyn, idx)) goto oom;
             bl_sort_i64(idx, dom);
-            for (int64_t j = 0; j < dom; j++) list[nl++] = (bl_entry){f * L + dyn[idx[j]], in->features + ((size_t)f * L + dyn[idx[j]]) * D};
+            for (int64_t j = 0; j < dom; j++) list[nl++] = (tg_entry){f * L + dyn[idx[j]], in->features + ((size_t)f * L + dyn[idx[j]]) * D};
             si->kept_salient += dom;
             if (ctx > 0) {
                 /* compat=paper with d > 0: DPC over the non-dominant tokens, context centres */
@@ -214,52 +221,40 @@ static int holitom_once(const bl_ctx *c, const ht_params *p, const tg_prune_inpu
                 bl_sort_i64(idx + dom, m);
                 for (int64_t j = 0; j < m; j++)
                     memcpy(Xs + (size_t)j * D, in->features + ((size_t)f * L + dyn[idx[dom + j]]) * D, (size_t)D * sizeof *Xs);
-                float *merged = bl_seq_block(&s, (size_t)ctx * (size_t)D);
+                float *merged = tg_seq_block(&s, (size_t)ctx * (size_t)D);
                 if (!merged) goto oom;
                 rc = cluster_merge(c, p, Xs, m, ctx, p->knn < ctx ? p->knn : ctx, &rng, cent, merged, err, err_len);
                 if (rc) goto out;
-                for (int64_t j = 0; j < ctx; j++) list[nl++] = (bl_entry){f * L + dyn[idx[dom + cent[j]]], merged + (size_t)j * D};
+                for (int64_t j = 0; j < ctx; j++) list[nl++] = (tg_entry){f * L + dyn[idx[dom + cent[j]]], merged + (size_t)j * D};
                 si->kept_context += ctx;
             }
         }
         si->kept = si->kept_static + si->kept_salient + si->kept_context;
     }
     /* assembly */
-    if (c->model == BL_MODEL_OV && !c->paper) {
-        for (int64_t i = 0; i < nl; i++) bl_seq_push(&s, list[i].id, -1, list[i].v);
-        bl_seq_push(&s, TG_NEWLINE, -1, NULL);
-    } else {
-        qsort(list, (size_t)nl, sizeof *list, bl_entry_cmp);
-        if (bl_emit_entries(&s, list, nl, c->model == BL_MODEL_OV, T, c->H, c->W, 0) != TG_OK) goto oom;
-    }
-    tg_llm_plan plan;
-    memset(&plan, 0, sizeof plan);
+    /* the official OV code keeps its own order (static first); the grid layout needs ascending ids */
+    if (!ov_static_first(c)) qsort(list, (size_t)nl, sizeof *list, tg_entry_cmp);
+    if (tg_seq_emit(&s, list, nl, c->newline, T, c->H, c->W, 0) != TG_OK) goto oom;
+    tb_llm_plan plan = tb_llm_plan_default();
     if (p->full) {
-        int64_t V = s.n;
-        plan.enabled = 1;
         plan.layer = p->layer;
-        plan.score_layer = p->layer - 1;
+        plan.select = TB_PLAN_SELECT_LAST_QUERY;
         plan.keep_ratio = 1.0 - p->layer_ratio;
-        plan.keep_round = TG_PLAN_ROUND_HALF_EVEN;
-        plan.span_includes_newlines = 1;
-        plan.score_last_query = 1;
-        plan.score_causal_mask = c->paper;
-        plan.merge = TG_PLAN_MERGE_PAIRWISE_SEQ;
-        plan.w_keep = 0.5;
-        plan.w_pool = 0.5;
-        plan.positions = TG_PLAN_POS_ORIGINAL;
-        plan.n_visual_in = V;
-        plan.n_keep = (int64_t)tg_round_half_even((double)V * (1.0 - p->layer_ratio));
+        plan.keep_count = (int64_t)tb_round_half_even((double)s.n * plan.keep_ratio);
+        plan.merge = TB_PLAN_MERGE_PAIRWISE;
+        plan.pos = TB_PLAN_POS_KEEP;
+        plan.bidirectional_prev = !c->paper;
     }
-    rc = bl_seq_finish(&s, c, out, &plan, err, err_len);
+    rc = tg_seq_finish(&s, c->in, out, &plan, c->name, err, err_len);
     if (rc) goto out;
+    out->compat = c->paper ? "paper" : "official";
     out->ratio_used = rp;
     goto out;
 oom:
-    bl_set_err(err, err_len, "holitom: out of memory");
+    tb_set_err(err, err_len, "holitom: out of memory");
     rc = TG_ERR_NOMEM;
 out:
-    bl_seq_free(&s);
+    tg_seq_free(&s);
     free(list);
     free(mask);
     free(dyn);
@@ -272,7 +267,7 @@ out:
     return rc;
 }
 
-int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "holitom", in, bl_holitom_keys, err, err_len);
@@ -294,10 +289,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     if ((st = tg_param_int(in, "max_window", 1, 1000000, &p.max_window, err, err_len)) < 0) return st;
     /* default layer 18 of Qwen2-7B's 28; on another depth the same fraction of the layers
      * (round(18 * layers / 28), within [1, layers - 1]) unless set explicitly */
-    if (c.n_layers != 28) {
-        long sc = lround(18.0 * c.n_layers / 28.0);
-        p.layer = (int)(sc < 1 ? 1 : sc > c.n_layers - 1 ? c.n_layers - 1 : sc);
-    }
+    p.layer = tg_scaled_layer(18, c.n_layers);
     iv = p.layer;
     if ((st = tg_param_int(in, "layer", 1, c.n_layers - 1, &iv, err, err_len)) < 0) return st;
     p.layer = (int)iv;
@@ -306,14 +298,14 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     if (v) {
         if (!strcmp(v, "outer")) p.full = 0;
         else if (strcmp(v, "full")) {
-            bl_set_err(err, err_len, "holitom: parameter variant=%s: expected outer or full", v);
+            tb_set_err(err, err_len, "holitom: parameter variant=%s: expected outer or full", v);
             return TG_ERR_INPUT;
         }
     }
     int srp = tg_param_double(in, "retain_ratio", 1e-9, 1.0, &rp, err, err_len);
     if (srp < 0) return srp;
     if (p.d > 0 && !c.paper) {
-        bl_set_err(err, err_len,
+        tb_set_err(err, err_len,
                    "holitom: d=%g > 0 is broken in the official release (quirk holitom.dynamic_topk_only); use "
                    "compat=paper",
                    p.d);
@@ -340,7 +332,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     pre.seg_len = malloc((size_t)c.T * sizeof *pre.seg_len);
     if (!pre.sim || !pre.seg_start || !pre.seg_len) {
         st = TG_ERR_NOMEM;
-        bl_set_err(err, err_len, "holitom: out of memory");
+        tb_set_err(err, err_len, "holitom: out of memory");
         goto done;
     }
     if (c.T > 1) tg_cos_consecutive(in->features, c.T, c.L, c.D, in->n_threads, pre.sim);
@@ -354,7 +346,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
     if (!pre.nstat || !mask) {
         free(mask);
         st = TG_ERR_NOMEM;
-        bl_set_err(err, err_len, "holitom: out of memory");
+        tb_set_err(err, err_len, "holitom: out of memory");
         goto done;
     }
     for (int64_t g = 0; g < pre.n_seg; g++)
@@ -369,7 +361,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
         st = holitom_once(&c, &p, in, &pre, rp, out, err, err_len);
         if (st) goto done;
         double best_d = fabs(bl_realised(out, c.account) - c.target);
-        for (int it = 0; it < 3 && c.model == BL_MODEL_VIDEO && best_d > BL_TOL / 2; it++) {
+        for (int it = 0; it < 3 && c.newline == TG_NEWLINE_ROW && best_d > BL_TOL / 2; it++) {
             ht_predict(&c, &p, &pre, rp, 0, &nl_pred);
             off = (double)out->n_newlines - nl_pred;
             double rp2 = ht_solve_rp(&c, &p, &pre, off);
@@ -388,7 +380,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
                 break;
             }
         }
-        if (c.model == BL_MODEL_VIDEO && best_d > BL_TOL / 2) {
+        if (c.newline == TG_NEWLINE_ROW && best_d > BL_TOL / 2) {
             double got = bl_realised(out, c.account);
             double lo = got < c.target ? rp : 0.0, hi = got < c.target ? 1.0 : rp;
             for (int it = 0; it < 14 && best_d > BL_TOL / 2; it++) {
@@ -418,7 +410,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
         bl_quirk(out, "holitom.dynamic_topk_only");
         bl_quirk(out, "holitom.knn_capped");
         bl_quirk(out, "holitom.static_window_mean");
-        if (c.model == BL_MODEL_OV) bl_quirk(out, "holitom.ov_static_first");
+        if (ov_static_first(&c)) bl_quirk(out, "holitom.ov_static_first");
         if (p.full) bl_quirk(out, "holitom.layer17_bidirectional");
     }
     if (p.full) bl_quirk(out, "holitom.inner_merge_sequential");
@@ -433,7 +425,7 @@ int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *err, si
                     p.full ? p.layer_ratio : 0.0, (long long)p.max_window, (long long)pre.R, (long long)pre.n_seg,
                     in->saliency_recv ? "saliency_recv" : "saliency");
         st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
-        free(j.s);
+        tb_buf_free(&j.b);
     }
 done:
     free(pre.sim);
@@ -443,3 +435,6 @@ done:
     if (st) tg_prune_output_free(out);
     return st;
 }
+
+const tg_method bl_holitom_method = {"holitom", "HoliTom: DP segmentation, static DPC merging, dynamic top-k, in-LLM folding",
+                                     bl_holitom_run, bl_holitom_keys, TG_CAP_RECV_ATTN | TG_CAP_IN_LLM};

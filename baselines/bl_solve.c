@@ -1,13 +1,13 @@
 /* bl_solve.c - the matched-retention solver: for a target FLOP-equivalent retention r (paper
  * Eq. 1: mean over the LLM layers of the visual tokens each layer runs, over the unpruned
  * count), find each method's own knobs. Closed forms where the count is a formula of the knobs
- * (FastV via harness/flops.h fl_fastv_keep, two-stage methods via fl_two_stage_pre_ratio), else
+ * (FastV via tango/retention.h tg_fastv_keep, two-stage methods via tg_two_stage_pre_ratio), else
  * an exhaustive or bisection search over the knob with the count model written here. */
 #include <math.h>
 #include <string.h>
 
 #include "baselines/bl_internal.h"
-#include "harness/flops.h"
+#include "tango/retention.h"
 
 bl_knobs bl_knobs_default(const char *method) {
     bl_knobs k;
@@ -44,7 +44,7 @@ static double lo_min(double a, double b) { return a < b ? a : b; }
 
 /* Predicted newlines of a layout with `content` tokens spread evenly over the frames. */
 static double pred_newlines(const bl_geometry *g, double content) {
-    if (g->model == BL_MODEL_OV) return 1.0;
+    if (g->newline != TG_NEWLINE_ROW) return (double)bl_newlines(g->newline, 0);
     double per = content / (double)g->n_frames;
     return (double)g->n_frames * lo_min((double)g->grid_h, ceil(per));
 }
@@ -79,7 +79,7 @@ static double ret_visionzip(const bl_geometry *g, int64_t b, const bl_knobs *k) 
     int64_t L = g->grid_h * g->grid_w, D = (int64_t)((double)b * k->dominant_ratio), C = b - D;
     if (C < 1 || L - D < C) return NAN;
     double content = (double)(g->n_frames * b);
-    double seq = content + (g->model == BL_MODEL_OV ? 1.0 : (double)(g->n_frames * g->grid_h));
+    double seq = content + (double)bl_newlines(g->newline, g->n_frames * g->grid_h);
     return plan_retention(g, content, seq, 0, 0);
 }
 
@@ -93,13 +93,14 @@ static double ret_frames(const bl_geometry *g, int64_t F, const bl_knobs *k) {
     (void)k;
     int64_t L = g->grid_h * g->grid_w;
     double content = (double)(F * L);
-    double seq = content + (g->model == BL_MODEL_OV ? 1.0 : (double)(F * g->grid_h));
+    double seq = content + (double)bl_newlines(g->newline, F * g->grid_h);
     return plan_retention(g, content, seq, 0, 0);
 }
 
 static double ret_random(const bl_geometry *g, int64_t n, const bl_knobs *k) {
     (void)k;
-    double nl = g->model == BL_MODEL_OV ? 1.0 : lo_min((double)n, (double)(g->n_frames * g->grid_h));
+    double nl = g->newline == TG_NEWLINE_ROW ? lo_min((double)n, (double)(g->n_frames * g->grid_h))
+                                              : (double)bl_newlines(g->newline, 0);
     return plan_retention(g, (double)n, (double)n + nl, 0, 0);
 }
 
@@ -121,15 +122,15 @@ static double fastvid_ratio_for(int64_t F, int64_t L) {
 int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, double *realised, char *err,
              size_t err_len) {
     if (!method || !g || !k) {
-        bl_set_err(err, err_len, "solve: missing argument");
+        tb_set_err(err, err_len, "solve: missing argument");
         return TG_ERR_INPUT;
     }
     if (!(r > 0 && r <= 1)) {
-        bl_set_err(err, err_len, "solve %s: target r=%g outside (0, 1]", method, r);
+        tb_set_err(err, err_len, "solve %s: target r=%g outside (0, 1]", method, r);
         return TG_ERR_INPUT;
     }
     if (g->n_frames < 1 || g->grid_h < 1 || g->grid_w < 1 || g->n_layers < 1 || g->n_layers > TG_MAX_LAYERS) {
-        bl_set_err(err, err_len, "solve %s: bad geometry T=%lld grid=%lldx%lld layers=%d", method,
+        tb_set_err(err, err_len, "solve %s: bad geometry T=%lld grid=%lldx%lld layers=%d", method,
                    (long long)g->n_frames, (long long)g->grid_h, (long long)g->grid_w, g->n_layers);
         return TG_ERR_INPUT;
     }
@@ -144,12 +145,12 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
     if (!strcmp(method, "fastv")) {
         int K = k->llm_layer;
         if (K < 1 || K >= g->n_layers) {
-            bl_set_err(err, err_len, "solve fastv: k=%d outside [1, %d)", K, g->n_layers);
+            tb_set_err(err, err_len, "solve fastv: k=%d outside [1, %d)", K, g->n_layers);
             return TG_ERR_INPUT;
         }
-        int64_t M = fl_fastv_keep(g->n_layers, K, full, r, BL_TOL, &got);
+        int64_t M = tg_fastv_keep(g->n_layers, K, full, r, BL_TOL, &got);
         if (M < 0) {
-            bl_set_err(err, err_len,
+            tb_set_err(err, err_len,
                        "solve fastv: r=%g is infeasible with k=%d (needs r >= k/%d = %.4f; closest realised %.4f)", r, K,
                        g->n_layers, (double)K / g->n_layers, got);
             return TG_ERR_INPUT;
@@ -164,14 +165,14 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
     if (!strcmp(method, "visionzip")) {
         int64_t b = search_int(g, k, 1, L, r, ret_visionzip, &got);
         if (b < 0) {
-            bl_set_err(err, err_len, "solve visionzip: no per-frame budget has a contextual token (dominant_ratio=%g)",
+            tb_set_err(err, err_len, "solve visionzip: no per-frame budget has a contextual token (dominant_ratio=%g)",
                        k->dominant_ratio);
             return TG_ERR_INPUT;
         }
         k->per_frame = b;
         k->dominant = (int64_t)((double)b * k->dominant_ratio);
         k->contextual = b - k->dominant;
-        k->n_seq = T * b + (g->model == BL_MODEL_OV ? 1 : T * H);
+        k->n_seq = T * b + bl_newlines(g->newline, T * H);
         k->n_llm_keep = k->n_seq;
         return finish(got, r, realised);
     }
@@ -179,19 +180,19 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
         k->per_frame = search_int(g, k, 1, L, r, ret_per_frame, &got);
         k->n_seq = T * k->per_frame + (int64_t)pred_newlines(g, (double)(T * k->per_frame));
         k->n_llm_keep = k->n_seq;
-        k->data_dependent = g->model == BL_MODEL_VIDEO;
+        k->data_dependent = g->newline == TG_NEWLINE_ROW;
         return finish(got, r, realised);
     }
     if (!strcmp(method, "random")) {
         k->keep = search_int(g, k, 1, T * L, r, ret_random, &got);
-        k->n_seq = k->keep + (g->model == BL_MODEL_OV ? 1 : (k->keep < T * H ? k->keep : T * H));
+        k->n_seq = k->keep + bl_newlines(g->newline, (k->keep < T * H ? k->keep : T * H));
         k->n_llm_keep = k->n_seq;
-        k->data_dependent = g->model == BL_MODEL_VIDEO;
+        k->data_dependent = g->newline == TG_NEWLINE_ROW;
         return finish(got, r, realised);
     }
     if (!strcmp(method, "uniform-frames")) {
         k->frames = search_int(g, k, 1, T, r, ret_frames, &got);
-        k->n_seq = k->frames * L + (g->model == BL_MODEL_OV ? 1 : k->frames * H);
+        k->n_seq = k->frames * L + bl_newlines(g->newline, k->frames * H);
         k->n_llm_keep = k->n_seq;
         return finish(got, r, realised);
     }
@@ -203,7 +204,7 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
         for (int64_t a = 1; a <= H; a++)
             for (int64_t b = 1; b <= W; b++) {
                 double content = (double)(T * a * b);
-                double seq = content + (g->model == BL_MODEL_OV ? 1.0 : (double)(T * a));
+                double seq = content + (double)bl_newlines(g->newline, T * a);
                 double v = plan_retention(g, content, seq, 0, 0);
                 int in_tol = fabs(v - r) <= BL_TOL;
                 double key = in_tol ? fabs((double)a / H - (double)b / W) + 1e-9 * fabs(v - r) : fabs(v - r);
@@ -218,7 +219,7 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
         k->rows = br;
         k->cols = bc;
         k->per_frame = br * bc;
-        k->n_seq = T * br * bc + (g->model == BL_MODEL_OV ? 1 : T * br);
+        k->n_seq = T * br * bc + bl_newlines(g->newline, T * br);
         k->n_llm_keep = k->n_seq;
         return finish(bgot, r, realised);
     }
@@ -233,16 +234,18 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
     }
     if (!strcmp(method, "tango")) {
         /* Tango solves its own ratio (tango/tango.c); this is the plan it realises: on LLaVA-Video
-         * the two-stage pre-LLM ratio (in-LLM stage at layer 18 keeping 0.5), on OV pre-LLM only */
-        int video = g->model == BL_MODEL_VIDEO;
-        double rp = video ? fl_two_stage_pre_ratio(g->n_layers, 18, 0.5, r) : r;
+         * the two-stage pre-LLM ratio (in-LLM stage at layer 18 of 28 keeping 0.5), on OV pre-LLM
+         * only */
+        int video = g->family == TB_FAMILY_LLAVA_VIDEO && g->n_layers >= 2;
+        int K = tg_scaled_layer(18, g->n_layers);
+        double rp = video ? tg_two_stage_pre_ratio(g->n_layers, K, 0.5, r) : r;
         if (rp > 1.0) rp = 1.0;
         k->ratio = rp;
-        k->llm_layer = video ? 18 : 0;
+        k->llm_layer = video ? K : 0;
         k->llm_keep_ratio = video ? 0.5 : 1.0;
         double content = rp * (double)(T * L);
         k->n_seq = (int64_t)llround(content + pred_newlines(g, content));
-        k->n_llm_keep = video ? (int64_t)tg_round_half_even((double)k->n_seq * 0.5) : k->n_seq;
+        k->n_llm_keep = video ? (int64_t)tb_round_half_even((double)k->n_seq * 0.5) : k->n_seq;
         k->data_dependent = 1;
         got = plan_retention(g, content, (double)k->n_seq, k->llm_layer, (double)k->n_llm_keep);
         return finish(got, r, realised);
@@ -250,12 +253,12 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
     if (!strcmp(method, "holitom")) {
         if (k->holitom_full && (k->llm_layer < 1 || k->llm_layer >= g->n_layers || !(k->llm_keep_ratio > 0) ||
                                 k->llm_keep_ratio > 1)) {
-            bl_set_err(err, err_len, "solve holitom: layer=%d / kept fraction %g out of range", k->llm_layer,
+            tb_set_err(err, err_len, "solve holitom: layer=%d / kept fraction %g out of range", k->llm_layer,
                        k->llm_keep_ratio);
             return TG_ERR_INPUT;
         }
         /* start from the closed form (content only) and refine by bisection on the count model */
-        double rp = k->holitom_full ? fl_two_stage_pre_ratio(g->n_layers, k->llm_layer, k->llm_keep_ratio, r) : r;
+        double rp = k->holitom_full ? tg_two_stage_pre_ratio(g->n_layers, k->llm_layer, k->llm_keep_ratio, r) : r;
         double lo = 0.0, hi = 1.0;
         if (holitom_ret(g, 1.0, k) < r) {
             rp = 1.0;
@@ -271,14 +274,14 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
         k->ratio = rp;
         double content = rp * (double)(T * L);
         k->n_seq = (int64_t)llround(content + pred_newlines(g, content));
-        k->n_llm_keep = k->holitom_full ? (int64_t)tg_round_half_even((double)k->n_seq * k->llm_keep_ratio) : k->n_seq;
+        k->n_llm_keep = k->holitom_full ? (int64_t)tb_round_half_even((double)k->n_seq * k->llm_keep_ratio) : k->n_seq;
         k->data_dependent = 1;
         if (k->holitom_full && rp >= 1.0 && fabs(got - r) > BL_TOL) {
-            bl_set_err(err, err_len, "solve holitom: r=%g is infeasible with the in-LLM stage (max %.4f)", r, got);
+            tb_set_err(err, err_len, "solve holitom: r=%g is infeasible with the in-LLM stage (max %.4f)", r, got);
             return TG_ERR_INPUT;
         }
         return finish(got, r, realised);
     }
-    bl_set_err(err, err_len, "solve: unknown method '%s'", method);
+    tb_set_err(err, err_len, "solve: unknown method '%s'", method);
     return TG_ERR_INPUT;
 }

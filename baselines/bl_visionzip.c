@@ -21,20 +21,10 @@
 
 #include "baselines/bl_internal.h"
 
-const char *const bl_visionzip_keys[] = {"compat", "model", "seed", "jitter", "account", "layers", "spatial_tokens",
-                                         "dominant_ratio", NULL};
+static const char *const bl_visionzip_keys[] = {"compat", "seed", "jitter", "account", "spatial_tokens",
+                                                "dominant_ratio", NULL};
 
-typedef struct {
-    int64_t id;
-    const float *v;
-} slot;
-
-static int cmp_slot(const void *a, const void *b) {
-    int64_t x = ((const slot *)a)->id, y = ((const slot *)b)->id;
-    return (x > y) - (x < y);
-}
-
-int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
+static int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     bl_ctx c;
     int st = bl_ctx_init(&c, "visionzip", in, bl_visionzip_keys, err, err_len);
@@ -54,7 +44,7 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
     }
     int64_t nd = (int64_t)((double)b * k.dominant_ratio), nc = b - nd;
     if (nc < 1 || L - nd < nc) {
-        bl_set_err(err, err_len,
+        tb_set_err(err, err_len,
                    "visionzip: spatial_tokens=%lld with dominant_ratio=%g gives %lld dominant + %lld contextual tokens; "
                    "need >= 1 contextual and at most %lld - dominant",
                    (long long)b, k.dominant_ratio, (long long)nd, (long long)nc, (long long)L);
@@ -64,25 +54,25 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
         double content = (double)(T * b);
         pred = c.account == BL_ACCOUNT_CONTENT
                    ? content / (double)(T * L)
-                   : (content + (c.model == BL_MODEL_OV ? 1.0 : (double)(T * c.H))) / (double)bl_full_len(&c.geo);
+                   : (content + (double)bl_newlines(c.newline, T * c.H)) / (double)bl_full_len(&c.geo);
     }
     const float *score = in->saliency_recv ? in->saliency_recv : in->saliency;
     const float *metric = in->keys ? in->keys : in->features;
     int64_t Dk = in->keys ? in->key_dim : D;
     if (in->keys && Dk < 1) {
-        bl_set_err(err, err_len, "visionzip: keys given with key_dim=%lld", (long long)Dk);
+        tb_set_err(err, err_len, "visionzip: keys given with key_dim=%lld", (long long)Dk);
         return TG_ERR_INPUT;
     }
 
-    bl_seq s = {0};
-    float *ctx = bl_seq_block(&s, (size_t)(T * nc) * (size_t)D);
+    tg_seq s = {0};
+    float *ctx = tg_seq_block(&s, (size_t)(T * nc) * (size_t)D);
     int64_t *dom = malloc((size_t)nd * 2 * sizeof *dom + 8);
     int64_t *filt = malloc((size_t)L * sizeof *filt), *assign = malloc((size_t)L * sizeof *assign);
     int64_t *cnt = malloc((size_t)nc * sizeof *cnt);
     uint8_t *isdom = malloc((size_t)L);
     float *mn = malloc((size_t)L * (size_t)Dk * sizeof *mn);
     double *acc = malloc((size_t)nc * (size_t)D * sizeof *acc);
-    slot *slots = malloc((size_t)(T * b) * sizeof *slots);
+    tg_entry *slots = malloc((size_t)(T * b) * sizeof *slots);
     if (!ctx || !dom || !filt || !assign || !cnt || !isdom || !mn || !acc || !slots) {
         st = TG_ERR_NOMEM;
         goto done;
@@ -146,44 +136,27 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
                 else o[d] = (float)(((double)yt[d] + a[d]) / (double)(n + 1));
             }
         }
-        if (c.model == BL_MODEL_OV) {
-            for (int64_t i = 0; i < nd; i++) bl_seq_push(&s, t * L + dom_sorted[i], -1, Y + (size_t)dom_sorted[i] * D);
-            for (int64_t q = 0; q < nc; q++) bl_seq_push(&s, t * L + filt[q * step], -1, ctx + ((size_t)t * nc + q) * D);
+        if (c.newline != TG_NEWLINE_ROW) {
+            /* one_token: the method's own order, [dominant (raster), contexts] per frame */
+            for (int64_t i = 0; i < nd; i++) slots[ns++] = (tg_entry){t * L + dom_sorted[i], Y + (size_t)dom_sorted[i] * D};
+            for (int64_t q = 0; q < nc; q++) slots[ns++] = (tg_entry){t * L + filt[q * step], ctx + ((size_t)t * nc + q) * D};
         } else {
+            /* grid: every token at its slot (the emitter wants ascending ids) */
             int64_t f0 = ns;
             for (int64_t i = 0; i < nd; i++) {
                 int64_t pos = c.paper ? dom_sorted[i] : dom[i];
-                slots[ns++] = (slot){t * L + pos, Y + (size_t)dom_sorted[i] * D};
+                slots[ns++] = (tg_entry){t * L + pos, Y + (size_t)dom_sorted[i] * D};
             }
-            for (int64_t q = 0; q < nc; q++) slots[ns++] = (slot){t * L + filt[q * step], ctx + ((size_t)t * nc + q) * D};
-            qsort(slots + f0, (size_t)(ns - f0), sizeof *slots, cmp_slot);
+            for (int64_t q = 0; q < nc; q++) slots[ns++] = (tg_entry){t * L + filt[q * step], ctx + ((size_t)t * nc + q) * D};
+            qsort(slots + f0, (size_t)(ns - f0), sizeof *slots, tg_entry_cmp);
         }
     }
-    if (c.model == BL_MODEL_OV) {
-        bl_seq_push(&s, TG_NEWLINE, -1, NULL);
-    } else {
-        int64_t *ids = malloc((size_t)(ns ? ns : 1) * sizeof *ids);
-        const float **vv = malloc((size_t)(ns ? ns : 1) * sizeof *vv);
-        if (!ids || !vv) {
-            free(ids);
-            free(vv);
-            st = TG_ERR_NOMEM;
-            goto done;
-        }
-        for (int64_t i = 0; i < ns; i++) {
-            ids[i] = slots[i].id;
-            vv[i] = slots[i].v;
-        }
-        bl_emit_grid(&s, ids, vv, ns, T, c.H, c.W, 1, 0);
-        free(ids);
-        free(vv);
-    }
-    st = bl_seq_finish(&s, &c, out, NULL, err, err_len);
+    st = bl_emit_finish(&c, &s, slots, ns, TG_EMIT_EMPTY_ROWS, out, NULL, err, err_len);
     if (st == TG_OK) {
         out->ratio_used = (double)b / (double)L;
         if (!c.paper) {
             bl_quirk(out, "visionzip.ctx_target_plus_mean");
-            if (c.model == BL_MODEL_VIDEO) bl_quirk(out, "visionzip.grid_position_mismatch");
+            if (c.newline == TG_NEWLINE_ROW) bl_quirk(out, "visionzip.grid_position_mismatch");
         }
         bl_json j = {0};
         bl_json_common(&j, &c);
@@ -193,11 +166,11 @@ int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char *err, 
                     (long long)b, k.dominant_ratio, (long long)nd, (long long)nc,
                     in->saliency_recv ? "saliency_recv" : "saliency", in->keys ? "keys" : "features");
         st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
-        free(j.s);
+        tb_buf_free(&j.b);
     }
 done:
-    if (st == TG_ERR_NOMEM) bl_set_err(err, err_len, "visionzip: out of memory");
-    bl_seq_free(&s);
+    if (st == TG_ERR_NOMEM) tb_set_err(err, err_len, "visionzip: out of memory");
+    tg_seq_free(&s);
     free(dom);
     free(filt);
     free(assign);
@@ -209,3 +182,7 @@ done:
     if (st) tg_prune_output_free(out);
     return st;
 }
+
+const tg_method bl_visionzip_method = {"visionzip",
+                                       "VisionZip (SigLIP/video port): dominant by received attention + key-cosine context",
+                                       bl_visionzip_run, bl_visionzip_keys, TG_CAP_RECV_ATTN | TG_CAP_NEEDS_KEYS};

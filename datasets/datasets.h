@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/family.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -75,15 +77,13 @@ typedef enum {
     DS_BENCH_COUNT = 4
 } ds_bench;
 
-typedef enum { DS_FAMILY_LLAVA_OV = 0, DS_FAMILY_LLAVA_VIDEO = 1 } ds_family;
 typedef enum { DS_CONV_VLMEVALKIT = 0, DS_CONV_LMMS_EVAL = 1 } ds_convention;
 
 /* "videomme", "mvbench", "longvideobench", "mlvu". NULL for an out-of-range value. */
 const char *ds_bench_name(ds_bench b);
 /* Parses a benchmark name (the four above); returns 0 and sets *out, or -1. */
 int ds_bench_parse(const char *name, ds_bench *out);
-/* "llava-ov" / "llava-video" and "vlmevalkit" / "lmms-eval"; parse returns 0 or -1. */
-int ds_family_parse(const char *name, ds_family *out);
+/* "vlmevalkit" / "lmms-eval"; returns 0 or -1. (Model families: common/family.h.) */
 int ds_convention_parse(const char *name, ds_convention *out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -112,7 +112,8 @@ typedef struct {
     char *category_values[DS_MAX_CATEGORIES];
     char *error;                           /* non-NULL only with ds_load_params.keep_bad_records: the
                                               record did not validate (message naming file, record
-                                              and field); id is "<file>#<record>", nothing else set */
+                                              and field); id is "<file name>#<record>" (no
+                                              directory), nothing else set */
 } ds_sample;
 
 typedef struct ds_sample_set ds_sample_set;
@@ -125,6 +126,12 @@ const ds_sample *ds_sample_set_get(const ds_sample_set *set, size_t i);
 const char *ds_sample_category(const ds_sample *s, const char *key);
 /* Frees a set and every string it owns. NULL is a no-op. */
 void ds_sample_set_free(ds_sample_set *set);
+/* The manifest content the set was loaded from, as 64 hex digits: a SHA-256 chained over every
+ * file ds_samples_load read, in its reading order (each file's SHA-256, with the task stem for
+ * MVBench and MLVU, whose sample ids and tasks come from it), never the paths. A copied or moved
+ * manifest keeps it; an edited record changes it. "" for a set made by ds_samples_parse alone.
+ * Borrowed, valid until the set is freed. */
+const char *ds_sample_set_content_sha256(const ds_sample_set *set);
 
 /* ---------------------------------------------------------------------------------------------
  * Loading samples.
@@ -170,7 +177,7 @@ const char *ds_default_cache_dir(void);
  * Prompts.
  */
 typedef struct {
-    ds_family family;          /* default DS_FAMILY_LLAVA_OV */
+    tb_family family;          /* default TB_FAMILY_LLAVA_OV */
     ds_convention convention;  /* default DS_CONV_VLMEVALKIT */
 } ds_prompt_params;
 
@@ -186,7 +193,7 @@ typedef struct {
 
 /* The user-turn text after its leading "<image>\n", byte for byte as the reference pipeline
  * (family, convention) built it, e.g. Video-MME/VLMEvalKit begins with "\nThese are the frames".
- * For DS_FAMILY_LLAVA_VIDEO + VLMEvalKit the time instruction is prepended; with vt == NULL it
+ * For TB_FAMILY_LLAVA_VIDEO + VLMEvalKit the time instruction is prepended; with vt == NULL it
  * keeps the literal placeholders {DUR}, {H} and {FRAME_TIME}. DS_ERR_UNSUPPORTED (NULL return,
  * err set) for combinations the spec does not define: lmms-eval + llava-video, lmms-eval + MLVU
  * (its prompt needs the sy1998/MLVU_dev rows whose question embeds the options).
@@ -233,15 +240,6 @@ char ds_extract_letter(const char *prediction, char max_letter, int lmms_eval);
 /* VLMEvalKit can_infer(pred, {A: options[0], ...}): the letter, 'Z' for a refusal / standalone Z,
  * or 0 on failure. */
 char ds_can_infer(const char *prediction, const char *const *options, int n_options);
-
-/* ---------------------------------------------------------------------------------------------
- * SHA-256 (OpenSSL EVP), the one implementation the project uses for checksums and keys.
- */
-/* 64 lower-case hex characters + NUL of len bytes. Returns DS_OK or DS_ERR_ARG. */
-int ds_sha256_hex(const void *data, size_t len, char out[65]);
-/* The same of a file's contents, streamed; *size (may be NULL) gets its length. Returns DS_OK, or
- * DS_ERR_IO / DS_ERR_NOMEM with err naming the file. */
-int ds_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len);
 
 /* ---------------------------------------------------------------------------------------------
  * Download (tango-bench fetch).

@@ -7,6 +7,7 @@
  * row_idx order) and manifest.json, written last, listing each file with its task, size and
  * sha256. An entry without manifest.json is incomplete and is never read. The token is never
  * written anywhere. */
+#include "common/sha256.h"
 #include "datasets/ds_internal.h"
 
 #include <cjson/cJSON.h>
@@ -140,7 +141,10 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
         }
         if (verify_sha) {
             char got[65];
-            if ((st = ds_sha256_file(full, got, NULL, err, err_len))) goto out;
+            if (tb_sha256_file(full, got, NULL, err, err_len)) {
+                st = DS_ERR_IO;
+                goto out;
+            }
             if (strcmp(got, sh->valuestring)) {
                 st = ds_fail(err, err_len, DS_ERR_CHECKSUM, "%s: sha256 %s, the cache manifest says %s (fetch again with --force)",
                              full, got, sh->valuestring);
@@ -195,16 +199,16 @@ static int fetch_rows(const char *server, const char *repo, const char *config, 
         }
         snprintf(url, ul, "%s/rows?dataset=%s&config=%s&split=%s&offset=%lld&length=%d", server, enc_repo, enc_cfg,
                  enc_split, (long long)off, DS_ROWS_PAGE);
-        ds_buf body;
-        ds_buf_init(&body, max_bytes);
+        tb_buf body;
+        tb_buf_init(&body, max_bytes);
         st = ds_http_get(url, o, &body, NULL, NULL, err, err_len);
         if (st) {
             free(url);
-            ds_buf_free(&body);
+            tb_buf_free(&body);
             goto out;
         }
         cJSON *page = cJSON_ParseWithLength(body.data, body.len);
-        ds_buf_free(&body);
+        tb_buf_free(&body);
         if (!page) {
             st = ds_fail(err, err_len, DS_ERR_JSON, "%s: malformed JSON", url);
             free(url);
@@ -351,8 +355,8 @@ static int tree_lookup(const char *endpoint, const char *repo, const char *enc_r
     }
     snprintf(url, ul, "%s/api/datasets/%s/tree/%s%s%s", endpoint, repo, enc_rev, *dir ? "/" : "", enc_dir);
     free(enc_dir);
-    ds_buf body;
-    ds_buf_init(&body, (size_t)16 << 20);
+    tb_buf body;
+    tb_buf_init(&body, (size_t)16 << 20);
     char terr[512];
     int st = ds_http_get(url, o, &body, NULL, NULL, terr, sizeof terr);
     if (st == DS_ERR_AUTH) {
@@ -403,7 +407,7 @@ static int tree_lookup(const char *endpoint, const char *repo, const char *enc_r
         }
         cJSON_Delete(doc);
     }
-    ds_buf_free(&body);
+    tb_buf_free(&body);
     free(url);
     return st;
 }
@@ -581,7 +585,7 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
             files[0].path = ds_strdup("videomme_test.json");
             files[0].task = NULL;
             files[0].size = (int64_t)len;
-            ds_sha256_hex(json, len, files[0].sha);
+            tb_sha256_hex(json, len, files[0].sha);
             n_files = 1;
         }
         free(dest);

@@ -4,9 +4,10 @@
  * only) so that the Bearer token goes to the original scheme+host+port and nowhere else. Each
  * transfer is retried with exponential backoff on 429, 5xx and transport errors (connection,
  * timeout, truncated body); 401/403 fail at once with a message about the dataset's terms and
- * HF_TOKEN. Bodies go into a ds_buf with a maximum, or into DEST.part which a later attempt resumes
+ * HF_TOKEN. Bodies go into a tb_buf with a maximum, or into DEST.part which a later attempt resumes
  * with a Range request; a finished file is checked against the announced size and, for LFS files,
  * the sha256 ETag, then renamed into place. Retry-After is not honoured (the backoff is). */
+#include "common/sha256.h"
 #include "datasets/ds_internal.h"
 
 #include <ctype.h>
@@ -87,7 +88,7 @@ static int is_hex64(const char *s) {
  */
 typedef struct {
     CURL *h;
-    ds_buf *buf;        /* memory sink, or NULL */
+    tb_buf *buf;        /* memory sink, or NULL */
     FILE *file;         /* file sink, or NULL */
     int64_t resume_from;/* file sink: bytes already in the file when the request started */
     int restart_file;   /* set when a ranged request got a full 200: the file was truncated */
@@ -96,7 +97,7 @@ typedef struct {
     int sink_error;
     size_t max_bytes;
     int64_t written;    /* body bytes accepted from this request */
-    ds_buf errbody;     /* body of a non-2xx answer (truncated) */
+    tb_buf errbody;     /* body of a non-2xx answer (truncated) */
     /* headers of this response */
     char etag[80];
     char linked_etag[80];
@@ -116,7 +117,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud) {
     size_t n = sz * nm;
     long code = resp_code(r->h);
     if (code != 0 && (code < 200 || code > 299)) {
-        if (r->errbody.len < DS_ERRBODY_MAX) ds_buf_append(&r->errbody, p, n < DS_ERRBODY_MAX ? n : DS_ERRBODY_MAX);
+        if (r->errbody.len < DS_ERRBODY_MAX) tb_buf_append(&r->errbody, p, n < DS_ERRBODY_MAX ? n : DS_ERRBODY_MAX);
         return n;
     }
     if (r->first_write) {
@@ -139,9 +140,9 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud) {
         return 0;
     }
     if (r->buf) {
-        int st = ds_buf_append(r->buf, p, n);
-        if (st != DS_OK) {
-            if (st == DS_ERR_TOOBIG) r->toobig = 1;
+        int st = tb_buf_append(r->buf, p, n);
+        if (st != TB_BUF_OK) {
+            if (st == TB_BUF_TOOBIG) r->toobig = 1;
             else r->sink_error = 1;
             return 0;
         }
@@ -374,11 +375,11 @@ static int64_t backoff_ms(const ds_http_opts *o, int attempt) {
 /* ============================================================================================
  * Public (module-internal) entry points
  */
-int ds_http_get(const char *url, ds_http_opts *o, ds_buf *out, char etag_sha[65], int64_t *expected_size, char *err,
+int ds_http_get(const char *url, ds_http_opts *o, tb_buf *out, char etag_sha[65], int64_t *expected_size, char *err,
                 size_t err_len) {
     req_state r;
     memset(&r, 0, sizeof r);
-    ds_buf_init(&r.errbody, DS_ERRBODY_MAX + 256);
+    tb_buf_init(&r.errbody, DS_ERRBODY_MAX + 256);
     r.buf = out;
     r.max_bytes = out->max;
     int status = DS_ERR_NET;
@@ -394,7 +395,7 @@ int ds_http_get(const char *url, ds_http_opts *o, ds_buf *out, char etag_sha[65]
                 v = XV_RETRY;
             } else if (etag_sha && etag_sha[0]) {
                 char got[65];
-                ds_sha256_hex(out->data ? out->data : "", out->len, got);
+                tb_sha256_hex(out->data ? out->data : "", out->len, got);
                 if (strcmp(got, etag_sha) != 0) {
                     status = ds_fail(err, err_len, DS_ERR_CHECKSUM, "%s: sha256 %s does not match the ETag %s", url, got,
                                      etag_sha);
@@ -405,8 +406,8 @@ int ds_http_get(const char *url, ds_http_opts *o, ds_buf *out, char etag_sha[65]
         if (v != XV_RETRY || attempt >= o->max_retries) break;
         sleep_ms(backoff_ms(o, attempt));
     }
-    if (status == DS_OK && !out->data) ds_buf_append(out, "", 0);
-    ds_buf_free(&r.errbody);
+    if (status == DS_OK && !out->data) tb_buf_append(out, "", 0);
+    tb_buf_free(&r.errbody);
     return status;
 }
 
@@ -418,7 +419,7 @@ int ds_http_download(const char *url, const char *dest, ds_http_opts *o, int64_t
     snprintf(part, pl, "%s.part", dest);
     req_state r;
     memset(&r, 0, sizeof r);
-    ds_buf_init(&r.errbody, DS_ERRBODY_MAX + 256);
+    tb_buf_init(&r.errbody, DS_ERRBODY_MAX + 256);
     r.max_bytes = o->max_bytes;
     int status = DS_ERR_NET;
     char etag[65] = "";
@@ -449,8 +450,10 @@ int ds_http_download(const char *url, const char *dest, ds_http_opts *o, int64_t
         if (v == XV_OK) {
             char got[65];
             int64_t size = 0;
-            status = ds_sha256_file(part, got, &size, err, err_len);
-            if (status != DS_OK) break;
+            if (tb_sha256_file(part, got, &size, err, err_len)) {
+                status = DS_ERR_IO;
+                break;
+            }
             if (exp >= 0 && size != exp) {
                 status = ds_fail(err, err_len, DS_ERR_CHECKSUM, "%s: file has %lld bytes, expected %lld", url,
                                  (long long)size, (long long)exp);
@@ -477,7 +480,7 @@ int ds_http_download(const char *url, const char *dest, ds_http_opts *o, int64_t
         if (attempt >= o->max_retries) break;
         sleep_ms(backoff_ms(o, attempt));
     }
-    ds_buf_free(&r.errbody);
+    tb_buf_free(&r.errbody);
     free(part);
     return status;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "datasets/datasets.h"
 
 /* ---- error helper: formats into err (if non-NULL) and returns status ---------------------- */
@@ -17,22 +18,9 @@ void ds_set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((
 /* FFmpeg's text for an AVERROR code, into buf; returns buf. */
 const char *ds_averr(int e, char *buf, size_t len);
 
-/* ---- growable byte buffer with a mandatory maximum (curl dynbuf style) ------------------- */
-typedef struct {
-    char *data;  /* always NUL-terminated when non-NULL */
-    size_t len;
-    size_t cap;
-    size_t max;  /* appending beyond max fails */
-} ds_buf;
-
-void ds_buf_init(ds_buf *b, size_t max);
-void ds_buf_free(ds_buf *b);
-/* 0 ok, DS_ERR_TOOBIG past max, DS_ERR_NOMEM. */
-int ds_buf_append(ds_buf *b, const void *p, size_t n);
-int ds_buf_puts(ds_buf *b, const char *s);
-int ds_buf_printf(ds_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Moves the data out (caller frees); the buffer is left empty. Never NULL on success ("" at least). */
-char *ds_buf_take(ds_buf *b);
+/* ---- growable byte buffer: common/buf.h (tb_buf) -------------------------------------------- */
+/* Maps a tb_buf status (TB_BUF_*) onto the datasets' own (DS_OK, DS_ERR_NOMEM, DS_ERR_TOOBIG). */
+int ds_buf_status(int tb_buf_status);
 
 /* ---- strings -------------------------------------------------------------------------------- */
 char *ds_strdup(const char *s);
@@ -69,7 +57,7 @@ typedef struct {
  * manually, retries 429/5xx/transfer errors with backoff. Also reports a 64-hex ETag / X-Linked-Etag
  * (sha256 of LFS content) into etag_sha (may be NULL) and X-Linked-Size / Content-Length of the
  * final answer into expected_size (may be NULL; -1 unknown). file:// URLs read the file. */
-int ds_http_get(const char *url, ds_http_opts *o, ds_buf *out, char etag_sha[65], int64_t *expected_size,
+int ds_http_get(const char *url, ds_http_opts *o, tb_buf *out, char etag_sha[65], int64_t *expected_size,
                 char *err, size_t err_len);
 
 /* Downloads url to dest through dest.part, resuming a partial .part with a Range request (also
@@ -96,6 +84,7 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
 struct ds_sample_set {
     ds_sample *items;
     size_t n, cap;
+    char content_sha256[65]; /* ds_sample_set_content_sha256; "" until a file is loaded */
 };
 
 #endif

@@ -15,7 +15,7 @@
 #include <string.h>
 
 ds_prompt_params ds_prompt_default_params(void) {
-    ds_prompt_params p = {.family = DS_FAMILY_LLAVA_OV, .convention = DS_CONV_VLMEVALKIT};
+    ds_prompt_params p = {.family = TB_FAMILY_LLAVA_OV, .convention = DS_CONV_VLMEVALKIT};
     return p;
 }
 
@@ -39,64 +39,64 @@ static const char MLVU_SYS[] =
 
 /* VLMEvalKit MVBench/MLVU question block: "Question: q\nOptions:\n(A) c0\n(B) c1..." with the
  * trailing whitespace stripped. */
-static int mcq_block(ds_buf *b, const ds_sample *s) {
+static int mcq_block(tb_buf *b, const ds_sample *s) {
     size_t start = b->len;
-    int st = ds_buf_printf(b, "Question: %s\nOptions:\n", s->question);
-    for (int i = 0; st == DS_OK && i < s->n_options; i++) st = ds_buf_printf(b, "(%c) %s\n", 'A' + i, s->options[i]);
+    int st = tb_buf_printf(b, "Question: %s\nOptions:\n", s->question);
+    for (int i = 0; st == DS_OK && i < s->n_options; i++) st = tb_buf_printf(b, "(%c) %s\n", 'A' + i, s->options[i]);
     if (st) return st;
     while (b->len > start && isspace((unsigned char)b->data[b->len - 1])) b->data[--b->len] = '\0';
     return DS_OK;
 }
 
-static int dataset_text(ds_buf *b, const ds_sample *s, ds_convention conv, char *err, size_t err_len) {
+static int dataset_text(tb_buf *b, const ds_sample *s, ds_convention conv, char *err, size_t err_len) {
     int st = DS_OK;
     if (conv == DS_CONV_VLMEVALKIT) {
         switch (s->bench) {
         case DS_BENCH_VIDEOMME:
-            st = ds_buf_puts(b, VMME_FRAMES_TMPL_NOSUB);
-            if (!st) st = ds_buf_printf(b, "Question: %s\n", s->question);
+            st = tb_buf_puts(b, VMME_FRAMES_TMPL_NOSUB);
+            if (!st) st = tb_buf_printf(b, "Question: %s\n", s->question);
             for (int i = 0; !st && i < s->n_options; i++) {
-                if (s->options_raw[i]) st = ds_buf_printf(b, "%s\n", s->options_raw[i]);
-                else st = ds_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
+                if (s->options_raw[i]) st = tb_buf_printf(b, "%s\n", s->options_raw[i]);
+                else st = tb_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
             }
-            if (!st) st = ds_buf_puts(b, "Answer: ");
+            if (!st) st = tb_buf_puts(b, "Answer: ");
             break;
         case DS_BENCH_MVBENCH:
-            st = ds_buf_puts(b, MVB_SYS);
+            st = tb_buf_puts(b, MVB_SYS);
             if (!st) st = mcq_block(b, s);
-            if (!st) st = ds_buf_puts(b, "\nOnly give the best option.Best option:(");
+            if (!st) st = tb_buf_puts(b, "\nOnly give the best option.Best option:(");
             break;
         case DS_BENCH_LONGVIDEOBENCH:
-            st = ds_buf_printf(b, "%s\n", s->question);
-            for (int i = 0; !st && i < s->n_options; i++) st = ds_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
-            if (!st) st = ds_buf_puts(b, LETTER_DIRECTLY);
+            st = tb_buf_printf(b, "%s\n", s->question);
+            for (int i = 0; !st && i < s->n_options; i++) st = tb_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
+            if (!st) st = tb_buf_puts(b, LETTER_DIRECTLY);
             break;
         case DS_BENCH_MLVU:
-            st = ds_buf_puts(b, MLVU_SYS);
+            st = tb_buf_puts(b, MLVU_SYS);
             if (!st) st = mcq_block(b, s);
-            if (!st) st = ds_buf_puts(b, "\nOnly give the best option.");
+            if (!st) st = tb_buf_puts(b, "\nOnly give the best option.");
             break;
         default: return ds_fail(err, err_len, DS_ERR_ARG, "sample has an unknown benchmark");
         }
     } else {
         switch (s->bench) {
         case DS_BENCH_VIDEOMME:
-            st = ds_buf_printf(b, "%s\n%s\n", VMME_LMMS_OPTION_PROMPT, s->question);
+            st = tb_buf_printf(b, "%s\n%s\n", VMME_LMMS_OPTION_PROMPT, s->question);
             for (int i = 0; !st && i < s->n_options; i++) {
-                if (s->options_raw[i]) st = ds_buf_printf(b, "%s\n", s->options_raw[i]);
-                else st = ds_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
+                if (s->options_raw[i]) st = tb_buf_printf(b, "%s\n", s->options_raw[i]);
+                else st = tb_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
             }
-            if (!st) st = ds_buf_printf(b, "\n%s", LETTER_DIRECTLY);
+            if (!st) st = tb_buf_printf(b, "\n%s", LETTER_DIRECTLY);
             break;
         case DS_BENCH_MVBENCH:
-            st = ds_buf_printf(b, "Question:%s\nOption:\n", s->question);
-            for (int i = 0; !st && i < s->n_options; i++) st = ds_buf_printf(b, "(%c) %s\n", 'A' + i, s->options[i]);
-            if (!st) st = ds_buf_puts(b, "Only give the best option.\n");
+            st = tb_buf_printf(b, "Question:%s\nOption:\n", s->question);
+            for (int i = 0; !st && i < s->n_options; i++) st = tb_buf_printf(b, "(%c) %s\n", 'A' + i, s->options[i]);
+            if (!st) st = tb_buf_puts(b, "Only give the best option.\n");
             break;
         case DS_BENCH_LONGVIDEOBENCH:
-            st = ds_buf_printf(b, "%s\n", s->question);
-            for (int i = 0; !st && i < s->n_options; i++) st = ds_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
-            if (!st) st = ds_buf_printf(b, "%s\n", LETTER_DIRECTLY);
+            st = tb_buf_printf(b, "%s\n", s->question);
+            for (int i = 0; !st && i < s->n_options; i++) st = tb_buf_printf(b, "%c. %s\n", 'A' + i, s->options[i]);
+            if (!st) st = tb_buf_printf(b, "%s\n", LETTER_DIRECTLY);
             break;
         case DS_BENCH_MLVU:
             return ds_fail(err, err_len, DS_ERR_UNSUPPORTED,
@@ -105,22 +105,23 @@ static int dataset_text(ds_buf *b, const ds_sample *s, ds_convention conv, char 
         default: return ds_fail(err, err_len, DS_ERR_ARG, "sample has an unknown benchmark");
         }
     }
+    st = ds_buf_status(st);
     if (st) return ds_fail(err, err_len, st, "cannot build the prompt: %s", ds_status_str(st));
     return DS_OK;
 }
 
 /* LLaVA-Video time instruction (llava-ov-engine.md §5.2), missing spaces included. */
-static int time_instruction(ds_buf *b, const ds_video_time *vt) {
+static int time_instruction(tb_buf *b, const ds_video_time *vt) {
     if (!vt)
-        return ds_buf_puts(b, "The video lasts for {DUR} seconds,and {H} frames are uniformly sampled from it.These "
+        return tb_buf_puts(b, "The video lasts for {DUR} seconds,and {H} frames are uniformly sampled from it.These "
                               "frames are located at {FRAME_TIME}.Please answer the following questions related to "
                               "this video.\n");
-    int st = ds_buf_printf(b, "The video lasts for %.2f seconds,and %lld frames are uniformly sampled from it.These "
+    int st = tb_buf_printf(b, "The video lasts for %.2f seconds,and %lld frames are uniformly sampled from it.These "
                               "frames are located at ",
                            vt->duration_s, (long long)vt->frame_height);
     for (int i = 0; !st && i < vt->n_frames; i++)
-        st = ds_buf_printf(b, "%s%.2fs", i ? "," : "", vt->frame_times ? vt->frame_times[i] : 0.0);
-    if (!st) st = ds_buf_puts(b, ".Please answer the following questions related to this video.\n");
+        st = tb_buf_printf(b, "%s%.2fs", i ? "," : "", vt->frame_times ? vt->frame_times[i] : 0.0);
+    if (!st) st = tb_buf_puts(b, ".Please answer the following questions related to this video.\n");
     return st;
 }
 
@@ -131,31 +132,32 @@ static char *build(const ds_sample *s, const ds_prompt_params *p, const ds_video
         return NULL;
     }
     ds_prompt_params pp = p ? *p : ds_prompt_default_params();
-    if (pp.family == DS_FAMILY_LLAVA_VIDEO && pp.convention == DS_CONV_LMMS_EVAL) {
+    if (pp.family == TB_FAMILY_LLAVA_VIDEO && pp.convention == DS_CONV_LMMS_EVAL) {
         ds_fail(err, err_len, DS_ERR_UNSUPPORTED,
                 "the lmms-eval prompt is specified for llava-ov only (Tango profiled LLaVA-OV with lmms-eval)");
         return NULL;
     }
-    ds_buf b;
-    ds_buf_init(&b, (size_t)64 << 20);
+    tb_buf b;
+    tb_buf_init(&b, (size_t)64 << 20);
     int st = DS_OK;
-    if (chat) st = ds_buf_puts(&b, "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\n");
-    if (!st && pp.family == DS_FAMILY_LLAVA_VIDEO) st = time_instruction(&b, vt);
+    if (chat) st = tb_buf_puts(&b, "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\n");
+    if (!st && pp.family == TB_FAMILY_LLAVA_VIDEO) st = time_instruction(&b, vt);
+    st = ds_buf_status(st);
     if (st) {
         ds_fail(err, err_len, st, "cannot build the prompt: %s", ds_status_str(st));
-        ds_buf_free(&b);
+        tb_buf_free(&b);
         return NULL;
     }
     if ((st = dataset_text(&b, s, pp.convention, err, err_len)) != DS_OK) {
-        ds_buf_free(&b);
+        tb_buf_free(&b);
         return NULL;
     }
-    if (chat && (st = ds_buf_puts(&b, "<|im_end|>\n<|im_start|>assistant\n")) != DS_OK) {
+    if (chat && (st = ds_buf_status(tb_buf_puts(&b, "<|im_end|>\n<|im_start|>assistant\n"))) != DS_OK) {
         ds_fail(err, err_len, st, "cannot build the prompt");
-        ds_buf_free(&b);
+        tb_buf_free(&b);
         return NULL;
     }
-    char *r = ds_buf_take(&b);
+    char *r = tb_buf_take(&b);
     if (!r) ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
     return r;
 }

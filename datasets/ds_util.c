@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 int ds_fail(char *err, size_t err_len, int status, const char *fmt, ...) {
     if (err && err_len) {
@@ -62,64 +61,12 @@ const char *ds_status_str(int status) {
 /* ============================================================================================
  * Growable buffer
  */
-void ds_buf_init(ds_buf *b, size_t max) {
-    b->data = NULL;
-    b->len = b->cap = 0;
-    b->max = max;
-}
-
-void ds_buf_free(ds_buf *b) {
-    if (!b) return;
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-int ds_buf_append(ds_buf *b, const void *p, size_t n) {
-    if (n > b->max || b->len > b->max - n) return DS_ERR_TOOBIG;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) {
-            if (cap > SIZE_MAX / 2) return DS_ERR_NOMEM;
-            cap *= 2;
-        }
-        char *d = realloc(b->data, cap);
-        if (!d) return DS_ERR_NOMEM;
-        b->data = d;
-        b->cap = cap;
+int ds_buf_status(int tb_buf_status) {
+    switch (tb_buf_status) {
+    case TB_BUF_OK: return DS_OK;
+    case TB_BUF_TOOBIG: return DS_ERR_TOOBIG;
+    default: return DS_ERR_NOMEM;
     }
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return DS_OK;
-}
-
-int ds_buf_puts(ds_buf *b, const char *s) { return ds_buf_append(b, s, strlen(s)); }
-
-int ds_buf_printf(ds_buf *b, const char *fmt, ...) {
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return DS_ERR_ARG;
-    if ((size_t)n < sizeof small) return ds_buf_append(b, small, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (!big) return DS_ERR_NOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int st = ds_buf_append(b, big, (size_t)n);
-    free(big);
-    return st;
-}
-
-char *ds_buf_take(ds_buf *b) {
-    if (!b->data && ds_buf_append(b, "", 0) != DS_OK) return NULL;
-    char *d = b->data;
-    b->data = NULL;
-    b->len = b->cap = 0;
-    return d;
 }
 
 /* ============================================================================================
@@ -143,25 +90,25 @@ int ds_read_file(const char *path, size_t max, char **out, size_t *out_len, char
     if (out_len) *out_len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return ds_fail(err, err_len, DS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    ds_buf b;
-    ds_buf_init(&b, max);
+    tb_buf b;
+    tb_buf_init(&b, max);
     char chunk[65536];
     size_t n;
     int st = DS_OK;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        st = ds_buf_append(&b, chunk, n);
+        st = tb_buf_append(&b, chunk, n);
         if (st != DS_OK) break;
     }
     if (st == DS_OK && ferror(f)) st = DS_ERR_IO;
     fclose(f);
     if (st != DS_OK) {
-        ds_buf_free(&b);
+        tb_buf_free(&b);
         if (st == DS_ERR_TOOBIG)
             return ds_fail(err, err_len, st, "%s is larger than %zu bytes", path, max);
         return ds_fail(err, err_len, st, "cannot read %s", path);
     }
     size_t len = b.len;
-    *out = ds_buf_take(&b);
+    *out = tb_buf_take(&b);
     if (!*out) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory reading %s", path);
     if (out_len) *out_len = len;
     return DS_OK;
@@ -257,51 +204,3 @@ int ds_check_rel_path(const char *rel, const char *field, char *err, size_t err_
     return DS_OK;
 }
 
-/* ============================================================================================
- * sha256 (OpenSSL EVP)
- */
-static void hex32(const unsigned char *md, char out[65]) {
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
-int ds_sha256_hex(const void *data, size_t len, char out[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) return DS_ERR_ARG;
-    hex32(md, out);
-    return DS_OK;
-}
-
-int ds_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ds_fail(err, err_len, DS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        fclose(f);
-        EVP_MD_CTX_free(ctx);
-        return ds_fail(err, err_len, DS_ERR_NOMEM, "sha256 init failed");
-    }
-    unsigned char chunk[65536];
-    size_t n;
-    int64_t total = 0;
-    int ok = 1;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (!EVP_DigestUpdate(ctx, chunk, n)) ok = 0;
-        total += (int64_t)n;
-    }
-    if (ferror(f)) ok = 0;
-    fclose(f);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) ok = 0;
-    EVP_MD_CTX_free(ctx);
-    if (!ok) return ds_fail(err, err_len, DS_ERR_IO, "cannot hash %s", path);
-    hex32(md, out);
-    if (size) *size = total;
-    return DS_OK;
-}

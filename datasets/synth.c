@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "common/rng.h"
 
 ds_synth_params ds_synth_default_params(void) {
     ds_synth_params p;
@@ -44,14 +45,7 @@ ds_synth_params ds_synth_default_params(void) {
     return p;
 }
 
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static int rnd(uint64_t *s, int n) { return (int)(splitmix64(s) % (uint64_t)n); }
+static int rnd(uint64_t *s, int n) { return (int)(tb_splitmix64(s) % (uint64_t)n); }
 
 typedef struct {
     const char *name;
@@ -448,7 +442,7 @@ int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *r
     int sq = H / 5; /* square side */
     for (int vi = 0; vi < p->n_videos && !rc; vi++) {
         int t = vi % 2;
-        uint64_t s = splitmix64(&seed_state); /* per-video stream */
+        uint64_t s = tb_splitmix64(&seed_state); /* per-video stream */
         char name[64];
         snprintf(name, sizeof name, "synth_%02d.mp4", vi);
         snprintf(path, sizeof path, "%s/videos/%s/%s", dir, task_dir[t], name);

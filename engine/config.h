@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
 #include "engine/safetensors.h"
 
 typedef enum { ENG_LAYOUT_LMMS = 0, ENG_LAYOUT_HF = 1 } eng_layout;
@@ -52,13 +53,6 @@ typedef enum { ENG_LAYOUT_LMMS = 0, ENG_LAYOUT_HF = 1 } eng_layout;
  * pipeline.video_pool_average): the caller applies that override, the parser reports the file. */
 typedef enum { ENG_POOL_BILINEAR = 0, ENG_POOL_AVERAGE = 1, ENG_POOL_MAX = 2 } eng_pool_mode;
 
-/* mm_newline_position. */
-typedef enum {
-    ENG_NEWLINE_ONE_TOKEN = 0, /* one image_newline after all frames (OV; code default) */
-    ENG_NEWLINE_GRID = 1,      /* one after each pooled row of each frame (LLaVA-Video) */
-    ENG_NEWLINE_FRAME = 2,     /* one after each frame (unused by our checkpoints) */
-    ENG_NEWLINE_NONE = 3       /* "no_token" */
-} eng_newline_pos;
 
 /* mm_projector_type. Only mlp2x_gelu (Linear -> exact erf GELU -> Linear) is in use; the parser
  * rejects every other value with a clear error (LINEAR is reserved). */
@@ -169,7 +163,6 @@ int eng_config_pooled_grid(const eng_config *cfg, eng_pool_mode mode);
 
 const char *eng_layout_str(eng_layout l);       /* "lmms" / "hf" */
 const char *eng_pool_mode_str(eng_pool_mode m); /* "bilinear" / "average" / "max" */
-const char *eng_newline_str(eng_newline_pos n); /* "one_token" / "grid" / "frame" / "no_token" */
 
 /* ---- tensor-name scheme -------------------------------------------------------------------- */
 

@@ -55,6 +55,15 @@ const char *eng_backend_name(eng_backend_kind kind);
 /* Parses a backend name; 0 or -1 for an unknown name. */
 int eng_backend_parse(const char *name, eng_backend_kind *out);
 
+/* Where the LLM's visual block has image_newline rows (the config's mm_newline_position). */
+typedef enum {
+    ENG_NEWLINE_ONE_TOKEN = 0, /* one image_newline after all frames (OV; code default) */
+    ENG_NEWLINE_GRID = 1,      /* one after each pooled row of each frame (LLaVA-Video) */
+    ENG_NEWLINE_FRAME = 2,     /* one after each frame (unused by our checkpoints) */
+    ENG_NEWLINE_NONE = 3       /* "no_token" */
+} eng_newline_pos;
+const char *eng_newline_str(eng_newline_pos n); /* "one_token" / "grid" / "frame" / "no_token" */
+
 /* ---- model ---------------------------------------------------------------------------------- */
 
 typedef struct eng_model eng_model; /* opaque: config, weights (on the backend), backend state */

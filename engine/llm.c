@@ -1,9 +1,8 @@
 /* llm.c - the Qwen2 decoder of the LLaVA checkpoints (spec llava-ov-engine.md §1.5, §7): weights
  * loading, a per-layer KV cache, prefill over a spliced text + visual sequence with the
- * last-query-row attention tap, in-LLM pruning plans executed between two layers, decode steps and
- * greedy generation. Every computation goes through the backend op table (engine/kernels.h); the
- * plan's bookkeeping (selection, merging, gathering) runs on the host between two layers, on a
- * downloaded copy of the residual stream, so it works unchanged on every backend.
+ * last-query-row attention tap, the in-LLM plan executed between two layers (engine/llm_plan.c),
+ * decode steps and greedy generation. Every computation goes through the backend op table
+ * (engine/kernels.h).
  *
  * Deliberately absent: sampling (the reference decodes greedily), batching, fp16/bf16 activations,
  * M-RoPE (Qwen2.5-VL). Dimension letters: D hidden, H query heads, G KV heads, Dh head dim, M MLP
@@ -12,101 +11,25 @@
 #include "engine/llm.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "engine/config.h"
 #include "engine/kernels.h"
 #include "engine/llm_internal.h"
 #include "engine/safetensors.h"
 
-#define MLP_CHUNK 1024  /* rows per MLP step: bounds the [rows, M] gate/up scratch */
-#define LOGIT_CHUNK 32  /* rows per lm_head step when every row's logits are asked for */
-#define SIM_CHUNK 256   /* dropped rows per similarity GEMM in the merge rules */
-#define ATTN_QBLOCK 256 /* query rows per causal attention call in prefill */
+#define fail eng_llm_fail
 
-/* ---- types ---------------------------------------------------------------------------------- */
+/* successful eng_llm_load calls in this process (eng_llm_load_count) */
+static _Atomic size_t n_loads;
 
-typedef struct {
-    float *in_norm;   /* [D] */
-    float *q_w, *q_b; /* [H*Dh, D], [H*Dh] */
-    float *k_w, *k_b; /* [G*Dh, D], [G*Dh] */
-    float *v_w, *v_b; /* [G*Dh, D], [G*Dh] */
-    float *o_w;       /* [D, H*Dh] */
-    float *post_norm; /* [D] */
-    float *gate_w;    /* [M, D] */
-    float *up_w;      /* [M, D] */
-    float *down_w;    /* [D, M] */
-} llm_layer;
-
-struct eng_llm {
-    eng_config cfg;
-    eng_backend be;
-    int D, H, G, Dh, M, L;
-    int64_t V, Vo;
-    float *embed;     /* [V, D] host: rows are gathered on the host and uploaded */
-    float *lm_head;   /* [V, D] backend (only the first Vo rows are used) */
-    int lm_head_is_embed; /* host backends with tied embeddings share the buffer */
-    float *norm;      /* [D] backend */
-    llm_layer *layers; /* [L] backend buffers */
-    float *newline;   /* [D] host or NULL */
-    int n_stop;
-    int stop_ids[8];
-    double rep_pen;
-    size_t bytes;     /* weight bytes held (backend + host embedding + newline) */
-};
-
-struct eng_llm_state {
-    eng_llm *m;
-    int64_t C;          /* n_ctx */
-    float **kc, **vc;   /* [L] -> [C, G*Dh] backend, RoPE'd keys / values */
-    int64_t *kv_len;    /* [L] rows cached per layer */
-    float *x;           /* [C, D] backend residual stream */
-    float *xn;          /* [C, D] backend normed stream / projection outputs */
-    float *q;           /* [C, H*Dh] backend */
-    float *att;         /* [C, H*Dh] backend attention output */
-    float *g, *u;       /* [MLP_CHUNK, M] backend */
-    float *tmp;         /* [MLP_CHUNK, D] backend */
-    float *row;         /* [C] backend: head-averaged attention row (tap) */
-    float *row_out;     /* [H*Dh] backend: output of the tap's one-row attention (discarded) */
-    float *logits_dev;  /* [LOGIT_CHUNK, Vo] backend */
-    float *pn;          /* [C, D] backend: normalised rows for the merge similarity */
-    float *sim;         /* [SIM_CHUNK, C] backend */
-    /* host */
-    float *hx;          /* [C, D] the residual stream during a plan; embeddings at prefill start */
-    float *hsim;        /* [SIM_CHUNK, C] */
-    float *hrow;        /* [C] attention row of the current tap layer */
-    float *htap;        /* [C] the caller's tap (attn_layer), kept apart from the plan's row */
-    float *hmean;       /* [C] mean received attention at layer K-1 (ENG_PLAN_SELECT_ATTN_MEAN) */
-    float *logits;      /* [Vo] last logits */
-    float *all_logits;  /* [cap_all] every-row logits (grown on demand by prefill only) */
-    size_t cap_all;
-    int64_t *pos;       /* [C] position id of each current row */
-    int64_t *orig;      /* [C] spliced-sequence index of each current row */
-    int64_t *kept;      /* [C] span-relative kept indices (ascending) */
-    int64_t *sel;       /* [C] selection scratch */
-    int64_t *assign;    /* [C] merge assignment scratch */
-    int64_t *tokens_layer, *visual_layer; /* [L] */
-    unsigned char *mark; /* [C] */
-    int64_t n_kept;
-    int have_plan_kept;
-    int prefilled;      /* 1 after a successful prefill */
-    int generated;      /* 1 after eng_llm_generate */
-    size_t bytes;       /* everything state_init allocated (backend + host) */
-    int64_t next_pos;   /* position of the next decoded token */
-    eng_llm_timings tm;
-};
-
-/* ---- small helpers -------------------------------------------------------------------------- */
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+size_t eng_llm_load_count(void) { return atomic_load(&n_loads); }
 
 /* a * b for non-negative sizes; 0 with *ok = 0 on overflow. */
 static size_t mul2(size_t a, size_t b, int *ok) {
@@ -117,8 +40,7 @@ static size_t mul2(size_t a, size_t b, int *ok) {
     return a * b;
 }
 
-static int fail(char *err, size_t err_len, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int status, const char *fmt, ...) {
+int eng_llm_fail(char *err, size_t err_len, int status, const char *fmt, ...) {
     if (err && err_len) {
         va_list ap;
         va_start(ap, fmt);
@@ -138,20 +60,6 @@ eng_llm_params eng_llm_default_params(void) {
     return p;
 }
 
-eng_llm_plan eng_llm_plan_default(void) {
-    eng_llm_plan p;
-    memset(&p, 0, sizeof p);
-    p.layer = 0;
-    p.select = ENG_PLAN_SELECT_ATTN;
-    p.merge = ENG_PLAN_MERGE_NONE;
-    p.merge_weight = 0.6f;
-    p.merge_pool_weight = -1.0f;
-    p.pos = ENG_PLAN_POS_KEEP;
-    p.span_start = -1;
-    p.span_len = 0;
-    return p;
-}
-
 eng_llm_prefill_params eng_llm_prefill_default_params(void) {
     eng_llm_prefill_params p;
     memset(&p, 0, sizeof p);
@@ -168,18 +76,6 @@ eng_llm_gen_params eng_llm_gen_default_params(void) {
     return p;
 }
 
-const char *eng_plan_select_str(eng_plan_select s) {
-    return s == ENG_PLAN_SELECT_ATTN ? "attn" : s == ENG_PLAN_SELECT_INDICES ? "indices"
-           : s == ENG_PLAN_SELECT_ATTN_MEAN ? "attn-mean" : "?";
-}
-const char *eng_plan_merge_str(eng_plan_merge m) {
-    return m == ENG_PLAN_MERGE_NONE ? "none" : m == ENG_PLAN_MERGE_PAIRWISE ? "pairwise"
-           : m == ENG_PLAN_MERGE_WEIGHTED ? "weighted" : "?";
-}
-const char *eng_plan_pos_str(eng_plan_pos p) {
-    return p == ENG_PLAN_POS_KEEP ? "keep" : p == ENG_PLAN_POS_RENUMBER ? "renumber" : "?";
-}
-
 double eng_llm_layer_flops(const eng_llm_info *info, int64_t n) {
     double d = info->hidden, nn = (double)n, gh = (double)info->n_kv_heads / (double)info->n_heads;
     return 4.0 * nn * d * d * (1.0 + gh) + 4.0 * nn * nn * d + 6.0 * nn * d * (double)info->intermediate;
@@ -194,9 +90,7 @@ static void wfree(eng_llm *m, float *p) {
     else free(p);
 }
 
-/* Moves a host buffer of n floats to the backend (host backends keep it). NULL on failure (the
- * host buffer is freed). */
-static float *put(eng_llm *m, float *host, size_t n, char *err, size_t err_len) {
+float *eng_llm_put(eng_llm *m, float *host, size_t n, char *err, size_t err_len) {
     if (host) m->bytes += n * sizeof(float);
     if (!host || !m->be.k->on_device) return host;
     float *d = m->be.k->alloc(&m->be, n);
@@ -217,7 +111,7 @@ static float *load_w(eng_llm *m, const st_file *st, eng_tensor_id id, int layer,
     for (int i = 0; i < nd; i++) n *= (size_t)shape[i];
     float *h = eng_tensor_load_f32(st, &m->cfg, id, layer, err, err_len);
     if (!h) return NULL;
-    return put(m, h, n, err, err_len);
+    return eng_llm_put(m, h, n, err, err_len);
 }
 
 void eng_llm_free(eng_llm *m) {
@@ -299,7 +193,7 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
                 goto bad;
             }
             memcpy(h, m->embed, n * sizeof *h);
-            if (!(m->lm_head = put(m, h, n, err, err_len))) goto bad;
+            if (!(m->lm_head = eng_llm_put(m, h, n, err, err_len))) goto bad;
         } else {
             m->lm_head = m->embed;
             m->lm_head_is_embed = 1;
@@ -329,6 +223,7 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
             if (!(*t[i].dst = load_w(m, st, t[i].id, l, err, err_len))) goto bad;
     }
     st_close(st);
+    atomic_fetch_add(&n_loads, 1);
     return m;
 bad:
     st_close(st);
@@ -359,48 +254,6 @@ void eng_llm_get_info(const eng_llm *m, eng_llm_info *out) {
 }
 
 const float *eng_llm_image_newline(const eng_llm *m) { return m ? m->newline : NULL; }
-
-/* ---- visual assembly ------------------------------------------------------------------------ */
-
-int64_t eng_llm_visual_count(int newline_mode, int64_t n_frames, int64_t grid) {
-    if (n_frames < 0 || grid < 1 || grid > (1 << 20) || n_frames > ((int64_t)1 << 30)) return -1;
-    int64_t L = grid * grid;
-    switch (newline_mode) {
-    case ENG_NEWLINE_ONE_TOKEN: return n_frames * L + 1;
-    case ENG_NEWLINE_GRID: return n_frames * grid * (grid + 1);
-    case ENG_NEWLINE_FRAME: return n_frames * (L + 1);
-    case ENG_NEWLINE_NONE: return n_frames * L;
-    }
-    return -1;
-}
-
-int64_t eng_llm_assemble_visual(const float *pooled, int64_t n_frames, int64_t grid, int64_t d, int newline_mode,
-                                const float *newline, float *out, char *err, size_t err_len) {
-    int64_t n = eng_llm_visual_count(newline_mode, n_frames, grid);
-    if (n < 0 || d < 1 || !out || (n_frames > 0 && !pooled)) {
-        fail(err, err_len, ENG_ERR_ARG, "assemble_visual: bad arguments (mode %d, T %lld, grid %lld, D %lld)",
-             newline_mode, (long long)n_frames, (long long)grid, (long long)d);
-        return -1;
-    }
-    if (newline_mode != ENG_NEWLINE_NONE && !newline) {
-        fail(err, err_len, ENG_ERR_ARG, "assemble_visual: newline mode %s needs the image_newline vector",
-             eng_newline_str((eng_newline_pos)newline_mode));
-        return -1;
-    }
-    size_t row = (size_t)d * sizeof(float);
-    int64_t o = 0;
-    for (int64_t f = 0; f < n_frames; f++) {
-        for (int64_t r = 0; r < grid; r++) {
-            const float *src = pooled + (f * grid * grid + r * grid) * d;
-            memcpy(out + o * d, src, (size_t)grid * row);
-            o += grid;
-            if (newline_mode == ENG_NEWLINE_GRID) memcpy(out + (o++) * d, newline, row);
-        }
-        if (newline_mode == ENG_NEWLINE_FRAME) memcpy(out + (o++) * d, newline, row);
-    }
-    if (newline_mode == ENG_NEWLINE_ONE_TOKEN) memcpy(out + (o++) * d, newline, row);
-    return o;
-}
 
 /* ---- state ---------------------------------------------------------------------------------- */
 
@@ -664,237 +517,6 @@ static int head_rows(eng_llm_state *s, int64_t r0, int64_t nr, float *dst, char 
     return ENG_OK;
 }
 
-/* ---- the plan ------------------------------------------------------------------------------- */
-
-typedef struct {
-    float score;
-    int64_t idx;
-} scored;
-
-static int cmp_scored(const void *a, const void *b) {
-    const scored *x = a, *y = b;
-    if (x->score > y->score) return -1;
-    if (x->score < y->score) return 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* n_keep of a plan for a span of len rows (SELECT_ATTN). */
-static int64_t plan_keep_count(const eng_llm_plan *p, int64_t len) {
-    int64_t k;
-    if (p->keep_count > 0) k = p->keep_count;
-    else k = (int64_t)nearbyint((double)len * p->keep_ratio); /* round half to even, like Python */
-    if (k < 0) k = 0;
-    if (k > len) k = len;
-    return k;
-}
-
-/* Checks a plan against the model and the spliced sequence (span in original coordinates). */
-static int plan_check(const eng_llm *m, const eng_llm_plan *p, int64_t N, int64_t span_start, int64_t span_len,
-                      char *err, size_t err_len) {
-    if (p->layer < 1 || p->layer >= m->L)
-        return fail(err, err_len, ENG_ERR_ARG, "plan: layer %d outside 1..%d", p->layer, m->L - 1);
-    if (p->select != ENG_PLAN_SELECT_ATTN && p->select != ENG_PLAN_SELECT_INDICES &&
-        p->select != ENG_PLAN_SELECT_ATTN_MEAN)
-        return fail(err, err_len, ENG_ERR_ARG, "plan: unknown selection rule %d", (int)p->select);
-    if (p->merge != ENG_PLAN_MERGE_NONE && p->merge != ENG_PLAN_MERGE_PAIRWISE && p->merge != ENG_PLAN_MERGE_WEIGHTED)
-        return fail(err, err_len, ENG_ERR_ARG, "plan: unknown merge rule %d", (int)p->merge);
-    if (p->pos != ENG_PLAN_POS_KEEP && p->pos != ENG_PLAN_POS_RENUMBER)
-        return fail(err, err_len, ENG_ERR_ARG, "plan: unknown position policy %d", (int)p->pos);
-    if (!(p->merge_weight >= 0.0f && p->merge_weight <= 1.0f))
-        return fail(err, err_len, ENG_ERR_ARG, "plan: merge weight %g outside [0, 1]", (double)p->merge_weight);
-    if (!(p->merge_pool_weight < 0.0f || p->merge_pool_weight <= 1.0f))
-        return fail(err, err_len, ENG_ERR_ARG, "plan: pool weight %g above 1", (double)p->merge_pool_weight);
-    if (p->keep_count < 0 || !(p->keep_ratio >= 0.0 && p->keep_ratio <= 1.0))
-        return fail(err, err_len, ENG_ERR_ARG, "plan: keep count %lld / ratio %g invalid", (long long)p->keep_count,
-                    p->keep_ratio);
-    if (span_start < 0 || span_len < 0 || span_start + span_len > N)
-        return fail(err, err_len, ENG_ERR_ARG, "plan: span [%lld, +%lld) outside the sequence of %lld",
-                    (long long)span_start, (long long)span_len, (long long)N);
-    if (p->select == ENG_PLAN_SELECT_INDICES) {
-        if (p->n_keep_idx < 0 || (p->n_keep_idx > 0 && !p->keep_idx))
-            return fail(err, err_len, ENG_ERR_ARG, "plan: keep indices missing");
-        if (p->n_keep_idx > span_len)
-            return fail(err, err_len, ENG_ERR_ARG, "plan: %lld keep indices for a span of %lld",
-                        (long long)p->n_keep_idx, (long long)span_len);
-        for (int64_t i = 0; i < p->n_keep_idx; i++)
-            if (p->keep_idx[i] < 0 || p->keep_idx[i] >= span_len)
-                return fail(err, err_len, ENG_ERR_ARG, "plan: keep index %lld outside the span 0..%lld",
-                            (long long)p->keep_idx[i], (long long)span_len - 1);
-    }
-    return ENG_OK;
-}
-
-/* Assigns every dropped span row to its most cosine-similar kept row (first maximum in keep
- * order). rows: span-relative; sel[0..nk) keep order; drop[0..nd) ascending; hs = host span rows
- * [span_len, D]. assign[i] = position in sel of the target of drop[i]. Uses the backend matmul on
- * unit-normalised rows: sim[nd, nk] = pd[nd, D] . pk[nk, D]^T. */
-static int merge_assign(eng_llm_state *s, const float *hs, const int64_t *sel, int64_t nk, const int64_t *drop,
-                        int64_t nd, int64_t *assign, char *err, size_t err_len) {
-    eng_llm *m = s->m;
-    eng_backend *be = &m->be;
-    int64_t D = m->D;
-    int l = m->L;
-    /* pn[0, nk) = normalised kept rows (keep order), pn[nk, nk + nd) = normalised dropped rows */
-    float *buf = malloc((size_t)(nk > nd ? nk : nd) * (size_t)D * sizeof(float));
-    if (!buf) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
-    for (int pass = 0; pass < 2; pass++) {
-        int64_t cnt = pass == 0 ? nk : nd;
-        const int64_t *ix = pass == 0 ? sel : drop;
-        for (int64_t i = 0; i < cnt; i++) {
-            const float *h = hs + ix[i] * D;
-            double ss = 0.0;
-            for (int64_t j = 0; j < D; j++) ss += (double)h[j] * h[j];
-            double nrm = sqrt(ss);
-            float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
-            for (int64_t j = 0; j < D; j++) buf[i * D + j] = h[j] * inv;
-        }
-        if (be->k->upload(be, s->pn + (pass == 0 ? 0 : nk * D), buf, (size_t)(cnt * D)) != 0) {
-            free(buf);
-            return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
-        }
-    }
-    free(buf);
-    for (int64_t r0 = 0; r0 < nd; r0 += SIM_CHUNK) {
-        int64_t nr = nd - r0 < SIM_CHUNK ? nd - r0 : SIM_CHUNK;
-        KCALL(be->k->matmul(be, s->sim, s->pn + (nk + r0) * D, s->pn, NULL, nr, D, nk));
-        KCALL(be->k->download(be, s->hsim, s->sim, (size_t)(nr * nk)));
-        for (int64_t r = 0; r < nr; r++) {
-            const float *row = s->hsim + r * nk;
-            int64_t best = 0;
-            for (int64_t t = 1; t < nk; t++)
-                if (row[t] > row[best]) best = t;
-            assign[r0 + r] = best;
-        }
-    }
-    return ENG_OK;
-}
-
-/* Executes plan p on the current n rows (s->x, s->pos, s->orig), given the head-averaged attention
- * row tap[n] of layer K-1 and the current span [*vs, *vs + *vl). Updates n, the span, s->kept. */
-static int plan_execute(eng_llm_state *s, const eng_llm_plan *p, const float *tap, int64_t *n_io, int64_t *vs_io,
-                        int64_t *vl_io, char *err, size_t err_len) {
-    eng_llm *m = s->m;
-    eng_backend *be = &m->be;
-    int64_t n = *n_io, vs = *vs_io, vl = *vl_io, D = m->D;
-    int64_t *sel = s->sel;
-    int64_t nk;
-    /* mark[i]: 0 candidate not (yet) kept, 1 selected, 2 protected (kept, never scored/merged) */
-    memset(s->mark, 0, (size_t)vl);
-    int64_t n_prot = 0;
-    if (p->protect)
-        for (int64_t i = 0; i < vl; i++)
-            if (p->protect[i]) {
-                s->mark[i] = 2;
-                n_prot++;
-            }
-    if (p->select == ENG_PLAN_SELECT_INDICES) {
-        nk = p->n_keep_idx;
-        for (int64_t i = 0; i < nk; i++) {
-            if (s->mark[p->keep_idx[i]])
-                return fail(err, err_len, ENG_ERR_ARG, "plan: keep index %lld repeated or protected",
-                            (long long)p->keep_idx[i]);
-            s->mark[p->keep_idx[i]] = 1;
-            sel[i] = p->keep_idx[i];
-        }
-    } else {
-        int64_t nc = vl - n_prot;
-        nk = plan_keep_count(p, nc);
-        scored *sc = malloc((size_t)(nc > 0 ? nc : 1) * sizeof *sc);
-        if (!sc) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
-        const float *score = p->select == ENG_PLAN_SELECT_ATTN_MEAN ? s->hmean : tap;
-        int64_t c = 0;
-        for (int64_t i = 0; i < vl; i++) {
-            if (s->mark[i]) continue;
-            sc[c].score = score[vs + i];
-            sc[c].idx = i;
-            c++;
-        }
-        qsort(sc, (size_t)nc, sizeof *sc, cmp_scored);
-        for (int64_t i = 0; i < nk; i++) {
-            sel[i] = sc[i].idx;
-            s->mark[sel[i]] = 1;
-        }
-        free(sc);
-    }
-    /* host copy of the stream */
-    if (be->k->download(be, s->hx, s->x, (size_t)(n * D)) != 0)
-        return fail(err, err_len, ENG_ERR_BACKEND, "plan: download: %s", be->err);
-    float *hs = s->hx + vs * D; /* span rows */
-    int64_t nd = vl - nk - n_prot;
-    if (p->merge != ENG_PLAN_MERGE_NONE && nk > 0 && nd > 0) {
-        int64_t *drop = s->kept; /* scratch: dropped rows ascending (kept[] is rebuilt below) */
-        int64_t j = 0;
-        for (int64_t i = 0; i < vl; i++)
-            if (!s->mark[i]) drop[j++] = i;
-        int rc = merge_assign(s, hs, sel, nk, drop, nd, s->assign, err, err_len);
-        if (rc != ENG_OK) return rc;
-        if (p->merge == ENG_PLAN_MERGE_PAIRWISE) {
-            /* sequential running average, in ascending dropped order */
-            for (int64_t i = 0; i < nd; i++) {
-                float *ht = hs + sel[s->assign[i]] * D;
-                const float *hj = hs + drop[i] * D;
-                for (int64_t c = 0; c < D; c++) ht[c] = (ht[c] + hj[c]) * 0.5f;
-            }
-        } else {
-            /* simultaneous: pooled_t = (h_t + sum h_j) / (1 + cnt); h_t = w h_t + (1 - w) pooled_t */
-            double *acc = calloc((size_t)nk * (size_t)D, sizeof *acc);
-            int64_t *cnt = calloc((size_t)nk, sizeof *cnt);
-            if (!acc || !cnt) {
-                free(acc);
-                free(cnt);
-                return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
-            }
-            for (int64_t i = 0; i < nd; i++) {
-                const float *hj = hs + drop[i] * D;
-                double *a = acc + s->assign[i] * D;
-                for (int64_t c = 0; c < D; c++) a[c] += hj[c];
-                cnt[s->assign[i]]++;
-            }
-            float w = p->merge_weight, wp = p->merge_pool_weight < 0.0f ? 1.0f - w : p->merge_pool_weight;
-            for (int64_t t = 0; t < nk; t++) {
-                /* every kept token, assigned or not (pooled = h_t then), as the reference does */
-                float *ht = hs + sel[t] * D;
-                const double *a = acc + t * D;
-                for (int64_t c = 0; c < D; c++) {
-                    float pooled = (float)(((double)ht[c] + a[c]) / (double)(1 + cnt[t]));
-                    ht[c] = w * ht[c] + wp * pooled;
-                }
-            }
-            free(acc);
-            free(cnt);
-        }
-    }
-    /* kept rows ascending; gather text before, kept span rows, text after (in place, forward) */
-    int64_t j = 0;
-    for (int64_t i = 0; i < vl; i++)
-        if (s->mark[i]) s->kept[j++] = i;
-    int64_t n_keep_all = j; /* selected + protected */
-    int64_t o = vs;
-    for (int64_t i = 0; i < n_keep_all; i++, o++) {
-        int64_t src = vs + s->kept[i];
-        if (src != o) {
-            memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
-            s->pos[o] = s->pos[src];
-            s->orig[o] = s->orig[src];
-        }
-    }
-    for (int64_t src = vs + vl; src < n; src++, o++) {
-        memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
-        s->pos[o] = s->pos[src];
-        s->orig[o] = s->orig[src];
-    }
-    int64_t n_new = o;
-    if (p->pos == ENG_PLAN_POS_RENUMBER)
-        for (int64_t i = 0; i < n_new; i++) s->pos[i] = i;
-    if (be->k->upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
-        return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
-    s->n_kept = n_keep_all;
-    s->have_plan_kept = 1;
-    *n_io = n_new;
-    *vl_io = n_keep_all;
-    return ENG_OK;
-}
-
 /* ---- prefill -------------------------------------------------------------------------------- */
 
 static int is_placeholder(const eng_llm *m, int64_t id) {
@@ -906,7 +528,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     eng_llm *m = s->m;
     eng_backend *be = &m->be;
     int64_t D = m->D;
-    double t0 = now_s();
+    double t0 = tb_now_s();
     if (!p->ids && p->n_ids > 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: no token ids");
     if (p->n_ids < 0 || p->n_visual < 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: negative count");
     if (p->n_visual > 0 && !p->visual) return fail(err, err_len, ENG_ERR_ARG, "prefill: no visual rows");
@@ -934,11 +556,11 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     if (p->attn_layer < -1 || p->attn_layer >= m->L)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: attention layer %d outside 0..%d", p->attn_layer, m->L - 1);
     int64_t vs = ph >= 0 ? ph : -1, vl = ph >= 0 ? p->n_visual : 0;
-    const eng_llm_plan *plan = p->plan && p->plan->layer != 0 ? p->plan : NULL;
+    const tb_llm_plan *plan = p->plan && p->plan->layer != 0 ? p->plan : NULL;
     if (plan) {
         int64_t ss = plan->span_start >= 0 ? plan->span_start : (vs >= 0 ? vs : 0);
         int64_t sl = plan->span_start >= 0 ? plan->span_len : vl;
-        int rc = plan_check(m, plan, N, ss, sl, err, err_len);
+        int rc = eng_llm_plan_check(m, plan, N, ss, sl, err, err_len);
         if (rc != ENG_OK) return rc;
         vs = ss;
         vl = sl;
@@ -972,16 +594,16 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     double plan_s = 0.0;
     for (int l = 0; l < m->L; l++) {
         if (plan && l == plan->layer) {
-            double tp = now_s();
-            int rc = plan_execute(s, plan, s->hrow, &n, &vs, &vl, err, err_len);
+            double tp = tb_now_s();
+            int rc = eng_llm_plan_execute(s, plan, s->hrow, &n, &vs, &vl, err, err_len);
             if (rc != ENG_OK) return rc;
-            plan_s += now_s() - tp;
+            plan_s += tb_now_s() - tp;
         }
         int want_plan_row = plan && l == plan->layer - 1;
         int want_tap = l == p->attn_layer;
         int causal = !(plan && plan->bidirectional_prev && l == plan->layer - 1);
         float *tap = (want_plan_row || want_tap) ? s->hrow : NULL;
-        float *recv = want_plan_row && plan->select == ENG_PLAN_SELECT_ATTN_MEAN ? s->hmean : NULL;
+        float *recv = want_plan_row && plan->select == TB_PLAN_SELECT_ALL_QUERIES ? s->hmean : NULL;
         int rc = layer_forward(s, l, n, s->pos, causal, tap, recv, err, err_len);
         if (rc != ENG_OK) return rc;
         s->tokens_layer[l] = n;
@@ -1027,7 +649,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     out->n_layers = m->L;
     out->kept = s->have_plan_kept ? s->kept : NULL;
     out->n_kept = s->have_plan_kept ? s->n_kept : 0;
-    out->seconds = now_s() - t0;
+    out->seconds = tb_now_s() - t0;
     out->plan_seconds = plan_s;
     s->tm.prefill_s = out->seconds;
     s->tm.plan_s = plan_s;
@@ -1060,7 +682,7 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
                     (long long)m->V - 1);
     if (s->kv_len[0] + 1 > s->C)
         return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (n_ctx %lld)", (long long)s->C);
-    double t0 = now_s();
+    double t0 = tb_now_s();
     if (be->k->upload(be, s->x, m->embed + token * m->D, (size_t)m->D) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
     int64_t pos = s->next_pos;
@@ -1072,7 +694,7 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     if (rc != ENG_OK) return rc;
     if (be->k->sync(be) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
     s->next_pos++;
-    s->tm.decode_s += now_s() - t0;
+    s->tm.decode_s += tb_now_s() - t0;
     s->tm.n_decode++;
     if (logits) *logits = s->logits;
     return ENG_OK;
@@ -1123,96 +745,3 @@ int eng_llm_generate(eng_llm_state *s, const eng_llm_gen_params *gp, int64_t *to
     return ENG_OK;
 }
 
-/* ---- random in-memory model (llm_internal.h) ------------------------------------------------- */
-
-/* Fills n floats uniformly in [-a, a] from a SplitMix64 stream keyed by (seed, tag). */
-static float *rand_buf(size_t n, float a, uint64_t seed, uint64_t tag) {
-    float *b = malloc((n ? n : 1) * sizeof *b);
-    if (!b) return NULL;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        uint64_t z = seed * 0x9E3779B97F4A7C15ull + tag * 0xBF58476D1CE4E5B9ull + i * 0x94D049BB133111EBull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        b[i] = a * (float)((double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-    }
-    return b;
-}
-
-static float *const_buf(size_t n, float v) {
-    float *b = malloc((n ? n : 1) * sizeof *b);
-    if (b)
-        for (size_t i = 0; i < n; i++) b[i] = v;
-    return b;
-}
-
-eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, uint64_t seed, char *err,
-                            size_t err_len) {
-    eng_llm_params defp = eng_llm_default_params();
-    if (!p) p = &defp;
-    if (!c || c->hidden <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads ||
-        c->head_dim <= 0 || c->head_dim % 2 || c->intermediate <= 0 || c->n_layers <= 0 || c->vocab <= 0 ||
-        p->vocab_limit < 0 || p->vocab_limit > c->vocab) {
-        fail(err, err_len, ENG_ERR_ARG, "eng_llm_new_random: bad configuration");
-        return NULL;
-    }
-    if (err && err_len) err[0] = '\0';
-    eng_llm *m = calloc(1, sizeof *m);
-    if (!m) {
-        fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    m->cfg.llm = *c;
-    m->cfg.newline = ENG_NEWLINE_NONE;
-    m->cfg.image_token_id = ENG_LLM_IMAGE_PLACEHOLDER;
-    eng_generation_config_default(&m->cfg.gen);
-    m->D = c->hidden;
-    m->H = c->n_heads;
-    m->G = c->n_kv_heads;
-    m->Dh = c->head_dim;
-    m->M = c->intermediate;
-    m->L = c->n_layers;
-    m->V = c->vocab;
-    m->Vo = p->vocab_limit ? p->vocab_limit : m->V;
-    m->rep_pen = 1.0;
-    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
-    size_t D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh, M = (size_t)m->M;
-    float sD = sqrtf(3.0f / (float)D), sHD = sqrtf(3.0f / (float)HD), sM = sqrtf(3.0f / (float)M);
-    uint64_t tag = 1;
-    if (!(m->embed = rand_buf((size_t)m->V * D, 0.5f, seed, tag++))) goto nomem;
-    m->bytes += (size_t)m->V * D * sizeof(float);
-    if (c->tie_embeddings && !m->be.k->on_device) {
-        m->lm_head = m->embed;
-        m->lm_head_is_embed = 1;
-    } else if (!(m->lm_head = put(m, rand_buf((size_t)m->V * D, sD, seed, tag++), (size_t)m->V * D, err, err_len))) {
-        goto bad;
-    }
-    if (!(m->norm = put(m, const_buf(D, 1.0f), D, err, err_len))) goto bad;
-    m->layers = calloc((size_t)m->L, sizeof *m->layers);
-    if (!m->layers) goto nomem;
-    for (int l = 0; l < m->L; l++) {
-        llm_layer *w = &m->layers[l];
-        if (!(w->in_norm = put(m, const_buf(D, 1.0f), D, err, err_len)) ||
-            !(w->post_norm = put(m, const_buf(D, 1.0f), D, err, err_len)) ||
-            !(w->q_w = put(m, rand_buf(HD * D, sD, seed, tag++), HD * D, err, err_len)) ||
-            !(w->q_b = put(m, rand_buf(HD, 0.02f, seed, tag++), HD, err, err_len)) ||
-            !(w->k_w = put(m, rand_buf(KVD * D, sD, seed, tag++), KVD * D, err, err_len)) ||
-            !(w->k_b = put(m, rand_buf(KVD, 0.02f, seed, tag++), KVD, err, err_len)) ||
-            !(w->v_w = put(m, rand_buf(KVD * D, sD, seed, tag++), KVD * D, err, err_len)) ||
-            !(w->v_b = put(m, rand_buf(KVD, 0.02f, seed, tag++), KVD, err, err_len)) ||
-            !(w->o_w = put(m, rand_buf(D * HD, sHD, seed, tag++), D * HD, err, err_len)) ||
-            !(w->gate_w = put(m, rand_buf(M * D, sD, seed, tag++), M * D, err, err_len)) ||
-            !(w->up_w = put(m, rand_buf(M * D, sD, seed, tag++), M * D, err, err_len)) ||
-            !(w->down_w = put(m, rand_buf(D * M, sM, seed, tag++), D * M, err, err_len))) {
-            if (!err || !err[0]) fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
-            goto bad;
-        }
-    }
-    return m;
-nomem:
-    fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_new_random: out of memory");
-bad:
-    eng_llm_free(m);
-    return NULL;
-}

@@ -11,10 +11,11 @@
  *     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
  *     eng_llm_state *s = eng_llm_state_init(m, 8192, err, sizeof err);   // KV cache for 8192 tokens
  *     // ids: prompt token ids with ONE image placeholder (-200) where the visual block goes;
- *     // vis: [n_vis, D] assembled visual tokens (eng_llm_assemble_visual builds it from [T, L, D])
+ *     // vis: [n_vis, D] the visual block in LLM order, newline rows included (the pruners' layout
+ *     // emitter, tango/kit.h, decides that order; the engine takes the block as given)
  *     eng_llm_prefill_params pp = eng_llm_prefill_default_params();
  *     pp.ids = ids; pp.n_ids = n_ids; pp.visual = vis; pp.n_visual = n_vis;
- *     eng_llm_plan plan = eng_llm_plan_default();         // optional in-LLM pruning
+ *     tb_llm_plan plan = tb_llm_plan_default();           // optional in-LLM pruning
  *     plan.layer = 2; plan.keep_ratio = 0.5;              // FastV: K = 2, keep half by attention
  *     pp.plan = &plan;
  *     eng_llm_prefill_out po;
@@ -45,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/llm_plan.h"
 #include "engine/engine.h"
 
 #ifdef __cplusplus
@@ -75,6 +77,10 @@ eng_llm_params eng_llm_default_params(void);
  * but not loaded. Returns NULL with err set. Caller frees with eng_llm_free. */
 eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_t err_len);
 
+/* How many times eng_llm_load has succeeded in this process (a diagnostic: a 7B LLM must be loaded
+ * once per run; `run` logs it). */
+size_t eng_llm_load_count(void);
+
 /* Frees the model; eng_llm_free(NULL) is a no-op. All states of the model must be freed first. */
 void eng_llm_free(eng_llm *m);
 
@@ -104,95 +110,23 @@ void eng_llm_get_info(const eng_llm *m, eng_llm_info *out);
 /* The learned image_newline vector [D] (host memory, borrowed until eng_llm_free), or NULL. */
 const float *eng_llm_image_newline(const eng_llm *m);
 
-/* ---- visual block assembly (spec §1.4) ------------------------------------------------------ */
-
-/* Number of visual embeddings the assembled block of T frames x (grid x grid) pooled tokens has
- * under newline mode (eng_newline_pos): one_token T*L + 1, grid T*grid*(grid+1), frame T*(L+1),
- * no_token T*L. -1 for a bad mode or shape. */
-int64_t eng_llm_visual_count(int newline_mode, int64_t n_frames, int64_t grid);
-
-/* Builds the visual block from pooled tokens [T, grid*grid, D] (frame-major, row-major grid):
- * one_token: all tokens then one newline; grid: after each row of each frame a newline; frame:
- * after each frame a newline; no_token: the tokens only. out must hold
- * eng_llm_visual_count(...) * D floats. newline: [D] (eng_llm_image_newline), required unless
- * mode is no_token. Returns the number of rows written, or -1 with err set. */
-int64_t eng_llm_assemble_visual(const float *pooled, int64_t n_frames, int64_t grid, int64_t d, int newline_mode,
-                                const float *newline, float *out, char *err, size_t err_len);
-
 /* ---- in-LLM pruning plan -------------------------------------------------------------------- */
 
-typedef enum {
-    ENG_PLAN_SELECT_ATTN = 0,    /* keep the top-n_keep visual tokens by the head-averaged attention
-                                    of the LAST query row at layer K-1 (FastV, HoliTom, Tango);
-                                    ties go to the lower index */
-    ENG_PLAN_SELECT_INDICES = 1, /* keep exactly keep_idx[0..n_keep_idx) (span-relative indices) */
-    ENG_PLAN_SELECT_ATTN_MEAN = 2, /* top-n_keep by the attention each visual token RECEIVES at layer
-                                    K-1, averaged over heads and all query rows (causal zeros
-                                    included: a constant divisor, so the ranking is by total
-                                    received attention); FastV compat=paper (fastv.last_row_score) */
-} eng_plan_select;
+/* The plan type and its rules are common/llm_plan.h (tb_llm_plan), shared with the pruners that
+ * produce plans. eng_llm_prefill executes one between layers K-1 and K: layers < K run (and
+ * cache) the full sequence; layers >= K run and cache only the rows before the visual span, the
+ * kept and protected span rows (ascending original order) and the rows after the span. Decode
+ * never re-prunes. */
 
-typedef enum {
-    ENG_PLAN_MERGE_NONE = 0,     /* dropped tokens vanish (FastV) */
-    ENG_PLAN_MERGE_PAIRWISE = 1, /* HoliTom (holitom-fastvid.md §1.10): cosine similarity of the
-                                    layer-K input hidden states, dropped x kept, computed once;
-                                    for each dropped token j in ascending order, its most similar
-                                    kept token t (first maximum in keep order) becomes
-                                    h_t = (h_t + h_j) / 2 (sequential running average) */
-    ENG_PLAN_MERGE_WEIGHTED = 2, /* Tango (tango.md §10): same assignment; then for each kept t
-                                    with assigned set S_t: pooled = (h_t + sum_{j in S_t} h_j) /
-                                    (1 + |S_t|), h_t = w h_t + (1 - w) pooled, w = merge_weight
-                                    (0.6), 1 - w = merge_pool_weight; all from the pre-merge
-                                    states (simultaneous) */
-} eng_plan_merge;
-
-typedef enum {
-    ENG_PLAN_POS_KEEP = 0,     /* kept tokens keep their position ids (RoPE gaps), as FastV,
-                                  HoliTom and Tango do */
-    ENG_PLAN_POS_RENUMBER = 1, /* layers >= K see positions 0..n'-1 over the shortened sequence
-                                  (decode positions still continue after the full prefill) */
-} eng_plan_pos;
-
-/* One pruning step executed during prefill, between layer K-1 and layer K. Layers < K run (and
- * cache) the full sequence; layers >= K run and cache only: the tokens before the visual span,
- * the kept visual tokens (ascending original order), the tokens after the span. Decode never
- * re-prunes. The "keep order" used for ties in the merge rules is the selection order: by
- * descending score (ties: lower index first) for the attention rules, as given for
- * ENG_PLAN_SELECT_INDICES. */
-typedef struct {
-    int layer;              /* K, 1..L-1; 0 (default) = no plan */
-    int64_t keep_count;     /* > 0: keep this many candidate tokens (capped at the candidates) */
-    double keep_ratio;      /* used when keep_count == 0: n_keep = round_half_even(V_cand *
-                               keep_ratio) (Python round; keep_ratio is the KEPT fraction; the
-                               default 0 keeps none). V_cand = span rows not protected */
-    eng_plan_select select; /* default ENG_PLAN_SELECT_ATTN */
-    const int64_t *keep_idx; /* ENG_PLAN_SELECT_INDICES: span-relative indices, distinct, borrowed */
-    int64_t n_keep_idx;
-    eng_plan_merge merge;   /* default ENG_PLAN_MERGE_NONE */
-    float merge_weight;     /* ENG_PLAN_MERGE_WEIGHTED: weight of the kept token (default 0.6) */
-    float merge_pool_weight; /* ENG_PLAN_MERGE_WEIGHTED: weight of the pooled mean; < 0 (default)
-                                = 1 - merge_weight (Tango: 0.4) */
-    eng_plan_pos pos;       /* default ENG_PLAN_POS_KEEP */
-    int64_t span_start;     /* visual span [span_start, span_start + span_len) in the spliced
-                               sequence; -1 (default) = the block that replaced the placeholder
-                               (newline tokens included, as every reference does) */
-    int64_t span_len;
-    int bidirectional_prev; /* 1: layer K-1 runs without the causal mask in prefill (quirk
-                               tango.fastv_layer17_bidirectional); default 0 */
-    const uint8_t *protect; /* NULL (default), or [span_len] span-relative mask (borrowed): rows
-                               with protect[i] != 0 (e.g. newline tokens when a method excludes
-                               them) are always kept, never scored, selected or merged into */
-} eng_llm_plan;
-
-/* Defaults: no plan (layer 0), select by attention, no merge, weight 0.6, keep positions, span of
- * the placeholder block, causal layer K-1. */
-eng_llm_plan eng_llm_plan_default(void);
-
-/* Short stable names, for records: "attn"/"indices"/"attn-mean", "none"/"pairwise"/"weighted",
- * "keep"/"renumber". */
-const char *eng_plan_select_str(eng_plan_select s);
-const char *eng_plan_merge_str(eng_plan_merge m);
-const char *eng_plan_pos_str(eng_plan_pos p);
+/* Runs a plan's selection and merge rules on ONE span outside a forward pass: the code
+ * eng_llm_prefill runs between layers K-1 and K (the span's scores given instead of computed).
+ * score [V]: the layer K-1 scores of the span rows (last-query attention, or received attention
+ * for TB_PLAN_SELECT_ALL_QUERIES); hidden [V][D] host rows, merged in place (the kept rows hold
+ * their merged values afterwards); kept [V] receives the kept and protected span-relative
+ * indices, ascending, *n_kept their count. The merge similarities run on `backend`.
+ * ENG_OK, ENG_ERR_ARG (a bad rule or index), ENG_ERR_NOMEM or ENG_ERR_BACKEND. */
+int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const float *score, float *hidden, int64_t V,
+                       int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len);
 
 /* ---- state and prefill ---------------------------------------------------------------------- */
 
@@ -215,7 +149,7 @@ typedef struct {
     int attn_layer;       /* >= 0: record layer attn_layer's last-query-row attention (head mean,
                              over all keys of that layer); -1 (default) = none */
     int all_logits;       /* 1: logits for every final-layer row; 0 (default): last row only */
-    const eng_llm_plan *plan; /* NULL or plan->layer == 0: no pruning */
+    const tb_llm_plan *plan; /* NULL or plan->layer == 0: no pruning */
 } eng_llm_prefill_params;
 
 eng_llm_prefill_params eng_llm_prefill_default_params(void);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/rng.h"
 
 /* ---- the tiny configuration ---------------------------------------------------------------- */
 
@@ -230,18 +231,11 @@ int eng_tiny_config(const eng_tiny_params *p, eng_config *cfg, char *err, size_t
 
 /* ---- random numbers ------------------------------------------------------------------------ */
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Approximately standard normal: (sum of 4 uniforms - 2) * sqrt(3); exact double arithmetic. */
 static float tiny_normal(uint64_t *s) {
     double acc = 0.0;
     for (int i = 0; i < 4; i++)
-        acc += (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0);
+        acc += (double)(tb_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
     return (float)((acc - 2.0) * 1.7320508075688772);
 }
 
@@ -295,7 +289,7 @@ static init_kind kind_of(eng_tensor_id id) {
 static void fill(float *data, size_t numel, eng_tensor_id id, int layer, int ndim, const int64_t *shape,
                  uint64_t seed) {
     uint64_t s = seed * 0x100000001b3ull + ((uint64_t)id << 32) + (uint64_t)(layer + 1) * 0x9e3779b9ull;
-    (void)splitmix(&s);
+    (void)tb_splitmix64(&s);
     init_kind k = kind_of(id);
     double fan_in = 1.0;
     for (int i = 1; i < ndim; i++)

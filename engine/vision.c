@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common/clock.h"
+#include "common/rng.h"
 
 /* ---- loading ---------------------------------------------------------------------------------- */
 
@@ -296,11 +298,6 @@ typedef struct {
 
 #define N_SCRATCH 18
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Checked product of non-negative sizes; 0 on overflow (callers treat 0 for a non-empty shape as
  * an error). */
@@ -338,7 +335,7 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
         snprintf(err, err_len, "eng_vision_encode: unknown pool mode %d", (int)p->pool);
         return ENG_ERR_ARG;
     }
-    double t0 = now_s();
+    double t0 = tb_now_s();
     eng_backend *be = &m->be;
     const eng_vision_config *vc = &m->cfg.vision;
     const eng_vision_weights *w = &m->vw;
@@ -523,7 +520,7 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
                 OP(be->k->download(be, dl[i].dst + f0 * dl[i].per_frame, dl[i].src, (size_t)(B * dl[i].per_frame)));
     }
     OP(be->k->sync(be));
-    out->seconds = now_s() - t0;
+    out->seconds = tb_now_s() - t0;
 out:
     for (size_t i = 0; i < N_SCRATCH; i++) be->k->free(be, *slots[i]);
     free(host_patches);
@@ -538,10 +535,7 @@ static float *rand_host(uint64_t *state, size_t n, float mean, float sd) {
     float *p = malloc((n ? n : 1) * sizeof *p);
     if (!p) return NULL;
     for (size_t i = 0; i < n; i++) {
-        uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
+        uint64_t z = tb_splitmix64(state);
         double u = (double)(z >> 11) / 9007199254740992.0; /* [0, 1) */
         p[i] = mean + sd * (float)((u - 0.5) * 3.4641016151377544); /* var of U(-a, a) = a^2/3 */
     }

@@ -8,8 +8,8 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/stats.h"
-#include "harness/store.h"
+#include "reports/stats.h"
+#include "store/store.h"
 
 typedef struct {
     char **ids;    /* sample ids, sorted (the store returns them ordered) */

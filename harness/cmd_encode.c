@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/sha256.h"
 #include "datasets/video.h"
 #include "engine/engine.h"
 #include "datasets/datasets.h"
@@ -120,7 +121,7 @@ int cmd_encode(int argc, char **argv) {
     char key[2048] = "";
     if (cache_dir) {
         char h[65], source[128];
-        if (ds_sha256_file(video ? video : pixels_path, h, NULL, err, sizeof err)) {
+        if (tb_sha256_file(video ? video : pixels_path, h, NULL, err, sizeof err)) {
             fprintf(stderr, "tango-bench encode: %s\n", err);
             goto out;
         }

@@ -5,7 +5,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/store.h"
+#include "store/store.h"
 
 int cmd_export(int argc, char **argv) {
     const char *path = NULL, *run = NULL, *format = "csv", *out_path = NULL;

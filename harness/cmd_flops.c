@@ -8,6 +8,8 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/flops.h"
+#include "tango/kit.h"
+#include "tango/retention.h"
 
 #define MAX_LAYERS 512
 
@@ -107,12 +109,11 @@ int cmd_flops(int argc, char **argv) {
     if (method) {
         if (ratio <= 0) return cli_usage_error(&spec, "--method needs --ratio in (0, 1]");
         if (m.n_layers > TG_MAX_LAYERS) return cli_usage_error(&spec, "the model has too many layers for a plan");
-        bl_geometry g;
-        if (!strcmp(family, "llava-ov")) g = bl_geometry_default(BL_MODEL_OV);
-        else if (!strcmp(family, "llava-video")) g = bl_geometry_default(BL_MODEL_VIDEO);
-        else return cli_usage_error(&spec, "--family '%s' is not llava-ov or llava-video", family);
+        tb_family fam;
+        if (tb_family_parse(family, &fam))
+            return cli_usage_error(&spec, "--family '%s' is not llava-ov or llava-video", family);
+        bl_geometry g = bl_geometry_default(fam, m.n_layers);
         if (frames > 0) g.n_frames = frames;
-        g.n_layers = m.n_layers;
         bl_knobs kn = bl_knobs_default(method);
         if (k >= 0) kn.llm_layer = (int)k;
         double realised = 0;
@@ -123,7 +124,7 @@ int cmd_flops(int argc, char **argv) {
         }
         bl_plan_layers(&kn, m.n_layers, plan);
         /* the unpruned block of this geometry: tokens plus newlines (OV one, Video one per row) */
-        n_visual = g.n_frames * g.grid_h * g.grid_w + (g.model == BL_MODEL_OV ? 1 : g.n_frames * g.grid_h);
+        n_visual = tg_layout_full_len(g.newline, g.n_frames, g.grid_h, g.grid_w);
         if (!json) {
             printf("%s at r=%.3f on %s (%lld frames of %lldx%lld): %lld visual tokens enter the LLM", method, ratio,
                    family, (long long)g.n_frames, (long long)g.grid_h, (long long)g.grid_w, (long long)kn.n_seq);
@@ -135,7 +136,7 @@ int cmd_flops(int argc, char **argv) {
         if (ratio <= 0) return cli_usage_error(&spec, "--solve needs --ratio in (0, 1]");
         if (!strcmp(solve, "fastv")) {
             double got;
-            int64_t r_keep = fl_fastv_keep(m.n_layers, (int)k, n_visual, ratio, 0.005, &got);
+            int64_t r_keep = tg_fastv_keep(m.n_layers, (int)k, n_visual, ratio, 0.005, &got);
             if (r_keep < 0) {
                 fprintf(stderr,
                         "tango-bench flops: FastV with K=%lld cannot reach retention %.4f on %d layers "
@@ -146,7 +147,7 @@ int cmd_flops(int argc, char **argv) {
             for (int l = (int)k; l < m.n_layers; l++) plan[l] = r_keep;
             if (!json) printf("fastv: K=%lld keep R=%lld of %lld tokens\n", (long long)k, (long long)r_keep, (long long)n_visual);
         } else if (!strcmp(solve, "two-stage")) {
-            double pre = fl_two_stage_pre_ratio(m.n_layers, (int)k, keep, ratio);
+            double pre = tg_two_stage_pre_ratio(m.n_layers, (int)k, keep, ratio);
             if (pre > 1) {
                 fprintf(stderr, "tango-bench flops: two-stage K=%lld keep=%.3f needs pre-LLM ratio %.4f > 1\n",
                         (long long)k, keep, pre);
@@ -172,7 +173,7 @@ int cmd_flops(int argc, char **argv) {
     int64_t full[MAX_LAYERS];
     for (int l = 0; l < m.n_layers; l++) full[l] = n_visual;
     double total = fl_prefill_flops(&m, n_text, plan), base = fl_prefill_flops(&m, n_text, full);
-    double retention = fl_equiv_retention(plan, m.n_layers, n_visual);
+    double retention = tg_equiv_retention(plan, m.n_layers, n_visual);
     if (json) {
         printf("{\"model\":\"%s\",\"layers\":%d,\"visual\":%lld,\"text\":%lld,\"tokens_per_layer\":[", m.name,
                m.n_layers, (long long)n_visual, (long long)n_text);

@@ -14,14 +14,48 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/npy.h"
+#include "harness/session.h"
+#include "tango/kit.h"
 
 /* Parses --plan-rule into the plan's merge rule. */
-static int parse_rule(const char *s, eng_llm_plan *p) {
-    if (strcmp(s, "fastv") == 0) p->merge = ENG_PLAN_MERGE_NONE;
-    else if (strcmp(s, "holitom") == 0) p->merge = ENG_PLAN_MERGE_PAIRWISE;
-    else if (strcmp(s, "tango") == 0) p->merge = ENG_PLAN_MERGE_WEIGHTED;
+static int parse_rule(const char *s, tb_llm_plan *p) {
+    if (strcmp(s, "fastv") == 0) p->merge = TB_PLAN_MERGE_NONE;
+    else if (strcmp(s, "holitom") == 0) p->merge = TB_PLAN_MERGE_PAIRWISE;
+    else if (strcmp(s, "tango") == 0) p->merge = TB_PLAN_MERGE_WEIGHTED;
     else return -1;
     return 0;
+}
+
+/* Every pooled token of T frames of grid x grid in the checkpoint's newline layout (the pruners'
+ * layout emitter, tango/kit.h), as the visual block [*n_vis, D] (caller frees *block). */
+static int assemble_all(const eng_llm *m, const eng_llm_info *info, const float *pooled, int64_t T, int64_t grid,
+                        float **block, int64_t *n_vis, char *err, size_t err_len) {
+    err[0] = '\0';
+    tg_prune_input in = tg_prune_input_default();
+    in.features = pooled;
+    in.n_frames = T;
+    in.n_tokens = grid * grid;
+    in.dim = info->hidden;
+    in.grid_h = in.grid_w = grid;
+    if (run_model_layout(info, TB_FAMILY_LLAVA_OV, &in.model, err, err_len)) return -1;
+    int64_t N = T * grid * grid;
+    tg_entry *list = malloc((size_t)(N ? N : 1) * sizeof *list);
+    if (!list) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    for (int64_t i = 0; i < N; i++) list[i] = (tg_entry){i, pooled + (size_t)i * (size_t)info->hidden};
+    tg_seq seq = {0};
+    tg_prune_output out = {0};
+    int rc = tg_seq_emit(&seq, list, N, in.model.newline, T, grid, grid, 0) ||
+             tg_seq_finish(&seq, &in, &out, NULL, "assemble", err, err_len) ||
+             run_visual_block(&out, eng_llm_image_newline(m), block, err, err_len);
+    if (rc && !err[0]) snprintf(err, err_len, "out of memory");
+    *n_vis = rc ? 0 : out.n_seq;
+    tg_seq_free(&seq);
+    tg_prune_output_free(&out);
+    free(list);
+    return rc ? -1 : 0;
 }
 
 int cmd_forward(int argc, char **argv) {
@@ -66,13 +100,13 @@ int cmd_forward(int argc, char **argv) {
     eng_llm_params lp = eng_llm_default_params();
     if (eng_backend_parse(backend, &lp.backend) != 0) return cli_usage_error(&spec, "unknown backend '%s'", backend);
     lp.vocab_limit = vocab_limit;
-    eng_llm_plan plan = eng_llm_plan_default();
+    tb_llm_plan plan = tb_llm_plan_default();
     if (parse_rule(plan_rule, &plan) != 0) return cli_usage_error(&spec, "unknown --plan-rule '%s'", plan_rule);
-    if (strcmp(plan_pos, "keep") == 0) plan.pos = ENG_PLAN_POS_KEEP;
-    else if (strcmp(plan_pos, "renumber") == 0) plan.pos = ENG_PLAN_POS_RENUMBER;
+    if (strcmp(plan_pos, "keep") == 0) plan.pos = TB_PLAN_POS_KEEP;
+    else if (strcmp(plan_pos, "renumber") == 0) plan.pos = TB_PLAN_POS_RENUMBER;
     else return cli_usage_error(&spec, "unknown --plan-pos '%s'", plan_pos);
-    if (strcmp(plan_select, "last") == 0) plan.select = ENG_PLAN_SELECT_ATTN;
-    else if (strcmp(plan_select, "mean") == 0) plan.select = ENG_PLAN_SELECT_ATTN_MEAN;
+    if (strcmp(plan_select, "last") == 0) plan.select = TB_PLAN_SELECT_LAST_QUERY;
+    else if (strcmp(plan_select, "mean") == 0) plan.select = TB_PLAN_SELECT_ALL_QUERIES;
     else return cli_usage_error(&spec, "unknown --plan-select '%s'", plan_select);
     if (plan_keep > 1.0) {
         if (plan_keep != floor(plan_keep)) return cli_usage_error(&spec, "--plan-keep %g: a count must be whole", plan_keep);
@@ -80,7 +114,7 @@ int cmd_forward(int argc, char **argv) {
     } else {
         plan.keep_ratio = plan_keep;
     }
-    plan.merge_weight = (float)plan_weight;
+    plan.merge_weight = plan_weight;
     plan.bidirectional_prev = plan_bidir;
     if (attn_out && attn_layer < 0) return cli_usage_error(&spec, "--attn-out needs --attn-layer");
     if (gen_out && gen_n <= 0) return cli_usage_error(&spec, "--gen-out needs --generate N");
@@ -140,14 +174,7 @@ int cmd_forward(int argc, char **argv) {
                         (long long)vis.shape[1]);
                 goto out;
             }
-            n_vis = eng_llm_visual_count(info.newline_mode, vis.shape[0], grid);
-            block = n_vis > 0 ? malloc((size_t)n_vis * (size_t)info.hidden * sizeof(float)) : NULL;
-            if (n_vis > 0 && !block) {
-                fprintf(stderr, "tango-bench forward: out of memory\n");
-                goto out;
-            }
-            if (eng_llm_assemble_visual(vis.data, vis.shape[0], grid, info.hidden, info.newline_mode,
-                                        eng_llm_image_newline(m), block, err, sizeof err) < 0) {
+            if (assemble_all(m, &info, vis.data, vis.shape[0], grid, &block, &n_vis, err, sizeof err)) {
                 fprintf(stderr, "tango-bench forward: %s: %s\n", vis_path, err);
                 goto out;
             }
@@ -169,7 +196,7 @@ int cmd_forward(int argc, char **argv) {
     if (plan_layer > 0) {
         plan.layer = (int)plan_layer;
         if (plan_idx_path) {
-            plan.select = ENG_PLAN_SELECT_INDICES;
+            plan.select = TB_PLAN_SELECT_INDICES;
             plan.keep_idx = pidx.data;
             plan.n_keep_idx = (int64_t)pidx.numel;
         }

@@ -9,12 +9,8 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/npy.h"
+#include "common/clock.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int cmd_frames(int argc, char **argv) {
     int64_t n = 32, size = 384, threads = 0;
@@ -57,13 +53,13 @@ int cmd_frames(int argc, char **argv) {
 
     char err[1024];
     ds_video_t *v = NULL;
-    double t0 = now_s();
+    double t0 = tb_now_s();
     int rc = ds_video_open(pos[0], fps, &v, err, sizeof err);
     if (rc) {
         fprintf(stderr, "tango-bench frames: %s\n", err);
         return 1;
     }
-    double t1 = now_s();
+    double t1 = tb_now_s();
     ds_video_info in;
     ds_video_get_info(v, &in);
     printf("video: %s (%s, %dx%d, %lld frames, %.3f fps, %.2f s, %lld keyframes%s)\n", in.path,
@@ -71,7 +67,7 @@ int cmd_frames(int argc, char **argv) {
            in.duration_s, (long long)in.n_keyframes, in.pts_ordered ? "" : ", no usable timestamps: sequential decoding");
     ds_frames f;
     rc = ds_video_sample(v, &p, &f, err, sizeof err);
-    double t2 = now_s();
+    double t2 = tb_now_s();
     if (rc) {
         fprintf(stderr, "tango-bench frames: %s\n", err);
         ds_video_free(v);

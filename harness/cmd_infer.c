@@ -11,6 +11,7 @@
 #include "datasets/datasets.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
+#include "harness/registry.h"
 #include "harness/session.h"
 
 /* Splits "A. x|B. y|..." into the sample's options: options[i] without a leading "X. " (X the
@@ -86,11 +87,13 @@ int cmd_infer(int argc, char **argv) {
     if (ds_bench_parse(bench_name, &bench) != 0) return cli_usage_error(&spec, "unknown benchmark '%s'", bench_name);
     if (ds_convention_parse(convention_name, &ap.convention) != 0)
         return cli_usage_error(&spec, "unknown convention '%s'", convention_name);
-    ds_family fam;
-    if (family_name && ds_family_parse(family_name, &fam) != 0)
+    tb_family fam;
+    if (family_name && tb_family_parse(family_name, &fam) != 0)
         return cli_usage_error(&spec, "--family must be llava-ov or llava-video, not '%s'", family_name);
-    if (!tg_method_find(method)) return cli_usage_error(&spec, "unknown method '%s'", method);
-    if (strcmp(method, "full") && !(ratio > 0)) return cli_usage_error(&spec, "--method %s needs --ratio in (0, 1]", method);
+    const tg_method *meth = reg_method_find(method);
+    if (!meth) return cli_usage_error(&spec, "unknown method '%s'", method);
+    int no_ratio = (meth->caps & TG_CAP_NO_RATIO) != 0;
+    if (!no_ratio && !(ratio > 0)) return cli_usage_error(&spec, "--method %s needs --ratio in (0, 1]", method);
     if (gold && (strlen(gold) != 1 || gold[0] < 'A' || gold[0] > 'H'))
         return cli_usage_error(&spec, "--gold must be one letter A..H");
     ds_sample smp;
@@ -145,7 +148,7 @@ int cmd_infer(int argc, char **argv) {
         if (gold) printf("correct: %s (gold %c)\n", a.correct ? "yes" : "no", gold[0]);
         printf("method: %s at r=%g on %s, %d frames: %lld of %lld visual tokens enter the LLM, equivalent retention "
                "%.4f, %.3f TFLOPs prefill\n",
-               method, strcmp(method, "full") ? ratio : 1.0, run_session_family(sess), run_session_frames(sess),
+               method, no_ratio ? 1.0 : ratio, run_session_family(sess), run_session_frames(sess),
                (long long)a.n_seq, (long long)a.n_visual_in, a.retention, a.flops / 1e12);
         printf("tokens: %lld prompt + %lld visual, generated %lld\n", (long long)a.n_text, (long long)a.n_seq,
                (long long)a.n_generated);

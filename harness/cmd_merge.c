@@ -3,7 +3,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/store.h"
+#include "store/store.h"
 
 #define MERGE_MAX_INPUTS 4096
 

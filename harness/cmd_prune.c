@@ -20,6 +20,7 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/npy.h"
+#include "harness/registry.h"
 #include "tango/pruner.h"
 
 static int mkdir_p(const char *path) {
@@ -52,27 +53,36 @@ static int parse_grid(const char *s, int64_t *h, int64_t *w) {
     return 0;
 }
 
-static cJSON *plan_json(const tg_llm_plan *pl) {
-    if (!pl->enabled) return cJSON_CreateNull();
+/* The plan as summary.json has always written it (field names kept stable for scripts). */
+static cJSON *plan_json(const tg_prune_output *out) {
+    const tb_llm_plan *pl = &out->plan;
+    if (pl->layer <= 0) return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "layer", pl->layer);
-    cJSON_AddNumberToObject(o, "score_layer", pl->score_layer);
+    cJSON_AddNumberToObject(o, "score_layer", pl->layer - 1);
     cJSON_AddNumberToObject(o, "keep_ratio", pl->keep_ratio);
-    cJSON_AddStringToObject(o, "keep_round", pl->keep_round == TG_PLAN_ROUND_HALF_EVEN ? "half_even"
-                                             : pl->keep_round == TG_PLAN_ROUND_FLOOR ? "floor" : "ceil");
-    cJSON_AddBoolToObject(o, "span_includes_newlines", pl->span_includes_newlines);
-    cJSON_AddStringToObject(o, "score", pl->score_all_queries  ? "received_attention_all_queries_head_mean"
-                                        : pl->score_last_query ? "last_query_row_head_mean"
-                                                               : "other");
-    cJSON_AddBoolToObject(o, "score_causal_mask", pl->score_causal_mask);
-    cJSON_AddStringToObject(o, "merge", pl->merge == TG_PLAN_MERGE_COSINE_FOLD    ? "cosine_fold"
-                                        : pl->merge == TG_PLAN_MERGE_PAIRWISE_SEQ ? "pairwise_sequential"
-                                                                                  : "none");
-    cJSON_AddNumberToObject(o, "w_keep", pl->w_keep);
-    cJSON_AddNumberToObject(o, "w_pool", pl->w_pool);
-    cJSON_AddStringToObject(o, "positions", pl->positions == TG_PLAN_POS_ORIGINAL ? "original" : "contiguous");
-    cJSON_AddNumberToObject(o, "n_visual_in", (double)pl->n_visual_in);
-    cJSON_AddNumberToObject(o, "n_keep", (double)pl->n_keep);
+    cJSON_AddStringToObject(o, "keep_round", pl->keep_round == TB_ROUND_HALF_EVEN ? "half_even"
+                                             : pl->keep_round == TB_ROUND_FLOOR ? "floor" : "ceil");
+    cJSON_AddBoolToObject(o, "span_includes_newlines", pl->protect == NULL);
+    cJSON_AddStringToObject(o, "score", pl->select == TB_PLAN_SELECT_ALL_QUERIES  ? "received_attention_all_queries_head_mean"
+                                        : pl->select == TB_PLAN_SELECT_LAST_QUERY ? "last_query_row_head_mean"
+                                                                                  : "indices");
+    cJSON_AddBoolToObject(o, "score_causal_mask", !pl->bidirectional_prev);
+    double wk = 1.0, wp = 0.0;
+    if (pl->merge == TB_PLAN_MERGE_WEIGHTED) {
+        wk = pl->merge_weight;
+        wp = pl->merge_pool_weight < 0 ? 1.0 - pl->merge_weight : pl->merge_pool_weight;
+    } else if (pl->merge == TB_PLAN_MERGE_PAIRWISE) {
+        wk = wp = 0.5;
+    }
+    cJSON_AddStringToObject(o, "merge", pl->merge == TB_PLAN_MERGE_WEIGHTED   ? "cosine_fold"
+                                        : pl->merge == TB_PLAN_MERGE_PAIRWISE ? "pairwise_sequential"
+                                                                              : "none");
+    cJSON_AddNumberToObject(o, "w_keep", wk);
+    cJSON_AddNumberToObject(o, "w_pool", wp);
+    cJSON_AddStringToObject(o, "positions", pl->pos == TB_PLAN_POS_KEEP ? "original" : "contiguous");
+    cJSON_AddNumberToObject(o, "n_visual_in", (double)out->n_seq);
+    cJSON_AddNumberToObject(o, "n_keep", (double)tb_plan_keep_count(pl, out->n_seq));
     return o;
 }
 
@@ -91,6 +101,9 @@ static char *summary_text(const char *method, const tg_prune_input *in, const tg
     cJSON_AddNumberToObject(inp, "grid_h", (double)in->grid_h);
     cJSON_AddNumberToObject(inp, "grid_w", (double)in->grid_w);
     cJSON_AddNumberToObject(inp, "ratio", in->ratio);
+    cJSON_AddStringToObject(inp, "family", tb_family_name(in->model.family));
+    cJSON_AddStringToObject(inp, "newline", tg_newline_name(in->model.newline));
+    cJSON_AddNumberToObject(inp, "llm_layers", in->model.n_layers);
     int64_t full = in->n_frames * in->n_tokens;
     cJSON *c = cJSON_AddObjectToObject(root, "counts");
     cJSON_AddNumberToObject(c, "visual_full", (double)full);
@@ -117,7 +130,7 @@ static char *summary_text(const char *method, const tg_prune_input *in, const tg
         cJSON_AddNumberToObject(o, "kept", (double)si->kept);
         cJSON_AddItemToArray(segs, o);
     }
-    cJSON_AddItemToObject(root, "llm_plan", plan_json(&out->plan));
+    cJSON_AddItemToObject(root, "llm_plan", plan_json(out));
     cJSON_AddNumberToObject(root, "n_layers", out->n_layers);
     cJSON *vl = cJSON_AddArrayToObject(root, "visual_per_layer");
     for (int l = 0; l < out->n_layers; l++) cJSON_AddItemToArray(vl, cJSON_CreateNumber((double)out->visual_per_layer[l]));
@@ -131,7 +144,8 @@ static char *summary_text(const char *method, const tg_prune_input *in, const tg
 /* "--set" help: one line per registered method with the keys it accepts. */
 static const char *set_help(char *buf, size_t n) {
     size_t k = (size_t)snprintf(buf, n, "method parameter, one per --set");
-    for (const tg_method *m = tg_methods; m->name && k < n; m++) {
+    for (size_t i = 0; i < reg_n_methods() && k < n; i++) {
+        const tg_method *m = reg_method(i);
         k += (size_t)snprintf(buf + k, n - k, "; %s keys:", m->name);
         for (const char *const *key = m->param_keys; key && *key && k < n; key++)
             k += (size_t)snprintf(buf + k, n - k, " %s", *key);
@@ -142,9 +156,9 @@ static const char *set_help(char *buf, size_t n) {
 int cmd_prune(int argc, char **argv) {
     static char set_buf[4096];
     const char *method = NULL, *feat = NULL, *attn = NULL, *ts = NULL, *grid = NULL, *outdir = NULL;
-    const char *attn_recv = NULL, *globals = NULL, *keys = NULL;
+    const char *attn_recv = NULL, *globals = NULL, *keys = NULL, *family = "llava-ov";
     double ratio = 0.0;
-    int64_t seed = 0, threads = 0;
+    int64_t seed = 0, threads = 0, llm_layers = 28;
     cli_list sets = {0};
     const cli_opt opts[] = {
         {"method", CLI_STR, &method, "NAME", "pruning method (tango, or a registered baseline)", .required = 1},
@@ -156,6 +170,10 @@ int cmd_prune(int argc, char **argv) {
         {"keys", CLI_STR, &keys, "K.npy", "optional per-token keys (T, L, Dk): encode's pooled_keys (VisionZip)"},
         {"ratio", CLI_DOUBLE, &ratio, "R", "retention ratio in (0, 1]", .required = 1},
         {"grid", CLI_STR, &grid, "HxW", "token grid (default: square root of L)"},
+        {"family", CLI_STR, &family, "llava-ov|llava-video",
+         "the model the tokens are for: its newline layout and official code paths (also --set model=)"},
+        {"llm-layers", CLI_INT, &llm_layers, "N", "LLM decoder layers (Qwen2-7B: 28; also --set layers=)", .min = 1,
+         .max = TG_MAX_LAYERS},
         {"set", CLI_LIST, &sets, "KEY=VALUE", set_help(set_buf, sizeof set_buf)},
         {"seed", CLI_INT, &seed, "N", "seed of the method's random draws", .min = 0, .max = 9e18},
         {"threads", CLI_INT, &threads, "N", "CPU threads (0 = OpenMP default)", .min = 0, .max = 1024},
@@ -166,14 +184,32 @@ int cmd_prune(int argc, char **argv) {
     int st = cli_parse(&spec, argc, argv, NULL, &n_pos);
     if (st != CLI_OK) return cli_exit_code(st);
     if (!(ratio > 0.0 && ratio <= 1.0)) return cli_usage_error(&spec, "--ratio %g is outside (0, 1]", ratio);
-    const tg_method *m = tg_method_find(method);
+    const tg_method *m = reg_method_find(method);
     if (!m) {
-        char names[512] = "";
-        size_t k = 0;
-        for (const tg_method *x = tg_methods; x->name && k < sizeof names - 64; x++)
-            k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", x->name);
-        return cli_usage_error(&spec, "unknown method '%s' (known: %s)", method, names);
+        char names[512];
+        return cli_usage_error(&spec, "unknown method '%s' (known: %s)", method, reg_method_names(names, sizeof names, ", "));
     }
+    /* the model layout: --family / --llm-layers, or their older spellings --set model= / layers=
+     * (taken out of the method's parameters: methods read the typed layout) */
+    int n_kv = 0;
+    for (int i = 0; i < sets.n; i++) {
+        const char *kv = sets.items[i];
+        if (!strncmp(kv, "model=", 6)) {
+            family = kv + 6;
+        } else if (!strncmp(kv, "layers=", 7)) {
+            char *end;
+            long long v = strtoll(kv + 7, &end, 10);
+            if (end == kv + 7 || *end || v < 1 || v > TG_MAX_LAYERS)
+                return cli_usage_error(&spec, "--set %s: expected an integer in 1..%d", kv, TG_MAX_LAYERS);
+            llm_layers = v;
+        } else {
+            sets.items[n_kv++] = sets.items[i];
+        }
+    }
+    sets.n = n_kv;
+    tb_family fam;
+    if (tb_family_parse(family, &fam))
+        return cli_usage_error(&spec, "--family '%s' is not llava-ov or llava-video", family);
 
     int rc = 1;
     char err[512];
@@ -244,6 +280,7 @@ int cmd_prune(int argc, char **argv) {
     in.dim = D;
     in.grid_h = gh;
     in.grid_w = gw;
+    in.model = tg_model_layout_default(fam, (int)llm_layers, D);
     in.saliency = A.data;
     in.timestamps = ts ? TS.data : NULL;
     in.saliency_recv = attn_recv ? AR.data : NULL;

@@ -3,7 +3,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/store.h"
+#include "store/store.h"
 
 static int print_run(const db_run_info *r, void *ctx) {
     int *n = ctx;

@@ -80,7 +80,7 @@ int cmd_samples(int argc, char **argv) {
     ds_prompt_params pp = ds_prompt_default_params();
     if (ds_bench_parse(pos[0], &bench) != 0)
         return cli_usage_error(&spec, "unknown benchmark '%s' (videomme, mvbench, longvideobench, mlvu)", pos[0]);
-    if (ds_family_parse(family, &pp.family) != 0)
+    if (tb_family_parse(family, &pp.family) != 0)
         return cli_usage_error(&spec, "--family must be llava-ov or llava-video, not '%s'", family);
     if (ds_convention_parse(convention, &pp.convention) != 0)
         return cli_usage_error(&spec, "--convention must be vlmevalkit or lmms-eval, not '%s'", convention);

@@ -1,5 +1,6 @@
 /* feature_cache.c - on-disk cache of eng_vision_out entries keyed by SHA-256 (see feature_cache.h).
  * Entries are directories of .npy files written through harness/npy.h and renamed into place. */
+#include "common/sha256.h"
 #include "harness/feature_cache.h"
 
 
@@ -65,7 +66,7 @@ static int shape_of(const eng_vision_out *o, size_t i, int64_t shape[3]) {
 
 static int entry_path(char *buf, size_t len, const char *dir, const char *key, const char *suffix) {
     char h[65];
-    if (ds_sha256_hex(key, strlen(key), h)) return -1;
+    if (tb_sha256_hex(key, strlen(key), h)) return -1;
     int n = snprintf(buf, len, "%s/%s%s", dir, h, suffix);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }

@@ -2,7 +2,7 @@
  * sweep over pruning methods and ratios runs the vision tower once per (weights, video, frame
  * policy).
  *
- * Layout: CACHE_DIR/<h>/ where h = lower-case hex SHA-256 (ds_sha256_hex) of the caller's key
+ * Layout: CACHE_DIR/<h>/ where h = lower-case hex SHA-256 (tb_sha256_hex) of the caller's key
  * string. The entry holds key.txt (the key itself, compared on lookup), info.npy (int64 dims),
  * one .npy per non-NULL output array (the names of `tango-bench encode`) and, when given,
  * timestamps.npy. An entry is written into a temporary directory and renamed into place, so a

@@ -115,28 +115,3 @@ double fl_vision_frame_flops(const fl_vision *v) {
     if (v->proj_d > 0) total += 2.0 * n * d * v->proj_d + 2.0 * n * (double)v->proj_d * v->proj_d;
     return total;
 }
-
-double fl_equiv_retention(const int64_t *visual_per_layer, int n_layers, int64_t n_visual_full) {
-    if (n_layers <= 0 || n_visual_full <= 0) return 0.0;
-    double sum = 0;
-    for (int l = 0; l < n_layers; l++) sum += (double)visual_per_layer[l];
-    return sum / ((double)n_layers * (double)n_visual_full);
-}
-
-/* Layers 0..K-1 see all N visual tokens and layers K..L-1 see R, so
- *   r = (K*N + (L-K)*R) / (L*N)   =>   R = (L*r - K) * N / (L - K). */
-int64_t fl_fastv_keep(int n_layers, int k, int64_t n_visual, double r, double tol, double *realised) {
-    if (n_layers <= 0 || k < 0 || k >= n_layers || n_visual <= 0) return -1;
-    double exact = ((double)n_layers * r - k) * (double)n_visual / (double)(n_layers - k);
-    int64_t keep = (int64_t)llround(exact);
-    if (keep < 0) keep = 0;
-    if (keep > n_visual) keep = n_visual;
-    double got = ((double)k * n_visual + (double)(n_layers - k) * keep) / ((double)n_layers * n_visual);
-    if (realised) *realised = got;
-    if (fabs(got - r) > tol) return -1;
-    return keep;
-}
-
-double fl_two_stage_pre_ratio(int n_layers, int k, double p, double r) {
-    return (double)n_layers * r / ((double)k + (double)(n_layers - k) * p);
-}

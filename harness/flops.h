@@ -1,13 +1,13 @@
-/* flops.h - LLM FLOPs per layer (Tango paper formula), vision tower FLOPs per frame, the
- * equivalent retention ratio of a token plan (paper Eq. 1) and solvers for the native knobs of
- * FastV and two-stage methods.
+/* flops.h - LLM FLOPs per layer (Tango paper formula), vision tower FLOPs per frame and model
+ * presets. The equivalent retention of a token plan (paper Eq. 1) and the FastV / two-stage
+ * solvers are tango/retention.h.
  *
  * Usage:
  *     fl_model m;
  *     fl_model_preset("qwen2-7b", &m);
  *     double f = fl_layer_flops(&m, 6372);             // 3.552e12
  *     int64_t per_layer[28] = {...};                   // realised visual tokens at each layer
- *     double r = fl_equiv_retention(per_layer, 28, 6272);
+ *     double r = tg_equiv_retention(per_layer, 28, 6272);     // tango/retention.h
  */
 #ifndef TB_FLOPS_H
 #define TB_FLOPS_H
@@ -56,16 +56,5 @@ double fl_prefill_flops(const fl_model *m, int64_t n_text, const int64_t *visual
 /* Vision tower + projector FLOPs per frame. */
 double fl_vision_frame_flops(const fl_vision *v);
 
-/* Paper Eq. 1: mean over the n_layers layers of visual_per_layer[l] / n_visual_full. */
-double fl_equiv_retention(const int64_t *visual_per_layer, int n_layers, int64_t n_visual_full);
-
-/* FastV: the keep count R at layer K (layers >= K hold R tokens) whose equivalent retention is
- * closest to r, i.e. R = round((L*r - K) * N / (L - K)). Returns -1 when no R in [0, N] reaches r
- * within tol (fraction of N); *realised gets the retention R gives. */
-int64_t fl_fastv_keep(int n_layers, int k, int64_t n_visual, double r, double tol, double *realised);
-
-/* Two-stage method (pre-LLM ratio r_pre, then keep p of those from layer K on):
- * r_pre = L*r / (K + (L-K)*p). */
-double fl_two_stage_pre_ratio(int n_layers, int k, double p, double r);
 
 #endif

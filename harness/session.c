@@ -16,14 +16,12 @@
 #include "engine/llm.h"
 #include "engine/tokenizer.h"
 #include "harness/flops.h"
+#include "harness/registry.h"
+#include "tango/retention.h"
+#include "common/clock.h"
 
 #define SESSION_MAX_PARAMS 64
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
@@ -46,7 +44,7 @@ struct run_session {
     eng_llm_info linfo;
     fl_model fl;
     int64_t n_ctx;
-    char family[16];
+    tg_model_layout layout; /* what the pruners are told about the LLM */
     int n_frames;
     /* the last prepared video and what it was prepared for */
     run_sample_work work;
@@ -100,33 +98,30 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
         goto fail;
     }
     if (m->siglip && m->siglip[0]) mp.siglip_path = m->siglip;
+    /* The tokenizer first: the real checkpoints carry more embedding rows than the tokenizer has
+     * ids, and greedy decoding only ever picks a tokenizer id (spec §6.3, quirk
+     * pipeline.vocab_shrink), so the LLM is loaded once, with its vocabulary limit. */
+    if (!(l->tok = tok_load(m->path, e, sizeof e))) goto fail;
     if (!(l->vision = eng_model_load(m->path, &mp, e, sizeof e))) goto fail;
     eng_model_vision_info(l->vision, &l->vinfo);
     eng_llm_params lp = eng_llm_default_params();
     lp.backend = mp.backend;
+    lp.vocab_limit = tok_vocab_size(l->tok);
     if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail;
     eng_llm_get_info(l->llm, &l->linfo);
-    if (!(l->tok = tok_load(m->path, e, sizeof e))) goto fail;
-    /* The real checkpoints carry more embedding rows than the tokenizer has ids: greedy decoding
-     * only ever picks a tokenizer id (spec §6.3, quirk pipeline.vocab_shrink). */
-    int32_t vs = tok_vocab_size(l->tok);
-    if (vs > 0 && vs < l->linfo.vocab) {
-        eng_llm_free(l->llm);
-        lp.vocab_limit = vs;
-        if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail;
-        eng_llm_get_info(l->llm, &l->linfo);
+    /* the pruners' view of the model: its family (given, else from the newline layout), the
+     * checkpoint's own newline layout, its depth and width */
+    tb_family fam = l->linfo.newline_mode == ENG_NEWLINE_GRID ? TB_FAMILY_LLAVA_VIDEO : TB_FAMILY_LLAVA_OV;
+    if (m->family && tb_family_parse(m->family, &fam)) {
+        snprintf(e, sizeof e, "family '%s' is not llava-ov or llava-video", m->family);
+        goto fail;
     }
-    if (m->family) {
-        ds_family fam;
-        if (ds_family_parse(m->family, &fam)) {
-            snprintf(e, sizeof e, "family '%s' is not llava-ov or llava-video", m->family);
-            goto fail;
-        }
-        snprintf(l->family, sizeof l->family, "%s", m->family);
-    } else {
-        snprintf(l->family, sizeof l->family, "%s", l->linfo.newline_mode == 1 ? "llava-video" : "llava-ov");
+    char le[512];
+    if (run_model_layout(&l->linfo, fam, &l->layout, le, sizeof le)) {
+        snprintf(e, sizeof e, "%.400s: %s", m->path, le);
+        goto fail;
     }
-    l->n_frames = m->n_frames > 0 ? m->n_frames : !strcmp(l->family, "llava-video") ? 64 : 32;
+    l->n_frames = m->n_frames > 0 ? m->n_frames : fam == TB_FAMILY_LLAVA_VIDEO ? 64 : 32;
     /* Worst case context: every pooled token of every frame plus a newline per row, the prompt
      * and the answer. */
     int64_t grid = l->vinfo.grid - l->vinfo.grid / 2; /* ceil(G/2) >= floor(G/2) */
@@ -143,7 +138,7 @@ fail:
     return -1;
 }
 
-const char *run_session_family(const run_session *s) { return s->family; }
+const char *run_session_family(const run_session *s) { return tb_family_name(s->layout.family); }
 int run_session_frames(const run_session *s) { return s->n_frames; }
 int run_session_image_size(const run_session *s) { return s->vinfo.image_size; }
 int run_session_llm_layers(const run_session *s) { return s->linfo.n_layers; }
@@ -151,17 +146,10 @@ const char *run_session_digest(const run_session *s) { return eng_model_digest(s
 
 /* ---- per video ----------------------------------------------------------------------------- */
 
-/* The saliency each method's spec names: the mean attention received in the last vision layer
- * for VisionZip and HoliTom, the SigLIP attention-pooling head for the others (Tango, FastVID,
- * the attention top-k control). */
-static int wants_received_attention(const char *method) {
-    return !strcmp(method, "visionzip") || !strcmp(method, "holitom");
-}
-
 static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_params *p, run_sample_work *w) {
     memset(w, 0, sizeof *w);
     char e[1024];
-    double t0 = now_s();
+    double t0 = tb_now_s();
     ds_video_t *v = NULL;
     if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
         snprintf(w->error, sizeof w->error, "%s", e);
@@ -186,18 +174,18 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }
-    double t1 = now_s();
+    double t1 = tb_now_s();
     eng_encode_params ep = eng_encode_default_params();
     ep.keep_hidden = 0;
     ep.keep_projected = 0;
     /* VLMEvalKit runs LLaVA-Video with average pooling whatever the config says (quirk
      * pipeline.video_pool_average). */
-    if (!strcmp(l->family, "llava-video")) ep.pool = ENG_VPOOL_AVERAGE;
+    if (l->layout.family == TB_FAMILY_LLAVA_VIDEO) ep.pool = ENG_VPOOL_AVERAGE;
     if (eng_vision_encode(l->vision, w->frames.pixels, w->frames.n, &ep, &w->vis, e, sizeof e) != ENG_OK) {
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }
-    double t2 = now_s();
+    double t2 = tb_now_s();
     w->decode_ms = 1e3 * (t1 - t0);
     w->vision_ms = 1e3 * (t2 - t1);
     w->timestamps = malloc((size_t)w->frames.n * sizeof *w->timestamps);
@@ -208,39 +196,61 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
     for (int i = 0; i < w->frames.n; i++) w->timestamps[i] = (float)w->frames.timestamps[i];
 }
 
-/* 1 when the method takes the --set key. */
-static int method_accepts(const tg_method *m, const char *key) {
-    for (const char *const *k = m->param_keys; k && *k; k++)
-        if (!strcmp(*k, key)) return 1;
+/* ---- answering ---------------------------------------------------------------------------- */
+
+int run_model_layout(const eng_llm_info *info, tb_family family, tg_model_layout *out, char *err, size_t err_len) {
+    *out = tg_model_layout_default(family, info->n_layers, info->hidden);
+    switch (info->newline_mode) {
+    case ENG_NEWLINE_ONE_TOKEN: out->newline = TG_NEWLINE_ONE; return 0;
+    case ENG_NEWLINE_GRID: out->newline = TG_NEWLINE_ROW; return 0;
+    case ENG_NEWLINE_NONE: out->newline = TG_NEWLINE_NONE; return 0;
+    default: break;
+    }
+    snprintf(err, err_len, "mm_newline_position '%s' is not supported by the pruners (one_token, grid, no_token)",
+             eng_newline_str((eng_newline_pos)info->newline_mode));
+    return -1;
+}
+
+int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len) {
+    int64_t D = out->dim;
+    *block = NULL;
+    float *b = malloc((size_t)(out->n_seq ? out->n_seq : 1) * (size_t)(D ? D : 1) * sizeof *b);
+    if (!b) {
+        snprintf(err, err_len, "out of memory for %lld visual rows", (long long)out->n_seq);
+        return -1;
+    }
+    for (int64_t i = 0; i < out->n_seq; i++) {
+        float *dst = b + i * D;
+        if (out->order[i] == TG_NEWLINE) {
+            if (!newline) {
+                snprintf(err, err_len, "the layout has newline rows, the checkpoint has no image_newline");
+                free(b);
+                return -1;
+            }
+            memcpy(dst, newline, (size_t)D * sizeof *dst);
+            continue;
+        }
+        /* kept[] is ascending: binary search the row of this flat index */
+        int64_t lo = 0, hi = out->n_kept - 1, row = -1;
+        while (lo <= hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (out->kept[mid] == out->order[i]) {
+                row = mid;
+                break;
+            }
+            if (out->kept[mid] < out->order[i]) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        if (row < 0) {
+            snprintf(err, err_len, "order entry %lld is not a kept token", (long long)out->order[i]);
+            free(b);
+            return -1;
+        }
+        memcpy(dst, out->tokens + row * D, (size_t)D * sizeof *dst);
+    }
+    *block = b;
     return 0;
 }
-
-/* Maps a pruner's in-LLM plan onto the engine's. protect [n_seq] receives the mask of newline
- * rows when the method's span excludes them (they are then always kept, never scored). */
-static void map_plan(const tg_prune_output *out, eng_llm_plan *ep, uint8_t *protect) {
-    const tg_llm_plan *tp = &out->plan;
-    *ep = eng_llm_plan_default();
-    if (!tp->enabled) return;
-    ep->layer = tp->layer;
-    ep->keep_count = tp->n_keep;
-    ep->select = tp->score_all_queries ? ENG_PLAN_SELECT_ATTN_MEAN : ENG_PLAN_SELECT_ATTN;
-    switch (tp->merge) {
-    case TG_PLAN_MERGE_COSINE_FOLD: ep->merge = ENG_PLAN_MERGE_WEIGHTED; break;
-    case TG_PLAN_MERGE_PAIRWISE_SEQ: ep->merge = ENG_PLAN_MERGE_PAIRWISE; break;
-    default: ep->merge = ENG_PLAN_MERGE_NONE; break;
-    }
-    ep->merge_weight = (float)tp->w_keep;
-    ep->merge_pool_weight = (float)tp->w_pool;
-    ep->pos = tp->positions == TG_PLAN_POS_CONTIGUOUS ? ENG_PLAN_POS_RENUMBER : ENG_PLAN_POS_KEEP;
-    ep->bidirectional_prev = !tp->score_causal_mask;
-    if (!tp->span_includes_newlines && out->n_newlines > 0) {
-        for (int64_t i = 0; i < out->n_seq; i++) protect[i] = out->order[i] == TG_NEWLINE;
-        ep->protect = protect;
-    }
-}
-
-
-/* ---- answering ---------------------------------------------------------------------------- */
 
 static void answer_with(run_session *l, const ds_sample *s, const run_sample_work *w, const run_answer_params *p,
                         const tg_method *method, run_answer *o) {
@@ -248,7 +258,6 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     tg_prune_output out = {0};
     float *block = NULL;
     int64_t *pos = NULL;
-    uint8_t *protect = NULL;
     char *user = NULL, *content = NULL;
     tok_ids ids = {0};
     int32_t *gen32 = NULL;
@@ -257,86 +266,48 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     int64_t T = vis->n_frames, L = vis->n_pooled, D = vis->d_model, G = vis->grid_pooled;
 
     /* prune */
-    const char *kv[SESSION_MAX_PARAMS + 2];
-    int n_kv = 0;
-    char model_kv[48];
-    snprintf(model_kv, sizeof model_kv, "model=%s", l->family);
-    kv[n_kv++] = model_kv;
-    char layers_kv[32];
-    /* the model's real depth, so in-LLM stages and the Eq. 1 accounting match what runs */
-    if (method_accepts(method, "layers")) {
-        snprintf(layers_kv, sizeof layers_kv, "layers=%d", l->linfo.n_layers);
-        kv[n_kv++] = layers_kv;
-    }
-    for (int k = 0; k < p->n_params; k++) kv[n_kv++] = p->params[k];
     tg_prune_input in = tg_prune_input_default();
     in.features = vis->pooled;
     in.n_frames = T;
     in.n_tokens = L;
     in.dim = D;
     in.grid_h = in.grid_w = G;
+    in.model = l->layout;
     in.timestamps = w->timestamps;
     in.saliency_recv = vis->pooled_layer_attn;
-    in.saliency = wants_received_attention(method->name) || !vis->pooled_attn ? vis->pooled_layer_attn
-                                                                                     : vis->pooled_attn;
+    /* the saliency each method's spec names: received attention (VisionZip, HoliTom), else the
+     * SigLIP attention-pooling head when the checkpoint has one */
+    in.saliency = (method->caps & TG_CAP_RECV_ATTN) || !vis->pooled_attn ? vis->pooled_layer_attn : vis->pooled_attn;
     in.frame_global = vis->frame_global;
     in.global_dim = vis->frame_global ? vis->d_vision : 0;
     in.keys = vis->pooled_keys;
     in.key_dim = vis->pooled_keys ? vis->head_dim : 0;
-    in.ratio = strcmp(method->name, "full") ? p->ratio : 1.0;
+    in.ratio = method->caps & TG_CAP_NO_RATIO ? 1.0 : p->ratio;
     in.seed = p->seed;
-    in.params = kv;
-    in.n_params = n_kv;
-    double t0 = now_s();
+    in.params = p->params;
+    in.n_params = p->n_params;
+    double t0 = tb_now_s();
     if (method->run(&in, &out, e, sizeof e) != TG_OK) {
         snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
         goto out;
     }
-    o->ms[DB_STAGE_PRUNE] = 1e3 * (now_s() - t0);
+    o->ms[DB_STAGE_PRUNE] = 1e3 * (tb_now_s() - t0);
     if (out.params_json) o->method_json = strdup(out.params_json);
     for (int q = 0, off = 0; q < out.n_quirks && off < (int)sizeof o->quirks; q++)
         off += snprintf(o->quirks + off, sizeof o->quirks - (size_t)off, "%s%s", q ? "," : "", out.quirks[q]);
 
     /* the visual block in LLM order: kept vectors and newline tokens */
-    const float *newline = eng_llm_image_newline(l->llm);
-    block = malloc((size_t)(out.n_seq ? out.n_seq : 1) * (size_t)D * sizeof *block);
-    protect = malloc((size_t)(out.n_seq ? out.n_seq : 1));
-    if (!block || !protect) {
-        snprintf(o->error, sizeof o->error, "out of memory");
+    if (run_visual_block(&out, eng_llm_image_newline(l->llm), &block, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
         goto out;
     }
     int contiguous = 1;
-    for (int64_t i = 0; i < out.n_seq; i++) {
-        float *dst = block + i * D;
-        if (out.order[i] == TG_NEWLINE) {
-            if (!newline) {
-                snprintf(o->error, sizeof o->error, "%s: the method emits newline tokens, the checkpoint has none",
-                         method->name);
-                goto out;
-            }
-            memcpy(dst, newline, (size_t)D * sizeof *dst);
-        } else {
-            /* kept[] is ascending: binary search the row of this flat index */
-            int64_t lo = 0, hi = out.n_kept - 1, row = -1;
-            while (lo <= hi) {
-                int64_t mid = lo + (hi - lo) / 2;
-                if (out.kept[mid] == out.order[i]) { row = mid; break; }
-                if (out.kept[mid] < out.order[i]) lo = mid + 1;
-                else hi = mid - 1;
-            }
-            if (row < 0) {
-                snprintf(o->error, sizeof o->error, "%s: order entry %lld is not a kept token", method->name,
-                         (long long)out.order[i]);
-                goto out;
-            }
-            memcpy(dst, out.tokens + row * D, (size_t)D * sizeof *dst);
-        }
+    for (int64_t i = 0; i < out.n_seq; i++)
         if (out.positions[i] != i) contiguous = 0;
-    }
 
     /* prompt */
     ds_prompt_params pp = ds_prompt_default_params();
-    ds_family_parse(l->family, &pp.family);
+    pp.family = l->layout.family;
     pp.convention = p->convention;
     ds_video_time vt = {.duration_s = w->duration_s, .frame_height = w->frames.height, .n_frames = w->frames.n,
                         .frame_times = w->frames.timestamps};
@@ -382,16 +353,14 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
         for (size_t i = (size_t)ph + 1; i < ids.n; i++) pos[k++] = ++last;
     }
 
-    /* prefill + generate */
-    eng_llm_plan plan;
-    map_plan(&out, &plan, protect);
+    /* prefill (with the method's in-LLM plan, executed as given) + generate */
     eng_llm_prefill_params fp = eng_llm_prefill_default_params();
     fp.ids = ids64;
     fp.n_ids = (int64_t)ids.n;
     fp.visual = block;
     fp.n_visual = out.n_seq;
     fp.pos = contiguous ? NULL : pos;
-    fp.plan = plan.layer > 0 ? &plan : NULL;
+    fp.plan = out.plan.layer > 0 ? &out.plan : NULL;
     eng_llm_prefill_out po;
     if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {
         snprintf(o->error, sizeof o->error, "prefill: %s", e);
@@ -433,7 +402,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     o->n_seq = out.n_seq;
     o->n_layers = po.n_layers < TG_MAX_LAYERS ? po.n_layers : TG_MAX_LAYERS;
     for (int i = 0; i < o->n_layers; i++) o->visual_per_layer[i] = po.n_visual_layer[i];
-    o->retention = fl_equiv_retention(o->visual_per_layer, o->n_layers, out.n_visual_full);
+    o->retention = tg_equiv_retention(o->visual_per_layer, o->n_layers, out.n_visual_full);
     l->fl.n_layers = o->n_layers;
     o->flops = fl_prefill_flops(&l->fl, o->n_text, o->visual_per_layer);
     goto out;
@@ -441,7 +410,7 @@ oom:
     snprintf(o->error, sizeof o->error, "out of memory");
 out:
     tg_prune_output_free(&out);
-    free(block), free(pos), free(protect), free(user), free(content), free(ids64), free(gen32);
+    free(block), free(pos), free(user), free(content), free(ids64), free(gen32);
     tok_ids_free(&ids);
 }
 
@@ -452,7 +421,7 @@ static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a 
 int run_session_answer(run_session *l, const ds_sample *s, const run_answer_params *p, run_answer *o) {
     memset(o, 0, sizeof *o);
     for (int k = 0; k < DB_N_STAGES; k++) o->ms[k] = -1;
-    const tg_method *method = p && p->method ? tg_method_find(p->method) : NULL;
+    const tg_method *method = p && p->method ? reg_method_find(p->method) : NULL;
     if (!l || !s || !method || p->n_params > SESSION_MAX_PARAMS) {
         snprintf(o->error, sizeof o->error, "bad arguments (unknown method '%s'?)", p && p->method ? p->method : "");
         return -1;

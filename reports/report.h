@@ -4,10 +4,12 @@
  * breakdown with the speed-up over full tokens, and visual tokens per LLM layer. Reports read
  * only the database.
  *
- * Conventions read from the runs: the method "full" is the full-token row; a run's target
- * retention is params.ratio; Video-MME duration columns come from categories.duration
+ * Conventions read from the runs (through the store's query API, db_run_summaries): a run's
+ * target retention is params.ratio; a run without one (absent or null, as the runner records a
+ * method that takes no ratio) is the full-token reference row, shown as 100 % and the base of
+ * Perf. and of the speed-ups. Video-MME duration columns come from categories.duration
  * (short/medium/long). When several runs share (model, benchmark, method, ratio), the newest
- * is reported.
+ * is reported. No method is known by name here.
  *
  * Usage:
  *     rep_params p = rep_default_params();
@@ -21,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 enum { REP_MD = 1, REP_TEX = 2, REP_CSV = 4, REP_HTML = 8 };
 
@@ -37,6 +39,8 @@ typedef struct {
     rep_perf perf;        /* which Perf. definition the main table shows (CSV has both) */
     int bootstrap_iters;  /* default 1000 */
     uint64_t seed;        /* bootstrap seed, default 1234 */
+    const char *method_last; /* listed last in every block, as the paper lists its own method
+                                ("Ours"); NULL (default): alphabetical only. Borrowed */
 } rep_params;
 
 rep_params rep_default_params(void);

@@ -33,21 +33,21 @@ static int cmp_i64(const void *a, const void *b) {
 int tg_dpc_knn(const float *dist, int64_t m, int64_t c, const tg_dpc_params *p, int64_t *centres, float *rho_out,
                float *gamma_out, char *err, size_t err_len) {
     if (m < 0 || c < 0 || c > m) {
-        tg_set_err(err, err_len, "dpc-knn: %lld centres requested from %lld points", (long long)c, (long long)m);
+        tb_set_err(err, err_len, "dpc-knn: %lld centres requested from %lld points", (long long)c, (long long)m);
         return -1;
     }
     if (p->jitter != 0 && !p->rng && !p->noise) {
-        tg_set_err(err, err_len, "dpc-knn: jitter %g needs a generator", p->jitter);
+        tb_set_err(err, err_len, "dpc-knn: jitter %g needs a generator", p->jitter);
         return -1;
     }
     if (p->knn < 1) {
-        tg_set_err(err, err_len, "dpc-knn: knn must be >= 1 (got %d)", p->knn);
+        tb_set_err(err, err_len, "dpc-knn: knn must be >= 1 (got %d)", p->knn);
         return -1;
     }
     if (m == 0) return 0;
     float *rho = malloc((size_t)m * 2 * sizeof *rho);
     if (!rho) {
-        tg_set_err(err, err_len, "dpc-knn: out of memory (%lld points)", (long long)m);
+        tb_set_err(err, err_len, "dpc-knn: out of memory (%lld points)", (long long)m);
         return -1;
     }
     float *gamma = rho + m;
@@ -57,7 +57,7 @@ int tg_dpc_knn(const float *dist, int64_t m, int64_t c, const tg_dpc_params *p, 
     float *nb = malloc((size_t)(kk > 0 ? kk : 1) * sizeof *nb);
     if (!nb) {
         free(rho);
-        tg_set_err(err, err_len, "dpc-knn: out of memory");
+        tb_set_err(err, err_len, "dpc-knn: out of memory");
         return -1;
     }
     float dmax = -INFINITY;
@@ -108,7 +108,7 @@ int tg_dpc_knn(const float *dist, int64_t m, int64_t c, const tg_dpc_params *p, 
 #undef DIST
     int rc = 0;
     if (tg_topk_desc(gamma, m, c, centres) != 0) {
-        tg_set_err(err, err_len, "dpc-knn: out of memory in top-k");
+        tb_set_err(err, err_len, "dpc-knn: out of memory in top-k");
         rc = -1;
     } else if (p->order == TG_DPC_ORDER_INDEX) {
         qsort(centres, (size_t)c, sizeof *centres, cmp_i64);
@@ -139,13 +139,13 @@ int tg_cluster_merge(const float *x, int64_t m, int64_t D, const int64_t *anchor
     if (c <= 0) return 0;
     for (int64_t j = 0; j < c; j++)
         if (anchors[j] < 0 || anchors[j] >= m) {
-            tg_set_err(err, err_len, "cluster merge: anchor %lld out of range [0, %lld)", (long long)anchors[j],
+            tb_set_err(err, err_len, "cluster merge: anchor %lld out of range [0, %lld)", (long long)anchors[j],
                        (long long)m);
             return -1;
         }
     for (int64_t i = 0; i < m; i++)
         if (assign[i] < 0 || assign[i] >= c) {
-            tg_set_err(err, err_len, "cluster merge: point %lld assigned to %lld, outside [0, %lld)", (long long)i,
+            tb_set_err(err, err_len, "cluster merge: point %lld assigned to %lld, outside [0, %lld)", (long long)i,
                        (long long)assign[i], (long long)c);
             return -1;
         }
@@ -154,7 +154,7 @@ int tg_cluster_merge(const float *x, int64_t m, int64_t D, const int64_t *anchor
     if (!sum || !n) {
         free(sum);
         free(n);
-        tg_set_err(err, err_len, "cluster merge: out of memory (%lld x %lld)", (long long)c, (long long)D);
+        tb_set_err(err, err_len, "cluster merge: out of memory (%lld x %lld)", (long long)c, (long long)D);
         return -1;
     }
     /* index_add_ order: source rows in ascending order, float32 */
@@ -207,7 +207,7 @@ int tg_cluster_merge(const float *x, int64_t m, int64_t D, const int64_t *anchor
 int tg_segment_dp(const float *s, int64_t T, int64_t L, double tau, int64_t max_window, int64_t *seg_start,
                   int64_t *seg_len, int64_t *n_seg, int64_t *reduced, char *err, size_t err_len) {
     if (T < 1 || L < 0 || max_window < 1) {
-        tg_set_err(err, err_len, "segmentation: bad sizes T=%lld L=%lld max_window=%lld", (long long)T, (long long)L,
+        tb_set_err(err, err_len, "segmentation: bad sizes T=%lld L=%lld max_window=%lld", (long long)T, (long long)L,
                    (long long)max_window);
         return -1;
     }
@@ -216,7 +216,7 @@ int tg_segment_dp(const float *s, int64_t T, int64_t L, double tau, int64_t max_
     if (!dp || !alive) {
         free(dp);
         free(alive);
-        tg_set_err(err, err_len, "segmentation: out of memory");
+        tb_set_err(err, err_len, "segmentation: out of memory");
         return -1;
     }
     int64_t *prev = dp + T;

@@ -80,17 +80,17 @@ int tg_strope_check(const tg_strope_params *p, int64_t D, char *err, size_t err_
     int64_t s[3] = {p->sec_t, p->sec_h, p->sec_w};
     for (int i = 0; i < 3; i++)
         if (s[i] < 0 || s[i] % 2) {
-            tg_set_err(err, err_len, "strope_sections: every section must be even and >= 0 (got %lld,%lld,%lld)",
+            tb_set_err(err, err_len, "strope_sections: every section must be even and >= 0 (got %lld,%lld,%lld)",
                        (long long)s[0], (long long)s[1], (long long)s[2]);
             return -1;
         }
     if (s[0] + s[1] + s[2] > D) {
-        tg_set_err(err, err_len, "strope_sections: %lld+%lld+%lld exceeds the feature width D=%lld", (long long)s[0],
+        tb_set_err(err, err_len, "strope_sections: %lld+%lld+%lld exceeds the feature width D=%lld", (long long)s[0],
                    (long long)s[1], (long long)s[2], (long long)D);
         return -1;
     }
     if (!(p->base_time > 0) || !(p->base_space > 0) || !isfinite(p->base_time) || !isfinite(p->base_space)) {
-        tg_set_err(err, err_len, "strope bases must be positive and finite (got %g, %g)", p->base_time,
+        tb_set_err(err, err_len, "strope bases must be positive and finite (got %g, %g)", p->base_time,
                    p->base_space);
         return -1;
     }
@@ -166,7 +166,7 @@ tg_strope_ctx *tg_strope_ctx_init(int64_t T, int64_t H, int64_t W, int64_t D, co
     float *mem = c ? malloc((2 * (nt + nh + nw) + (size_t)(H > W ? H : W) + 1) * sizeof *mem) : NULL;
     if (!mem) {
         free(c);
-        tg_set_err(err, err_len, "strope: out of memory");
+        tb_set_err(err, err_len, "strope: out of memory");
         return NULL;
     }
     *c = (tg_strope_ctx){T, H, W, D, mt, mh, mw, p->sec_t, p->sec_h, NULL, NULL, NULL, NULL, NULL, NULL, mem};
@@ -184,7 +184,7 @@ tg_strope_ctx *tg_strope_ctx_init(int64_t T, int64_t H, int64_t W, int64_t D, co
     bad |= angle_table(idx, W, p->sec_w, p->base_space, c->cw, c->sw);
     if (bad) {
         tg_strope_ctx_free(c);
-        tg_set_err(err, err_len, "strope: out of memory");
+        tb_set_err(err, err_len, "strope: out of memory");
         return NULL;
     }
     return c;

@@ -5,19 +5,13 @@
 #include <string.h>
 
 #include "tango/primitives.h"
+#include "common/rng.h"
 
 /* ===== seeded generator: splitmix64 seeding, xoshiro256** stream ===== */
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 void tg_rng_seed(tg_rng *rng, uint64_t seed) {
     uint64_t x = seed;
-    for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++) rng->s[i] = tb_splitmix64(&x);
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -56,13 +50,6 @@ float tg_fp16_round(float x) {
     return copysignf(ldexpf(r, q), x);
 }
 
-double tg_round_half_even(double x) {
-    double f = floor(x);
-    double d = x - f;
-    if (d > 0.5) return f + 1.0;
-    if (d < 0.5) return f;
-    return fmod(f, 2.0) == 0.0 ? f : f + 1.0;
-}
 
 /* ===== stable top-k ===== */
 

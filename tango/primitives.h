@@ -51,8 +51,6 @@ float tg_rng_uniform(tg_rng *rng);
  * overflow to inf as in a float->half conversion) and returns it widened back to float. */
 float tg_fp16_round(float x);
 
-/* Python round(): round half to even, for non-negative and negative doubles. */
-double tg_round_half_even(double x);
 
 /* Top-k by value, descending; ties go to the lower index (a stable order; PyTorch's order on
  * ties is implementation-defined). Writes k indices into idx (k <= n). Returns 0, or -1 when

@@ -23,17 +23,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/flops.h"
 #include "tango/tango.h"
+
+#include "common/buf.h"
+#include "tango/kit.h"
+#include "tango/retention.h"
 #include "tango/tg_internal.h"
 
 const char *const tg_tango_keys[] = {
     "tau_segment", "tau_static", "context_ratio", "alpha", "beta", "knn", "sinks", "strope_sections",
-    "base_time", "base_space", "jitter", "seed", "compat", "model", "max_window", "dist", "threads",
+    "base_time", "base_space", "jitter", "seed", "compat", "max_window", "dist", "threads",
     "score_dtype", "llm_stage", "llm_layer", "llm_keep", NULL,
 };
 
-#define QWEN2_7B_LAYERS 28
 #define SEG_ERR_LEN 256
 
 static const int64_t SINKS_OV[] = {28, 27, 41, 169, 11, 12};
@@ -45,8 +47,8 @@ static const int64_t SINKS_VIDEO[] = {26, 157, 11};
 
 double tg_tango_default_tau(double r) { return fabs(r - 0.1) < 1e-12 ? 0.65 : 0.8; }
 
-double tg_tango_video_ratio(double r, int six_sig) {
-    double x = (double)QWEN2_7B_LAYERS * r / (18.0 + (double)(QWEN2_7B_LAYERS - 18) * 0.5);
+double tg_tango_video_ratio(double r, int n_layers, int six_sig) {
+    double x = tg_two_stage_pre_ratio(n_layers, tg_scaled_layer(18, n_layers), 0.5, r);
     if (!six_sig) return x;
     char buf[64];
     snprintf(buf, sizeof buf, "%.6g", x);
@@ -140,13 +142,13 @@ int tg_tango_select_in_clusters(const float *Qc, const float *ac, int64_t C, int
     float *dc = malloc((size_t)C * (size_t)k * sizeof *dc);
     int64_t *centres = malloc((size_t)k * sizeof *centres), *assign = malloc((size_t)C * sizeof *assign);
     if (!dist || !dc || !centres || !assign) {
-        tg_set_err(err, err_len, "tango: out of memory (cluster selection, %lld candidates)", (long long)C);
+        tb_set_err(err, err_len, "tango: out of memory (cluster selection, %lld candidates)", (long long)C);
         goto out;
     }
     /* one self-distance matrix serves both DPC and the assignment: cdist(Qc, Qc[centres]) takes
      * the same path (direct iff C <= 25, and k < C) and the same values */
     if (tg_cdist_self(Qc, C, D, p->dist_mode, 1, dist)) {
-        tg_set_err(err, err_len, "tango: out of memory (distances)");
+        tb_set_err(err, err_len, "tango: out of memory (distances)");
         goto out;
     }
     tg_dpc_params dp = dpc_params(p, rng, noise);
@@ -183,12 +185,12 @@ static int context_merge(const float *X, const float *Q, int64_t np, int64_t D, 
     float *da = scr_get(sc, SCR_DA, (size_t)np * (size_t)B * sizeof *da);
     int64_t *anchors = malloc((size_t)B * 2 * sizeof *anchors), *assign = malloc((size_t)np * sizeof *assign);
     if (!dist || !da || !anchors || !assign) {
-        tg_set_err(err, err_len, "tango: out of memory (context pool of %lld tokens)", (long long)np);
+        tb_set_err(err, err_len, "tango: out of memory (context pool of %lld tokens)", (long long)np);
         goto out;
     }
     int64_t *sorted = anchors + B;
     if (tg_cdist_self(Q, np, D, p->dist_mode, p->n_threads, dist)) {
-        tg_set_err(err, err_len, "tango: out of memory (distances)");
+        tb_set_err(err, err_len, "tango: out of memory (distances)");
         goto out;
     }
     tg_dpc_params dp = dpc_params(p, rng, NULL);
@@ -240,13 +242,13 @@ static int compress_impl(const float *X, const float *Q, const float *a, int64_t
     float *ga = malloc((size_t)m * sizeof *ga);
     int64_t *chosen = malloc((size_t)m * sizeof *chosen);
     if (!is_kept || !cand || !pool || !gq || !gx || !ga || !chosen) {
-        tg_set_err(err, err_len, "tango: out of memory (compress, %lld tokens)", (long long)m);
+        tb_set_err(err, err_len, "tango: out of memory (compress, %lld tokens)", (long long)m);
         goto out;
     }
     /* salient: top-C candidates, then one max-score member per cluster */
     if (b.sal > 0) {
         if (tg_topk_desc(a, m, b.cand, cand)) {
-            tg_set_err(err, err_len, "tango: top-k failed");
+            tb_set_err(err, err_len, "tango: top-k failed");
             goto out;
         }
         if (b.cand <= b.k || b.cand <= 1) {
@@ -274,7 +276,7 @@ static int compress_impl(const float *X, const float *Q, const float *a, int64_t
         res->merged = malloc((size_t)c * (size_t)D * sizeof *res->merged);
         res->merged_pos = malloc((size_t)c * sizeof *res->merged_pos);
         if (!res->merged || !res->merged_pos) {
-            tg_set_err(err, err_len, "tango: out of memory (merged anchors)");
+            tb_set_err(err, err_len, "tango: out of memory (merged anchors)");
             rc = TG_ERR_NOMEM;
             goto out;
         }
@@ -328,19 +330,12 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
         if (!strcmp(v, "official")) p->compat = TG_COMPAT_OFFICIAL;
         else if (!strcmp(v, "paper")) p->compat = TG_COMPAT_PAPER;
         else {
-            tg_set_err(err, err_len, "parameter compat=%s: expected official or paper", v);
+            tb_set_err(err, err_len, "parameter compat=%s: expected official or paper", v);
             return TG_ERR_INPUT;
         }
     }
-    p->model = TG_MODEL_LLAVA_OV;
-    if ((v = tg_param_get(in, "model"))) {
-        if (!strcmp(v, "llava-ov")) p->model = TG_MODEL_LLAVA_OV;
-        else if (!strcmp(v, "llava-video")) p->model = TG_MODEL_LLAVA_VIDEO;
-        else {
-            tg_set_err(err, err_len, "parameter model=%s: expected llava-ov or llava-video", v);
-            return TG_ERR_INPUT;
-        }
-    }
+    p->family = in->model.family;
+    int n_layers = in->model.n_layers;
     int off = p->compat == TG_COMPAT_OFFICIAL;
     int64_t iv;
     double dv;
@@ -357,16 +352,20 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
 
     /* in-LLM stage and the pre-LLM ratio */
     p->ratio = in->ratio;
-    p->llm_stage = p->model == TG_MODEL_LLAVA_VIDEO;
-    p->llm_layer = 18;
+    p->llm_stage = p->family == TB_FAMILY_LLAVA_VIDEO && n_layers >= 2;
+    p->llm_layer = tg_scaled_layer(18, n_layers);
     p->llm_keep = 0.5;
     GETI("llm_stage", 0, 1, p->llm_stage);
-    GETI("llm_layer", 1, QWEN2_7B_LAYERS - 1, p->llm_layer);
+    if (p->llm_stage && n_layers < 2) {
+        tb_set_err(err, err_len, "llm_stage=1 needs an LLM of at least 2 layers (the model has %d)", n_layers);
+        return TG_ERR_INPUT;
+    }
+    GETI("llm_layer", 1, n_layers > 1 ? n_layers - 1 : 1, p->llm_layer);
     GETD("llm_keep", 1e-9, 1.0, p->llm_keep);
     p->q_video_ratio_6sig = off && p->llm_stage;
     p->q_layer17_bidir = off && p->llm_stage;
     if (p->llm_stage) {
-        double x = fl_two_stage_pre_ratio(QWEN2_7B_LAYERS, p->llm_layer, p->llm_keep, p->ratio);
+        double x = tg_two_stage_pre_ratio(n_layers, p->llm_layer, p->llm_keep, p->ratio);
         if (p->q_video_ratio_6sig) {
             char buf[64];
             snprintf(buf, sizeof buf, "%.6g", x);
@@ -396,8 +395,8 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
     GETI("max_window", 1, 1000000000, p->max_window);
 
     /* attention sinks */
-    const int64_t *sk = p->model == TG_MODEL_LLAVA_VIDEO ? SINKS_VIDEO : SINKS_OV;
-    int nsk = p->model == TG_MODEL_LLAVA_VIDEO ? 3 : 6;
+    const int64_t *sk = p->family == TB_FAMILY_LLAVA_VIDEO ? SINKS_VIDEO : SINKS_OV;
+    int nsk = p->family == TB_FAMILY_LLAVA_VIDEO ? 3 : 6;
     p->n_sinks = off ? nsk : 1;
     for (int i = 0; i < p->n_sinks; i++) p->sinks[i] = sk[i];
     p->q_sinks_extended = off;
@@ -405,10 +404,9 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
     if (st == 1) p->q_sinks_extended = 0;
     for (int i = 0; i < p->n_sinks; i++)
         if (p->sinks[i] < 0 || p->sinks[i] >= in->n_tokens) {
-            tg_set_err(err, err_len,
-                       "sink index %lld is outside the %lld-token grid (model=%s; set sinks= to match the grid)",
-                       (long long)p->sinks[i], (long long)in->n_tokens,
-                       p->model == TG_MODEL_LLAVA_VIDEO ? "llava-video" : "llava-ov");
+            tb_set_err(err, err_len,
+                       "sink index %lld is outside the %lld-token grid (model %s; set sinks= to match the grid)",
+                       (long long)p->sinks[i], (long long)in->n_tokens, tb_family_name(p->family));
             return TG_ERR_INPUT;
         }
 
@@ -424,7 +422,7 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
     if ((st = tg_param_int_list(in, "strope_sections", secs, 3, &nsec, err, err_len)) < 0) return st;
     if (st == 1) {
         if (nsec != 3) {
-            tg_set_err(err, err_len, "parameter strope_sections: expected three values t,h,w");
+            tb_set_err(err, err_len, "parameter strope_sections: expected three values t,h,w");
             return TG_ERR_INPUT;
         }
         p->strope.sec_t = secs[0];
@@ -452,7 +450,7 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
         else if (!strcmp(v, "direct")) p->dist_mode = TG_DIST_DIRECT;
         else if (!strcmp(v, "gemm")) p->dist_mode = TG_DIST_GEMM;
         else {
-            tg_set_err(err, err_len, "parameter dist=%s: expected torch, direct or gemm", v);
+            tb_set_err(err, err_len, "parameter dist=%s: expected torch, direct or gemm", v);
             return TG_ERR_INPUT;
         }
     }
@@ -463,7 +461,7 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
         if (!strcmp(v, "fp16")) p->scores_fp16 = 1;
         else if (!strcmp(v, "fp32")) p->scores_fp16 = 0;
         else {
-            tg_set_err(err, err_len, "parameter score_dtype=%s: expected fp16 or fp32", v);
+            tb_set_err(err, err_len, "parameter score_dtype=%s: expected fp16 or fp32", v);
             return TG_ERR_INPUT;
         }
     }
@@ -524,7 +522,7 @@ static int run_compress(tango_run *r, seg_state *w, const float *X, const float 
     memset(sum, 0, sizeof *sum);
     int64_t *kept = malloc((size_t)(m > 0 ? m : 1) * sizeof *kept);
     if (!kept) {
-        tg_set_err(err, err_len, "tango: out of memory");
+        tb_set_err(err, err_len, "tango: out of memory");
         return TG_ERR_NOMEM;
     }
     tg_tango_compress_result res;
@@ -542,7 +540,7 @@ static int run_compress(tango_run *r, seg_state *w, const float *X, const float 
     free(kept);
     if (res.merged && add_block(r, res.merged)) {
         tg_tango_compress_result_free(&res);
-        tg_set_err(err, err_len, "tango: out of memory");
+        tb_set_err(err, err_len, "tango: out of memory");
         return TG_ERR_NOMEM;
     }
     free(res.merged_pos);
@@ -719,7 +717,7 @@ static int run_segment(tango_run *r, seg_state *w, int64_t f0, int64_t n, tg_seg
     rc = TG_OK;
     goto out;
 oom:
-    tg_set_err(err, err_len, "tango: out of memory (segment at frame %lld, %lld frames)", (long long)f0,
+    tb_set_err(err, err_len, "tango: out of memory (segment at frame %lld, %lld frames)", (long long)f0,
                (long long)n);
     rc = TG_ERR_NOMEM;
 out:
@@ -742,61 +740,30 @@ out:
  * Parameters as JSON for the run record
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int fail;
-} jbuf;
-
-static void jb_add(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jb_add(jbuf *b, const char *fmt, ...) {
-    if (b->fail) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->fail = 1;
-            return;
-        }
-        if (b->s && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t nc = (b->cap ? b->cap * 2 : 1024) + (size_t)w;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->fail = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
 static char *params_json(const tg_tango_params *p) {
-    jbuf b = {0};
+    tb_buf b;
+    tb_buf_init(&b, (size_t)1 << 20);
+    int st = 0; /* sticky: the first failure makes the record NULL */
     static const char *dist_names[] = {"torch", "direct", "gemm"};
-    jb_add(&b, "{\"model\":\"%s\",\"compat\":\"%s\",\"ratio\":%.17g,\"ratio_pre\":%.17g,",
-           p->model == TG_MODEL_LLAVA_VIDEO ? "llava-video" : "llava-ov",
+    st |= tb_buf_printf(&b, "{\"model\":\"%s\",\"compat\":\"%s\",\"ratio\":%.17g,\"ratio_pre\":%.17g,",
+           tb_family_name(p->family),
            p->compat == TG_COMPAT_OFFICIAL ? "official" : "paper", p->ratio, p->ratio_pre);
-    jb_add(&b, "\"tau_segment\":%.17g,\"tau_static\":%.17g,\"context_ratio\":%.17g,\"alpha\":%.17g,\"beta\":%.17g,",
+    st |= tb_buf_printf(&b, "\"tau_segment\":%.17g,\"tau_static\":%.17g,\"context_ratio\":%.17g,\"alpha\":%.17g,\"beta\":%.17g,",
            p->tau_segment, p->tau_static, p->context_ratio, p->alpha, p->beta);
-    jb_add(&b, "\"knn\":%d,\"max_window\":%lld,\"sinks\":[", p->knn, (long long)p->max_window);
-    for (int i = 0; i < p->n_sinks; i++) jb_add(&b, "%s%lld", i ? "," : "", (long long)p->sinks[i]);
-    jb_add(&b, "],\"strope_sections\":[%lld,%lld,%lld],\"base_time\":%.17g,\"base_space\":%.17g,",
+    st |= tb_buf_printf(&b, "\"knn\":%d,\"max_window\":%lld,\"sinks\":[", p->knn, (long long)p->max_window);
+    for (int i = 0; i < p->n_sinks; i++) st |= tb_buf_printf(&b, "%s%lld", i ? "," : "", (long long)p->sinks[i]);
+    st |= tb_buf_printf(&b, "],\"strope_sections\":[%lld,%lld,%lld],\"base_time\":%.17g,\"base_space\":%.17g,",
            (long long)p->strope.sec_t, (long long)p->strope.sec_h, (long long)p->strope.sec_w, p->strope.base_time,
            p->strope.base_space);
-    jb_add(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
+    st |= tb_buf_printf(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
            (unsigned long long)p->seed, dist_names[p->dist_mode], p->n_threads, p->scores_fp16 ? "fp16" : "fp32");
-    jb_add(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g}",
+    st |= tb_buf_printf(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g}",
            p->beta_fp16 ? "fp16" : "fp32", p->llm_stage, p->llm_layer, p->llm_keep);
-    if (b.fail) {
-        free(b.s);
+    if (st) {
+        tb_buf_free(&b);
         return NULL;
     }
-    return b.s;
+    return tb_buf_take(&b);
 }
 
 static void set_quirks(const tg_tango_params *p, tg_prune_output *out) {
@@ -815,12 +782,12 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     memset(out, 0, sizeof *out);
     for (int i = 0; i < p->n_sinks; i++)
         if (p->sinks[i] < 0 || p->sinks[i] >= in->n_tokens) {
-            tg_set_err(err, err_len, "sink index %lld is outside the %lld-token grid", (long long)p->sinks[i],
+            tb_set_err(err, err_len, "sink index %lld is outside the %lld-token grid", (long long)p->sinks[i],
                        (long long)in->n_tokens);
             return TG_ERR_INPUT;
         }
     if (!in->timestamps) {
-        tg_set_err(err, err_len, "tango needs frame timestamps (seconds) for ST-RoPE");
+        tb_set_err(err, err_len, "tango needs frame timestamps (seconds) for ST-RoPE");
         return TG_ERR_INPUT;
     }
     tango_run r;
@@ -848,7 +815,7 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     seg_start = malloc((size_t)T * sizeof *seg_start);
     seg_len = malloc((size_t)T * sizeof *seg_len);
     if (!r.A || !r.sim || !r.keep || !r.src || !seg_start || !seg_len) {
-        tg_set_err(err, err_len, "tango: out of memory (T=%lld L=%lld D=%lld)", (long long)T, (long long)L,
+        tb_set_err(err, err_len, "tango: out of memory (T=%lld L=%lld D=%lld)", (long long)T, (long long)L,
                    (long long)D);
         goto out;
     }
@@ -919,7 +886,7 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
             int64_t *ids = malloc((size_t)L * sizeof *ids);
             float *Q = scr_get(w.sc, SCR_FRAMEQ, (size_t)L * (size_t)D * sizeof *Q);
             if (!ids || !Q) {
-                tg_set_err(serr, SEG_ERR_LEN, "tango: out of memory (frame %lld)", (long long)f0);
+                tb_set_err(serr, SEG_ERR_LEN, "tango: out of memory (frame %lld)", (long long)f0);
                 src = TG_ERR_NOMEM;
             } else {
                 tg_tango_compress_result cs;
@@ -945,46 +912,37 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     if (n_thr > 1) openblas_set_num_threads(blas_prev);
     for (int64_t s = 0; s < n_seg; s++)
         if (seg_rc[s]) {
-            tg_set_err(err, err_len, "%s", seg_err + (size_t)s * SEG_ERR_LEN);
+            tb_set_err(err, err_len, "%s", seg_err + (size_t)s * SEG_ERR_LEN);
             rc = seg_rc[s];
             goto out;
         }
 
-    /* 5. output: ascending flat order, vectors, newline assembly, plan, accounting */
+    /* 5. output: ascending flat order in the model's layout, the in-LLM plan, accounting */
     int64_t nk = 0;
     for (int64_t i = 0; i < N; i++) nk += r.keep[i];
-    out->n_kept = nk;
-    out->dim = D;
-    out->kept = malloc((size_t)(nk > 0 ? nk : 1) * sizeof *out->kept);
-    out->tokens = malloc((size_t)(nk > 0 ? nk : 1) * (size_t)D * sizeof *out->tokens);
-    if (!out->kept || !out->tokens) goto oom;
-    for (int64_t i = 0, k = 0; i < N; i++) {
-        if (!r.keep[i]) continue;
-        out->kept[k] = i;
-        memcpy(out->tokens + (size_t)k * D, r.src[i], (size_t)D * sizeof *out->tokens);
-        k++;
+    tg_entry *list = malloc((size_t)(nk > 0 ? nk : 1) * sizeof *list);
+    if (!list) goto oom;
+    for (int64_t i = 0, k = 0; i < N; i++)
+        if (r.keep[i]) list[k++] = (tg_entry){i, r.src[i]};
+    tb_llm_plan plan = tb_llm_plan_default();
+    tg_seq seq = {0};
+    rc = tg_seq_emit(&seq, list, nk, in->model.newline, T, r.H, r.W, 0);
+    if (rc == TG_OK && p->llm_stage) {
+        plan.layer = p->llm_layer;
+        plan.select = TB_PLAN_SELECT_LAST_QUERY;
+        plan.keep_ratio = p->llm_keep;
+        plan.keep_count = (int64_t)tb_round_half_even((double)seq.n * p->llm_keep);
+        plan.merge = TB_PLAN_MERGE_WEIGHTED;
+        plan.merge_weight = 0.6;
+        plan.merge_pool_weight = 0.4;
+        plan.pos = TB_PLAN_POS_KEEP;
+        plan.bidirectional_prev = p->q_layer17_bidir;
     }
-    if (tg_assemble_llava(out, T, r.H, r.W, p->model == TG_MODEL_LLAVA_VIDEO)) goto oom;
-    if (p->llm_stage) {
-        tg_llm_plan *pl = &out->plan;
-        pl->enabled = 1;
-        pl->layer = p->llm_layer;
-        pl->score_layer = p->llm_layer - 1;
-        pl->keep_ratio = p->llm_keep;
-        pl->keep_round = TG_PLAN_ROUND_HALF_EVEN;
-        pl->span_includes_newlines = 1;
-        pl->score_last_query = 1;
-        pl->score_causal_mask = p->q_layer17_bidir ? 0 : 1;
-        pl->merge = TG_PLAN_MERGE_COSINE_FOLD;
-        pl->w_keep = 0.6;
-        pl->w_pool = 0.4;
-        pl->positions = TG_PLAN_POS_ORIGINAL;
-        pl->n_visual_in = out->n_seq;
-        pl->n_keep = (int64_t)tg_round_half_even((double)out->n_seq * p->llm_keep);
-    }
-    fl_model m;
-    int n_layers = fl_model_preset("qwen2-7b", &m) == 0 ? m.n_layers : QWEN2_7B_LAYERS;
-    tg_account_layers(out, n_layers, N);
+    if (rc == TG_OK) rc = tg_seq_finish(&seq, in, out, &plan, "tango", err, err_len);
+    tg_seq_free(&seq);
+    free(list);
+    if (rc == TG_ERR_NOMEM) goto oom;
+    if (rc) goto out;
     out->ratio_used = p->ratio_pre;
     set_quirks(p, out);
     out->params_json = params_json(p);
@@ -992,7 +950,7 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     rc = TG_OK;
     goto out;
 oom:
-    tg_set_err(err, err_len, "tango: out of memory");
+    tb_set_err(err, err_len, "tango: out of memory");
     rc = TG_ERR_NOMEM;
 out:
     for (int64_t i = 0; i < r.n_blocks; i++) free(r.blocks[i]);
@@ -1023,3 +981,7 @@ int tg_tango_prune(const tg_prune_input *in, tg_prune_output *out, char *err, si
     if (rc) return rc;
     return tg_tango_run(in, &p, out, err, err_len);
 }
+
+const tg_method tg_tango_method = {"tango",
+                                   "Tango: segmentation, diversity-driven salient selection, ST-RoPE context merging",
+                                   tg_tango_prune, tg_tango_keys, TG_CAP_IN_LLM | TG_CAP_NEEDS_TIMES};

@@ -12,11 +12,11 @@
  *      r_adj = min(r / ((n*L - (n-1)*S) / (n*L)), 1); dynamic tokens: per-frame diversity-driven
  *      salient selection, then DPC-KNN context anchors over the whole segment, merged with the
  *      beta-weighted update;
- *   5. kept tokens in ascending flat order; OneVision appends one newline, LLaVA-Video a newline
- *      after every grid row that keeps a token; LLaVA-Video adds the in-LLM plan (layer 18, keep
- *      50 %, 0.6/0.4 fold).
+ *   5. kept tokens in ascending flat order in the model's newline layout (OneVision one newline,
+ *      LLaVA-Video one after every grid row that keeps a token); LLaVA-Video adds the in-LLM plan
+ *      (layer 18 of 28, scaled to the model's depth; keep 50 %, 0.6/0.4 fold).
  *
- * Usage: through the registry (tg_method_find("tango")) with "key=value" parameters; or
+ * Usage: through the descriptor (tg_tango_method.run) with "key=value" parameters; or
  *     tg_tango_params p;
  *     tg_tango_params_resolve(&in, &p, err, sizeof err);   // defaults + overrides
  *     tg_tango_run(&in, &p, &out, err, sizeof err);
@@ -32,7 +32,6 @@
 
 #define TG_TANGO_MAX_SINKS 64
 
-typedef enum { TG_MODEL_LLAVA_OV = 0, TG_MODEL_LLAVA_VIDEO = 1 } tg_model;
 typedef enum { TG_COMPAT_OFFICIAL = 0, TG_COMPAT_PAPER = 1 } tg_compat;
 
 /* Quirk names (spec §13). */
@@ -44,7 +43,7 @@ typedef enum { TG_COMPAT_OFFICIAL = 0, TG_COMPAT_PAPER = 1 } tg_compat;
 #define TG_Q_LAYER17 "tango.fastv_layer17_bidirectional"
 
 typedef struct {
-    tg_model model;            /* model=llava-ov (default) | llava-video */
+    tb_family family;          /* in->model.family: the official per-model path (sinks, stage) */
     tg_compat compat;          /* compat=official (default) | paper */
     double ratio;              /* nominal r as passed */
     double ratio_pre;          /* pre-LLM ratio applied (r, or 28r/23 for LLaVA-Video) */
@@ -72,7 +71,7 @@ typedef struct {
     int scores_fp16;           /* score_dtype=fp16 (default) | fp32: saliency rounded to fp16 */
     int beta_fp16;             /* merge beta rounded to fp16 (the model dtype): 1 */
     int llm_stage;             /* in-LLM stage (LLaVA-Video default 1, OV 0) */
-    int llm_layer;             /* 18 */
+    int llm_layer;             /* 18 of 28 (tg_scaled_layer on another depth) */
     double llm_keep;           /* 0.5 */
     /* quirk switches (1 = official behaviour) */
     int q_writeback_perm, q_static_tau_fixed, q_sinks_extended, q_sections_1196, q_video_ratio_6sig,
@@ -82,8 +81,9 @@ typedef struct {
 /* The accepted parameter keys (NULL-terminated). */
 extern const char *const tg_tango_keys[];
 
-/* Resolves the parameters of a run: compat and model first, then per-model defaults (sinks, tau
- * by ratio, sections by D, LLaVA-Video r_pre), then every "key=value" override of in->params.
+/* Resolves the parameters of a run: compat and the model's family first, then per-family
+ * defaults (sinks, tau by ratio, sections by D, LLaVA-Video r_pre over in->model.n_layers), then
+ * every "key=value" override of in->params.
  * Checks the values against the input (sinks inside the grid, sections fit D). Returns TG_OK or
  * TG_ERR_INPUT with a message. */
 int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *err, size_t err_len);
@@ -103,9 +103,13 @@ int tg_tango_prune(const tg_prune_input *in, tg_prune_output *out, char *err, si
 /* Default DP threshold for a nominal ratio: 0.65 when r == 0.1, else 0.8. */
 double tg_tango_default_tau(double r);
 
-/* LLaVA-Video pre-LLM ratio 28r/(k + (28-k)p) with k = 18, p = 0.5 (= 28r/23); with six_sig the
- * value is printed with %.6g and parsed back (0.121739, 0.182609, 0.243478). */
-double tg_tango_video_ratio(double r, int six_sig);
+/* LLaVA-Video pre-LLM ratio L*r/(k + (L-k)p) with k = tg_scaled_layer(18, L), p = 0.5 (on
+ * Qwen2-7B's 28 layers 28r/23); with six_sig the value is printed with %.6g and parsed back
+ * (0.121739, 0.182609, 0.243478). */
+double tg_tango_video_ratio(double r, int n_layers, int six_sig);
+
+/* The registry descriptor ("tango"). */
+extern const tg_method tg_tango_method;
 
 /* r_adj = min(r / ((n*L - (n-1)*S) / (n*L)), 1.0), in double, in that operation order. */
 double tg_tango_r_adj(double r, int64_t n, int64_t L, int64_t S);

@@ -8,18 +8,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "common/check.h"
+
 /* OpenMP thread count for a caller's request (<= 0: the OpenMP default). */
 static inline int tg_nthreads(int n) { return n > 0 ? n : omp_get_max_threads(); }
-
-/* Formats a one-line message into a caller-supplied buffer (NULL or 0-length: ignored). */
-static inline void tg_set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static inline void tg_set_err(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || !err_len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* ===== float kernels shared by the primitives =====
  * Float32 like PyTorch's own reductions. Sums use 16 explicit partial sums combined in a fixed

@@ -16,12 +16,8 @@
 
 #include "engine/llm.h"
 #include "engine/llm_internal.h"
+#include "common/clock.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Mean GFLOP/s of cblas_sgemm for y[n,m] = x[n,k] w[m,k]^T over at least min_s seconds after one
  * warm-up call (a mean, not a best: on a shared machine it must see the same contention as the
@@ -39,11 +35,11 @@ static double sgemm_gflops(int n, int k, int m, double min_s) {
     for (size_t i = 0; i < (size_t)m * k; i++) w[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k, w, k, 0.0f, y, m);
     int calls = 0;
-    double t0 = now_s(), dt;
+    double t0 = tb_now_s(), dt;
     do {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k, w, k, 0.0f, y, m);
         calls++;
-        dt = now_s() - t0;
+        dt = tb_now_s() - t0;
     } while (dt < min_s);
     free(x);
     free(w);
@@ -87,7 +83,7 @@ int main(void) {
         reps = (int)v;
     }
     char err[512];
-    double t0 = now_s();
+    double t0 = tb_now_s();
     eng_llm *m = eng_llm_new_random(&c, NULL, 1, err, sizeof err);
     if (!m) {
         fprintf(stderr, "bench_llm: %s\n", err);
@@ -99,7 +95,7 @@ int main(void) {
         eng_llm_free(m);
         return 1;
     }
-    double t_build = now_s() - t0;
+    double t_build = tb_now_s() - t0;
     int64_t *ids = malloc((size_t)N * sizeof *ids);
     for (int64_t i = 0; i < N; i++) ids[i] = (i * 7919 + 13) % 151000;
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "datasets/video.h"
+#include "common/clock.h"
 
 #define BW 1280
 #define BH 720
@@ -33,11 +34,6 @@
 #define BGOP 250
 #define NSAMPLE 32
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double cpu_s(void) {
     struct timespec ts;
@@ -121,12 +117,12 @@ int main(int argc, char **argv) {
     if (!ok) {
         printf("generating %s (%dx%d, %d fps, %d frames, keyframe every %d) ...\n", path, BW, BH, BFPS, BFRAMES, BGOP);
         fflush(stdout);
-        double t0 = now_s();
+        double t0 = tb_now_s();
         if (generate(path, err, sizeof err)) {
             fprintf(stderr, "bench_video: %s\n", err);
             return 1;
         }
-        printf("generated in %.1f s\n", now_s() - t0);
+        printf("generated in %.1f s\n", tb_now_s() - t0);
     } else {
         printf("reusing %s\n", path);
     }
@@ -150,7 +146,7 @@ int main(int argc, char **argv) {
     int64_t idx[NSAMPLE];
     for (int r = 0; r < reps; r++) {
         /* baseline: open + decode every frame, keep 32 */
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = tb_now_s(), c0 = cpu_s();
         if (ds_video_open(path, 0, &v, err, sizeof err) ||
             ds_video_decode_all_keep(v, (ds_sample_indices(DS_SAMPLE_LINSPACE, 0, in.n_frames - 1, NSAMPLE, idx), idx),
                                      NSAMPLE, 0, ref, &dec_all, err, sizeof err)) {
@@ -158,7 +154,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         ds_video_free(v);
-        t_all[r] = now_s() - t0;
+        t_all[r] = tb_now_s() - t0;
         c_all[r] = cpu_s() - c0;
 
         /* exact seeking: open + sample 32 */
@@ -167,14 +163,14 @@ int main(int argc, char **argv) {
         p.size = 0;
         p.keep_rgb = 1;
         ds_frames f;
-        t0 = now_s();
+        t0 = tb_now_s();
         c0 = cpu_s();
         if (ds_video_open(path, 0, &v, err, sizeof err) || ds_video_sample(v, &p, &f, err, sizeof err)) {
             fprintf(stderr, "bench_video: %s\n", err);
             return 1;
         }
         ds_video_free(v);
-        t_exact[r] = now_s() - t0;
+        t_exact[r] = tb_now_s() - t0;
         c_exact[r] = cpu_s() - c0;
         dec_exact = f.n_decoded;
         workers = f.n_workers;
@@ -183,14 +179,14 @@ int main(int argc, char **argv) {
 
         /* keyframe snapping */
         p.seek = DS_SEEK_KEYFRAME;
-        t0 = now_s();
+        t0 = tb_now_s();
         c0 = cpu_s();
         if (ds_video_open(path, 0, &v, err, sizeof err) || ds_video_sample(v, &p, &f, err, sizeof err)) {
             fprintf(stderr, "bench_video: %s\n", err);
             return 1;
         }
         ds_video_free(v);
-        t_key[r] = now_s() - t0;
+        t_key[r] = tb_now_s() - t0;
         c_key[r] = cpu_s() - c0;
         dec_key = f.n_decoded;
         ds_frames_free(&f);
@@ -199,13 +195,13 @@ int main(int argc, char **argv) {
         p.seek = DS_SEEK_EXACT;
         p.size = 384;
         p.keep_rgb = 0;
-        t0 = now_s();
+        t0 = tb_now_s();
         if (ds_video_open(path, 0, &v, err, sizeof err) || ds_video_sample(v, &p, &f, err, sizeof err)) {
             fprintf(stderr, "bench_video: %s\n", err);
             return 1;
         }
         ds_video_free(v);
-        t_pre[r] = now_s() - t0;
+        t_pre[r] = tb_now_s() - t0;
         ds_frames_free(&f);
     }
     free(ref);

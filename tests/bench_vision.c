@@ -22,12 +22,8 @@
 #include <time.h>
 
 #include "engine/model_impl.h"
+#include "common/clock.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- per-op time breakdown: the backend's table wrapped with timers ---------------------------- */
 
@@ -39,9 +35,9 @@ static eng_kernels timed;
 
 #define TIMED(slot, call)                                                                                          \
     do {                                                                                                           \
-        double t0_ = now_s();                                                                                      \
+        double t0_ = tb_now_s();                                                                                      \
         int r_ = (call);                                                                                           \
-        op_time[slot] += now_s() - t0_;                                                                            \
+        op_time[slot] += tb_now_s() - t0_;                                                                            \
         return r_;                                                                                                 \
     } while (0)
 
@@ -79,9 +75,9 @@ static double time_sgemm(int n, int k, int m, int reps) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k, w, k, 0.0f, y, m);
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = tb_now_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k, w, k, 0.0f, y, m);
-        double dt = now_s() - t0;
+        double dt = tb_now_s() - t0;
         if (dt < best) best = dt;
     }
     free(x);
@@ -120,13 +116,13 @@ int main(void) {
     cfg.pool_mode = ENG_POOL_BILINEAR;
 
     char err[512];
-    double t_load = now_s();
+    double t_load = tb_now_s();
     eng_model *m = eng_model_random_vision(&cfg, kind, 42, 1, err, sizeof err);
     if (!m) {
         printf("SKIP bench_vision: %s\n", err);
         return 0;
     }
-    t_load = now_s() - t_load;
+    t_load = tb_now_s() - t_load;
     size_t npx = (size_t)T * 3 * 384 * 384;
     float *px = malloc(npx * sizeof *px);
     for (size_t i = 0; i < npx; i++) px[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
@@ -152,12 +148,12 @@ int main(void) {
     m->be.k = &timed;
     double best = 1e30, sum = 0, sum2 = 0;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = tb_now_s();
         if (eng_vision_encode(m, px, T, &ep, &o, err, sizeof err) != ENG_OK) {
             printf("FAIL bench_vision: %s\n", err);
             return 1;
         }
-        double dt = now_s() - t0;
+        double dt = tb_now_s() - t0;
         eng_vision_out_free(&o);
         best = dt < best ? dt : best;
         sum += dt;

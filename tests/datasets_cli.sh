@@ -97,5 +97,5 @@ check "samples from the cache" cmp -s "$T/lvbc.jsonl" "$T/lvb.jsonl"
 "$BIN" fetch longvideobench --cache "$T/cache" --offline > "$T/out" 2>&1
 check "fetch --offline verifies" grep -q 'cache verified' "$T/out"
 
-echo "TB-RESULT: $pass passed, $fail failed"
+echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

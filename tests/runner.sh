@@ -5,8 +5,9 @@
 #   2. a run killed with SIGKILL at random moments and restarted ends with exactly the rows of
 #      the uninterrupted run (no loss, no duplicates);
 #   3. two shards merged equal the single run;
-#   4. the report holds the expected rows; compare flags an injected regression.
-# Prints "TB-RESULT: N passed, N failed".
+#   4. the report holds the expected rows; compare flags an injected regression;
+#   5. the run key follows the manifest's content: a copy elsewhere keeps it, an edit changes it.
+# Prints "TB-RESULT: N passed, N failed, N skipped".
 set -u
 bin=${TB_BIN:-build/tango-bench}
 tmp=${TB_BUILD:-build}/tmp/runner-$$
@@ -16,7 +17,7 @@ check() { # name, then a command that must succeed
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
-die() { echo "setup failed: $*"; echo "TB-RESULT: $passed passed, $((failed + 1)) failed"; exit 1; }
+die() { echo "setup failed: $*"; echo "TB-RESULT: $passed passed, $((failed + 1)) failed, 0 skipped"; exit 1; }
 
 # ---- 0. configs: the shipped ones parse; bad ones are one clear error naming the field
 for c in configs/*.json; do
@@ -84,7 +85,13 @@ check "other samples answered" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) F
 check "fastv plan visible per layer" test "$(sqlite3 "$tmp/full.db" "SELECT count(DISTINCT t.visual) FROM layer_tokens t JOIN runs r USING (run_key) WHERE r.method = 'fastv'")" -ge 2
 check "quirks recorded per run" test "$(sqlite3 "$tmp/full.db" "SELECT quirks FROM runs WHERE method = 'tango'")" != ""
 check "method knobs recorded per sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples s JOIN runs r USING (run_key) WHERE r.method = 'fastv' AND json_valid(s.method_json)")" = 8
+check "peak memory measured for every sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE peak_bytes > 0")" = 44
+check "the run names what peak_bytes is" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM runs WHERE code_version LIKE '% peak_bytes=sample' OR code_version LIKE '% peak_bytes=process'")" = 4
 check "rerun writes nothing" sh -c "'$bin' run --config '$tmp/cfg.json' --db '$tmp/full.db' --quiet | grep -q '0 results written'"
+# the LLM is loaded once per model (the tiny model, like the real ones, has more embedding rows
+# than its tokenizer has ids: the vocabulary limit is known before the load)
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/loads.db" --limit 1 > "$tmp/loads.log" 2>&1
+check "the LLM is loaded once" grep -q 'LLM loads in this process: 1)' "$tmp/loads.log"
 
 # ---- 2. SIGKILL at random moments, then resume until done
 kills=0
@@ -112,6 +119,36 @@ check "shards split the samples ($n0 + $n1)" test "$n0" -gt 0 -a "$n1" -gt 0 -a 
 "$bin" merge "$tmp/merged.db" "$tmp/s0.db" "$tmp/s1.db" > /dev/null
 check "merged shards equal the single run" diff <(dump "$tmp/full.db") <(dump "$tmp/merged.db")
 check "merged expected counts add up" test "$(sqlite3 "$tmp/merged.db" "SELECT sum(n_expected) FROM runs")" = "$n_rows"
+
+# ---- 5. the run key hashes the manifest's content, not its path
+key_cfg() { # manifest dir, tag -> writes a one-sample full-token config, prints its path
+  cat > "$tmp/key-$2.json" <<EOF
+{"name": "key", "models": [{"name": "tiny", "path": "$tmp/model", "family": "llava-ov", "frames": 6}],
+ "benchmarks": [{"name": "mvbench", "manifest": "$1", "videos": "$tmp/synth/videos", "limit": 1,
+                 "max_new_tokens": 2}],
+ "methods": [{"name": "full"}]}
+EOF
+  echo "$tmp/key-$2.json"
+}
+run_key() { # config, db -> the run key of its one run
+  "$bin" run --config "$1" --db "$2" --quiet > /dev/null 2>&1 && sqlite3 "$2" "SELECT run_key FROM runs"
+}
+mkdir -p "$tmp/elsewhere" && cp -r "$tmp/synth/json" "$tmp/elsewhere/copied"
+k_orig=$(run_key "$(key_cfg "$tmp/synth/json" orig)" "$tmp/key-orig.db")
+k_copy=$(run_key "$(key_cfg "$tmp/elsewhere/copied" copy)" "$tmp/key-copy.db")
+check "run key: made" test -n "$k_orig"
+check "run key: a copied manifest keeps it" test "$k_orig" = "$k_copy"
+check "run key: the revision is the content digest, not the path" \
+  sh -c "sqlite3 '$tmp/key-copy.db' 'SELECT revision FROM runs' | grep -qx 'sha256:[0-9a-f]\{64\}'"
+/usr/bin/python3 - "$tmp/elsewhere/copied/scene_transition.json" <<'EOF' || die "record edit"
+import json, sys
+p = sys.argv[1]
+recs = json.load(open(p))
+recs[0]["question"] += " (edited)"
+json.dump(recs, open(p, "w"))
+EOF
+k_edit=$(run_key "$(key_cfg "$tmp/elsewhere/copied" edit)" "$tmp/key-edit.db")
+check "run key: an edited record changes it" test -n "$k_edit" -a "$k_edit" != "$k_orig"
 
 # ---- 4. report and compare
 "$bin" report --db "$tmp/full.db" --out "$tmp/report" > /dev/null 2>&1
@@ -145,5 +182,5 @@ check "compare prints the flip counts" grep -q "REGRESSION" "$tmp/cmp.log"
 "$bin" compare --db "$tmp/full.db" "$tango_key" "$tango_key" > /dev/null 2>&1
 check "a run compared with itself is no regression" test $? = 0
 
-echo "TB-RESULT: $passed passed, $failed failed"
+echo "TB-RESULT: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

@@ -51,4 +51,80 @@ static inline int tb_test_run(const char *cmd, char *out, size_t n) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* ---- counted, named skips --------------------------------------------------------------------
+ * A test that cannot run says why and is counted as skipped, never as passed: TB_SKIP(fmt, ...)
+ * prints one line "TB-SKIP: <test>: <reason>" and calls cmocka's skip(); scripts/run-tests counts
+ * the skip and prints the line. A reason that starts with "oracle:" marks a missing test oracle
+ * (Python with numpy, torch or Pillow); run-tests turns those into failures when CI=true, so CI
+ * can never pass with the oracle tier missing. Call TB_SKIP from the test function itself: the
+ * name printed is __func__, the name cmocka lists. */
+#define TB_SKIP(...)                                                                                \
+    do {                                                                                            \
+        tb_test_skip_note(__func__, __VA_ARGS__);                                                   \
+        skip();                                                                                     \
+    } while (0)
+
+/* Skips the calling test as an oracle skip unless $PYTHON imports every module of `modules`
+ * (a Python import list: "torch, numpy"). */
+#define TB_NEED_PYTHON(modules)                                                                     \
+    do {                                                                                            \
+        char why_[700];                                                                             \
+        if (!tb_test_python_has(modules, why_, sizeof why_)) TB_SKIP("oracle: %s", why_);          \
+    } while (0)
+
+__attribute__((format(printf, 2, 3))) static inline void tb_test_skip_note(const char *test, const char *fmt, ...) {
+    char reason[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    printf("TB-SKIP: %s: %s\n", test, reason);
+    fflush(stdout);
+}
+
+/* The Python the oracles run with: $PYTHON, else /usr/bin/python3. */
+static inline const char *tb_test_python(void) {
+    const char *py = getenv("PYTHON");
+    return py && *py ? py : "/usr/bin/python3";
+}
+
+/* 1 when $PYTHON imports every module of `modules`; else 0 with one line in why naming the
+ * interpreter and Python's last error line. Each module list is probed once per process (torch
+ * takes seconds to import). */
+static inline int tb_test_python_has(const char *modules, char *why, size_t why_len) {
+    static struct {
+        char modules[128];
+        int ok;
+        char why[600];
+    } cache[4];
+    static int n_cache;
+    for (int i = 0; i < n_cache; i++)
+        if (strcmp(cache[i].modules, modules) == 0) {
+            snprintf(why, why_len, "%s", cache[i].why);
+            return cache[i].ok;
+        }
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -c 'import %s'", tb_test_python(), modules);
+    int ok = tb_test_run(cmd, out, sizeof out) == 0;
+    /* Python's last non-empty output line: "ModuleNotFoundError: No module named 'torch'" */
+    char last[400] = "";
+    for (char *line = out; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len) snprintf(last, sizeof last, "%.*s", (int)len, line);
+        line += len + (end != NULL);
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s cannot import %s (%s)", tb_test_python(), modules, *last ? last : "no output");
+    if (n_cache < 4) {
+        snprintf(cache[n_cache].modules, sizeof cache[n_cache].modules, "%s", modules);
+        cache[n_cache].ok = ok;
+        snprintf(cache[n_cache].why, sizeof cache[n_cache].why, "%s", ok ? "" : msg);
+        n_cache++;
+    }
+    snprintf(why, why_len, "%s", ok ? "" : msg);
+    return ok;
+}
+
 #endif

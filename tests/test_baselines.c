@@ -16,14 +16,32 @@
 #include <cmocka.h>
 
 #include "baselines/baselines.h"
+#include "tango/kit.h"
+#include "tb_prune_test.h"
 #include "tango/primitives.h"
 
 #define NEAR(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
 
-static int run(const char *method, const tg_prune_input *in, tg_prune_output *out, char *err) {
-    const tg_method *m = tg_method_find(method);
+static const tg_method *find(const char *name) {
+    static const tg_method *const all[] = {&bl_fastv_method,   &bl_visionzip_method,      &bl_holitom_method,
+                                           &bl_fastvid_method, &bl_full_method,           &bl_uniform_method,
+                                           &bl_uniform_frames_method, &bl_random_method, &bl_topk_method};
+    for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+        if (!strcmp(all[i]->name, name)) return all[i];
+    return NULL;
+}
+
+/* Runs a baseline; the model layout comes from the test's "model=" / "layers=" entries. */
+static int run(const char *method, const tg_prune_input *in0, tg_prune_output *out, char *err) {
+    const tg_method *m = find(method);
     assert_non_null(m);
-    return m->run(in, out, err, 256);
+    tg_prune_input in = *in0;
+    tt_params keep;
+    if (tt_apply_layout(&in, &keep)) {
+        snprintf(err, 256, "unknown model family");
+        return TG_ERR_INPUT;
+    }
+    return m->run(&in, out, err, 256);
 }
 
 /* ===== synthetic videos (scenes with frozen and drifting positions) ===== */
@@ -100,8 +118,8 @@ static tg_prune_input video_input(const video *v, double r, const char *const *k
 
 /* ===== solver pins ===== */
 
-static void solve_one(const char *m, bl_model model, double r, bl_knobs *k, double *got, int want) {
-    bl_geometry g = bl_geometry_default(model);
+static void solve_one(const char *m, tb_family model, double r, bl_knobs *k, double *got, int want) {
+    bl_geometry g = bl_geometry_default(model, 28);
     *k = bl_knobs_default(m);
     char err[256] = "";
     int st = bl_solve(m, r, &g, k, got, err, sizeof err);
@@ -114,16 +132,16 @@ static void test_solver_fastv(void **state) {
     bl_knobs k;
     double got;
     /* spec §2 table, N = 6273 (OV, newline included) */
-    solve_one("fastv", BL_MODEL_OV, 0.10, &k, &got, BL_SOLVE_OK);
+    solve_one("fastv", TB_FAMILY_LLAVA_OV, 0.10, &k, &got, BL_SOLVE_OK);
     assert_int_equal(k.keep, 193);
-    solve_one("fastv", BL_MODEL_OV, 0.15, &k, &got, BL_SOLVE_OK);
+    solve_one("fastv", TB_FAMILY_LLAVA_OV, 0.15, &k, &got, BL_SOLVE_OK);
     assert_int_equal(k.keep, 531);
-    solve_one("fastv", BL_MODEL_OV, 0.20, &k, &got, BL_SOLVE_OK);
+    solve_one("fastv", TB_FAMILY_LLAVA_OV, 0.20, &k, &got, BL_SOLVE_OK);
     assert_int_equal(k.keep, 869);
     NEAR(got, 0.20, 1e-3);
     assert_int_equal(k.llm_layer, 2);
     /* k = 3 cannot reach 0.10 (needs >= 3/28) */
-    bl_geometry g = bl_geometry_default(BL_MODEL_OV);
+    bl_geometry g = bl_geometry_default(TB_FAMILY_LLAVA_OV, 28);
     k = bl_knobs_default("fastv");
     k.llm_layer = 3;
     char err[256] = "";
@@ -153,22 +171,22 @@ static void test_solver_budgets(void **state) {
     for (int i = 0; i < 3; i++) {
         bl_knobs k;
         double got;
-        solve_one("visionzip", BL_MODEL_OV, rs[i], &k, &got, BL_SOLVE_OK);
+        solve_one("visionzip", TB_FAMILY_LLAVA_OV, rs[i], &k, &got, BL_SOLVE_OK);
         assert_int_equal(k.per_frame, vz_ov[i]);
         assert_int_equal(k.dominant, dom_ov[i]);
         assert_int_equal(k.contextual, vz_ov[i] - dom_ov[i]);
         NEAR(got, rs[i], BL_TOL);
-        solve_one("visionzip", BL_MODEL_VIDEO, rs[i], &k, &got, BL_SOLVE_OK);
+        solve_one("visionzip", TB_FAMILY_LLAVA_VIDEO, rs[i], &k, &got, BL_SOLVE_OK);
         assert_int_equal(k.per_frame, vz_vid[i]);
         NEAR(got, (double)(64 * (vz_vid[i] + 13)) / 11648.0, 1e-12);
-        solve_one("fastvid", BL_MODEL_OV, rs[i], &k, &got, BL_SOLVE_OK);
+        solve_one("fastvid", TB_FAMILY_LLAVA_OV, rs[i], &k, &got, BL_SOLVE_OK);
         assert_int_equal(k.per_frame, fv_ov[i]);
         assert_int_equal((int64_t)(196.0 * k.ratio), fv_ov[i]); /* int(N * r) gives F back */
-        solve_one("fastvid", BL_MODEL_VIDEO, rs[i], &k, &got, BL_SOLVE_OK);
+        solve_one("fastvid", TB_FAMILY_LLAVA_VIDEO, rs[i], &k, &got, BL_SOLVE_OK);
         assert_int_equal(k.per_frame, fv_vid[i]);
         assert_int_equal((int64_t)(169.0 * k.ratio), fv_vid[i]);
         /* HoliTom full: the outer ratio comes from the two-stage formula (content accounting) */
-        bl_geometry g = bl_geometry_default(BL_MODEL_OV);
+        bl_geometry g = bl_geometry_default(TB_FAMILY_LLAVA_OV, 28);
         g.account = BL_ACCOUNT_CONTENT;
         k = bl_knobs_default("holitom");
         char err[256];
@@ -179,25 +197,25 @@ static void test_solver_budgets(void **state) {
         const char *ms[] = {"fastv", "visionzip", "holitom", "fastvid", "uniform", "random", "topk"};
         for (int m = 0; m < 7; m++)
             for (int model = 0; model < 2; model++) {
-                solve_one(ms[m], (bl_model)model, rs[i], &k, &got, BL_SOLVE_OK);
+                solve_one(ms[m], (tb_family)model, rs[i], &k, &got, BL_SOLVE_OK);
                 NEAR(got, rs[i], BL_TOL);
             }
     }
     /* uniform-frames at T = 32: 3 frames (0.0939) is the closest to 0.10 and outside tolerance */
     bl_knobs k;
     double got;
-    solve_one("uniform-frames", BL_MODEL_OV, 0.10, &k, &got, BL_SOLVE_INEXACT);
+    solve_one("uniform-frames", TB_FAMILY_LLAVA_OV, 0.10, &k, &got, BL_SOLVE_INEXACT);
     assert_int_equal(k.frames, 3);
     NEAR(got, 589.0 / 6273.0, 1e-12);
-    solve_one("full", BL_MODEL_OV, 1.0, &k, &got, BL_SOLVE_OK);
+    solve_one("full", TB_FAMILY_LLAVA_OV, 1.0, &k, &got, BL_SOLVE_OK);
     /* Tango's plan on LLaVA-Video: two-stage pre-LLM ratio 28 r / (18 + 10 * 0.5), exact under
      * the content accounting Tango solves in; its grid newlines put it above r in seq accounting */
-    solve_one("tango", BL_MODEL_VIDEO, 0.10, &k, &got, BL_SOLVE_INEXACT);
+    solve_one("tango", TB_FAMILY_LLAVA_VIDEO, 0.10, &k, &got, BL_SOLVE_INEXACT);
     NEAR(k.ratio, 2.8 / 23.0, 1e-12);
     assert_int_equal(k.llm_layer, 18);
     assert_true(got > 0.10 + BL_TOL);
     {
-        bl_geometry gc = bl_geometry_default(BL_MODEL_VIDEO);
+        bl_geometry gc = bl_geometry_default(TB_FAMILY_LLAVA_VIDEO, 28);
         gc.account = BL_ACCOUNT_CONTENT;
         k = bl_knobs_default("tango");
         char e2[256];
@@ -205,7 +223,7 @@ static void test_solver_budgets(void **state) {
         NEAR(got, 0.10, 1e-3);
     }
     /* bad arguments */
-    bl_geometry g = bl_geometry_default(BL_MODEL_OV);
+    bl_geometry g = bl_geometry_default(TB_FAMILY_LLAVA_OV, 28);
     char err[256];
     k = bl_knobs_default("nope");
     assert_int_equal(bl_solve("nope", 0.1, &g, &k, &got, err, sizeof err), TG_ERR_INPUT);
@@ -357,7 +375,7 @@ static void test_holitom_hand(void **state) {
     assert_int_equal(out.kept[1], 2);
     NEAR(out.tokens[2], 0.6, 1e-6);
     NEAR(out.tokens[3], 0.6 * 0.005 + 0.4, 1e-6);
-    assert_false(out.plan.enabled);
+    assert_int_equal(out.plan.layer, 0);
     tg_prune_output_free(&out);
 
     ht_case("llava-ov", "paper", "outer", &out);
@@ -371,14 +389,13 @@ static void test_holitom_hand(void **state) {
     assert_int_equal(out.n_seq, 5);
     for (int i = 0; i < 5; i++) assert_int_equal(out.order[i], wv[i]);
     /* in-LLM plan: layer 18, keep round_half_even(5 * 0.5) = 2, pairwise folding, original positions */
-    assert_true(out.plan.enabled);
+    assert_true(out.plan.layer > 0);
     assert_int_equal(out.plan.layer, 18);
-    assert_int_equal(out.plan.score_layer, 17);
-    assert_int_equal(out.plan.n_visual_in, 5);
-    assert_int_equal(out.plan.n_keep, 2);
-    assert_int_equal(out.plan.merge, TG_PLAN_MERGE_PAIRWISE_SEQ);
-    assert_int_equal(out.plan.positions, TG_PLAN_POS_ORIGINAL);
-    assert_int_equal(out.plan.score_causal_mask, 0);
+    assert_int_equal(out.n_seq, 5);
+    assert_int_equal(out.plan.keep_count, 2);
+    assert_int_equal(out.plan.merge, TB_PLAN_MERGE_PAIRWISE);
+    assert_int_equal(out.plan.pos, TB_PLAN_POS_KEEP);
+    assert_int_equal(out.plan.bidirectional_prev, 1);
     assert_int_equal(out.visual_per_layer[17], 5);
     assert_int_equal(out.visual_per_layer[18], 2);
     NEAR(out.equiv_retention, (18.0 * 5 + 10.0 * 2) / (28.0 * 10), 1e-12);
@@ -438,7 +455,7 @@ static void test_fastvid_merge_positions(void **state) {
         assert_int_equal(out.order[i], wo[i]);
         assert_int_equal(out.positions[i], wp[i]);
     }
-    assert_false(out.plan.enabled);
+    assert_int_equal(out.plan.layer, 0);
     tg_prune_output_free(&out);
 
     /* Video (paper: any T): target excluded from its pool: out = 0.6 * y2 + 0.4 * y6 = (3.6, 1);
@@ -611,22 +628,21 @@ static void test_fastv_plan(void **state) {
     assert_int_equal(run("fastv", &in, &out, err), TG_OK);
     assert_int_equal(out.n_kept, 32 * 196);
     assert_int_equal(out.n_seq, 6273);
-    assert_true(out.plan.enabled);
+    assert_true(out.plan.layer > 0);
     assert_int_equal(out.plan.layer, 2);
-    assert_int_equal(out.plan.score_layer, 1);
-    assert_int_equal(out.plan.n_keep, 193);
-    assert_int_equal(out.plan.merge, TG_PLAN_MERGE_NONE);
-    assert_int_equal(out.plan.positions, TG_PLAN_POS_ORIGINAL);
-    assert_true(out.plan.score_last_query);
-    assert_false(out.plan.score_all_queries);
+    assert_int_equal(out.plan.keep_count, 193);
+    assert_int_equal(out.plan.merge, TB_PLAN_MERGE_NONE);
+    assert_int_equal(out.plan.pos, TB_PLAN_POS_KEEP);
+    assert_int_equal(out.plan.select, TB_PLAN_SELECT_LAST_QUERY);
+    
     NEAR(out.equiv_retention, 0.10, 1e-4);
     assert_string_equal(out.quirks[0], "fastv.last_row_score");
     tg_prune_output_free(&out);
     const char *kp[] = {"compat=paper", "keep=100"};
     in = video_input(&v, 0.10, kp, 2);
     assert_int_equal(run("fastv", &in, &out, err), TG_OK);
-    assert_int_equal(out.plan.n_keep, 100);
-    assert_true(out.plan.score_all_queries);
+    assert_int_equal(out.plan.keep_count, 100);
+    assert_int_equal(out.plan.select, TB_PLAN_SELECT_ALL_QUERIES);
     assert_int_equal(out.n_quirks, 0);
     tg_prune_output_free(&out);
     /* a 2-layer model: default k becomes 1 */

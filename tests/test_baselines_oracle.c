@@ -6,7 +6,7 @@
  * jitter=0 and lower-index-first ties; the video is small (8 frames of 6x6, D = 16) with frozen
  * positions and scene cuts so that segmentation, static merging, single-frame and multi-anchor
  * context merging all happen. A last case changes beta on the C side only and must be caught.
- * Skipped when $PYTHON has no numpy/torch. */
+ * Each comparison is an oracle skip (TB-SKIP) when $PYTHON has no numpy/torch. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,10 +36,8 @@ static int setup(void **state) {
     (void)state;
     snprintf(g_dir, sizeof g_dir, "%s", tb_test_dir("baselines-oracle"));
     if (strlen(g_dir) > 200) return -1; /* paths below are printed with %.200s */
-    const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
-    char cmd[512], log[512];
-    snprintf(cmd, sizeof cmd, "%.300s -c 'import numpy, torch'", py);
-    g_have_python = tb_test_run(cmd, log, sizeof log) == 0;
+    char why[700];
+    g_have_python = tb_test_python_has("numpy, torch", why, sizeof why);
     static float F[T * L * D], A[T * L], AR[T * L], G[T * 8], base[L * D], gb[8];
     uint8_t frozen[L];
     tg_rng r;
@@ -125,8 +123,7 @@ static int run_all(void **state) {
         fprintf(jf, "r%d %s %s %s\n", j, JOBS[j].method, JOBS[j].model, JOBS[j].kv);
     }
     fclose(jf);
-    const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
-    snprintf(cmd, sizeof cmd, "%.300s tests/fixtures/baselines/oracle.py %.200s %.400s", py, g_dir, path);
+    snprintf(cmd, sizeof cmd, "%.300s tests/fixtures/baselines/oracle.py %.200s %.400s", tb_test_python(), g_dir, path);
     if (tb_test_run(cmd, log, sizeof log)) {
         fprintf(stderr, "%s\n", log);
         return -1;
@@ -206,47 +203,45 @@ static int64_t mismatches(int j) {
 }
 
 static void compare(int j) {
-    if (!g_have_python) {
-        skip();
-        return;
-    }
     assert_int_equal(mismatches(j), 0);
 }
 
 static void test_visionzip_ov(void **s) {
     (void)s;
+    TB_NEED_PYTHON("numpy, torch");
     compare(0);
     compare(1);
 }
 
 static void test_visionzip_video(void **s) {
     (void)s;
+    TB_NEED_PYTHON("numpy, torch");
     compare(2);
     compare(3);
 }
 
 static void test_holitom(void **s) {
     (void)s;
+    TB_NEED_PYTHON("numpy, torch");
     for (int j = 4; j < 8; j++) compare(j);
 }
 
 static void test_fastvid_ov(void **s) {
     (void)s;
+    TB_NEED_PYTHON("numpy, torch");
     for (int j = 8; j < 13; j++) compare(j);
 }
 
 /* the comparison is sharp: beta = 0.7 on the C side only moves the merged tokens */
 static void test_fastvid_video(void **s) {
     (void)s;
+    TB_NEED_PYTHON("numpy, torch");
     for (int j = 13; j < 16; j++) compare(j);
 }
 
 static void test_oracle_detects_change(void **s) {
     (void)s;
-    if (!g_have_python) {
-        skip();
-        return;
-    }
+    TB_NEED_PYTHON("numpy, torch");
     assert_true(mismatches(N_JOBS - 1) > 0);
 }
 

@@ -70,7 +70,7 @@ static int parse(ds_bench b, const char *json, const char *task, char *err, size
     return st;
 }
 
-static char *user(const ds_sample *s, ds_family fam, ds_convention conv) {
+static char *user(const ds_sample *s, tb_family fam, ds_convention conv) {
     ds_prompt_params pp = {.family = fam, .convention = conv};
     char err[512] = "";
     char *p = ds_prompt_user(s, &pp, NULL, err, sizeof err);
@@ -121,7 +121,7 @@ static void test_videomme_adapter_and_prompts(void **state) {
     assert_null(ds_sample_category(s, "task"));
     assert_null(ds_sample_category(NULL, "task"));
 
-    char *p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
+    char *p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
     assert_string_equal(p, VMME_USER);
     free(p);
     /* the whole chat prompt of the spec's test vector */
@@ -136,7 +136,7 @@ static void test_videomme_adapter_and_prompts(void **state) {
              VMME_USER);
     assert_string_equal(chat, expect);
     free(chat);
-    p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_LMMS_EVAL);
+    p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_LMMS_EVAL);
     assert_string_equal(p, "Select the best answer to the following multiple-choice question based on the video and the "
                            "subtitles. Respond with only the letter (A, B, C, or D) of the correct option.\n"
                            "When demonstrating the Germany modern Christmas tree is initially decorated with apples, "
@@ -157,7 +157,7 @@ static void test_llava_video_time_instruction(void **state) {
     const ds_sample *s = ds_sample_set_get(set, 0);
     double times[3] = {0.0, 1.5, 3.0};
     ds_video_time vt = {.duration_s = 3.0333, .frame_height = 360, .n_frames = 3, .frame_times = times};
-    ds_prompt_params pp = {.family = DS_FAMILY_LLAVA_VIDEO, .convention = DS_CONV_VLMEVALKIT};
+    ds_prompt_params pp = {.family = TB_FAMILY_LLAVA_VIDEO, .convention = DS_CONV_VLMEVALKIT};
     char err[256];
     char *p = ds_prompt_user(s, &pp, &vt, err, sizeof err);
     assert_non_null(p);
@@ -188,7 +188,7 @@ static void test_mvbench_adapter_and_prompts(void **state) {
     assert_string_equal(cat(s, "task"), "action_sequence");
     assert_int_equal(s->gold, 'A');
     assert_string_equal(s->video, "/data/mvb/video/star/Charades_v1_480/ZS9XR.mp4");
-    char *p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
+    char *p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
     assert_string_equal(p, "Carefully watch the video and pay attention to the cause and sequence of events, the detail "
                            "and movement of objects, and the action and pose of persons. Based on your observations, "
                            "select the best option that accurately addresses the question.\nQuestion: What happened "
@@ -196,7 +196,7 @@ static void test_mvbench_adapter_and_prompts(void **state) {
                            "blanket.\n(C) Put down the cup/glass/bottle.\n(D) Took the box.\nOnly give the best "
                            "option.Best option:(");
     free(p);
-    p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_LMMS_EVAL);
+    p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_LMMS_EVAL);
     assert_string_equal(p, "Question:What happened after the person took the food?\nOption:\n(A) Ate the medicine.\n(B) "
                            "Tidied up the blanket.\n(C) Put down the cup/glass/bottle.\n(D) Took the box.\nOnly give "
                            "the best option.\n");
@@ -278,10 +278,10 @@ static void test_lvb_adapter_and_prompts(void **state) {
         "of souls,\nC. promisc has come to an end, in and front of our crown, like a world of souls,\nD. promisc has "
         "come to an end, in and captain of the godson, three three three three three three\nAnswer with the option's "
         "letter from the given choices directly.";
-    char *p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
+    char *p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
     assert_string_equal(p, vec);
     free(p);
-    p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_LMMS_EVAL);
+    p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_LMMS_EVAL);
     char expect[2048];
     snprintf(expect, sizeof expect, "%s\n", vec);
     assert_string_equal(p, expect);
@@ -301,13 +301,13 @@ static void test_mlvu_adapter_and_prompts(void **state) {
     const ds_sample *n = ds_sample_set_get(set, 1);
     assert_string_equal(n->task, "needle"); /* keyed by file, not by question_type findNeedle */
     assert_string_equal(cat(n, "task"), "needle");
-    char *p = user(s, DS_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
+    char *p = user(s, TB_FAMILY_LLAVA_OV, DS_CONV_VLMEVALKIT);
     assert_string_equal(p, "Carefully watch this video and pay attention to every detail. Based on your observations, "
                            "select the best option that accurately addresses the question.Question: What color is the "
                            "main male character in the video?\nOptions:\n(A) Yellow\n(B) Red\n(C) Green\n(D) Blue\n"
                            "Only give the best option.");
     free(p);
-    ds_prompt_params pp = {.family = DS_FAMILY_LLAVA_OV, .convention = DS_CONV_LMMS_EVAL};
+    ds_prompt_params pp = {.family = TB_FAMILY_LLAVA_OV, .convention = DS_CONV_LMMS_EVAL};
     char err[512];
     assert_null(ds_prompt_user(s, &pp, NULL, err, sizeof err));
     assert_non_null(strstr(err, "MLVU"));
@@ -612,10 +612,10 @@ static void test_api_edges(void **state) {
     assert_int_equal(ds_bench_parse("nope", &b), -1);
     assert_string_equal(ds_bench_name(DS_BENCH_LONGVIDEOBENCH), "longvideobench");
     assert_null(ds_bench_name((ds_bench)9));
-    ds_family f;
+    tb_family f;
     ds_convention c;
-    assert_int_equal(ds_family_parse("llava-video", &f), 0);
-    assert_int_equal(f, DS_FAMILY_LLAVA_VIDEO);
+    assert_int_equal(tb_family_parse("llava-video", &f), 0);
+    assert_int_equal(f, TB_FAMILY_LLAVA_VIDEO);
     assert_int_equal(ds_convention_parse("lmms-eval", &c), 0);
     assert_int_equal(ds_convention_parse("x", &c), -1);
     assert_string_equal(ds_status_str(DS_ERR_AUTH), "authentication required");
@@ -644,6 +644,82 @@ static int setup(void **state) {
     return 0;
 }
 
+/* The content digest behind the run key: a copied manifest (file or directory) keeps it, an edited
+ * record or a renamed MVBench task file changes it; a parsed text has none. */
+static void digest_of(ds_bench b, const char *manifest, char out[65]) {
+    ds_sample_set *set = load(b, manifest, "/v");
+    const char *d = ds_sample_set_content_sha256(set);
+    assert_int_equal(strlen(d), 64);
+    snprintf(out, 65, "%s", d);
+    ds_sample_set_free(set);
+}
+
+static void test_manifest_content_digest(void **state) {
+    (void)state;
+    char a[65], b[65], dir[700], path[800], path2[800];
+    size_t len;
+    /* a single file, copied elsewhere */
+    char *text = slurp(FIX "/videomme.jsonl", &len);
+    snprintf(path, sizeof path, "%s/digest/copy/videomme.jsonl", tmp_root);
+    write_text(path, text);
+    digest_of(DS_BENCH_VIDEOMME, FIX "/videomme.jsonl", a);
+    digest_of(DS_BENCH_VIDEOMME, path, b);
+    assert_string_equal(a, b);
+    /* one record edited in place */
+    char *q = strstr(text, "\"question\": \"");
+    assert_non_null(q);
+    q[13] = q[13] == 'X' ? 'Y' : 'X';
+    write_text(path, text);
+    digest_of(DS_BENCH_VIDEOMME, path, b);
+    assert_string_not_equal(a, b);
+    free(text);
+    /* a directory of MLVU task files, copied */
+    snprintf(dir, sizeof dir, "%s/digest/mlvu", tmp_root);
+    static const char *const files[] = {"1_plotQA.json", "2_needle.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path2, sizeof path2, FIX "/mlvu/%s", files[i]);
+        text = slurp(path2, &len);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        write_text(path, text);
+        free(text);
+    }
+    digest_of(DS_BENCH_MLVU, FIX "/mlvu", a);
+    digest_of(DS_BENCH_MLVU, dir, b);
+    assert_string_equal(a, b);
+    /* the same bytes under another MVBench task name are other samples */
+    text = slurp(FIX "/mvbench/action_sequence.json", &len);
+    snprintf(path, sizeof path, "%s/digest/action_antonym.json", tmp_root);
+    write_text(path, text);
+    digest_of(DS_BENCH_MVBENCH, FIX "/mvbench/action_sequence.json", a);
+    digest_of(DS_BENCH_MVBENCH, path, b);
+    assert_string_not_equal(a, b);
+    /* a bad record kept as a failed sample is named by file name, not path */
+    static const char bad[] = "[{\"video\": \"v.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"]}]";
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/digest/bad%d/action_count.json", tmp_root, i);
+        write_text(path, bad);
+        ds_load_params lp = ds_load_default_params();
+        lp.manifest = path;
+        lp.keep_bad_records = 1;
+        ds_sample_set *bs = NULL;
+        char berr[512];
+        assert_int_equal(ds_samples_load(DS_BENCH_MVBENCH, &lp, &bs, berr, sizeof berr), DS_OK);
+        assert_int_equal(ds_sample_set_count(bs), 1);
+        assert_non_null(ds_sample_set_get(bs, 0)->error);
+        assert_string_equal(ds_sample_set_get(bs, 0)->id, "action_count.json#0");
+        ds_sample_set_free(bs);
+    }
+    /* a parsed text has no manifest */
+    ds_sample_set *set = NULL;
+    char err[512];
+    assert_int_equal(ds_samples_parse(DS_BENCH_MVBENCH, text, len, "action_sequence", "t", NULL, &set, err,
+                                      sizeof err),
+                     DS_OK);
+    assert_string_equal(ds_sample_set_content_sha256(set), "");
+    ds_sample_set_free(set);
+    free(text);
+}
+
 static int teardown(void **state) {
     (void)state;
     char cmd[700];
@@ -665,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_records),
         cmocka_unit_test(test_mutation_fuzz),
         cmocka_unit_test(test_api_edges),
+        cmocka_unit_test(test_manifest_content_digest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

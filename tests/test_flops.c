@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "harness/flops.h"
+#include "tango/retention.h"
 
 static void assert_close(double got, double want, double rel) {
     if (fabs(got - want) > rel * fabs(want)) fail_msg("got %.9g, want %.9g (rel %.1g)", got, want, rel);
@@ -39,36 +40,36 @@ static void test_vision_flops(void **state) {
 static void test_equiv_retention(void **state) {
     (void)state;
     int64_t plan[4] = {100, 100, 50, 50};
-    assert_close(fl_equiv_retention(plan, 4, 100), 0.75, 1e-15);
-    assert_true(fl_equiv_retention(plan, 0, 100) == 0.0);
+    assert_close(tg_equiv_retention(plan, 4, 100), 0.75, 1e-15);
+    assert_true(tg_equiv_retention(plan, 0, 100) == 0.0);
     /* Tango on LLaVA-Video: 10 % pre-LLM, then 50 % from layer 18 of 28. */
     int64_t tv[28];
     for (int l = 0; l < 28; l++) tv[l] = l < 18 ? 1000 : 500;
-    assert_close(fl_equiv_retention(tv, 28, 10000), (18 * 0.1 + 10 * 0.05) / 28, 1e-12);
+    assert_close(tg_equiv_retention(tv, 28, 10000), (18 * 0.1 + 10 * 0.05) / 28, 1e-12);
 }
 
 static void test_fastv_solver(void **state) {
     (void)state;
     double got;
     /* L=28, K=2, N=6272, r=0.10: R = (2.8 - 2) * 6272 / 26 = 192.98 -> 193. */
-    int64_t r = fl_fastv_keep(28, 2, 6272, 0.10, 0.005, &got);
+    int64_t r = tg_fastv_keep(28, 2, 6272, 0.10, 0.005, &got);
     assert_int_equal(r, 193);
     assert_close(got, (2 * 6272 + 26 * 193) / (28.0 * 6272), 1e-12);
     assert_true(fabs(got - 0.10) < 0.005);
     /* K=3 cannot go below 3/28 = 0.107 > 0.10 + 0.005. */
-    assert_int_equal(fl_fastv_keep(28, 3, 6272, 0.10, 0.005, &got), -1);
+    assert_int_equal(tg_fastv_keep(28, 3, 6272, 0.10, 0.005, &got), -1);
     assert_close(got, 3.0 / 28, 1e-12);
-    assert_int_equal(fl_fastv_keep(28, 28, 6272, 0.10, 0.005, &got), -1);
+    assert_int_equal(tg_fastv_keep(28, 28, 6272, 0.10, 0.005, &got), -1);
 }
 
 static void test_two_stage_solver(void **state) {
     (void)state;
     /* L=28, K=18, p=0.5, r=0.10: r_pre = 2.8 / (18 + 5) = 0.121739... */
-    double pre = fl_two_stage_pre_ratio(28, 18, 0.5, 0.10);
+    double pre = tg_two_stage_pre_ratio(28, 18, 0.5, 0.10);
     assert_close(pre, 2.8 / 23.0, 1e-15);
     int64_t plan[28];
     for (int l = 0; l < 28; l++) plan[l] = l < 18 ? 10000 * pre : 10000 * pre * 0.5;
-    assert_close(fl_equiv_retention(plan, 28, 10000), 0.10, 2e-3);
+    assert_close(tg_equiv_retention(plan, 28, 10000), 0.10, 2e-3);
 }
 
 static void test_config_json(void **state) {

@@ -20,7 +20,6 @@
 
 static char g_dir[512];   /* scratch dir */
 static char g_model[600]; /* tiny checkpoint */
-static int g_have_torch;
 static int64_t g_ids[] = {ENG_TINY_ID_IM_START, 10, 20, 30, -200, 40, 50, ENG_TINY_ID_IM_END, 10,
                           ENG_TINY_ID_IM_START, 60, 70, 10};
 #define N_IDS ((int64_t)(sizeof g_ids / sizeof g_ids[0]))
@@ -64,12 +63,14 @@ static int setup(void **state) {
     }
     float pooled[NV_FRAMES * NV_GRID * NV_GRID * D_TINY];
     for (size_t i = 0; i < sizeof pooled / sizeof pooled[0]; i++) pooled[i] = 0.5f * rnd_normal();
-    g_nvis = eng_llm_visual_count(0, NV_FRAMES, NV_GRID);
+    /* the one_token layout: every pooled token, then the newline */
+    g_nvis = NV_FRAMES * NV_GRID * NV_GRID + 1;
     g_vis = malloc((size_t)g_nvis * D_TINY * sizeof(float));
-    int64_t got = eng_llm_assemble_visual(pooled, NV_FRAMES, NV_GRID, D_TINY, 0, eng_llm_image_newline(m), g_vis, err,
-                                          sizeof err);
+    const float *nl = eng_llm_image_newline(m);
+    if (!g_vis || !nl) return -1;
+    memcpy(g_vis, pooled, sizeof pooled);
+    memcpy(g_vis + (g_nvis - 1) * D_TINY, nl, D_TINY * sizeof(float));
     eng_llm_free(m);
-    if (got != g_nvis) return -1;
     char p[1200];
     int64_t shp[2] = {N_IDS, 0};
     pathf(p, sizeof p, "ids.npy");
@@ -84,14 +85,8 @@ static int setup(void **state) {
     shp[0] = N_LONG;
     pathf(p, sizeof p, "vis_long.npy");
     if (npy_write(p, NPY_F32, g_long, 2, shp, err, sizeof err) != 0) return -1;
-    const char *py = getenv("PYTHON");
-    char cmd[7000], out[4096];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy'", py && *py ? py : "/usr/bin/python3");
-    g_have_torch = tb_test_run(cmd, out, sizeof out) == 0;
-    if (!g_have_torch) {
-        fprintf(stderr, "python3 with torch+numpy not available: the oracle comparisons are skipped\n");
-        return 0;
-    }
+    char cmd[7000], out[4096], why[700];
+    if (!tb_test_python_has("torch, numpy", why, sizeof why)) return 0; /* each oracle test reports the skip */
     /* every oracle scenario in one python process (torch's import dominates) */
     pathf(p, sizeof p, "scenarios.txt");
     FILE *f = fopen(p, "w");
@@ -109,7 +104,7 @@ static int setup(void **state) {
           f);
     fclose(f);
     snprintf(cmd, sizeof cmd, "%s tests/llm_torch_ref.py --model %s --ids %s/ids.npy --visual %s/vis.npy --out %s --batch %s",
-             py && *py ? py : "/usr/bin/python3", g_model, g_dir, g_dir, g_dir, p);
+             tb_test_python(), g_model, g_dir, g_dir, g_dir, p);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc != 0) {
         fprintf(stderr, "oracle failed (%d): %s\n%s\n", rc, cmd, out);
@@ -178,7 +173,7 @@ static eng_llm_prefill_params base_params(void) {
  * repetition penalty 1.05 from generation_config, stop ids) against the torch oracle. */
 static void test_llm_logits_attn_generate_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     eng_llm *m = load_model(ENG_BACKEND_CPU);
     char err[512];
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
@@ -230,7 +225,7 @@ static void test_llm_logits_attn_generate_vs_torch(void **state) {
 
 /* One plan scenario: engine vs oracle (logits of every final row, kept set, per-layer counts and,
  * when gen > 0, the greedy continuation decoded after pruning). */
-static void plan_case_vis(const char *tag, const eng_llm_plan *plan, int gen, int attn_layer, const float *vis,
+static void plan_case_vis(const char *tag, const tb_llm_plan *plan, int gen, int attn_layer, const float *vis,
                           int64_t nvis) {
     eng_llm *m = load_model(ENG_BACKEND_CPU);
     char err[512];
@@ -286,7 +281,7 @@ static void plan_case_vis(const char *tag, const eng_llm_plan *plan, int gen, in
     eng_llm_free(m);
 }
 
-static void plan_case(const char *tag, const eng_llm_plan *plan, int gen, int attn_layer) {
+static void plan_case(const char *tag, const tb_llm_plan *plan, int gen, int attn_layer) {
     plan_case_vis(tag, plan, gen, attn_layer, g_vis, g_nvis);
 }
 
@@ -294,18 +289,18 @@ static void plan_case(const char *tag, const eng_llm_plan *plan, int gen, int at
  * re-weighted across them), the tap at layer 1, FastV compat=paper keeping round(300 * 0.3). */
 static void test_llm_long_blocked_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
-    eng_llm_plan p = eng_llm_plan_default();
+    TB_NEED_PYTHON("torch, numpy");
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.3;
-    p.select = ENG_PLAN_SELECT_ATTN_MEAN;
+    p.select = TB_PLAN_SELECT_ALL_QUERIES;
     plan_case_vis("long", &p, 3, 1, g_long, N_LONG);
 }
 
 static void test_llm_plan_fastv_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
-    eng_llm_plan p = eng_llm_plan_default();
+    TB_NEED_PYTHON("torch, numpy");
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.5; /* 13 * 0.5 = 6.5 -> 6 (round half to even) */
     plan_case("fastv", &p, 8, -1);
@@ -313,21 +308,21 @@ static void test_llm_plan_fastv_vs_torch(void **state) {
 
 static void test_llm_plan_holitom_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
-    eng_llm_plan p = eng_llm_plan_default();
+    TB_NEED_PYTHON("torch, numpy");
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 1;
     p.keep_count = 4;
-    p.merge = ENG_PLAN_MERGE_PAIRWISE;
+    p.merge = TB_PLAN_MERGE_PAIRWISE;
     plan_case("holitom", &p, 6, -1);
 }
 
 static void test_llm_plan_tango_bidir_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
-    eng_llm_plan p = eng_llm_plan_default();
+    TB_NEED_PYTHON("torch, numpy");
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
     p.keep_ratio = 0.5;
-    p.merge = ENG_PLAN_MERGE_WEIGHTED;
+    p.merge = TB_PLAN_MERGE_WEIGHTED;
     p.merge_weight = 0.6f;
     p.bidirectional_prev = 1;
     plan_case("tango", &p, 0, 3);
@@ -335,11 +330,11 @@ static void test_llm_plan_tango_bidir_vs_torch(void **state) {
 
 static void test_llm_plan_attn_mean_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
-    eng_llm_plan p = eng_llm_plan_default();
+    TB_NEED_PYTHON("torch, numpy");
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 3;
     p.keep_count = 7;
-    p.select = ENG_PLAN_SELECT_ATTN_MEAN;
+    p.select = TB_PLAN_SELECT_ALL_QUERIES;
     plan_case("mean", &p, 5, -1);
 }
 
@@ -347,13 +342,13 @@ static void test_llm_plan_attn_mean_vs_torch(void **state) {
  * 10 candidates, round(10 * 0.4) = 4 selected + 3 protected kept. */
 static void test_llm_plan_protect_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     uint8_t prot[13] = {0};
     prot[4] = prot[9] = prot[12] = 1;
-    eng_llm_plan p = eng_llm_plan_default();
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 1;
     p.keep_ratio = 0.4;
-    p.merge = ENG_PLAN_MERGE_WEIGHTED;
+    p.merge = TB_PLAN_MERGE_WEIGHTED;
     p.merge_weight = 0.5f;
     p.merge_pool_weight = 0.3f;
     p.protect = prot;
@@ -362,15 +357,15 @@ static void test_llm_plan_protect_vs_torch(void **state) {
 
 static void test_llm_plan_indices_renumber_vs_torch(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     static const int64_t idx[] = {12, 3, 7, 0, 5};
-    eng_llm_plan p = eng_llm_plan_default();
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 2;
-    p.select = ENG_PLAN_SELECT_INDICES;
+    p.select = TB_PLAN_SELECT_INDICES;
     p.keep_idx = idx;
     p.n_keep_idx = 5;
-    p.merge = ENG_PLAN_MERGE_WEIGHTED;
-    p.pos = ENG_PLAN_POS_RENUMBER;
+    p.merge = TB_PLAN_MERGE_WEIGHTED;
+    p.pos = TB_PLAN_POS_RENUMBER;
     plan_case("indices", &p, 0, -1);
 }
 
@@ -524,35 +519,6 @@ static void test_llm_vocab_limit(void **state) {
     assert_non_null(strstr(err, "vocab_limit"));
 }
 
-/* The newline conventions of spec §1.4 and their index maps. */
-static void test_llm_assemble_visual(void **state) {
-    (void)state;
-    char err[256];
-    enum { T = 2, G = 3, D = 2 };
-    float pooled[T * G * G * D], nl[D] = {-1.0f, -2.0f}, out[T * G * (G + 1) * D + 8];
-    for (int i = 0; i < T * G * G * D; i++) pooled[i] = (float)i;
-    assert_int_equal(eng_llm_visual_count(0, T, G), T * G * G + 1);
-    assert_int_equal(eng_llm_visual_count(1, T, G), T * G * (G + 1));
-    assert_int_equal(eng_llm_visual_count(2, T, G), T * (G * G + 1));
-    assert_int_equal(eng_llm_visual_count(3, T, G), T * G * G);
-    assert_int_equal(eng_llm_visual_count(9, T, G), -1);
-    /* grid: patch (f, r, c) at f*G*(G+1) + r*(G+1) + c, newline of row r at ... + G */
-    assert_int_equal(eng_llm_assemble_visual(pooled, T, G, D, 1, nl, out, err, sizeof err), T * G * (G + 1));
-    for (int f = 0; f < T; f++)
-        for (int r = 0; r < G; r++) {
-            for (int c = 0; c < G; c++)
-                assert_true(out[(f * G * (G + 1) + r * (G + 1) + c) * D] == pooled[(f * G * G + r * G + c) * D]);
-            assert_true(out[(f * G * (G + 1) + r * (G + 1) + G) * D + 1] == -2.0f);
-        }
-    /* one_token: all patches then one newline */
-    assert_int_equal(eng_llm_assemble_visual(pooled, T, G, D, 0, nl, out, err, sizeof err), T * G * G + 1);
-    assert_true(memcmp(out, pooled, sizeof pooled) == 0);
-    assert_true(out[T * G * G * D] == -1.0f);
-    /* a newline mode without the vector is an error */
-    assert_int_equal(eng_llm_assemble_visual(pooled, T, G, D, 0, NULL, out, err, sizeof err), -1);
-    assert_non_null(strstr(err, "image_newline"));
-}
-
 /* Bad inputs: clear errors, no crash, state usable afterwards. */
 static void test_llm_bad_inputs(void **state) {
     (void)state;
@@ -596,7 +562,7 @@ static void test_llm_bad_inputs(void **state) {
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
     pp.attn_layer = -1;
     /* plans: layer outside 1..L-1, weight outside [0,1], repeated / out-of-span indices */
-    eng_llm_plan p = eng_llm_plan_default();
+    tb_llm_plan p = tb_llm_plan_default();
     p.layer = 4;
     p.keep_ratio = 0.5;
     pp.plan = &p;
@@ -607,7 +573,7 @@ static void test_llm_bad_inputs(void **state) {
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
     p.merge_weight = 0.6f;
     static const int64_t rep[] = {1, 1}, far[] = {13};
-    p.select = ENG_PLAN_SELECT_INDICES;
+    p.select = TB_PLAN_SELECT_INDICES;
     p.keep_idx = rep;
     p.n_keep_idx = 2;
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
@@ -622,7 +588,7 @@ static void test_llm_bad_inputs(void **state) {
     assert_int_equal(eng_llm_decode(s, ENG_TINY_VOCAB, NULL, err, sizeof err), ENG_ERR_ARG);
     assert_int_equal(eng_llm_decode(s, 5, NULL, err, sizeof err), ENG_OK);
     /* a plan keeping everything / nothing is well defined */
-    p = eng_llm_plan_default();
+    p = tb_llm_plan_default();
     p.layer = 1;
     p.keep_ratio = 0.0;
     pp.plan = &p;
@@ -631,7 +597,7 @@ static void test_llm_bad_inputs(void **state) {
     assert_int_equal(po.n_visual_layer[1], 0);
     assert_int_equal(po.n_final, N_IDS - 1);
     p.keep_ratio = 1.0;
-    p.merge = ENG_PLAN_MERGE_PAIRWISE;
+    p.merge = TB_PLAN_MERGE_PAIRWISE;
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
     assert_int_equal(po.n_visual_layer[3], g_nvis);
     eng_llm_state_free(s);
@@ -661,10 +627,10 @@ static void test_llm_forward_cli(void **state) {
     /* same run through the library */
     eng_llm *m = load_model(ENG_BACKEND_CPU);
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
-    eng_llm_plan pl = eng_llm_plan_default();
+    tb_llm_plan pl = tb_llm_plan_default();
     pl.layer = 2;
     pl.keep_ratio = 0.5;
-    pl.merge = ENG_PLAN_MERGE_WEIGHTED;
+    pl.merge = TB_PLAN_MERGE_WEIGHTED;
     eng_llm_prefill_params pp = base_params();
     pp.plan = &pl;
     pp.attn_layer = 1;
@@ -712,7 +678,7 @@ static void test_llm_infer_cli(void **state) {
     snprintf(cmd, sizeof cmd,
              "ffmpeg -loglevel error -y -f lavfi -i testsrc=size=128x96:rate=10 -t 2 -pix_fmt yuv420p %s/clip.mp4",
              g_dir);
-    if (tb_test_run(cmd, out, sizeof out) != 0) skip(); /* no ffmpeg CLI */
+    if (tb_test_run(cmd, out, sizeof out) != 0) TB_SKIP("the ffmpeg CLI could not write a test video: %.300s", out);
     snprintf(cmd, sizeof cmd,
              "%s infer --model %s --video %s/clip.mp4 --question 'What is shown?' "
              "--options 'A. bars|B. cats|C. dogs|D. sky' --frames 4 --max-new-tokens 6 --gold A",
@@ -747,7 +713,6 @@ int main(void) {
         cmocka_unit_test(test_llm_kv_cache_vs_reprefill),
         cmocka_unit_test(test_llm_layouts_and_positions),
         cmocka_unit_test(test_llm_vocab_limit),
-        cmocka_unit_test(test_llm_assemble_visual),
         cmocka_unit_test(test_llm_bad_inputs),
         cmocka_unit_test(test_llm_forward_cli),
         cmocka_unit_test(test_llm_infer_cli),

@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 static char dir[1024];
 

@@ -46,7 +46,8 @@ static void test_round_trip(void **state) {
 
 static void test_numpy_oracle(void **state) {
     (void)state;
-    const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
+    TB_NEED_PYTHON("numpy");
+    const char *py = tb_test_python();
     char cmd[4096], out[4096], path[1200], err[512];
     /* numpy writes float64 and int32; we read them converted. */
     snprintf(cmd, sizeof cmd,

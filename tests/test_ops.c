@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include <time.h>
 
 #include "engine/kernels.h"
+#include "common/clock.h"
 
 static const char *g_op = NULL;      /* -o filter */
 static const char *g_backend = NULL; /* -b filter */
@@ -120,11 +123,6 @@ static void release(bufs *b) {
     b->n = 0;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int op_selected(const char *op) {
     return !g_op || strcmp(g_op, op) == 0;
@@ -145,9 +143,9 @@ static int run_case(const char *label, case_fn fn, const void *ctx, int n_out, c
             got[i] = malloc((sz[i] ? sz[i] : 1) * sizeof(float));
             for (size_t j = 0; j < sz[i]; j++) got[i][j] = NAN; /* unwritten output shows up */
         }
-        double t0 = now_s();
+        double t0 = tb_now_s();
         fn(&g_others[b].be, ctx, got);
-        double dt = now_s() - t0;
+        double dt = tb_now_s() - t0;
         if (g_perf) printf("  perf %-40s %-5s %9.3f ms\n", label, g_others[b].be.k->name, dt * 1e3);
         for (int i = 0; i < n_out; i++) {
             char what[160];
@@ -180,7 +178,7 @@ static void mm_run(eng_backend *be, const void *c_, float **outs) {
 
 static void test_matmul(void **state) {
     (void)state;
-    if (!op_selected("matmul")) skip();
+    if (!op_selected("matmul")) TB_SKIP("not selected by -o %s", g_op);
     static const int64_t shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {3, 13, 17}, {17, 64, 33}, {65, 129, 31},
                                         {0, 5, 3}, {4, 0, 3}, {37, 72, 216}, {2, 1152, 7}};
     int ok = 1;
@@ -254,7 +252,7 @@ static void test_norms(void **state) {
                 free(c.b);
             }
     }
-    if (!any) skip();
+    if (!any) TB_SKIP("no op of this test selected by -o %s", g_op);
     assert_true(ok);
 }
 
@@ -305,7 +303,7 @@ static void test_elementwise(void **state) {
             free(c.b);
         }
     }
-    if (!any) skip();
+    if (!any) TB_SKIP("no op of this test selected by -o %s", g_op);
     assert_true(ok);
 }
 
@@ -328,7 +326,7 @@ static void sm_run(eng_backend *be, const void *c_, float **outs) {
 
 static void test_softmax(void **state) {
     (void)state;
-    if (!op_selected("softmax")) skip();
+    if (!op_selected("softmax")) TB_SKIP("not selected by -o %s", g_op);
     static const int64_t shapes[][2] = {{1, 1}, {3, 7}, {5, 1000}, {2, 4097}};
     int ok = 1;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -390,7 +388,7 @@ static void at_run(eng_backend *be, const void *c_, float **outs) {
 
 static void test_attention(void **state) {
     (void)state;
-    if (!op_selected("attention")) skip();
+    if (!op_selected("attention")) TB_SKIP("not selected by -o %s", g_op);
     /* B, n_q, n_kv, H, Hkv, Dh, causal, fused, ld_out pad */
     static const int64_t cases[][9] = {
         {1, 1, 1, 1, 1, 1, 0, 0, 0},   {2, 7, 7, 4, 4, 12, 0, 0, 0},  {1, 5, 9, 4, 2, 8, 1, 0, 0},
@@ -456,7 +454,7 @@ static void rope_run(eng_backend *be, const void *c_, float **outs) {
 
 static void test_rope(void **state) {
     (void)state;
-    if (!op_selected("rope")) skip();
+    if (!op_selected("rope")) TB_SKIP("not selected by -o %s", g_op);
     static const int64_t cases[][4] = {{1, 1, 2, 2}, {5, 3, 16, 48}, {7, 2, 128, 300}, {3, 4, 72, 288}};
     int ok = 1;
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
@@ -491,7 +489,7 @@ static void hm_run(eng_backend *be, const void *c_, float **outs) {
 
 static void test_head_mean(void **state) {
     (void)state;
-    if (!op_selected("head_mean")) skip();
+    if (!op_selected("head_mean")) TB_SKIP("not selected by -o %s", g_op);
     static const int64_t cases[][4] = {{1, 1, 1, 1}, {49, 144, 4, 12}, {7, 3456, 16, 72}};
     int ok = 1;
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
@@ -525,7 +523,7 @@ static void pool_run(eng_backend *be, const void *c_, float **outs) {
 
 static void test_pool2d(void **state) {
     (void)state;
-    if (!op_selected("pool2d")) skip();
+    if (!op_selected("pool2d")) TB_SKIP("not selected by -o %s", g_op);
     /* B, H, W, C, Ho, Wo, mode */
     static const int64_t cases[][7] = {{2, 27, 27, 3, 14, 14, 0}, {1, 7, 7, 5, 4, 4, 0}, {1, 1, 1, 2, 1, 1, 0},
                                        {1, 3, 5, 2, 5, 4, 0},     {2, 27, 27, 3, 13, 13, 1}, {1, 7, 7, 1, 3, 3, 1},

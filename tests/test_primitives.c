@@ -12,7 +12,10 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include "harness/npy.h"
+#include "common/llm_plan.h"
 #include "tango/primitives.h"
 
 #define NEAR(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
@@ -34,12 +37,12 @@ static void test_fp16_round(void **state) {
 
 static void test_round_half_even(void **state) {
     (void)state;
-    assert_true(tg_round_half_even(0.5) == 0.0);
-    assert_true(tg_round_half_even(1.5) == 2.0);
-    assert_true(tg_round_half_even(2.5) == 2.0);
-    assert_true(tg_round_half_even(325.5) == 326.0);
-    assert_true(tg_round_half_even(2.4999) == 2.0);
-    assert_true(tg_round_half_even(-1.5) == -2.0);
+    assert_true(tb_round_half_even(0.5) == 0.0);
+    assert_true(tb_round_half_even(1.5) == 2.0);
+    assert_true(tb_round_half_even(2.5) == 2.0);
+    assert_true(tb_round_half_even(325.5) == 326.0);
+    assert_true(tb_round_half_even(2.4999) == 2.0);
+    assert_true(tb_round_half_even(-1.5) == -2.0);
 }
 
 static void test_topk_stable(void **state) {
@@ -489,14 +492,8 @@ static float *load(const char *dir, const char *name, size_t *n) {
 
 static void test_torch_oracle(void **state) {
     (void)state;
-    const char *py = getenv("PYTHON");
-    if (!py) py = "/usr/bin/python3";
-    char probe[600];
-    snprintf(probe, sizeof probe, "%s -c 'import torch, numpy' >/dev/null 2>&1", py);
-    if (system(probe) != 0) {
-        skip();
-        return;
-    }
+    TB_NEED_PYTHON("torch, numpy");
+    const char *py = tb_test_python();
     const char *dir = tmpdir();
     assert_non_null(dir);
     tg_rng r;

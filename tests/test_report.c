@@ -4,16 +4,17 @@
 
 #include <math.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 static char dir[1024], db_path[1200];
+static const char *model_name = "tiny-ov"; /* model of the runs add_run writes */
 
 /* Adds a run with n samples of which n_right are correct; Video-MME samples cycle through the
  * duration groups; each sample's video holds 2 questions. */
 static void add_run(db_store *db, const char *bench, const char *method, double ratio, int n, int n_right,
                     double total_ms) {
     db_run_spec s = db_run_spec_default();
-    s.model = "tiny-ov";
+    s.model = model_name;
     s.benchmark = bench;
     s.method = method;
     char params[64];
@@ -89,6 +90,12 @@ static int setup(void **state) {
     /* r = 0.2: only tango */
     add_run(db, "videomme", "tango", 0.2, 90, 59, 120);
     add_run(db, "mvbench", "tango", 0.2, 50, 40, 120);
+    /* another model whose reference run is known by its missing ratio, not by a method name:
+     * dense 10/20 (50.0) at 200 ms, tango 15/20 (75.0) at 100 ms */
+    model_name = "tiny-ref";
+    add_run(db, "mvbench", "dense", 1, 20, 10, 200);
+    add_run(db, "mvbench", "tango", 0.1, 20, 15, 100);
+    model_name = "tiny-ov";
     db_close(db);
     return 0;
 }
@@ -112,7 +119,7 @@ static void test_report_files(void **state) {
     snprintf(cmd, sizeof cmd, "%s report --db %s --out %s/rep", tb_test_bin(), db_path, dir);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc != 0) fail_msg("report failed: %s", out);
-    assert_non_null(strstr(out, "report of 11 runs"));
+    assert_non_null(strstr(out, "report of 13 runs"));
 
     snprintf(path, sizeof path, "%s/rep/table.md", dir);
     char *md = slurp(path);
@@ -133,6 +140,13 @@ static void test_report_files(void **state) {
     assert_true(pf && pv && pt && pf < pv && pv < pt);
     /* per-run details with counts and CI */
     assert_non_null(strstr(md, "| tiny-ov | videomme | tango | 0.100 | 0.1000 | 90/90 | 0 | 0 | 63.3 ["));
+    /* a run with nothing scored and nothing timed shows "-", never "nan" */
+    assert_non_null(strstr(md, "| tiny-ov | videomme | fastv | 0.200 | - | 0/5 | 5 | 0 | - | - | - | - | - | - | - |"));
+    assert_null(strstr(md, "nan"));
+    /* the ratio-less run is the reference row: 100 %, Perf. relative to it (75.0 / 50.0) */
+    assert_non_null(strstr(md, "## tiny-ref"));
+    assert_non_null(strstr(md, "| 100% | dense | - | - | - | - | 50.0 | 50.0 | 100.0 |"));
+    assert_non_null(strstr(md, "| 10% | tango | - | - | - | - | 75.0 | 75.0 | 150.0 |"));
     free(md);
 
     snprintf(path, sizeof path, "%s/rep/table.tex", dir);
@@ -160,6 +174,9 @@ static void test_report_files(void **state) {
     assert_non_null(strstr(html, "<img src=\"plots/acc_tiny-ov_videomme.svg\""));
     assert_non_null(strstr(html, "plots/latency_tiny-ov.svg"));
     assert_non_null(strstr(html, "plots/layers_tiny-ov_r10.svg"));
+    assert_non_null(
+        strstr(html, "<td>0.200</td><td>-</td><td>0/5</td><td>5</td><td>0</td><td>-</td><td>-</td><td>-</td>"));
+    assert_null(strstr(html, "nan"));
     free(html);
     static const char *plots[] = {"acc_tiny-ov_videomme", "acc_tiny-ov_mvbench", "latency_tiny-ov",
                                   "layers_tiny-ov_r10", "layers_tiny-ov_r20"};
@@ -174,6 +191,13 @@ static void test_report_files(void **state) {
     /* latency data: speed-up of tango@10% over full = 200/100 = 2.00 */
     snprintf(path, sizeof path, "%s/rep/plots/latency_tiny-ov.dat", dir);
     char *lat = slurp(path);
+    assert_non_null(strstr(lat, "\"tango@10%\" 10.0000 1.0000 80.0000 5.0000 4.0000 100.0000 2.0000"));
+    free(lat);
+    /* the reference bar carries the reference method's name; the speed-up is over it */
+    snprintf(path, sizeof path, "%s/rep/plots/latency_tiny-ref.dat", dir);
+    lat = slurp(path);
+    assert_non_null(lat);
+    assert_non_null(strstr(lat, "\"dense\" 10.0000 0.0000 180.0000 5.0000 5.0000 200.0000 1.0000"));
     assert_non_null(strstr(lat, "\"tango@10%\" 10.0000 1.0000 80.0000 5.0000 4.0000 100.0000 2.0000"));
     free(lat);
 }

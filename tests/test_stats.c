@@ -3,7 +3,8 @@
 
 #include <math.h>
 
-#include "harness/stats.h"
+#include "reports/stats.h"
+#include "common/rng.h"
 
 static void test_mcnemar_by_hand(void **state) {
     (void)state;
@@ -59,10 +60,10 @@ static void test_dense_clusters(void **state) {
 
 static void test_rng_below(void **state) {
     (void)state;
-    stats_rng r;
-    stats_rng_seed(&r, 42);
+    tb_rng r;
+    tb_rng_seed(&r, 42);
     int hist[3] = {0};
-    for (int i = 0; i < 30000; i++) hist[stats_rng_below(&r, 3)]++;
+    for (int i = 0; i < 30000; i++) hist[tb_rng_below(&r, 3)]++;
     for (int k = 0; k < 3; k++) assert_true(hist[k] > 9500 && hist[k] < 10500);
 }
 

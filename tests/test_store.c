@@ -6,7 +6,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 static char db_path[1100];
 

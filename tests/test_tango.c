@@ -12,9 +12,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include "harness/npy.h"
 #include "tango/pruner.h"
 #include "tango/tango.h"
+#include "tango/kit.h"
+#include "tb_prune_test.h"
 
 #define NEAR(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
 
@@ -86,6 +90,14 @@ static tg_prune_input input_of(const video *v, double ratio, const char *const *
     in.params = kv;
     in.n_params = n;
     in.n_threads = 1;
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 28, v->D);
+    return in;
+}
+
+/* input_of for the LLaVA-Video family (13x13 grids, a newline per row, the layer-18 stage). */
+static tg_prune_input video_input_of(const video *v, double ratio, const char *const *kv, int n) {
+    tg_prune_input in = input_of(v, ratio, kv, n);
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_VIDEO, 28, v->D);
     return in;
 }
 
@@ -133,10 +145,12 @@ static void test_budget_tables(void **state) {
         assert_int_equal(b.cand, rows[i].cand);
     }
     /* LLaVA-Video pre-LLM ratios: the %.6g strings (official) and exact 28r/23 (paper) */
-    assert_true(tg_tango_video_ratio(0.10, 1) == 0.121739);
-    assert_true(tg_tango_video_ratio(0.15, 1) == 0.182609);
-    assert_true(tg_tango_video_ratio(0.20, 1) == 0.243478);
-    assert_true(tg_tango_video_ratio(0.10, 0) == 28.0 * 0.10 / 23.0);
+    assert_true(tg_tango_video_ratio(0.10, 28, 1) == 0.121739);
+    assert_true(tg_tango_video_ratio(0.15, 28, 1) == 0.182609);
+    assert_true(tg_tango_video_ratio(0.20, 28, 1) == 0.243478);
+    assert_true(tg_tango_video_ratio(0.10, 28, 0) == 28.0 * 0.10 / 23.0);
+    /* another depth: the stage at round(18 * 4 / 28) = 3 of 4 layers keeping 0.5: 4r / 3.5 */
+    assert_true(tg_tango_video_ratio(0.10, 4, 0) == 4.0 * 0.10 / 3.5);
     /* R = 1: sal = int(0.6) = 0, everything is one context anchor */
     tg_tango_budget one = tg_tango_compress_budget(3, 0.1, 0.4, 1.5);
     assert_int_equal(one.R, 1);
@@ -180,6 +194,8 @@ static tg_tango_params params_for(int64_t T, int64_t L, int64_t D, const char *c
     in.ratio = 0.25;
     in.params = kv;
     in.n_params = n;
+    tt_params keep;
+    assert_int_equal(tt_apply_layout(&in, &keep), 0);
     tg_tango_params p;
     char err[256];
     int rc = tg_tango_params_resolve(&in, &p, err, sizeof err);
@@ -281,7 +297,7 @@ static void test_params_defaults(void **state) {
     (void)state;
     const char *none[] = {NULL};
     tg_tango_params p = params_for(4, 196, 3584, none, 0);
-    assert_int_equal(p.model, TG_MODEL_LLAVA_OV);
+    assert_int_equal(p.family, TB_FAMILY_LLAVA_OV);
     assert_int_equal(p.n_sinks, 6);
     assert_int_equal(p.sinks[0], 28);
     assert_int_equal(p.sinks[3], 169);
@@ -331,6 +347,7 @@ static void expect_param_error(const char *kv0, int64_t L, int64_t D, const char
     const char *kv[] = {kv0};
     in.params = kv;
     in.n_params = kv0 ? 1 : 0;
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 28, D);
     tg_tango_params p;
     char err[256] = "";
     assert_int_equal(tg_tango_params_resolve(&in, &p, err, sizeof err), TG_ERR_INPUT);
@@ -392,18 +409,44 @@ static void test_input_errors(void **state) {
 static void test_newline_assembly(void **state) {
     (void)state;
     int64_t kept[] = {0, 1, 5, 12, 13, 17}; /* T = 2, 3x3 grid */
-    tg_prune_output o;
-    memset(&o, 0, sizeof o);
-    o.kept = kept;
-    o.n_kept = 6;
-    assert_int_equal(tg_assemble_llava(&o, 2, 3, 3, 0), TG_OK);
+    float vec[18][2];
+    tg_entry list[6];
+    for (int i = 0; i < 6; i++) {
+        vec[kept[i]][0] = (float)kept[i];
+        vec[kept[i]][1] = -1.0f;
+        list[i] = (tg_entry){kept[i], vec[kept[i]]};
+    }
+    static float dummy[18 * 2];
+    tg_prune_input in = tg_prune_input_default();
+    in.features = dummy;
+    in.n_frames = 2;
+    in.n_tokens = 9;
+    in.dim = 2;
+    in.grid_h = in.grid_w = 3;
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 28, 2);
+    /* one_token: the tokens, then one newline */
+    tg_seq s = {0};
+    tg_prune_output o = {0};
+    char err[128];
+    assert_int_equal(tg_seq_emit(&s, list, 6, TG_NEWLINE_ONE, 2, 3, 3, 0), TG_OK);
+    assert_int_equal(tg_seq_finish(&s, &in, &o, NULL, "test", err, sizeof err), TG_OK);
+    tg_seq_free(&s);
     assert_int_equal(o.n_seq, 7);
     assert_int_equal(o.n_newlines, 1);
     assert_int_equal(o.order[6], TG_NEWLINE);
-    for (int i = 0; i < 6; i++) assert_int_equal(o.order[i], kept[i]);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(o.order[i], kept[i]);
+        assert_int_equal(o.kept[i], kept[i]);
+        assert_true(o.tokens[2 * i] == (float)kept[i]);
+    }
     assert_int_equal(o.n_visual_full, 19);
+    tg_prune_output_free(&o);
+    /* grid: a newline after every row that kept a token */
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_VIDEO, 28, 2);
     int64_t want[] = {0, 1, TG_NEWLINE, 5, TG_NEWLINE, 12, 13, TG_NEWLINE, 17, TG_NEWLINE};
-    assert_int_equal(tg_assemble_llava(&o, 2, 3, 3, 1), TG_OK);
+    assert_int_equal(tg_seq_emit(&s, list, 6, TG_NEWLINE_ROW, 2, 3, 3, 0), TG_OK);
+    assert_int_equal(tg_seq_finish(&s, &in, &o, NULL, "test", err, sizeof err), TG_OK);
+    tg_seq_free(&s);
     assert_int_equal(o.n_seq, 10);
     assert_int_equal(o.n_newlines, 4);
     for (int i = 0; i < 10; i++) {
@@ -411,53 +454,30 @@ static void test_newline_assembly(void **state) {
         assert_int_equal(o.positions[i], i);
     }
     assert_int_equal(o.n_visual_full, 2 * (9 + 3));
+    /* original positions: the unpruned grid layout t*H*(W+1) + r*(W+1) + c, newline at c = W */
+    tg_prune_output_free(&o);
+    assert_int_equal(tg_seq_emit(&s, list, 6, TG_NEWLINE_ROW, 2, 3, 3, TG_EMIT_ORIGINAL_POS), TG_OK);
+    assert_int_equal(tg_seq_finish(&s, &in, &o, NULL, "test", err, sizeof err), TG_OK);
+    tg_seq_free(&s);
+    int64_t want_pos[] = {0, 1, 3, 6, 7, 16, 17, 19, 22, 23};
+    for (int i = 0; i < 10; i++) assert_int_equal(o.positions[i], want_pos[i]);
     /* per-layer accounting with an in-LLM plan (18 layers full, 10 at round(V*0.5)) */
-    o.plan.enabled = 1;
+    o.plan = tb_llm_plan_default();
     o.plan.layer = 18;
     o.plan.keep_ratio = 0.5;
-    o.plan.n_keep = 5;
+    o.plan.keep_count = 5;
     tg_account_layers(&o, 28, 18);
     assert_int_equal(o.n_layers, 28);
     assert_int_equal(o.visual_per_layer[17], 10);
     assert_int_equal(o.visual_per_layer[18], 5);
     NEAR(o.equiv_retention, (18.0 * 10 + 10.0 * 5) / 28.0 / 24.0, 1e-12);
     NEAR(o.equiv_retention_content, (18.0 * 6 + 10.0 * 3) / 28.0 / 18.0, 1e-12);
-    o.kept = NULL;
+    /* the depth is the model's: 4 layers, the stage at layer 3 */
+    o.plan.layer = 3;
+    tg_account_layers(&o, 4, 18);
+    assert_int_equal(o.n_layers, 4);
+    NEAR(o.equiv_retention, (3.0 * 10 + 1.0 * 5) / 4.0 / 24.0, 1e-12);
     tg_prune_output_free(&o);
-}
-
-static void test_llm_plan_fold(void **state) {
-    (void)state;
-    float h[] = {1, 0, 0, 1, 0.9f, 0.1f, 0.1f, 0.9f, 1, 1, -1, 0};
-    float sc[] = {0.5f, 0.4f, 0.1f, 0.05f, 0.3f, 0.01f};
-    tg_llm_plan pl;
-    memset(&pl, 0, sizeof pl);
-    pl.enabled = 1;
-    pl.layer = 18;
-    pl.keep_ratio = 0.5;
-    pl.keep_round = TG_PLAN_ROUND_HALF_EVEN;
-    pl.merge = TG_PLAN_MERGE_COSINE_FOLD;
-    pl.w_keep = 0.6;
-    pl.w_pool = 0.4;
-    int64_t idx[6], n;
-    float out[12];
-    char err[128];
-    assert_int_equal(tg_llm_plan_fold(&pl, sc, h, 6, 2, idx, out, &n, err, sizeof err), TG_OK);
-    assert_int_equal(n, 3);
-    assert_int_equal(idx[0], 0);
-    assert_int_equal(idx[1], 1);
-    assert_int_equal(idx[2], 4);
-    NEAR(out[0], 0.98, 1e-6); /* token 0 absorbs token 2 */
-    NEAR(out[1], 0.02, 1e-6);
-    NEAR(out[2], -0.12, 1e-6); /* token 1 absorbs tokens 3 and 5 */
-    NEAR(out[3], 0.6 + 0.4 * 1.9 / 3, 1e-6);
-    NEAR(out[4], 1, 0); /* token 4 absorbs nothing */
-    NEAR(out[5], 1, 0);
-    /* banker's rounding of the keep count: round(5 * 0.5) = 2 */
-    assert_int_equal(tg_llm_plan_fold(&pl, sc, h, 5, 2, idx, out, &n, err, sizeof err), TG_OK);
-    assert_int_equal(n, 2);
-    pl.enabled = 0;
-    assert_int_equal(tg_llm_plan_fold(&pl, sc, h, 6, 2, idx, out, &n, err, sizeof err), TG_ERR_INPUT);
 }
 
 /* ===== end-to-end properties ===== */
@@ -500,7 +520,7 @@ static void test_properties(void **state) {
         assert_true(a.n_segments >= 3); /* the cuts are found */
         assert_int_equal(a.n_seq, a.n_kept + 1);
         assert_int_equal(a.order[a.n_seq - 1], TG_NEWLINE);
-        assert_int_equal(a.plan.enabled, 0);
+        assert_int_equal(a.plan.layer, 0);
         assert_int_equal(a.n_layers, 28);
         NEAR(a.equiv_retention, (double)a.n_seq / (double)(12 * 36 + 1), 1e-12);
         /* determinism under a seed, and across thread counts */
@@ -596,8 +616,8 @@ static void test_static_pool_placement(void **state) {
 static void test_video_model(void **state) {
     (void)state;
     video v = make_video(6, 13, 13, 24, 3, 17);
-    const char *kv[] = {"model=llava-video"};
-    tg_prune_input in = input_of(&v, 0.1, kv, 1);
+    const char *kv[] = {NULL};
+    tg_prune_input in = video_input_of(&v, 0.1, kv, 0);
     tg_prune_output o;
     char err[256];
     assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
@@ -611,18 +631,17 @@ static void test_video_model(void **state) {
     assert_int_equal(o.order[o.n_seq - 1], TG_NEWLINE);
     assert_int_equal(o.n_visual_full, 6 * (169 + 13));
     /* the in-LLM plan */
-    assert_int_equal(o.plan.enabled, 1);
     assert_int_equal(o.plan.layer, 18);
-    assert_int_equal(o.plan.score_layer, 17);
-    assert_int_equal(o.plan.n_visual_in, o.n_seq);
-    assert_int_equal(o.plan.n_keep, (int64_t)tg_round_half_even(o.n_seq * 0.5));
-    assert_int_equal(o.plan.merge, TG_PLAN_MERGE_COSINE_FOLD);
-    NEAR(o.plan.w_keep, 0.6, 0);
-    NEAR(o.plan.w_pool, 0.4, 0);
-    assert_int_equal(o.plan.positions, TG_PLAN_POS_ORIGINAL);
-    assert_int_equal(o.plan.score_causal_mask, 0);
+    assert_int_equal(o.plan.select, TB_PLAN_SELECT_LAST_QUERY);
+    assert_int_equal(o.plan.keep_count, (int64_t)tb_round_half_even(o.n_seq * 0.5));
+    assert_int_equal(o.plan.merge, TB_PLAN_MERGE_WEIGHTED);
+    NEAR(o.plan.merge_weight, 0.6, 0);
+    NEAR(o.plan.merge_pool_weight, 0.4, 0);
+    assert_int_equal(o.plan.pos, TB_PLAN_POS_KEEP);
+    assert_int_equal(o.plan.bidirectional_prev, 1);
+    assert_null(o.plan.protect);
     assert_int_equal(o.visual_per_layer[17], o.n_seq);
-    assert_int_equal(o.visual_per_layer[27], o.plan.n_keep);
+    assert_int_equal(o.visual_per_layer[27], o.plan.keep_count);
     assert_true(has_quirk(&o, TG_Q_VIDEO_RATIO) && has_quirk(&o, TG_Q_LAYER17) && has_quirk(&o, TG_Q_WRITEBACK));
     assert_non_null(strstr(o.params_json, "\"model\":\"llava-video\""));
     tg_prune_output_free(&o);
@@ -658,14 +677,9 @@ static void compare_case(const char *dir, const char *name, const video *v, cons
 
 static void test_python_oracle(void **state) {
     (void)state;
-    const char *py = getenv("PYTHON");
-    if (!py) py = "/usr/bin/python3";
+    TB_NEED_PYTHON("torch, numpy");
+    const char *py = tb_test_python();
     char cmd[1600];
-    snprintf(cmd, sizeof cmd, "%s -c 'import torch, numpy' >/dev/null 2>&1", py);
-    if (system(cmd) != 0) {
-        skip();
-        return;
-    }
     const char *b = getenv("TB_BUILD");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/tmp/test_tango_oracle", b ? b : "build");
@@ -701,11 +715,11 @@ static void test_python_oracle(void **state) {
 
 static void test_registry(void **state) {
     (void)state;
-    const tg_method *m = tg_method_find("tango");
-    assert_non_null(m);
+    const tg_method *m = &tg_tango_method;
+    assert_string_equal(m->name, "tango");
     assert_ptr_equal(m->run, tg_tango_prune);
-    assert_null(tg_method_find("nope"));
-    assert_null(tg_method_find(NULL));
+    assert_true(m->caps & TG_CAP_IN_LLM);
+    assert_false(m->caps & (TG_CAP_NO_RATIO | TG_CAP_RECV_ATTN));
     int n = 0;
     for (const char *const *k = m->param_keys; *k; k++) n++;
     assert_true(n >= 14);
@@ -723,8 +737,7 @@ int main(void) {
         cmocka_unit_test(test_params_errors),
         cmocka_unit_test(test_input_errors),
         cmocka_unit_test(test_newline_assembly),
-        cmocka_unit_test(test_llm_plan_fold),
-        cmocka_unit_test(test_properties),
+                cmocka_unit_test(test_properties),
         cmocka_unit_test(test_sink_masking),
         cmocka_unit_test(test_static_pool_placement),
         cmocka_unit_test(test_video_model),

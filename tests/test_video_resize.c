@@ -4,7 +4,7 @@
  * Sizes cover upscaling (small frames), downscaling by large and fractional factors (720p and
  * odd sizes to 384), one-axis-only resizes and the identity. The 8-bit result must match
  * Pillow within 1 level per channel (it is expected to be identical); the float32 CHW output
- * must match the oracle's normalisation of its own resize to 1e-6. Skips (passes with a note)
+ * must match the oracle's normalisation of its own resize to 1e-6. An oracle skip (TB-SKIP)
  * when $PYTHON has no Pillow.
  */
 #include <setjmp.h>
@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "tests/tb_test.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,19 +25,15 @@
 
 static char g_dir[512];
 static const char *g_py;
-static int g_have_pil;
 
 static int setup_all(void **state) {
     (void)state;
     const char *b = getenv("TB_BUILD");
-    g_py = getenv("PYTHON");
-    if (!g_py) g_py = "/usr/bin/python3";
+    g_py = tb_test_python();
     snprintf(g_dir, sizeof g_dir, "%s/tmp/test_video_resize_%d", b ? b : "build", (int)getpid());
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", g_dir);
     if (system(cmd) != 0) return -1;
-    snprintf(cmd, sizeof cmd, "'%s' -c 'import PIL, numpy' 2>/dev/null", g_py);
-    g_have_pil = system(cmd) == 0;
     return 0;
 }
 
@@ -121,10 +119,7 @@ static void check_size(int w, int h, int dw, int dh, int with_float) {
 
 static void test_resize_vs_pillow(void **state) {
     (void)state;
-    if (!g_have_pil) {
-        print_message("SKIP: %s has no Pillow/numpy; oracle comparison not run\n", g_py);
-        return;
-    }
+    TB_NEED_PYTHON("PIL, numpy");
     check_size(160, 96, 384, 384, 1);    /* upscale */
     check_size(1280, 720, 384, 384, 1);  /* 720p downscale */
     check_size(640, 360, 384, 384, 0);

@@ -4,12 +4,16 @@
  * every tap to 1e-4 relative, on the ref and cpu backends, for bilinear and average pooling and
  * for both checkpoint layouts; plus invariants (attention rows sum to 1, chunking does not change
  * the result, the digest is stable) and bad inputs (clear errors, no crash).
- * Skips the torch comparisons (not the rest) when $PYTHON has no torch. */
+ * The torch comparisons (not the rest) are oracle skips (TB-SKIP) when $PYTHON has no torch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "tests/tb_test.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +30,6 @@ static char g_dir[1024];     /* $TB_BUILD/tmp/test_vision_<pid> */
 static char g_lmms[1100];    /* tiny lmms model */
 static char g_hf[1100];      /* tiny hf model */
 static char g_pixels[1100];  /* pixels.npy [T,3,S,S] */
-static int g_have_torch = 0;
 #define T_FRAMES 3
 
 static uint64_t g_rng = 12345;
@@ -73,10 +76,6 @@ static int setup(void **state) {
     int rc = npy_write(g_pixels, NPY_F32, px, 4, shape, err, sizeof err);
     free(px);
     if (rc) return -1;
-    const char *py = getenv("PYTHON");
-    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch, numpy' 2>/dev/null", py ? py : "python3");
-    g_have_torch = system(cmd) == 0;
-    if (!g_have_torch) printf("NOTE: no torch in $PYTHON: torch comparisons skipped\n");
     return 0;
 }
 
@@ -89,10 +88,9 @@ static int teardown(void **state) {
 
 /* Runs the torch reference into g_dir/<tag>; returns 0 on success. */
 static int run_torch(const char *model, const char *pool, const char *tag) {
-    const char *py = getenv("PYTHON");
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "'%s' tests/vision_torch_ref.py --model '%s' --siglip '%s/siglip' --pixels '%s' --pool %s --out '%s/%s'",
-             py ? py : "python3", model, model, g_pixels, pool, g_dir, tag);
+             tb_test_python(), model, model, g_pixels, pool, g_dir, tag);
     return system(cmd);
 }
 
@@ -188,14 +186,14 @@ static void encode_and_compare(const char *model, eng_backend_kind be, eng_visio
 
 static void test_torch_lmms_bilinear_cpu(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     assert_int_equal(run_torch(g_lmms, "config", "ref_lmms_bil"), 0);
     encode_and_compare(g_lmms, ENG_BACKEND_CPU, ENG_VPOOL_CONFIG, "ref_lmms_bil", 2);
 }
 
 static void test_torch_lmms_bilinear_ref(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     /* reuses the arrays of the previous test when present */
     char p[1400];
     struct stat sb;
@@ -206,14 +204,14 @@ static void test_torch_lmms_bilinear_ref(void **state) {
 
 static void test_torch_lmms_average(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     assert_int_equal(run_torch(g_lmms, "average", "ref_lmms_avg"), 0);
     encode_and_compare(g_lmms, ENG_BACKEND_CPU, ENG_VPOOL_AVERAGE, "ref_lmms_avg", 1);
 }
 
 static void test_torch_hf_layout(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
+    TB_NEED_PYTHON("torch, numpy");
     assert_int_equal(run_torch(g_hf, "config", "ref_hf"), 0);
     encode_and_compare(g_hf, ENG_BACKEND_CPU, ENG_VPOOL_CONFIG, "ref_hf", 3);
 }
@@ -221,16 +219,13 @@ static void test_torch_hf_layout(void **state) {
 /* The CUDA backend against the same oracle, when this build and machine have one. */
 static void test_torch_cuda(void **state) {
     (void)state;
-    if (!g_have_torch) skip();
     char err[512];
     eng_model_params mp = eng_model_default_params();
     mp.backend = ENG_BACKEND_CUDA;
     eng_model *m = eng_model_load(g_lmms, &mp, err, sizeof err);
-    if (!m) {
-        printf("SKIP cuda: %s\n", err);
-        skip();
-    }
+    if (!m) TB_SKIP("no CUDA backend: %s", err);
     eng_model_free(m);
+    TB_NEED_PYTHON("torch, numpy");
     char p[1400];
     struct stat sb;
     snprintf(p, sizeof p, "%s/ref_lmms_bil/pooled.npy", g_dir);
@@ -239,6 +234,35 @@ static void test_torch_cuda(void **state) {
 }
 
 /* Invariants that need no oracle. */
+/* Flips the lowest bit of the first data byte of tensor `name` in a single-file safetensors
+ * checkpoint (header: 8-byte little-endian length, then JSON with data_offsets). */
+static void flip_first_byte(const char *path, const char *name) {
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    uint8_t len8[8];
+    assert_int_equal(fread(len8, 1, 8, f), 8);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | len8[i];
+    assert_true(n > 0 && n < (1u << 24));
+    char *hdr = malloc(n + 1);
+    assert_non_null(hdr);
+    assert_int_equal(fread(hdr, 1, n, f), n);
+    hdr[n] = '\0';
+    cJSON *h = cJSON_Parse(hdr);
+    free(hdr);
+    assert_non_null(h);
+    cJSON *offs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, name), "data_offsets");
+    assert_true(cJSON_IsArray(offs));
+    long pos = (long)(8 + n + (uint64_t)cJSON_GetArrayItem(offs, 0)->valuedouble);
+    cJSON_Delete(h);
+    assert_int_equal(fseek(f, pos, SEEK_SET), 0);
+    int b = fgetc(f);
+    assert_true(b != EOF);
+    assert_int_equal(fseek(f, pos, SEEK_SET), 0);
+    assert_int_equal(fputc(b ^ 1, f), b ^ 1);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void test_invariants(void **state) {
     (void)state;
     char err[512];
@@ -304,21 +328,16 @@ static void test_invariants(void **state) {
     eng_model_free(m);
     free(px);
     /* an LLM-only change (one byte of the first LLM layer's down_proj) changes the digest */
-    if (g_have_torch) {
-        char copy[1200], cmd[8192];
-        snprintf(copy, sizeof copy, "%s/llm_changed", g_dir);
-        snprintf(cmd, sizeof cmd,
-                 "cp -r '%s' '%s' && '%s' -c \"import json,struct,sys; p=sys.argv[1]; f=open(p,'r+b'); "
-                 "n=struct.unpack('<Q',f.read(8))[0]; h=json.loads(f.read(n)); "
-                 "o=8+n+h['model.layers.0.mlp.down_proj.weight']['data_offsets'][0]; f.seek(o); b=f.read(1); "
-                 "f.seek(o); f.write(bytes([b[0]^1]))\" '%s/model.safetensors'",
-                 g_lmms, copy, getenv("PYTHON") ? getenv("PYTHON") : "python3", copy);
-        assert_int_equal(system(cmd), 0);
-        m = eng_model_load(copy, NULL, err, sizeof err);
-        assert_non_null(m);
-        assert_string_not_equal(eng_model_digest(m), dg1);
-        eng_model_free(m);
-    }
+    char copy[1200], cmd[3000];
+    snprintf(copy, sizeof copy, "%s/llm_changed", g_dir);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", g_lmms, copy);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/model.safetensors", copy);
+    flip_first_byte(cmd, "model.layers.0.mlp.down_proj.weight");
+    m = eng_model_load(copy, NULL, err, sizeof err);
+    assert_non_null(m);
+    assert_string_not_equal(eng_model_digest(m), dg1);
+    eng_model_free(m);
 }
 
 static void test_bad_inputs(void **state) {

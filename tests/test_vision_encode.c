@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/tb_test.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/sha256.h"
 #include "engine/engine.h"
 #include "datasets/datasets.h"
 #include "harness/feature_cache.h"
@@ -213,18 +216,18 @@ static void test_cache_api(void **state) {
     assert_int_equal(fcache_lookup(cache, "key B", &back, NULL, NULL, err, sizeof err), 0);
     /* a damaged entry is an error, not a silent miss */
     char h[65], p[2400], out[256];
-    assert_int_equal(ds_sha256_hex("key A", 5, h), 0);
+    assert_int_equal(tb_sha256_hex("key A", 5, h), 0);
     snprintf(p, sizeof p, "%s/%s/pooled.npy", cache, h);
     assert_int_equal(run(out, sizeof out, "printf 'garbage' > '%s'", p), 0);
     assert_int_equal(fcache_lookup(cache, "key A", &back, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "pooled.npy"));
     assert_null(back.pooled);
     /* known SHA-256 vector */
-    assert_int_equal(ds_sha256_hex("abc", 3, h), 0);
+    assert_int_equal(tb_sha256_hex("abc", 3, h), 0);
     assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     char key[64];
     assert_int_equal(fcache_key_encode(key, sizeof key, "d", "s", 1, "r", 2, "p", 1, 1), -1); /* too small */
-    assert_int_not_equal(ds_sha256_file("/nonexistent/file", h, NULL, err, sizeof err), 0);
+    assert_int_not_equal(tb_sha256_file("/nonexistent/file", h, NULL, err, sizeof err), 0);
     assert_non_null(strstr(err, "/nonexistent/file"));
 }
 
@@ -234,8 +237,7 @@ static void test_encode_video(void **state) {
     snprintf(vid, sizeof vid, "%s/clip.mp4", g_dir);
     snprintf(od, sizeof od, "%s/out_vid", g_dir);
     if (run(out, sizeof out, "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10 -t 2 -pix_fmt yuv420p '%s'", vid) != 0) {
-        printf("SKIP: ffmpeg could not write a test video: %s\n", out);
-        skip();
+        TB_SKIP("the ffmpeg CLI could not write a test video: %.300s", out);
     }
     int rc = run(out, sizeof out, "'%s' encode --model '%s' --video '%s' --frames 4 --out '%s'", g_bin, g_model, vid, od);
     printf("%s", out);

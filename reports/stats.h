@@ -1,5 +1,6 @@
 /* stats.h - the statistics behind reports and paired comparisons: cluster bootstrap confidence
- * intervals (questions cluster by video), the exact McNemar test, and a seeded generator.
+ * intervals (questions cluster by video) and the exact McNemar test. Resampling draws from
+ * common/rng.h, so a seed gives the same interval on every platform.
  *
  * Usage:
  *     int correct[n], cluster[n];           // cluster[i] = dense video index of sample i
@@ -12,16 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* splitmix64: small, seedable, identical on every platform. */
-typedef struct {
-    uint64_t s;
-} stats_rng;
-
-void stats_rng_seed(stats_rng *r, uint64_t seed);
-uint64_t stats_rng_next(stats_rng *r);
-/* Uniform integer in [0, n), n > 0 (rejection sampling, no modulo bias). */
-uint64_t stats_rng_below(stats_rng *r, uint64_t n);
 
 /* Two-sided exact McNemar p-value for b and c discordant pairs: the binomial(b + c, 1/2)
  * probability of a split at least as uneven, min(1, 2 * P(X <= min(b, c))). 1 when b + c = 0. */

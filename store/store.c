@@ -1,4 +1,6 @@
-/* store.c - the SQLite results store (see store.h).
+/* store.c - the SQLite results store (see store.h): opening and migrating a database, run keys,
+ * writing runs and samples, merging shard databases. Reads live in store_query.c, the per-sample
+ * export in store_export.c.
  *
  * Schema history (PRAGMA user_version):
  *   1  runs, samples, layer_tokens, timings
@@ -6,8 +8,7 @@
  *   3  samples.method_json (the method's solved knobs and accounting per sample)
  * Migrations run in order inside one transaction; a database newer than DB_SCHEMA_VERSION is
  * refused rather than guessed at. */
-#include "harness/store.h"
-
+#include "store/store.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -16,17 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "datasets/datasets.h"
+#include "common/sha256.h"
+#include "store/store_internal.h"
 
 const char *const db_stage_names[DB_N_STAGES] = {"decode", "vision", "prune", "prefill", "generate", "total"};
-
-struct db_store {
-    sqlite3 *db;
-    char path[1024];
-    char err[2048];
-    void (*fault_hook)(int step, void *ctx);
-    void *fault_ctx;
-};
 
 static const char *const migrations[] = {
     /* 0 -> 1 */
@@ -93,8 +87,7 @@ static const char *const migrations[] = {
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION, "one migration per schema version");
 
-static int set_err(db_store *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(db_store *db, int status, const char *fmt, ...) {
+int db_set_err(db_store *db, int status, const char *fmt, ...) {
     char msg[768];
     va_list ap;
     va_start(ap, fmt);
@@ -104,11 +97,11 @@ static int set_err(db_store *db, int status, const char *fmt, ...) {
     return status;
 }
 
-static int sql_err(db_store *db, const char *what) {
+int db_sql_err(db_store *db, const char *what) {
     int code = sqlite3_extended_errcode(db->db);
-    return set_err(db, DB_ERR_IO, "%s: %s", what,
-                   code == SQLITE_NOTADB ? "not an SQLite database (corrupt or another kind of file)"
-                                         : sqlite3_errmsg(db->db));
+    return db_set_err(db, DB_ERR_IO, "%s: %s", what,
+                      code == SQLITE_NOTADB ? "not an SQLite database (corrupt or another kind of file)"
+                                            : sqlite3_errmsg(db->db));
 }
 
 static void now_iso(char out[32]) {
@@ -125,9 +118,9 @@ static int exec(db_store *db, const char *sql, const char *what) {
     char *msg = NULL;
     if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         int code = sqlite3_extended_errcode(db->db);
-        set_err(db, DB_ERR_IO, "%s: %s", what,
-                code == SQLITE_NOTADB ? "not an SQLite database (corrupt or another kind of file)"
-                                      : (msg ? msg : sqlite3_errmsg(db->db)));
+        db_set_err(db, DB_ERR_IO, "%s: %s", what,
+                   code == SQLITE_NOTADB ? "not an SQLite database (corrupt or another kind of file)"
+                                         : (msg ? msg : sqlite3_errmsg(db->db)));
         sqlite3_free(msg);
         return DB_ERR_IO;
     }
@@ -137,11 +130,11 @@ static int exec(db_store *db, const char *sql, const char *what) {
 static int user_version(db_store *db, int *v) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return sql_err(db, "reading the schema version");
+        return db_sql_err(db, "reading the schema version");
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
-        return sql_err(db, "reading the schema version");
+        return db_sql_err(db, "reading the schema version");
     }
     *v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
@@ -152,17 +145,18 @@ static int migrate(db_store *db) {
     int v;
     if (user_version(db, &v)) return DB_ERR_IO;
     if (v > DB_SCHEMA_VERSION)
-        return set_err(db, DB_ERR_SCHEMA,
-                       "schema version %d is newer than this tango-bench understands (%d); use a newer tango-bench",
-                       v, DB_SCHEMA_VERSION);
+        return db_set_err(db, DB_ERR_SCHEMA,
+                          "schema version %d is newer than this tango-bench understands (%d); use a newer tango-bench",
+                          v, DB_SCHEMA_VERSION);
     if (v == DB_SCHEMA_VERSION) return DB_OK;
     if (v == 0) { /* a fresh file, or a foreign database we must not touch */
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)
-            return sql_err(db, "reading the schema");
+            return db_sql_err(db, "reading the schema");
         int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
         sqlite3_finalize(st);
-        if (n != 0) return set_err(db, DB_ERR_SCHEMA, "not a tango-bench database (it has tables but no schema version)");
+        if (n != 0)
+            return db_set_err(db, DB_ERR_SCHEMA, "not a tango-bench database (it has tables but no schema version)");
     }
     if (exec(db, "BEGIN IMMEDIATE", "starting the schema migration")) return DB_ERR_IO;
     for (int i = v; i < DB_SCHEMA_VERSION; i++) {
@@ -187,7 +181,7 @@ db_store *db_open(const char *path, char *err, size_t err_len) {
     snprintf(db->path, sizeof db->path, "%s", path);
     int rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        set_err(db, DB_ERR_OPEN, "cannot open database: %s", db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+        db_set_err(db, DB_ERR_OPEN, "cannot open database: %s", db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
         goto fail;
     }
     sqlite3_extended_result_codes(db->db, 1);
@@ -195,7 +189,7 @@ db_store *db_open(const char *path, char *err, size_t err_len) {
     /* journal_mode answers with a row; a read-only or corrupt file fails here first. */
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
-        sql_err(db, "cannot use database");
+        db_sql_err(db, "cannot use database");
         goto fail;
     }
     rc = sqlite3_step(st);
@@ -203,11 +197,11 @@ db_store *db_open(const char *path, char *err, size_t err_len) {
     int wal = mode && !strcmp(mode, "wal");
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW) {
-        sql_err(db, "cannot use database");
+        db_sql_err(db, "cannot use database");
         goto fail;
     }
     if (!wal) {
-        set_err(db, DB_ERR_OPEN, "cannot switch the database to WAL mode (read-only location?)");
+        db_set_err(db, DB_ERR_OPEN, "cannot switch the database to WAL mode (read-only location?)");
         goto fail;
     }
     if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring the database")) goto fail;
@@ -227,8 +221,6 @@ void db_close(db_store *db) {
 }
 
 const char *db_errmsg(const db_store *db) { return db ? db->err : "no database"; }
-
-struct sqlite3 *db_handle(db_store *db) { return db->db; }
 
 int db_schema_version(db_store *db) {
     int v = -1;
@@ -307,7 +299,7 @@ int db_run_key(const db_run_spec *s, char key[DB_KEY_LEN + 1], char **canonical,
         snprintf(err, err_len, "out of memory building the run key");
         goto out;
     }
-    if (ds_sha256_hex(text, strlen(text), key) != DS_OK) {
+    if (tb_sha256_hex(text, strlen(text), key)) {
         snprintf(err, err_len, "SHA-256 failed");
         goto out;
     }
@@ -327,7 +319,7 @@ out:
 
 int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], int *resumed) {
     char *spec_json = NULL, err[512];
-    if (db_run_key(s, key, &spec_json, err, sizeof err)) return set_err(db, DB_ERR_INVALID, "%s", err);
+    if (db_run_key(s, key, &spec_json, err, sizeof err)) return db_set_err(db, DB_ERR_INVALID, "%s", err);
     cJSON *spec = cJSON_Parse(spec_json);
     char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(spec, "params"));
     cJSON_Delete(spec);
@@ -342,25 +334,25 @@ int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], in
         " ON CONFLICT (run_key) DO UPDATE SET status = 'running', updated = ?2,"
         " n_expected = max(n_expected, excluded.n_expected)";
     if (!params) {
-        set_err(db, DB_ERR_INVALID, "out of memory");
+        db_set_err(db, DB_ERR_INVALID, "out of memory");
         goto out;
     }
     int existed = 0;
     if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM runs WHERE run_key = ?1", -1, &st, NULL) != SQLITE_OK) {
-        sql_err(db, "looking up the run");
+        db_sql_err(db, "looking up the run");
         goto out;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) existed = 1;
     else if (step != SQLITE_DONE) {
-        sql_err(db, "looking up the run");
+        db_sql_err(db, "looking up the run");
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sql_err(db, "creating the run");
+        db_sql_err(db, "creating the run");
         goto out;
     }
     const char *texts[] = {key, now, nz(s->code_version), nz(s->model), nz(s->weights_digest), nz(s->benchmark),
@@ -371,7 +363,7 @@ int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], in
     sqlite3_bind_text(st, 16, spec_json, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 17, s->n_expected);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        sql_err(db, "creating the run");
+        db_sql_err(db, "creating the run");
         goto out;
     }
     if (resumed) *resumed = existed;
@@ -386,13 +378,13 @@ out:
 int db_run_set_quirks(db_store *db, const char *key, const char *quirks) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "UPDATE runs SET quirks = ?1 WHERE run_key = ?2", -1, &st, NULL) != SQLITE_OK)
-        return sql_err(db, "updating the run");
+        return db_sql_err(db, "updating the run");
     sqlite3_bind_text(st, 1, nz(quirks), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "updating the run");
-    return sqlite3_changes(db->db) ? DB_OK : set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
+    if (rc != SQLITE_DONE) return db_sql_err(db, "updating the run");
+    return sqlite3_changes(db->db) ? DB_OK : db_set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
 }
 
 int db_run_finish(db_store *db, const char *key, db_run_status status) {
@@ -402,69 +394,14 @@ int db_run_finish(db_store *db, const char *key, db_run_status status) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "UPDATE runs SET status = ?1, updated = ?2 WHERE run_key = ?3", -1, &st, NULL) !=
         SQLITE_OK)
-        return sql_err(db, "updating the run");
+        return db_sql_err(db, "updating the run");
     sqlite3_bind_text(st, 1, names[status], -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "updating the run");
-    if (sqlite3_changes(db->db) == 0) return set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
-    return DB_OK;
-}
-
-int db_run_resolve(db_store *db, const char *prefix, char key[DB_KEY_LEN + 1]) {
-    size_t n = strlen(prefix);
-    if (n < 6 || n > DB_KEY_LEN || strspn(prefix, "0123456789abcdef") != n)
-        return set_err(db, DB_ERR_INVALID, "run key '%s' must be 6 to 64 lowercase hex digits", prefix);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, "SELECT run_key FROM runs WHERE substr(run_key, 1, ?2) = ?1 LIMIT 2", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sql_err(db, "looking up the run");
-    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, (int)n);
-    int found = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (found++ == 0) snprintf(key, DB_KEY_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "looking up the run");
-    if (found == 0) return set_err(db, DB_ERR_NOT_FOUND, "no run with key %s", prefix);
-    if (found > 1) return set_err(db, DB_ERR_INVALID, "run key prefix %s is ambiguous", prefix);
-    return DB_OK;
-}
-
-int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), void *ctx) {
-    static const char *sql =
-        "SELECT r.run_key, r.created, r.method, r.benchmark, r.model, r.status, r.n_expected,"
-        " count(s.sample_id), coalesce(sum(s.status = 'failed'), 0), coalesce(sum(s.correct), 0),"
-        " coalesce(sum(s.parse_failed), 0)"
-        " FROM runs r LEFT JOIN samples s ON s.run_key = r.run_key"
-        " GROUP BY r.run_key ORDER BY r.created DESC, r.run_key";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "listing runs");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        db_run_info info;
-        memset(&info, 0, sizeof info);
-        snprintf(info.key, sizeof info.key, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(info.created, sizeof info.created, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(info.method, sizeof info.method, "%s", (const char *)sqlite3_column_text(st, 2));
-        snprintf(info.benchmark, sizeof info.benchmark, "%s", (const char *)sqlite3_column_text(st, 3));
-        snprintf(info.model, sizeof info.model, "%s", (const char *)sqlite3_column_text(st, 4));
-        snprintf(info.status, sizeof info.status, "%s", (const char *)sqlite3_column_text(st, 5));
-        info.n_expected = sqlite3_column_int64(st, 6);
-        info.n_done = sqlite3_column_int64(st, 7);
-        info.n_failed = sqlite3_column_int64(st, 8);
-        info.n_correct = sqlite3_column_int64(st, 9);
-        info.n_parse_failed = sqlite3_column_int64(st, 10);
-        if (fn(&info, ctx)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "listing runs");
+    if (rc != SQLITE_DONE) return db_sql_err(db, "updating the run");
+    if (sqlite3_changes(db->db) == 0) return db_set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
     return DB_OK;
 }
 
@@ -474,12 +411,12 @@ int db_sample_done(db_store *db, const char *key, const char *sample_id, int *do
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM samples WHERE run_key = ?1 AND sample_id = ?2", -1, &st, NULL) !=
         SQLITE_OK)
-        return sql_err(db, "looking up a sample");
+        return db_sql_err(db, "looking up a sample");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sample_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_err(db, "looking up a sample");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_sql_err(db, "looking up a sample");
     *done = rc == SQLITE_ROW;
     return DB_OK;
 }
@@ -490,9 +427,9 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
 }
 
 int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
-    if (!r->sample_id || !*r->sample_id) return set_err(db, DB_ERR_INVALID, "sample result without a sample id");
+    if (!r->sample_id || !*r->sample_id) return db_set_err(db, DB_ERR_INVALID, "sample result without a sample id");
     if (r->n_layers < 0 || (r->n_layers > 0 && !r->visual_per_layer))
-        return set_err(db, DB_ERR_INVALID, "sample %s: bad per-layer token counts", r->sample_id);
+        return db_set_err(db, DB_ERR_INVALID, "sample %s: bad per-layer token counts", r->sample_id);
     char now[32];
     now_iso(now);
     sqlite3_stmt *st = NULL;
@@ -504,7 +441,7 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
         " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, method_json)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
     if (sqlite3_prepare_v2(db->db, ins, -1, &st, NULL) != SQLITE_OK) {
-        sql_err(db, "writing a sample");
+        db_sql_err(db, "writing a sample");
         goto rollback;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -529,13 +466,13 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
     if (step != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(db->db);
         if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
-            set_err(db, DB_ERR_DUPLICATE, "sample %s already has a result in run %.12s", r->sample_id, key);
+            db_set_err(db, DB_ERR_DUPLICATE, "sample %s already has a result in run %.12s", r->sample_id, key);
             rc = DB_ERR_DUPLICATE;
         } else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) {
-            set_err(db, DB_ERR_NOT_FOUND, "no run %s for sample %s", key, r->sample_id);
+            db_set_err(db, DB_ERR_NOT_FOUND, "no run %s for sample %s", key, r->sample_id);
             rc = DB_ERR_NOT_FOUND;
         } else {
-            sql_err(db, "writing a sample");
+            db_sql_err(db, "writing a sample");
         }
         goto rollback;
     }
@@ -547,7 +484,7 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
         if (sqlite3_prepare_v2(db->db,
                                "INSERT INTO layer_tokens (run_key, sample_id, layer, visual) VALUES (?1, ?2, ?3, ?4)",
                                -1, &st, NULL) != SQLITE_OK) {
-            sql_err(db, "writing per-layer token counts");
+            db_sql_err(db, "writing per-layer token counts");
             goto rollback;
         }
         for (int l = 0; l < r->n_layers; l++) {
@@ -556,7 +493,7 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
             sqlite3_bind_int(st, 3, l);
             sqlite3_bind_int64(st, 4, r->visual_per_layer[l]);
             if (sqlite3_step(st) != SQLITE_DONE) {
-                sql_err(db, "writing per-layer token counts");
+                db_sql_err(db, "writing per-layer token counts");
                 goto rollback;
             }
             sqlite3_reset(st);
@@ -568,7 +505,7 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
 
     if (sqlite3_prepare_v2(db->db, "INSERT INTO timings (run_key, sample_id, stage, ms) VALUES (?1, ?2, ?3, ?4)", -1,
                            &st, NULL) != SQLITE_OK) {
-        sql_err(db, "writing timings");
+        db_sql_err(db, "writing timings");
         goto rollback;
     }
     for (int i = 0; i < DB_N_STAGES; i++) {
@@ -578,7 +515,7 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
         sqlite3_bind_text(st, 3, db_stage_names[i], -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 4, r->ms[i]);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            sql_err(db, "writing timings");
+            db_sql_err(db, "writing timings");
             goto rollback;
         }
         sqlite3_reset(st);
@@ -594,149 +531,16 @@ rollback:
     return rc;
 }
 
-/* ---- export -------------------------------------------------------------------------------- */
-
-static void csv_field(FILE *out, const char *s) {
-    if (!s) return;
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out) {
-    static const char *sql =
-        "SELECT s.sample_id, s.video_id, s.categories, s.status, s.error, s.raw_output, s.parsed, s.gold,"
-        " s.correct, s.parse_failed, s.n_visual_in, s.n_text, s.flops, s.equiv_retention, s.peak_bytes,"
-        " (SELECT group_concat(visual, ' ') FROM (SELECT visual FROM layer_tokens t"
-        "   WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id ORDER BY layer)),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'decode'),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'vision'),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'prune'),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'prefill'),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'generate'),"
-        " (SELECT ms FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id AND stage = 'total'),"
-        " s.method_json"
-        " FROM samples s WHERE s.run_key = ?1 ORDER BY s.sample_id";
-    static const char *cols[] = {"sample_id", "video_id", "categories", "status", "error", "raw_output",
-                                 "parsed", "gold", "correct", "parse_failed", "n_visual_in", "n_text",
-                                 "flops", "equiv_retention", "peak_bytes", "visual_per_layer", "ms_decode",
-                                 "ms_vision", "ms_prune", "ms_prefill", "ms_generate", "ms_total", "method_json"};
-    enum { N_COLS = sizeof cols / sizeof cols[0] };
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "exporting samples");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (fmt == DB_EXPORT_CSV) {
-        for (int c = 0; c < N_COLS; c++) fprintf(out, "%s%s", c ? "," : "", cols[c]);
-        fputc('\n', out);
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (fmt == DB_EXPORT_CSV) {
-            for (int c = 0; c < N_COLS; c++) {
-                if (c) fputc(',', out);
-                csv_field(out, (const char *)sqlite3_column_text(st, c));
-            }
-            fputc('\n', out);
-            continue;
-        }
-        cJSON *o = cJSON_CreateObject();
-        for (int c = 0; c < N_COLS && o; c++) {
-            int type = sqlite3_column_type(st, c);
-            if (type == SQLITE_NULL) {
-                cJSON_AddNullToObject(o, cols[c]);
-            } else if (c == 2 || c == N_COLS - 1) { /* categories and method_json are JSON already */
-                cJSON *cat = cJSON_Parse((const char *)sqlite3_column_text(st, c));
-                if (cat) cJSON_AddItemToObject(o, cols[c], cat);
-                else cJSON_AddStringToObject(o, cols[c], (const char *)sqlite3_column_text(st, c));
-            } else if (c == 15) {
-                cJSON *arr = cJSON_CreateArray();
-                const char *p = (const char *)sqlite3_column_text(st, c);
-                while (p && *p) {
-                    char *end;
-                    double v = strtod(p, &end);
-                    if (end == p) break;
-                    cJSON_AddItemToArray(arr, cJSON_CreateNumber(v));
-                    p = end;
-                }
-                cJSON_AddItemToObject(o, cols[c], arr);
-            } else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-                cJSON_AddNumberToObject(o, cols[c], sqlite3_column_double(st, c));
-            } else {
-                cJSON_AddStringToObject(o, cols[c], (const char *)sqlite3_column_text(st, c));
-            }
-        }
-        char *line = o ? cJSON_PrintUnformatted(o) : NULL;
-        cJSON_Delete(o);
-        if (!line) {
-            sqlite3_finalize(st);
-            return set_err(db, DB_ERR_IO, "out of memory exporting samples");
-        }
-        fprintf(out, "%s\n", line);
-        free(line);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "exporting samples");
-    if (ferror(out)) return set_err(db, DB_ERR_IO, "write error during export");
-    return DB_OK;
-}
-
-/* ---- reading outcomes ---------------------------------------------------------------------- */
-
-int db_samples_each(db_store *db, const char *key, int (*fn)(const db_outcome *o, void *ctx), void *ctx) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db,
-                           "SELECT sample_id, video_id, categories, error, correct, parse_failed FROM samples"
-                           " WHERE run_key = ?1 ORDER BY sample_id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_err(db, "reading samples");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        db_outcome o = {
-            .sample_id = (const char *)sqlite3_column_text(st, 0),
-            .video_id = (const char *)sqlite3_column_text(st, 1),
-            .categories_json = (const char *)sqlite3_column_text(st, 2),
-            .error = (const char *)sqlite3_column_text(st, 3),
-            .correct = sqlite3_column_int(st, 4),
-            .parse_failed = sqlite3_column_int(st, 5),
-        };
-        if (fn(&o, ctx)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "reading samples");
-    return DB_OK;
-}
-
-int db_run_count(db_store *db, int64_t *n) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM runs", -1, &st, NULL) != SQLITE_OK)
-        return sql_err(db, "counting runs");
-    int rc = sqlite3_step(st);
-    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? DB_OK : sql_err(db, "counting runs");
-}
-
 /* ---- merge --------------------------------------------------------------------------------- */
 
 /* Runs one parameterless statement of the merge and adds sqlite3_changes() to *changes. */
 static int merge_step(db_store *db, const char *sql, int64_t *changes) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_err(db, "merging");
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_sql_err(db, "merging");
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && changes) *changes += sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sql_err(db, "merging");
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_sql_err(db, "merging");
     if (rc == SQLITE_DONE && changes) *changes += sqlite3_changes(db->db);
     return DB_OK;
 }
@@ -745,16 +549,16 @@ int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats) {
     memset(stats, 0, sizeof *stats);
     char err[2048];
     db_store *in = db_open(in_path, err, sizeof err); /* validates and migrates the input */
-    if (!in) return set_err(db, DB_ERR_OPEN, "cannot merge: %s", err);
+    if (!in) return db_set_err(db, DB_ERR_OPEN, "cannot merge: %s", err);
     db_close(in);
 
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, "ATTACH DATABASE ?1 AS src", -1, &st, NULL) != SQLITE_OK)
-        return sql_err(db, "attaching the input");
+        return db_sql_err(db, "attaching the input");
     sqlite3_bind_text(st, 1, in_path, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(db, "attaching the input");
+    if (rc != SQLITE_DONE) return db_sql_err(db, "attaching the input");
 
     int status = DB_ERR_IO;
     if (exec(db, "BEGIN IMMEDIATE", "merging")) goto detach;

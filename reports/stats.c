@@ -1,26 +1,11 @@
-/* stats.c - bootstrap, McNemar and the seeded generator (see stats.h). */
-#include "harness/stats.h"
+/* stats.c - cluster bootstrap and exact McNemar (see stats.h). */
+#include "reports/stats.h"
+
+#include "common/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-void stats_rng_seed(stats_rng *r, uint64_t seed) { r->s = seed; }
-
-uint64_t stats_rng_next(stats_rng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t stats_rng_below(stats_rng *r, uint64_t n) {
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do x = stats_rng_next(r);
-    while (x >= limit);
-    return x % n;
-}
 
 double stats_mcnemar_exact(int64_t b, int64_t c) {
     int64_t n = b + c, k = b < c ? b : c;
@@ -68,12 +53,12 @@ static int cluster_bootstrap(const int *a, const int *b, const int *cluster, siz
         sum[cluster[i]] += (double)b[i] - (a ? (double)a[i] : 0.0);
         cnt[cluster[i]] += 1;
     }
-    stats_rng r;
-    stats_rng_seed(&r, seed);
+    tb_rng r;
+    tb_rng_seed(&r, seed);
     for (int it = 0; it < iters; it++) {
         double s = 0, c = 0;
         for (int j = 0; j < k; j++) {
-            uint64_t pick = stats_rng_below(&r, (uint64_t)k);
+            uint64_t pick = tb_rng_below(&r, (uint64_t)k);
             s += sum[pick];
             c += cnt[pick];
         }

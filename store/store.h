@@ -18,7 +18,12 @@
  *     db_sample_done(db, key, "vid-001-q1", &done);
  *     if (!done) { db_sample_result r = {.sample_id = "vid-001-q1", ...}; db_sample_put(db, key, &r); }
  *     db_run_finish(db, key, DB_RUN_OK);
+ *
+ *     db_run_summary *runs; size_t n;                            // reading: per-run aggregates
+ *     if (db_run_summaries(db, &runs, &n) == DB_OK) { ...; db_run_summaries_free(runs, n); }
  *     db_close(db);
+ *
+ * Files: store.c (open, migrate, write, merge), store_query.c (reads), store_export.c (export).
  */
 #ifndef TB_STORE_H
 #define TB_STORE_H
@@ -90,17 +95,6 @@ typedef struct {
                                     object: solved knobs, predicted and realised retention, ...) */
 } db_sample_result;
 
-/* Per-run summary row for listings. */
-typedef struct {
-    char key[DB_KEY_LEN + 1];
-    char created[32];
-    char method[64];
-    char benchmark[64];
-    char model[256];
-    char status[16];
-    int64_t n_expected, n_done, n_failed, n_correct, n_parse_failed;
-} db_run_info;
-
 /* Default spec: empty strings, compat "official", seed 0. */
 db_run_spec db_run_spec_default(void);
 
@@ -141,31 +135,6 @@ int db_sample_done(db_store *db, const char *key, const char *sample_id, int *do
  * DB_ERR_DUPLICATE when the sample already has one; nothing is written then. */
 int db_sample_put(db_store *db, const char *key, const db_sample_result *r);
 
-/* Calls fn for each run, newest first; stops early when fn returns non-zero. */
-int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), void *ctx);
-
-/* Resolves a key prefix (at least 6 hex digits) to a full run key; DB_ERR_NOT_FOUND when none,
- * DB_ERR_INVALID when ambiguous. */
-int db_run_resolve(db_store *db, const char *prefix, char key[DB_KEY_LEN + 1]);
-
-typedef enum { DB_EXPORT_CSV, DB_EXPORT_JSONL } db_export_format;
-
-/* Writes the run's per-sample rows (ordered by sample id) to out. */
-int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out);
-
-/* One sample's outcome as stored, for paired comparisons. Strings borrowed for the callback. */
-typedef struct {
-    const char *sample_id;
-    const char *video_id;
-    const char *categories_json;
-    const char *error;  /* non-NULL: the sample failed */
-    int correct;
-    int parse_failed;
-} db_outcome;
-
-/* Calls fn for each sample of a run, ordered by sample id; stops when fn returns non-zero. */
-int db_samples_each(db_store *db, const char *key, int (*fn)(const db_outcome *o, void *ctx), void *ctx);
-
 /* Merge statistics of db_merge_from. */
 typedef struct {
     int64_t runs_new, runs_joined; /* runs created / runs already present whose rows were added */
@@ -178,15 +147,113 @@ typedef struct {
  * is kept once; *conflicting counts those whose stored outcome differs (the first is kept). */
 int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats);
 
-/* Number of runs in the database (0 for a fresh file). */
-int db_run_count(db_store *db, int64_t *n);
-
 /* Test hook (fault injection): when set, called between the statements of db_sample_put's
  * transaction with the step number (1 = after the sample row, 2 = after layer counts,
  * 3 = after timings, before COMMIT). */
 void db_set_fault_hook(db_store *db, void (*hook)(int step, void *ctx), void *ctx);
 
-/* Underlying sqlite3 handle, for modules that add their own reads (reports). Borrowed. */
-struct sqlite3 *db_handle(db_store *db);
+/* ---- Reading (store_query.c) ----------------------------------------------------------------
+ * Read-only queries: what `runs`, `compare` and the reports are built from, so no other folder
+ * needs SQL. Counts are over the stored sample rows; "scored" means status ok (a failed sample
+ * has an error and no answer). A mean with no rows behind it is NAN, never 0. */
+
+/* Per-run summary row for listings. */
+typedef struct {
+    char key[DB_KEY_LEN + 1];
+    char created[32];
+    char method[64];
+    char benchmark[64];
+    char model[256];
+    char status[16];
+    int64_t n_expected, n_done, n_failed, n_correct, n_parse_failed;
+} db_run_info;
+
+/* Calls fn for each run, newest first; stops early when fn returns non-zero. */
+int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), void *ctx);
+
+/* Resolves a key prefix (at least 6 hex digits) to a full run key; DB_ERR_NOT_FOUND when none,
+ * DB_ERR_INVALID when ambiguous. */
+int db_run_resolve(db_store *db, const char *prefix, char key[DB_KEY_LEN + 1]);
+
+/* Number of runs in the database (0 for a fresh file). */
+int db_run_count(db_store *db, int64_t *n);
+
+/* One sample's outcome as stored, for paired comparisons. Strings borrowed for the callback. */
+typedef struct {
+    const char *sample_id;
+    const char *video_id;
+    const char *categories_json;
+    const char *error;  /* non-NULL: the sample failed */
+    int correct;
+    int parse_failed;
+} db_outcome;
+
+/* Calls fn for each sample of a run (ok and failed), ordered by sample id; stops when fn
+ * returns non-zero. */
+int db_samples_each(db_store *db, const char *key, int (*fn)(const db_outcome *o, void *ctx), void *ctx);
+
+#define DB_MAX_GROUPS 8
+
+/* Scored samples that share one value of a category (e.g. categories.duration = "short"). */
+typedef struct {
+    char value[32];
+    int64_t n;         /* scored samples with this value */
+    int64_t n_correct; /* of which correct */
+} db_group;
+
+/* Aggregates of one run, as reports need them. */
+typedef struct {
+    char key[DB_KEY_LEN + 1];
+    char model[256];
+    char benchmark[64];
+    char method[64];
+    char created[32];        /* ISO 8601, UTC */
+    double target_ratio;     /* params.ratio as recorded; NAN when absent or null, which is what the
+                                runner writes for a method without a ratio (the full-token reference) */
+    int64_t n_samples;       /* sample rows stored (ok + failed) */
+    int64_t n_ok;            /* scored */
+    int64_t n_failed;
+    int64_t n_correct;       /* correct among the scored */
+    int64_t n_parse_failed;  /* answers with no parsable letter */
+    double mean_retention;   /* mean realised equivalent retention (Eq. 1) over scored samples */
+    double mean_flops;       /* mean prefill FLOPs over scored samples */
+    int n_durations;         /* entries of duration */
+    db_group duration[DB_MAX_GROUPS]; /* scored samples by categories.duration (Video-MME's
+                                short/medium/long), ordered by value; samples without the field
+                                are left out, groups past DB_MAX_GROUPS dropped */
+    double ms[DB_N_STAGES];  /* mean wall time per stage over scored samples that timed it */
+    int n_layers;            /* entries of visual_per_layer; 0 when no counts were recorded */
+    double *visual_per_layer;/* [n_layers] mean realised visual tokens at LLM layer l over the
+                                samples with counts (layers 0.. without a gap). Owned by the array */
+} db_run_summary;
+
+/* Every run of the database with its aggregates, oldest first (by creation time, then key).
+ * Runs whose params are not a valid JSON text are left out. *out receives an array of *n_out
+ * summaries (NULL and 0 for an empty database), which the caller frees with
+ * db_run_summaries_free. */
+int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out);
+
+/* Frees an array from db_run_summaries; (NULL, 0) is a no-op. */
+void db_run_summaries_free(db_run_summary *s, size_t n);
+
+/* The scored samples of one run, for resampling (the bootstrap clusters questions by video). */
+typedef struct {
+    size_t n;
+    int *correct;    /* [n] 0/1 */
+    char **cluster;  /* [n] the sample's video id, or its sample id when no video was recorded */
+} db_scored;
+
+/* Fills *out with the scored samples of run key, grouped by video (ordered by video id, samples
+ * without one first, then by insertion), so equal databases give equal orders. An unknown key
+ * gives n = 0. The caller frees with db_scored_free, which also empties *out. */
+int db_run_scored(db_store *db, const char *key, db_scored *out);
+void db_scored_free(db_scored *s);
+
+/* ---- Export (store_export.c) ---------------------------------------------------------------- */
+
+typedef enum { DB_EXPORT_CSV, DB_EXPORT_JSONL } db_export_format;
+
+/* Writes the run's per-sample rows (ordered by sample id) to out. */
+int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out);
 
 #endif

@@ -1,0 +1,31 @@
+/* check.h - assertions and error lines, in SQLite's vocabulary.
+ *
+ *   TB_ASSERT(x)  a proven invariant: aborts with file and line when false (kept on in every
+ *                 build: the Makefile compiles with -UNDEBUG, as tests must see it fire).
+ *   ALWAYS(x)     a defensive check of something believed always true: evaluates to x, so the
+ *   NEVER(x)      code still copes when it is not (`if (NEVER(n < 0)) return -1;`); aborts in
+ *                 debug builds (-DTB_DEBUG) so a test run catches the surprise.
+ *
+ * tb_set_err writes one formatted line into a caller's error buffer (NULL or 0-length: ignored),
+ * the way every library function here reports what went wrong. */
+#ifndef TB_CHECK_H
+#define TB_CHECK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void tb_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+
+#define TB_ASSERT(x) ((x) ? (void)0 : tb_assert_fail(#x, __FILE__, __LINE__))
+#ifdef TB_DEBUG
+#define ALWAYS(x) ((x) ? 1 : (tb_assert_fail(#x, __FILE__, __LINE__), 0))
+#define NEVER(x) ((x) ? (tb_assert_fail(#x, __FILE__, __LINE__), 1) : 0)
+#else
+#define ALWAYS(x) (x)
+#define NEVER(x) (x)
+#endif
+
+void tb_set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void tb_vset_err(char *err, size_t err_len, const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,323 @@
+/* run_config.c - the `tango-bench run` config (see runner.h for the format): reading the JSON file,
+ * ${VAR} / ${VAR:-default} expansion, checking every field (unknown fields are errors, so a typo
+ * never silently becomes a default), the methods' parameters as "key=value" strings, and printing
+ * the grid. Every error is one line "FILE: field: problem". */
+#include "harness/run_config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/check.h"
+#include "datasets/video.h"
+#include "engine/engine.h"
+#include "harness/registry.h"
+#include "tango/pruner.h"
+
+/* One line into err; evaluates to -1. */
+#define fail(err, err_len, ...) (tb_set_err(err, err_len, __VA_ARGS__), -1)
+
+/* Copies src to dst expanding ${VAR} and ${VAR:-default}. Returns 0, or -1 when the result does
+ * not fit or a reference is unterminated or names an unset variable without a default. */
+static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t bad_len) {
+    size_t j = 0;
+    for (const char *p = src; *p;) {
+        if (p[0] == '$' && p[1] == '{') {
+            const char *end = strchr(p + 2, '}');
+            if (!end) {
+                snprintf(bad, bad_len, "unterminated ${ in '%s'", src);
+                return -1;
+            }
+            char name[128];
+            const char *colon = strstr(p + 2, ":-");
+            const char *name_end = colon && colon < end ? colon : end;
+            snprintf(name, sizeof name, "%.*s", (int)(name_end - (p + 2)), p + 2);
+            const char *val = getenv(name);
+            char def[RUN_PATH] = "";
+            if (colon && colon < end) snprintf(def, sizeof def, "%.*s", (int)(end - colon - 2), colon + 2);
+            if (!val || !*val) {
+                if (!(colon && colon < end)) {
+                    snprintf(bad, bad_len, "environment variable %s is not set (in '%s')", name, src);
+                    return -1;
+                }
+                val = def;
+            }
+            size_t len = strlen(val);
+            if (j + len >= n) goto too_long;
+            memcpy(dst + j, val, len);
+            j += len;
+            p = end + 1;
+            continue;
+        }
+        if (j + 1 >= n) goto too_long;
+        dst[j++] = *p++;
+    }
+    dst[j] = '\0';
+    return 0;
+too_long:
+    snprintf(bad, bad_len, "value too long: '%.80s...'", src);
+    return -1;
+}
+
+/* Reads an optional string field (expanded) into dst; absent or null leaves dst as it is. */
+static int get_str(const cJSON *obj, const char *key, char *dst, size_t n, const char *where, char *err,
+                   size_t err_len) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsString(v)) return fail(err, err_len, "%s.%s must be a string", where, key);
+    char bad[512];
+    if (expand_env(v->valuestring, dst, n, bad, sizeof bad)) return fail(err, err_len, "%s.%s: %s", where, key, bad);
+    return 0;
+}
+
+static int get_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi, int64_t *dst, const char *where,
+                   char *err, size_t err_len) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)lo ||
+        v->valuedouble > (double)hi)
+        return fail(err, err_len, "%s.%s must be an integer in [%lld, %lld]", where, key, (long long)lo,
+                    (long long)hi);
+    *dst = (int64_t)v->valuedouble;
+    return 0;
+}
+
+/* Checks that obj has only the listed keys (a typo must not silently become a default). */
+static int known_keys(const cJSON *obj, const char *const *keys, const char *where, char *err, size_t err_len) {
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        int ok = 0;
+        for (const char *const *k = keys; *k; k++) ok |= !strcmp(c->string, *k);
+        if (!ok) return fail(err, err_len, "%s: unknown field '%s'", where, c->string);
+    }
+    return 0;
+}
+
+/* Turns a method's params object into "key=value" strings: numbers %.17g, booleans 1/0, arrays of
+ * numbers comma-joined, strings as they are. */
+static int method_params(const cJSON *params, run_method *m, const char *where, char *err, size_t err_len) {
+    for (const cJSON *c = params ? params->child : NULL; c; c = c->next) {
+        if (m->n_kv >= RUN_MAX_PARAMS) return fail(err, err_len, "%s: too many parameters", where);
+        char val[512] = "";
+        if (cJSON_IsNumber(c)) snprintf(val, sizeof val, "%.17g", c->valuedouble);
+        else if (cJSON_IsBool(c)) snprintf(val, sizeof val, "%d", cJSON_IsTrue(c) ? 1 : 0);
+        else if (cJSON_IsString(c)) snprintf(val, sizeof val, "%s", c->valuestring);
+        else if (cJSON_IsArray(c)) {
+            size_t off = 0;
+            for (const cJSON *e = c->child; e; e = e->next) {
+                if (!cJSON_IsNumber(e)) return fail(err, err_len, "%s.%s: arrays hold numbers only", where, c->string);
+                off += (size_t)snprintf(val + off, sizeof val - off, "%s%.17g", off ? "," : "", e->valuedouble);
+                if (off >= sizeof val) return fail(err, err_len, "%s.%s: too long", where, c->string);
+            }
+        } else {
+            return fail(err, err_len, "%s.%s: unsupported value type", where, c->string);
+        }
+        size_t len = strlen(c->string) + strlen(val) + 2;
+        char *kv = malloc(len);
+        if (!kv) return fail(err, err_len, "out of memory");
+        snprintf(kv, len, "%s=%s", c->string, val);
+        m->kv[m->n_kv++] = kv;
+    }
+    return 0;
+}
+
+void run_config_free(run_config *cfg) {
+    if (!cfg) return;
+    for (int i = 0; i < cfg->n_methods; i++) {
+        free(cfg->methods[i].params_json);
+        for (int k = 0; k < cfg->methods[i].n_kv; k++) free(cfg->methods[i].kv[k]);
+    }
+    free(cfg);
+}
+
+void run_config_print(const run_config *cfg, FILE *out) {
+    fprintf(out, "config %s (%s): %d runs\n", cfg->path, cfg->name, run_config_n_runs(cfg));
+    for (int i = 0; i < cfg->n_models; i++)
+        fprintf(out, "  model %s: %s (%s, %d frames, %s)\n", cfg->models[i].name, cfg->models[i].path,
+                cfg->models[i].family, cfg->models[i].n_frames, cfg->models[i].backend);
+    for (int i = 0; i < cfg->n_benches; i++) {
+        const run_bench *b = &cfg->benches[i];
+        fprintf(out, "  benchmark %s: %s%s, videos %s, %s prompts, %s frames, %d new tokens\n", b->name,
+                b->manifest[0] ? "manifest " : "cache revision ", b->manifest[0] ? b->manifest : b->revision, b->videos,
+                b->convention, b->frame_rule, b->max_new_tokens);
+    }
+    for (int i = 0; i < cfg->n_methods; i++) {
+        fprintf(out, "  method %s %s at", cfg->methods[i].name, cfg->methods[i].params_json);
+        if (reg_method_no_ratio(cfg->methods[i].name)) fprintf(out, " 100%%");
+        else
+            for (int k = 0; k < cfg->n_ratios; k++) fprintf(out, " %g%%", 100 * cfg->ratios[k]);
+        fputc('\n', out);
+    }
+}
+
+int run_config_n_runs(const run_config *cfg) {
+    int per = 0;
+    for (int i = 0; i < cfg->n_methods; i++) per += reg_method_no_ratio(cfg->methods[i].name) ? 1 : cfg->n_ratios;
+    return cfg->n_models * cfg->n_benches * per;
+}
+
+static int parse_config(const char *path, const cJSON *root, run_config *cfg, char *err, size_t err_len) {
+    static const char *top_keys[] = {"name", "models", "benchmarks", "methods", "ratios", "seed", "comment", NULL};
+    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", NULL};
+    static const char *bench_keys[] = {"name", "manifest", "cache", "revision", "videos", "convention",
+                                       "frame_rule", "seek", "limit", "max_new_tokens", NULL};
+    static const char *method_keys[] = {"name", "params", NULL};
+    char where[160];
+    if (!cJSON_IsObject(root)) return fail(err, err_len, "%s: not a JSON object", path);
+    if (known_keys(root, top_keys, path, err, err_len)) return -1;
+    snprintf(cfg->name, sizeof cfg->name, "%s", "run");
+    if (get_str(root, "name", cfg->name, sizeof cfg->name, path, err, err_len)) return -1;
+    if (get_int(root, "seed", 0, INT64_MAX / 2, &cfg->seed, path, err, err_len)) return -1;
+
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
+    if (!cJSON_IsArray(models) || cJSON_GetArraySize(models) < 1 || cJSON_GetArraySize(models) > RUN_MAX_MODELS)
+        return fail(err, err_len, "%s: models must be a list of 1..%d objects", path, RUN_MAX_MODELS);
+    for (const cJSON *m = models->child; m; m = m->next) {
+        run_model *rm = &cfg->models[cfg->n_models];
+        snprintf(where, sizeof where, "%s: models[%d]", path, cfg->n_models);
+        if (!cJSON_IsObject(m) || known_keys(m, model_keys, where, err, err_len))
+            return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
+        snprintf(rm->family, sizeof rm->family, "llava-ov");
+        snprintf(rm->backend, sizeof rm->backend, "cpu");
+        int64_t frames = 32;
+        if (get_str(m, "path", rm->path, sizeof rm->path, where, err, err_len) ||
+            get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len) ||
+            get_str(m, "siglip", rm->siglip, sizeof rm->siglip, where, err, err_len) ||
+            get_str(m, "family", rm->family, sizeof rm->family, where, err, err_len) ||
+            get_str(m, "backend", rm->backend, sizeof rm->backend, where, err, err_len) ||
+            get_int(m, "frames", 1, 1024, &frames, where, err, err_len))
+            return -1;
+        if (!rm->path[0]) return fail(err, err_len, "%s.path is required", where);
+        if (!rm->name[0]) { /* name defaults to the path (truncated) */
+            size_t n = strnlen(rm->path, sizeof rm->name - 1);
+            memcpy(rm->name, rm->path, n);
+            rm->name[n] = '\0';
+        }
+        tb_family fam;
+        if (tb_family_parse(rm->family, &fam))
+            return fail(err, err_len, "%s.family '%s' is not llava-ov or llava-video", where, rm->family);
+        eng_backend_kind bk;
+        if (eng_backend_parse(rm->backend, &bk))
+            return fail(err, err_len, "%s.backend '%s' is not ref, cpu or cuda", where, rm->backend);
+        rm->n_frames = (int)frames;
+        cfg->n_models++;
+    }
+
+    const cJSON *benches = cJSON_GetObjectItemCaseSensitive(root, "benchmarks");
+    if (!cJSON_IsArray(benches) || cJSON_GetArraySize(benches) < 1 || cJSON_GetArraySize(benches) > RUN_MAX_BENCHES)
+        return fail(err, err_len, "%s: benchmarks must be a list of 1..%d objects", path, RUN_MAX_BENCHES);
+    for (const cJSON *b = benches->child; b; b = b->next) {
+        run_bench *rb = &cfg->benches[cfg->n_benches];
+        snprintf(where, sizeof where, "%s: benchmarks[%d]", path, cfg->n_benches);
+        if (!cJSON_IsObject(b) || known_keys(b, bench_keys, where, err, err_len))
+            return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
+        snprintf(rb->convention, sizeof rb->convention, "vlmevalkit");
+        snprintf(rb->frame_rule, sizeof rb->frame_rule, "linspace");
+        snprintf(rb->seek, sizeof rb->seek, "exact");
+        snprintf(rb->revision, sizeof rb->revision, "main");
+        snprintf(rb->videos, sizeof rb->videos, ".");
+        int64_t limit = 0, max_new = -1;
+        if (get_str(b, "name", rb->name, sizeof rb->name, where, err, err_len) ||
+            get_str(b, "manifest", rb->manifest, sizeof rb->manifest, where, err, err_len) ||
+            get_str(b, "cache", rb->cache, sizeof rb->cache, where, err, err_len) ||
+            get_str(b, "revision", rb->revision, sizeof rb->revision, where, err, err_len) ||
+            get_str(b, "videos", rb->videos, sizeof rb->videos, where, err, err_len) ||
+            get_str(b, "convention", rb->convention, sizeof rb->convention, where, err, err_len) ||
+            get_str(b, "frame_rule", rb->frame_rule, sizeof rb->frame_rule, where, err, err_len) ||
+            get_str(b, "seek", rb->seek, sizeof rb->seek, where, err, err_len) ||
+            get_int(b, "limit", 0, INT64_MAX / 2, &limit, where, err, err_len) ||
+            get_int(b, "max_new_tokens", 1, 4096, &max_new, where, err, err_len))
+            return -1;
+        if (ds_bench_parse(rb->name, &rb->bench))
+            return fail(err, err_len, "%s.name '%s' is not videomme, mvbench, longvideobench or mlvu", where,
+                        rb->name);
+        ds_convention conv;
+        ds_sample_rule rule;
+        ds_seek_mode seek;
+        if (ds_convention_parse(rb->convention, &conv))
+            return fail(err, err_len, "%s.convention '%s' is not vlmevalkit or lmms-eval", where, rb->convention);
+        if (ds_sample_rule_parse(rb->frame_rule, &rule))
+            return fail(err, err_len, "%s.frame_rule '%s' is not linspace, centred or interior", where,
+                        rb->frame_rule);
+        if (ds_seek_mode_parse(rb->seek, &seek))
+            return fail(err, err_len, "%s.seek '%s' is not exact or keyframe", where, rb->seek);
+        rb->limit = limit;
+        /* lmms-eval generates 32 tokens for LongVideoBench, 16 elsewhere (users.md §3). */
+        rb->max_new_tokens = max_new > 0 ? (int)max_new : rb->bench == DS_BENCH_LONGVIDEOBENCH ? 32 : 16;
+        cfg->n_benches++;
+    }
+
+    const cJSON *methods = cJSON_GetObjectItemCaseSensitive(root, "methods");
+    if (!cJSON_IsArray(methods) || cJSON_GetArraySize(methods) < 1 || cJSON_GetArraySize(methods) > RUN_MAX_METHODS)
+        return fail(err, err_len, "%s: methods must be a list of 1..%d objects", path, RUN_MAX_METHODS);
+    for (const cJSON *m = methods->child; m; m = m->next) {
+        run_method *rm = &cfg->methods[cfg->n_methods];
+        snprintf(where, sizeof where, "%s: methods[%d]", path, cfg->n_methods);
+        if (!cJSON_IsObject(m) || known_keys(m, method_keys, where, err, err_len))
+            return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
+        if (get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len)) return -1;
+        if (!reg_method_find(rm->name)) return fail(err, err_len, "%s.name '%s' is not a known method", where, rm->name);
+        const cJSON *params = cJSON_GetObjectItemCaseSensitive(m, "params");
+        if (params && !cJSON_IsObject(params)) return fail(err, err_len, "%s.params must be an object", where);
+        cfg->n_methods++; /* counted before filling so run_config_free releases partial params */
+        rm->params_json = params ? cJSON_PrintUnformatted(params) : strdup("{}");
+        if (!rm->params_json) return fail(err, err_len, "out of memory");
+        if (method_params(params, rm, where, err, err_len)) return -1;
+    }
+
+    const cJSON *ratios = cJSON_GetObjectItemCaseSensitive(root, "ratios");
+    if (ratios && (!cJSON_IsArray(ratios) || cJSON_GetArraySize(ratios) > RUN_MAX_RATIOS))
+        return fail(err, err_len, "%s: ratios must be a list of at most %d numbers", path, RUN_MAX_RATIOS);
+    for (const cJSON *r = ratios ? ratios->child : NULL; r; r = r->next) {
+        if (!cJSON_IsNumber(r) || !(r->valuedouble > 0) || r->valuedouble > 1)
+            return fail(err, err_len, "%s: ratios[%d] must be a number in (0, 1]", path, cfg->n_ratios);
+        cfg->ratios[cfg->n_ratios++] = r->valuedouble;
+    }
+    for (int i = 0; i < cfg->n_methods; i++)
+        if (!reg_method_no_ratio(cfg->methods[i].name) && cfg->n_ratios == 0)
+            return fail(err, err_len, "%s: method %s needs at least one entry in ratios", path, cfg->methods[i].name);
+    return 0;
+}
+
+int run_config_load(const char *path, run_config **out, char *err, size_t err_len) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    char *text = NULL;
+    long len = -1;
+    if (!fseek(f, 0, SEEK_END)) len = ftell(f);
+    if (len < 0 || len > (4L << 20)) {
+        fclose(f);
+        return fail(err, err_len, "%s: not a readable config (larger than 4 MiB?)", path);
+    }
+    rewind(f);
+    text = malloc((size_t)len + 1);
+    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
+        free(text);
+        fclose(f);
+        return fail(err, err_len, "%s: read failed", path);
+    }
+    fclose(f);
+    text[len] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        long off = at && at >= text && at <= text + len ? (long)(at - text) : -1;
+        free(text);
+        return fail(err, err_len, "%s: malformed JSON near byte %ld", path, off);
+    }
+    run_config *cfg = calloc(1, sizeof *cfg);
+    err[0] = '\0';
+    int rc = cfg ? parse_config(path, root, cfg, err, err_len) : fail(err, err_len, "out of memory");
+    cJSON_Delete(root);
+    free(text);
+    if (rc) {
+        run_config_free(cfg);
+        return -1;
+    }
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    *out = cfg;
+    return 0;
+}
