@@ -348,7 +348,7 @@ static int synth_salient(const char *dir, const ds_synth_params *p, ds_synth_res
     uint64_t seed_state = p->seed ^ (p->split == DS_SYNTH_TRAIN ? 0x747261696e73706cull : 0x7465737473706c74ull);
     const char *prefix = p->split == DS_SYNTH_TRAIN ? "train" : "test";
     for (int vi = 0; vi < p->n_videos && !rc; vi++) {
-        uint64_t s = splitmix64(&seed_state);
+        uint64_t s = tb_splitmix64(&seed_state);
         sal_video v;
         sal_plan(&s, W, H, N, &v);
         char name[64];
