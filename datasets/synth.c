@@ -16,7 +16,7 @@
  * Everything derives from the seed through splitmix64; no clock, no global state.
  *
  * The salient suite (video.h) asks four questions per video that need particular frames and
- * regions: the direction of a moving square, the colour and the time of a circle shown during one
+ * regions: the direction of a moving square, the colour and the place of a circle shown during one
  * of 8 shots, and the number of flashes of a small corner lamp. It trains and evaluates the demo
  * model (models/demo-tiny-ov/).
  */
@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,18 +167,18 @@ static const colour sal_lamp_off = {"grey", 100, 100, 100};
 static const colour sal_lamp_on = {"cyan", 40, 210, 220};
 
 static const char *const sal_task[SAL_TASKS] = {"moving_direction", "moving_attribute", "moving_count",
-                                                "action_localization"};
+                                                "object_shuffle"};
 static const char *const sal_question[SAL_TASKS] = {
     "Which direction does the white square move?",
     "What colour is the circle that appears only briefly?",
     "How many times does the lamp in the top-left corner light up?",
-    "When does the circle appear?",
+    "In which part of the picture does the circle appear?",
 };
 static const char *const sal_cands[SAL_TASKS][4] = {
     {"left", "right", "up", "down"},
     {"red", "green", "blue", "yellow"},
     {"1", "2", "3", "4"},
-    {"in the first quarter", "in the second quarter", "in the third quarter", "in the last quarter"},
+    {"top left", "top right", "bottom left", "bottom right"},
 };
 
 /* Shot of frame k in a video of N frames (8 equal shots, the last one absorbing the remainder). */
@@ -271,7 +272,8 @@ static void sal_plan(uint64_t *s, int W, int H, int N, sal_video *v) {
         v->cy = r + 2 + rnd(s, (int)(H - 2 * r - 4));
         int in_lamp = v->cx < keep + r && v->cy < keep + r;
         int in_sq = v->cx > bx0 && v->cx < bx1 && v->cy > by0 && v->cy < by1;
-        if (!in_lamp && !in_sq) break;
+        int on_mid = fabs(v->cx - W / 2.0) < r || fabs(v->cy - H / 2.0) < r; /* one clear quadrant */
+        if (!in_lamp && !in_sq && !on_mid) break;
     }
     /* lamp: n_flash non-adjacent lit shots, uniform over such subsets (rejection) */
     v->n_flash = 1 + rnd(s, 4);
@@ -320,7 +322,7 @@ static int synth_salient(const char *dir, const ds_synth_params *p, ds_synth_res
             ds_set_err(err, err_len, "synth salient: %d frames puts linspace frame %d outside shot %d", N, k, k);
             return DS_VIDEO_ERR_ARG;
         }
-    static const char *dirs[2] = {"clevrer/video_validation", "sta/sta_video"};
+    static const char *dirs[2] = {"clevrer/video_validation", "perception/videos"};
     char path[1200], copy[1200];
     for (int t = 0; t < 2; t++) {
         snprintf(path, sizeof path, "%s/videos/%s", dir, dirs[t]);
@@ -372,7 +374,7 @@ static int synth_salient(const char *dir, const ds_synth_params *p, ds_synth_res
         snprintf(copy, sizeof copy, "%s/videos/%s/%s", dir, dirs[1], name);
         if (!rc) rc = copy_file(path, copy, err, err_len);
         if (rc) break;
-        int gold[SAL_TASKS] = {v.dir, v.colour, v.n_flash - 1, v.shot / 2};
+        int gold[SAL_TASKS] = {v.dir, v.colour, v.n_flash - 1, (v.cy >= H / 2.0) * 2 + (v.cx >= W / 2.0)};
         for (int t = 0; t < SAL_TASKS; t++)
             cJSON_AddItemToArray(arr[t], record(name, sal_question[t], (const char **)sal_cands[t], 4,
                                                 sal_cands[t][gold[t]]));

@@ -320,9 +320,9 @@ int ds_synth_split_parse(const char *s, ds_synth_split *out);
  *   moving_direction     which direction the white square moves       left/right/up/down
  *   moving_attribute     the colour of the circle shown briefly        red/green/blue/yellow
  *   moving_count         how many times the lamp lights up             1/2/3/4
- *   action_localization  in which quarter of the video the circle is  first..last quarter
- * Videos: dir/videos/clevrer/video_validation/NAME and a copy in dir/videos/sta/sta_video/NAME
- * (action_localization's MVBench folder), NAME = test_NNNN.mp4 or train_NNNN.mp4. The train split
+ *   object_shuffle       where in the picture the circle appears       top/bottom left/right
+ * Videos: dir/videos/clevrer/video_validation/NAME and a copy in dir/videos/perception/videos/NAME
+ * (object_shuffle's MVBench folder), NAME = test_NNNN.mp4 or train_NNNN.mp4. The train split
  * draws from a stream disjoint from the test split's for the same seed. */
 int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *res, char *err, size_t err_len);
 

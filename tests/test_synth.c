@@ -320,7 +320,7 @@ static int gold_index(const char *dir, const char *task, const char *video) {
 
 /* Every question of the salient suite is answerable from the 8 linspace frames the harness
  * samples, read at native size: the lamp's lit frames, the one frame with a circle (its colour
- * and quarter), the white square's displacement between the first and the last frame. */
+ * and quadrant), the white square's displacement between the first and the last frame. */
 static void test_salient_answerable(void **state) {
     (void)state;
     char err[512], dir[1200];
@@ -346,7 +346,7 @@ static void test_salient_answerable(void **state) {
         ds_frames f;
         if (ds_video_sample_path(path, 0, &vp, &f, NULL, err, sizeof err)) fail_msg("%s", err);
         size_t fsz = (size_t)f.width * (size_t)f.height * 3;
-        int lit = 0, circle_frame = -1, circle_colour = -1;
+        int lit = 0, circle_frame = -1, circle_colour = -1, circle_quadrant = -1;
         double wx[8], wy[8];
         for (int k = 0; k < 8; k++) {
             const uint8_t *img = f.rgb + (size_t)k * fsz;
@@ -358,20 +358,22 @@ static void test_salient_answerable(void **state) {
                     assert_int_equal(circle_frame, -1); /* one frame, one colour */
                     circle_frame = k;
                     circle_colour = c;
+                    circle_quadrant = (cy + 0.5 >= f.height / 2.0) * 2 + (cx + 0.5 >= f.width / 2.0);
                 }
         }
         double dx = wx[7] - wx[0], dy = wy[7] - wy[0];
         int dir_seen = fabs(dx) > fabs(dy) ? (dx < 0 ? 0 : 1) : (dy < 0 ? 2 : 3);
         int gold[4] = {gold_index(dir, "moving_direction", name), gold_index(dir, "moving_attribute", name),
-                       gold_index(dir, "moving_count", name), gold_index(dir, "action_localization", name)};
+                       gold_index(dir, "moving_count", name), gold_index(dir, "object_shuffle", name)};
         assert_int_equal(dir_seen, gold[0]);
         assert_int_equal(circle_colour, gold[1]);
         assert_int_equal(lit, gold[2] + 1);
-        assert_int_equal(circle_frame / 2, gold[3]);
+        assert_true(circle_frame >= 0);
+        assert_int_equal(circle_quadrant, gold[3]);
         for (int t = 0; t < 4; t++) seen_gold[t][gold[t]]++;
-        /* the action_localization copy is the same file */
+        /* the object_shuffle copy is the same file */
         char copy[1400];
-        snprintf(copy, sizeof copy, "%s/videos/sta/sta_video/%s", dir, name);
+        snprintf(copy, sizeof copy, "%s/videos/perception/videos/%s", dir, name);
         size_t na, nb;
         char *a = slurp(path, &na), *b = slurp(copy, &nb);
         assert_non_null(b);
@@ -442,7 +444,7 @@ static void test_salient_splits(void **state) {
     snprintf(cmd, sizeof cmd, "%s synth '%s/x' --suite salient --videos 1 --frames 64", tb_test_bin(), g_dir2);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc) fail_msg("synth --suite salient failed: %s", out);
-    assert_non_null(strstr(out, "action_localization.json: 1 questions"));
+    assert_non_null(strstr(out, "object_shuffle.json: 1 questions"));
 }
 
 int main(void) {

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tinyov  # noqa: E402
 
-TASKS = ["moving_direction", "moving_attribute", "moving_count", "action_localization"]
+TASKS = ["moving_direction", "moving_attribute", "moving_count", "object_shuffle"]
 FRAMES = 8
 LETTERS = "ABCD"
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -249,7 +249,7 @@ def write_configs(d, c, eos, bos):
 
 # ---- data ------------------------------------------------------------------------------------
 
-def make_split(tb, work, split, n_videos, seed):
+def make_split(tb, work, split, n_videos, seed, size=384):
     """Synth videos + uint8 frames [n, 8, 3, 384, 384] (memmap) + samples grouped by video."""
     d = os.path.join(work, split)
     done = os.path.join(d, "frames.done")
@@ -263,13 +263,13 @@ def make_split(tb, work, split, n_videos, seed):
     for s in samples:
         by_video[os.path.basename(s["video"])][s["categories"]["task"]] = s
     path = os.path.join(d, "frames.u8")
-    shape = (len(videos), FRAMES, 3, 384, 384)
+    shape = (len(videos), FRAMES, 3, size, size)
     if not os.path.exists(done):
         mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
         tmp = os.path.join(d, "frames.tmp.npy")
         for i, v in enumerate(videos):
             run([tb, "frames", os.path.join(d, "videos/clevrer/video_validation", v), "--n", str(FRAMES),
-                 "--threads", "1", "--quiet", "--out", tmp])
+                 "--size", str(size), "--threads", "1", "--quiet", "--out", tmp])
             a = np.load(tmp)
             u = np.rint((a.astype(np.float64) * 0.5 + 0.5) * 255.0).astype(np.uint8)
             back = ((u.astype(np.float64) * (1.0 / 255.0)).astype(np.float32) - np.float32(0.5)) / np.float32(0.5)
@@ -396,6 +396,7 @@ def main():
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--image", type=int, default=384, help="vision input side (384: 27x27 patches)")
     ap.add_argument("--llm-layers", type=int, default=14)
     ap.add_argument("--llm-heads", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=250)
@@ -418,7 +419,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
 
     # data: the train split (training + validation videos) from one seeded stream
-    videos, by_video, frames = make_split(tb, a.work, "train", a.train_videos + a.val_videos, a.seed)
+    videos, by_video, frames = make_split(tb, a.work, "train", a.train_videos + a.val_videos, a.seed, a.image)
     log("data: %d videos, %.1f s" % (len(videos), time.time() - t_start))
     videos = videos[:a.train_videos + a.val_videos]
     train_v, val_v = videos[:a.train_videos], videos[a.train_videos:]
@@ -429,7 +430,7 @@ def main():
     eot, n_tok = write_tokenizer(a.out, corpus * 4, 200)
     im_end = eot + 2
     vocab_rows = (n_tok + 63) // 64 * 64
-    cfg = tinyov.Config(llm_layers=a.llm_layers, llm_heads=a.llm_heads, llm_kv_heads=1, vocab=vocab_rows)
+    cfg = tinyov.Config(image=a.image, llm_layers=a.llm_layers, llm_heads=a.llm_heads, llm_kv_heads=1, vocab=vocab_rows)
     write_configs(a.out, cfg, im_end, eot)
     letter_ids = [json.loads(run([tb, "tokenize", "--tokenizer", a.out, "--text", L]))[0] for L in LETTERS]
     pre, suf = tokenise_prompts(tb, a.out, s0, letter_ids, im_end)
@@ -492,7 +493,8 @@ def main():
         p.requires_grad_(False)
     with torch.no_grad():
         feats = torch.stack([m.tower(m.normalise(torch.from_numpy(np.array(frames[i])))) for i in range(len(videos))])
-    cells = [object_cells(np.array(frames[i])).reshape(-1) for i in range(len(train_v))]
+    cells = [object_cells(np.array(frames[i]), cfg.grid, cfg.pooled, cfg.patch).reshape(-1)
+             for i in range(len(train_v))]
     log("tower features of %d videos cached, %.0f s; object tokens per video %.1f of %d" %
         (len(videos), time.time() - t_train, np.mean([c.sum() for c in cells]), cells[0].shape[0]))
 
