@@ -88,7 +88,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for v in videos:
             px = os.path.join(tmp, "px.npy")
-            train.run([tb, "frames", v, "--n", "8", "--quiet", "--threads", "1", "--out", px])
+            train.run([tb, "frames", v, "--n", "8", "--size", str(m.c.image), "--quiet", "--threads", "1", "--out", px])
             enc = os.path.join(tmp, "enc")
             train.run([tb, "encode", "--model", a.model, "--pixels", px, "--out", enc, "--quiet"])
             pix = torch.from_numpy(np.load(px)).double()

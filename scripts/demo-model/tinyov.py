@@ -235,8 +235,10 @@ class TinyOV(nn.Module):
         position ids with gaps (a pruned visual block keeping its tokens' original positions, as
         the harness does for such methods); the attention order stays the row order."""
         c = self.c
-        P = prefix_emb.shape[0]
-        Q, S = suf_ids.shape
+        xp = prefix_emb if prefix_emb.dim() == 3 else prefix_emb.unsqueeze(0)  # [B, P, D]
+        B, P = xp.shape[0], xp.shape[1]
+        NQ, S = suf_ids.shape
+        Q = NQ // B  # suffixes per prefix, prefix b owns suffix rows b*Q .. b*Q+Q-1
         hd = c.hidden // c.llm_heads
         if pos_p is None:  # positions 0..P-1, the suffix right after (no pruning)
             pos_p, suf_start = torch.arange(P), P
@@ -244,39 +246,50 @@ class TinyOV(nn.Module):
         cos_s, sin_s = rope_tables(torch.arange(suf_start, suf_start + S), hd, c.rope_theta)
         blocks = causal_blocks(P)
         mask_s = torch.cat([torch.zeros(S, P), torch.full((S, S), float("-inf")).triu(1)], 1)
-        xp = prefix_emb.unsqueeze(0)
         xs = F.embedding(suf_ids, self.embed_tokens)
         scale = hd ** -0.5
         for li, layer in enumerate(self.layers):
-            qp, kp, vp = layer.qkv(xp, cos_p, sin_p)                   # [1, H, P, hd]
-            qs, ks, vs = layer.qkv(xs, cos_s, sin_s)                   # [Q, H, S, hd]
+            qp, kp, vp = layer.qkv(xp, cos_p, sin_p)                   # [B, H, P, hd]
+            qs, ks, vs = layer.qkv(xs, cos_s, sin_s)                   # [B*Q, H, S, hd]
             H = qp.shape[1]
             if li + 1 < len(self.layers):  # the last layer's prefix rows feed nothing
-                op = causal_attention(qp[0], kp[0], vp[0], scale, blocks).unsqueeze(0)
+                op = causal_attention(qp.reshape(B * H, P, hd), kp.reshape(B * H, P, hd),
+                                      vp.reshape(B * H, P, hd), scale, blocks).view(B, H, P, hd)
                 xp = layer.finish(xp, op)
-            kk = torch.cat([kp.expand(Q, H, P, hd), ks], 2)
-            vv = torch.cat([vp.expand(Q, H, P, hd), vs], 2)
+            kk = torch.cat([kp.repeat_interleave(Q, 0) if B > 1 else kp.expand(Q, H, P, hd), ks], 2)
+            vv = torch.cat([vp.repeat_interleave(Q, 0) if B > 1 else vp.expand(Q, H, P, hd), vs], 2)
             as_ = torch.matmul(qs, kk.transpose(2, 3)) * scale + mask_s
             ps = torch.softmax(as_, -1)
             if li == attn_layer:  # the answer row's attention over the prefix [Q, H, P]
                 self.last_attn = torch.gather(ps[:, :, :, :P], 2,
-                                              want[:, :1].view(Q, 1, 1, 1).expand(Q, H, 1, P)).squeeze(2)
+                                              want[:, :1].view(NQ, 1, 1, 1).expand(NQ, H, 1, P)).squeeze(2)
             os_ = torch.matmul(ps, vv)
             xs = layer.finish(xs, os_)
         h = torch.gather(xs, 1, want.unsqueeze(-1).expand(-1, -1, c.hidden))
         return self.lm_head(rms_norm(h, self.norm, c.eps))
 
-    def llm_logits(self, feats, prefix_ids, suf_ids, want, keep=None, attn_layer=-1):
+    def llm_logits(self, feats, prefix_ids, suf_ids, want, keep=None, attn_layer=-1, mid_ids=None):
         """Tower features [T, P, dv] -> logits at want [Q, W] of the Q suffixes (see below).
-        keep (optional, ascending indices into the visual block) drops the other visual tokens
-        and keeps the original position ids of those kept."""
+        The shared prefix is prefix_ids, the visual block, then mid_ids (text every suffix
+        starts with, optional). keep (optional, ascending indices into the visual block) drops
+        the other visual tokens and keeps the original position ids of those kept."""
         vis = self.visual(feats)
-        n0 = prefix_ids.shape[0]
-        pre = torch.cat([F.embedding(prefix_ids, self.embed_tokens), vis if keep is None else vis[keep]], 0)
-        if keep is None:
-            return self.prefix_and_suffixes(pre, suf_ids, want, attn_layer=attn_layer)
-        pos = torch.cat([torch.arange(n0), n0 + keep])
-        return self.prefix_and_suffixes(pre, suf_ids, want, pos, n0 + vis.shape[0], attn_layer)
+        n0, nv = prefix_ids.shape[0], vis.shape[0]
+        mid = mid_ids if mid_ids is not None else prefix_ids[:0]
+        parts = [F.embedding(prefix_ids, self.embed_tokens), vis if keep is None else vis[keep],
+                 F.embedding(mid, self.embed_tokens)]
+        pre = torch.cat(parts, 0)
+        idx = torch.arange(nv) if keep is None else keep
+        pos = torch.cat([torch.arange(n0), n0 + idx, n0 + nv + torch.arange(mid.shape[0])])
+        return self.prefix_and_suffixes(pre, suf_ids, want, pos, n0 + nv + mid.shape[0], attn_layer)
+
+    def batch_logits(self, feats, prefix_ids, mid_ids, suf_ids, want, attn_layer=-1):
+        """B videos at once, no pruning: feats [B, T, P, dv], suffixes [B*Q, S] (video b owns
+        rows b*Q..b*Q+Q-1), want [B*Q, W] -> logits [B*Q, W, V]; the same numbers as llm_logits
+        per video, with B times fewer (larger) operations."""
+        pre = torch.stack([torch.cat([F.embedding(prefix_ids, self.embed_tokens), self.visual(f),
+                                      F.embedding(mid_ids, self.embed_tokens)], 0) for f in feats])
+        return self.prefix_and_suffixes(pre, suf_ids, want, attn_layer=attn_layer)
 
     def train_logits(self, pix_u8, prefix_ids, suf_ids, want):
         """pix_u8 [T,3,S,S] uint8, prefix_ids [P0] (the chat prefix before <image>), suffixes

@@ -1,24 +1,30 @@
 """train.py - trains the demo model (models/demo-tiny-ov/) on the salient synthetic benchmark.
 
-Run through scripts/train-demo-model, which creates the pinned virtual environment first. Every
-input comes from the C harness, so the model learns exactly what the harness will feed it:
+Run through scripts/train-demo-model, which creates the pinned virtual environment first and holds
+the recipe (the arguments). Every input comes from the C harness, so the model learns exactly what
+the harness feeds it:
   videos    `tango-bench synth --suite salient --split train` (libavcodec, seeded)
-  frames    `tango-bench frames VIDEO --n 8` (FFmpeg decode, linspace, Pillow-exact resize to 384,
-            SigLIP normalisation); stored as the uint8 values the normalisation is exactly
-            inverted to (checked), re-normalised here with the same float arithmetic
+  frames    `tango-bench frames VIDEO --n 8 --size S` (FFmpeg decode, linspace, Pillow-exact
+            squash resize, SigLIP normalisation); stored as the uint8 values the normalisation is
+            exactly inverted to (checked), re-normalised here with the same float arithmetic
   prompts   `tango-bench samples mvbench --json` (VLMEvalKit's MVBench prompt) wrapped in the
             qwen_1_5 template and tokenised by `tango-bench tokenize --chat --image-split` with
-            this model's own tokenizer files
-The target is the option letter followed by <|im_end|> after "<|im_start|>assistant\\n", which
+            this model's own tokenizer files (a byte-level BPE learned here from the prompt texts)
+The target is the option letter followed by <|im_end|> after "<|im_start|>assistant\n", which
 is what VLMEvalKit's MVBench scoring reads ("Best option:(" ends the user turn).
 
-The SigLIP attention-pooling head (the saliency that Tango, FastVID and the top-k control read)
-is not on LLaVA's path; it is trained with an auxiliary loss: from its pooled vector, predict
-which of six things the frame shows (the white square, a red / green / blue / yellow circle, the
-lit lamp), labels read off the frame's pixels by colour.
+Phase 1 trains the vision tower and the SigLIP attention-pooling head (the saliency Tango, FastVID
+and the top-k control read; LLaVA never feeds it to the LLM) with an auxiliary loss: from the
+head's pooled vector, predict which of six things a frame shows (the white square, a red / green /
+blue / yellow circle, the lit lamp), labels read off the frame's pixels by colour. The tower is
+then frozen and its features of every video computed once. Phase 2 trains the projector,
+image_newline and the LLM on the questions, a batch of videos per step, with an auxiliary loss
+asking layer --attn-layer's answer-row attention to rest on object tokens (pooled cells whose
+source patches hold a pixel that differs from the frame's background): without it, the attention
+did not leave the uniform start within the budget.
 
 Deterministic: one CPU thread, fixed seeds, deterministic algorithms, a fixed video order. The
-same machine type and pinned environment give the same bytes (the SHA-256 in README.md).
+same machine type and pinned environment give the same bytes (models/demo-tiny-ov/SHA256SUMS).
 """
 import argparse
 import csv
@@ -298,6 +304,21 @@ def frame_labels(u8):
     return out
 
 
+PATCH_PALETTE = np.concatenate([PALETTE, [[100, 100, 100]]]).astype(np.int16)  # + the unlit lamp
+
+
+def patch_labels(u8, grid, patch):
+    """[T, 3, S, S] uint8 -> [T, grid*grid] int64: per patch, 1 + the index of the PATCH_PALETTE
+    colour that covers most of it (at least 15 %), else 0 (background)."""
+    T = u8.shape[0]
+    x = u8.astype(np.int16)[:, :, :grid * patch, :grid * patch].transpose(0, 2, 3, 1)
+    cover = np.stack([(np.abs(x - c).max(-1) < 45).reshape(T, grid, patch, grid, patch).mean((2, 4))
+                      for c in PATCH_PALETTE], -1)  # [T, grid, grid, 7]
+    lab = cover.argmax(-1) + 1
+    lab[cover.max(-1) < 0.15] = 0
+    return lab.reshape(T, -1).astype(np.int64)
+
+
 def object_cells(u8, grid=27, pooled=14, patch=14):
     """[T, 3, S, S] uint8 -> [T, pooled*pooled] bool: pooled tokens whose bilinear sources
     (the 2x2 patches of PyTorch's align_corners=False table) contain a pixel that differs from the
@@ -368,7 +389,7 @@ def batch_for(video, by_video, pre, suf, letter_ids, im_end, tasks):
     return ids, torch.tensor(want), torch.tensor(tgt)
 
 
-def evaluate(m, videos, by_video, feats, pre_ids, suf, letter_ids, im_end, tasks):
+def evaluate(m, videos, by_video, feats, pre_ids, suf, letter_ids, im_end, tasks, mid_ids):
     """Accuracy per task on videos, whose tower features are feats[i]."""
     m.eval()
     hit = {t: 0 for t in tasks}
@@ -376,7 +397,7 @@ def evaluate(m, videos, by_video, feats, pre_ids, suf, letter_ids, im_end, tasks
     with torch.no_grad():
         for i, v in enumerate(videos):
             ids, want, tgt = batch_for(v, by_video, pre_ids, suf, letter_ids, im_end, tasks)
-            logits = m.llm_logits(feats[i], pre_ids, ids, want)
+            logits = m.llm_logits(feats[i], pre_ids, ids, want, mid_ids=mid_ids)
             loss += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1)).item()
             pred = logits[:, 0, letter_ids].argmax(-1)
             for q, t in enumerate(tasks):
@@ -401,9 +422,6 @@ def main():
     ap.add_argument("--llm-heads", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--tower-steps", type=int, default=300)
-    ap.add_argument("--drop", type=float, default=0.95, help="background-token dropout at the start")
-    ap.add_argument("--drop-end", type=float, default=0.5, help="background-token dropout at the end")
-    ap.add_argument("--drop-until", type=float, default=0.6, help="fraction of the steps until drop-end")
     ap.add_argument("--batch", type=int, default=4, help="videos per step")
     ap.add_argument("--attn-layer", type=int, default=1)
     ap.add_argument("--attn-weight", type=float, default=0.5)
@@ -434,6 +452,13 @@ def main():
     write_configs(a.out, cfg, im_end, eot)
     letter_ids = [json.loads(run([tb, "tokenize", "--tokenizer", a.out, "--text", L]))[0] for L in LETTERS]
     pre, suf = tokenise_prompts(tb, a.out, s0, letter_ids, im_end)
+    # the text every question starts with after <image> (MVBench's instruction) joins the shared
+    # prefix: computed once per video, the same numbers as in each question's own sequence
+    n_mid = 0
+    while all(len(suf[t]) > n_mid + 2 and suf[t][n_mid] == suf[TASKS[0]][n_mid] for t in TASKS):
+        n_mid += 1
+    mid_ids = torch.tensor(suf[TASKS[0]][:n_mid])
+    suf = {t: suf[t][n_mid:] for t in TASKS}
     pre_ids = torch.tensor(pre)
     log("tokenizer: %d ids (%d embedding rows); prompt %d + visual %d + %s tokens" %
         (n_tok, vocab_rows, len(pre), FRAMES * cfg.pooled ** 2 + 1, "/".join(str(len(suf[t])) for t in TASKS)))
@@ -462,8 +487,12 @@ def main():
     # Phase 1: the vision tower and the SigLIP head learn what a frame shows (the auxiliary
     # labels), one training video's 8 frames per step. Then the tower is frozen and its features
     # of every video are computed once: phase 2 never runs the tower again.
+    paux = torch.nn.Linear(cfg.v_hidden, len(PATCH_PALETTE) + 1)  # training-only per-patch readout
+    torch.nn.init.zeros_(paux.bias)
+    with torch.no_grad():
+        paux.weight.copy_(torch.randn(paux.weight.shape, generator=torch.Generator().manual_seed(a.seed + 2)) * 0.02)
     vis_params = list(m.patch_embedding.parameters()) + [m.position_embedding] + list(m.vlayers.parameters()) + \
-        list(m.head.parameters()) + list(aux.parameters())
+        list(m.head.parameters()) + list(aux.parameters()) + list(paux.parameters())
     opt = torch.optim.AdamW(vis_params, lr=a.tower_lr, betas=(0.9, 0.98), weight_decay=0.01)
     lr_at = schedule(a.tower_lr, a.tower_steps)
     order, run_aux, run_n = [], 0.0, 0
@@ -475,8 +504,11 @@ def main():
         u8 = np.array(frames[i])
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        _, glob = m.head(m.tower(m.normalise(torch.from_numpy(u8))))
-        aux_loss = F.binary_cross_entropy_with_logits(aux(glob), torch.from_numpy(frame_labels(u8)))
+        tf = m.tower(m.normalise(torch.from_numpy(u8)))
+        _, glob = m.head(tf)
+        aux_loss = F.binary_cross_entropy_with_logits(aux(glob), torch.from_numpy(frame_labels(u8))) + \
+            F.cross_entropy(paux(tf).reshape(-1, len(PATCH_PALETTE) + 1),
+                            torch.from_numpy(patch_labels(u8, cfg.grid, cfg.patch)).reshape(-1))
         opt.zero_grad()
         aux_loss.backward()
         torch.nn.utils.clip_grad_norm_(vis_params, 1.0)
@@ -498,12 +530,9 @@ def main():
     log("tower features of %d videos cached, %.0f s; object tokens per video %.1f of %d" %
         (len(videos), time.time() - t_train, np.mean([c.sum() for c in cells]), cells[0].shape[0]))
 
-    # Phase 2: projector, image_newline and the LLM answer the questions, a.batch videos per
-    # step. Two training aids, both from the pixels: (1) a curriculum that shows every object
-    # token but only part of the background (dropout annealed from a.drop to a.drop_end; the kept
-    # tokens keep their original position ids, as pruned blocks do in the harness), and (2) an
-    # auxiliary loss asking layer a.attn_layer's answer-row attention to put its mass on object
-    # tokens, which gets the attention off the ground in the steps this budget allows.
+    # Phase 2: projector, image_newline and the LLM answer the questions, a.batch videos per step,
+    # with an auxiliary loss asking layer a.attn_layer's answer-row attention to rest on object
+    # tokens (from the pixels), which gets the attention off its uniform start.
     params = [p for p in m.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.98), weight_decay=0.01)
     lr_at = schedule(a.lr, a.steps)
@@ -512,22 +541,26 @@ def main():
     for step in range(a.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        drop = a.drop_end + (a.drop - a.drop_end) * max(0.0, 1.0 - step / (a.drop_until * a.steps))
         opt.zero_grad()
-        for b in range(a.batch):
-            if not order:
-                order = list(rng.permutation(len(train_v)))
-            i = int(order.pop())
-            ids, want, tgt = batch_for(train_v[i], by_video, pre, suf, letter_ids, im_end, TASKS)
-            obj = cells[i]
-            keep_np = np.nonzero(obj | (rng.random_sample(obj.shape[0]) >= drop))[0]
-            keep = torch.from_numpy(np.concatenate([keep_np, [obj.shape[0]]]))
-            logits = m.llm_logits(feats[i], pre_ids, ids, want, keep, a.attn_layer)
+        if True:  # the whole batch in one forward (the same numbers as one video at a time)
+            idx = []
+            for b in range(a.batch):
+                if not order:
+                    order = list(rng.permutation(len(train_v)))
+                idx.append(int(order.pop()))
+            parts = [batch_for(train_v[i], by_video, pre, suf, letter_ids, im_end, TASKS) for i in idx]
+            S = max(p[0].shape[1] for p in parts)
+            ids = torch.cat([F.pad(p[0], (0, S - p[0].shape[1])) for p in parts])
+            want = torch.cat([p[1] for p in parts])
+            tgt = torch.cat([p[2] for p in parts])
+            logits = m.batch_logits(feats[idx], pre_ids, mid_ids, ids, want, a.attn_layer)
             qa = F.cross_entropy(logits[:, 0], tgt[:, 0]) + F.cross_entropy(logits[:, 1], tgt[:, 1])
-            on_obj = torch.from_numpy(np.concatenate([obj[keep_np], [False]]))
-            mass = m.last_attn[:, :, n0:][:, :, on_obj].sum(-1)
+            nv = cells[0].shape[0] + 1
+            on_obj = torch.from_numpy(np.stack([np.concatenate([cells[i], [False]]) for i in idx]))
+            on_obj = on_obj.repeat_interleave(len(TASKS), 0).to(torch.float32)  # [B*Q, nv]
+            mass = (m.last_attn[:, :, n0:n0 + nv] * on_obj[:, None, :]).sum(-1)
             attn_loss = -torch.log(mass + 1e-4).mean()
-            ((qa + a.attn_weight * attn_loss) / a.batch).backward()
+            (qa + a.attn_weight * attn_loss).backward()
             run_loss += qa.item()
             run_attn += attn_loss.item()
             run_n += 1
@@ -536,9 +569,10 @@ def main():
         last = step + 1 == a.steps
         if (step + 1) % 25 == 0 or last:
             row = {"phase": 2, "step": step + 1, "seconds": round(time.time() - t_train, 1), "lr": lr_at(step),
-                   "drop": drop, "train_loss": run_loss / run_n, "attn_loss": run_attn / run_n}
+                   "train_loss": run_loss / run_n, "attn_loss": run_attn / run_n}
             if (step + 1) % a.eval_every == 0 or last:
-                vl, acc = evaluate(m, val_v, by_video, feats[a.train_videos:], pre_ids, suf, letter_ids, im_end, TASKS)
+                vl, acc = evaluate(m, val_v, by_video, feats[a.train_videos:], pre_ids, suf, letter_ids, im_end, TASKS,
+                                   mid_ids)
                 row["val_loss"] = vl
                 row.update({"val_" + t: acc[t] for t in TASKS})
                 row["val_acc"] = sum(acc.values()) / len(acc)
@@ -549,7 +583,7 @@ def main():
     t, s = checkpoint_tensors(m)
     write_safetensors(os.path.join(a.out, "model.safetensors"), t)
     write_safetensors(os.path.join(a.out, "siglip", "model.safetensors"), s)
-    keys = ["phase", "step", "seconds", "lr", "drop", "aux_loss", "train_loss", "attn_loss", "val_loss", "val_acc"] + ["val_" + t for t in TASKS]
+    keys = ["phase", "step", "seconds", "lr", "aux_loss", "train_loss", "attn_loss", "val_loss", "val_acc"] + ["val_" + t for t in TASKS]
     with open(os.path.join(a.out, "training_curves.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
