@@ -423,6 +423,8 @@ def main():
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--tower-steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=4, help="videos per step")
+    ap.add_argument("--zero-residual", type=int, default=0,
+                    help="1: zero-initialise o_proj and down_proj (the LLM then stayed at chance)")
     ap.add_argument("--attn-layer", type=int, default=1)
     ap.add_argument("--attn-weight", type=float, default=0.5)
     ap.add_argument("--tower-lr", type=float, default=3e-3)
@@ -464,7 +466,7 @@ def main():
         (n_tok, vocab_rows, len(pre), FRAMES * cfg.pooled ** 2 + 1, "/".join(str(len(suf[t])) for t in TASKS)))
 
     m = tinyov.TinyOV(cfg)
-    init_weights(m, a.seed, True)
+    init_weights(m, a.seed, a.zero_residual == 1)
     aux = torch.nn.Linear(cfg.v_hidden, len(PALETTE))  # training-only readout of the head's vector
     torch.nn.init.zeros_(aux.bias)
     with torch.no_grad():
