@@ -139,6 +139,11 @@ int main(int argc, char **argv) {
     }
     print_answer("tango r=0.10", &tango);
 
+    /* the samples' peak, before the sgemm baselines allocate their own float32 matrices */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double peak_gb = (double)ru.ru_maxrss * 1024.0 / 1e9;
+
     /* achieved GFLOP/s next to sgemm on the same shapes, in this run */
     fl_vision fv;
     fl_vision_siglip_so400m(&fv);
@@ -161,10 +166,7 @@ int main(int argc, char **argv) {
            pf_full, sg_l, pf_full / sg_l, (long long)N, full.flops / 1e12);
     printf("prefill tango   %8.1f GFLOP/s   (%lld tokens enter, %.2f TFLOP, equivalent retention %.4f)\n", pf_tango,
            (long long)(tango.n_text + tango.n_seq), tango.flops / 1e12, tango.retention);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double peak_gb = (double)ru.ru_maxrss * 1024.0 / 1e9;
-    printf("peak RSS %.2f GB (mapped weights included; target < 20 GB)\n", peak_gb);
+    printf("peak RSS %.2f GB over the two samples (mapped weights included; target < 20 GB)\n", peak_gb);
     int miss = vis_gf / sg_v < 0.7 || pf_full / sg_l < 0.7 || peak_gb >= 20.0;
     printf("targets: %s\n", miss ? "MISSED" : "met");
     run_answer_free(&full);
