@@ -24,6 +24,7 @@ const tb_command tb_commands[] = {
     {"merge", cmd_merge, "merge shard databases into one"},
     {"runs", cmd_runs, "list the runs of a results database with their progress"},
     {"export", cmd_export, "write a run's per-sample rows as csv or jsonl"},
+    {"score", cmd_score, "score raw answers (JSON lines on stdin) under a named convention"},
     {"flops", cmd_flops, "LLM FLOPs per layer and the equivalent retention of a token plan"},
     {"make-tiny-model", cmd_make_tiny_model, "write a deterministic tiny checkpoint with the real tensor names"},
     {0},
