@@ -394,6 +394,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
         goto out;
     }
     o->correct = ans.correct;
+    o->score = ans.score;
     o->parse_failed = ans.parse != DS_PARSE_OK;
     o->letter = ans.parse == DS_PARSE_OK ? ans.letter : 0;
 

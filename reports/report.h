@@ -8,8 +8,11 @@
  * target retention is params.ratio; a run without one (absent or null, as the runner records a
  * method that takes no ratio) is the full-token reference row, shown as 100 % and the base of
  * Perf. and of the speed-ups. Video-MME duration columns come from categories.duration
- * (short/medium/long). When several runs share (model, benchmark, method, ratio), the newest
- * is reported. No method is known by name here.
+ * (short/medium/long). A run's accuracy is its scoring convention's headline number (the
+ * store's db_run_summary.accuracy, by the convention's aggregation rule). The main table and
+ * the plots show the runs of one convention (rep_params.convention); when several runs share
+ * (model, benchmark, method, ratio, convention), the newest is reported. The per-run tables list
+ * the newest run of every convention with its name. No method is known by name here.
  *
  * Usage:
  *     rep_params p = rep_default_params();
@@ -41,6 +44,8 @@ typedef struct {
     uint64_t seed;        /* bootstrap seed, default 1234 */
     const char *method_last; /* listed last in every block, as the paper lists its own method
                                 ("Ours"); NULL (default): alphabetical only. Borrowed */
+    const char *convention;  /* the scoring convention of the main table and plots; NULL (default):
+                                the one most runs have (ties: the first by name). Borrowed */
 } rep_params;
 
 rep_params rep_default_params(void);
