@@ -223,7 +223,7 @@ static void test_migration_from_v1(void **state) {
     assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
     db_close(db);
     assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 'old' AND kl_mean IS NULL"), 1);
-    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE method_json IS NULL"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE method_json IS NULL"), 2);
     assert_int_equal(count_rows("SELECT count(*) FROM sqlite_schema WHERE name = 'samples_by_video'"), 1);
     /* 4: the convention comes from params, old answers keep their 0/1 as score, failed ones none */
     assert_int_equal(count_rows("SELECT count(*) FROM runs WHERE run_key = 'k1' AND convention = ''"
