@@ -153,7 +153,7 @@ check "run key: an edited record changes it" test -n "$k_edit" -a "$k_edit" != "
 # ---- 4. report and compare
 "$bin" report --db "$tmp/full.db" --out "$tmp/report" > /dev/null 2>&1
 check "report table has every method" sh -c "grep -q '| 100% | full |' '$tmp/report/table.md' && grep -q '| 20% | fastv |' '$tmp/report/table.md' && grep -q '| 20% | random |' '$tmp/report/table.md' && grep -q '| 20% | tango |' '$tmp/report/table.md'"
-check "report counts failures" grep -q '| tiny | mvbench | tango | 0.200 | .* | 8/11 | 3 |' "$tmp/report/table.md"
+check "report counts failures" grep -q '| tiny | mvbench | tango | vlmevalkit | 0.200 | .* | 8/11 | 3 |' "$tmp/report/table.md"
 check "report html and plots" test -s "$tmp/report/index.html" -a -s "$tmp/report/plots/latency_tiny.png" -a -s "$tmp/report/plots/layers_tiny_r20.svg"
 # the HTML page: every image it names exists, and headless Chromium renders it without a
 # console message (script errors, bad markup reported by the browser)
