@@ -2,7 +2,7 @@
 each convention and with the matching peer's own functions (oracle.py), and prints how many
 decisions agree, per convention and benchmark, and the headline accuracies side by side.
 
-    compare.py --bin build/tango-bench --venv tests/peers/venv [--show N]
+    compare.py --bin build/tango-bench --venv tests/.venv-peers [--show N]
 
 A decision agrees when `correct` and `score` are equal and, where the peer exposes the letter it
 read, the letter too. Two peer behaviours are not copied and are counted apart: lmms-eval's

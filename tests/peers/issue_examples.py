@@ -1,7 +1,7 @@
 """Prints the C table of tests/test_scoring.c: every example of issue 16, on every benchmark it
 concerns, with the decision of each convention's peer as the peer's own functions make it
 (oracle.py). Regenerate with
-    tests/peers/venv/bin/python tests/peers/issue_examples.py > /tmp/table.c
+    tests/.venv-peers/bin/python tests/peers/issue_examples.py > /tmp/table.c
 and paste between the markers in tests/test_scoring.c."""
 import json
 import os
@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VENV = os.path.join(HERE, 'venv')
+VENV = os.environ.get('TB_PEERS_VENV', os.path.join(HERE, '..', '.venv-peers'))
 OPTS = {
     'videomme': (['Apples.', 'Candles.', 'Berries.', 'The three kinds are of the same number.'], 'C'),
     'longvideobench': (['Walking the horse', 'Punching towards the camera', 'Berries', 'Kneeling down',

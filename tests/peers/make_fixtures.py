@@ -1,7 +1,7 @@
 """Writes tests/fixtures/peers/: prediction files as the peers write them, each with the decisions
 the peer's own code makes on it (<file>.expected.json: per row sample_id, correct, score), for
-tests/test_peers_io.c. Run with the oracle environment (scripts/peer-venv):
-    tests/peers/venv/bin/python tests/peers/make_fixtures.py
+tests/test_peers_io.c. Run with the oracle environment (tests/peers/oracle-env):
+    tests/.venv-peers/bin/python tests/peers/make_fixtures.py
 VLMEvalKit files are written with the copied dump() of xjtupanda/Tango@cc815b6 (xlsx through
 XlsxWriter with formulas on, tsv, json); the decisions are those of the copied evaluate() on the
 same predictions through its default pipeline (the .xlsx PRED_FORMAT); lmms-eval files are
@@ -52,7 +52,8 @@ def vlmeval_fixture(bench, fmt):
 def lmms_fixture(bench, task_name):
     from loguru import logger
     logger.remove()
-    m = oracle.lmms_load(os.path.join(HERE, 'venv', 'lmms-eval-0.7.3'))
+    venv = os.environ.get('TB_PEERS_VENV', os.path.join(HERE, '..', '.venv-peers'))
+    m = oracle.lmms_load(os.path.join(venv, 'lmms-eval-0.7.3'))
     cs = cases(bench)
     dec, _ = oracle.lmms(m, bench, cs)
     path = os.path.join(OUT, f'20250101_000000_samples_{task_name}.jsonl')
