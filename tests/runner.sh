@@ -149,6 +149,12 @@ json.dump(recs, open(p, "w"))
 EOF
 k_edit=$(run_key "$(key_cfg "$tmp/elsewhere/copied" edit)" "$tmp/key-edit.db")
 check "run key: an edited record changes it" test -n "$k_edit" -a "$k_edit" != "$k_orig"
+# every scored answer carries its term in the convention's accuracy, the options for rescoring,
+# and the run its convention and aggregation rule
+check "scores and options stored" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE status = 'ok'
+  AND (score IS NULL OR score != correct OR options IS NULL)")" = 0
+check "run convention stored" test "$(sqlite3 "$tmp/full.db" "SELECT DISTINCT convention || ' ' || aggregate FROM runs")" = \
+  "vlmevalkit micro"
 
 # ---- 4. report and compare
 "$bin" report --db "$tmp/full.db" --out "$tmp/report" > /dev/null 2>&1
