@@ -43,7 +43,7 @@ static int strip_reasoning(ds_ustr *r) {
     }
     size_t b, e;
     ds_u_strip(r->c, r->n, &b, &e);
-    memmove(r->c, r->c + b, (e - b) * sizeof *r->c);
+    if (e > b) memmove(r->c, r->c + b, (e - b) * sizeof *r->c);
     r->n = e - b;
     return 0;
 }
@@ -228,7 +228,7 @@ static int mcq_process(const uint32_t *c, size_t n, ds_ustr *out) {
     for (size_t i = 0; i < n; i++)
         if (ds_u_push(&t, c[i] == '\n' || c[i] == '\t' ? ' ' : c[i])) goto done;
     ds_u_strip(t.c, t.n, &b, &e);
-    memmove(t.c, t.c + b, (e - b) * sizeof *t.c);
+    if (e > b) memmove(t.c, t.c + b, (e - b) * sizeof *t.c);
     t.n = e - b;
     if ((st = process_punctuation(&t))) goto done;
     st = DS_ERR_NOMEM;

@@ -272,7 +272,14 @@ int db_import_vlmeval(const char *name, const void *data, size_t len, const char
         if (is_vmme) /* Video-MME's options carry their letters ("A. Apples.") */
             for (cJSON *o = opts->child; o; o = o->next) {
                 const char *v = o->valuestring;
-                if (v[0] >= 'A' && v[0] <= 'H' && v[1] == '.' && v[2] == ' ') cJSON_SetValuestring(o, v + 3);
+                if (v[0] >= 'A' && v[0] <= 'H' && v[1] == '.' && v[2] == ' ') {
+                    char *rest = strdup(v + 3); /* cJSON copies in place: the source must not overlap */
+                    if (!rest || !cJSON_SetValuestring(o, rest)) {
+                        free(rest);
+                        goto oom;
+                    }
+                    free(rest);
+                }
             }
         int n_opt = cJSON_GetArraySize(opts);
         /* gold letter */
