@@ -435,7 +435,9 @@ int db_import_lmms(const char *name, const char *data, size_t len, const char *b
         size_t n = end ? (size_t)(end - line) : (size_t)(data + len - line);
         lineno++;
         const char *next = line + n + (end != NULL);
-        if (strspn(line, " \t\r") >= n) {
+        size_t blank = 0; /* within the line only: the bytes need not end in NUL */
+        while (blank < n && (line[blank] == ' ' || line[blank] == '\t' || line[blank] == '\r')) blank++;
+        if (blank == n) {
             line = next;
             continue;
         }
