@@ -510,6 +510,10 @@ static void test_rescore(void **state) {
     load_rows(db_path, ka, &a);
     load_rows(db_path, kc, &c);
     assert_same_rows(&a, &c, 0);
+    /* compare pairs the runs of two conventions sample by sample */
+    snprintf(cmd, sizeof cmd, "%s compare --db %s %.12s %.12s --threshold 100", tb_test_bin(), db_path, ka, kb);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "paired samples 15 (only in A 0, only in B 0"));
     /* a run without stored option texts cannot be rescored under VLMEvalKit's MVBench rules */
     snprintf(cmd, sizeof cmd, "sqlite3 %s \"UPDATE samples SET options = NULL\" && %s rescore --db %s --run %.12s "
                               "--convention vlmevalkit@e8e78f0",
