@@ -117,6 +117,7 @@ int rep_write_html(rep_ctx *c) {
     fputs(" (runs of other conventions are listed under Runs).</p>\n", f);
     write_main_tables(c, f);
     write_runs_table(c, f);
+    rep_sections_html(c, f);
     write_figures(c, f);
     fputs("</body>\n</html>\n", f);
     return rep_close(c, f, path);

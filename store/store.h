@@ -218,6 +218,10 @@ typedef struct {
     char model[256];
     char benchmark[64];
     char method[64];
+    char label[64];          /* params.label as recorded (a config's row label for one of several
+                                variants of a method); "" when absent */
+    char frame_policy[128];  /* as recorded, e.g. "n=32,rule=linspace,size=384" */
+    char *params_json;       /* the run's params as recorded (a JSON object; owned by the array) */
     char created[32];        /* ISO 8601, UTC */
     char convention[32];     /* the scoring convention ("" for a run recorded without one) */
     char aggregate_rule[256];/* its aggregation rule (common/aggregate.h) */

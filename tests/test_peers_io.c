@@ -491,7 +491,10 @@ static void test_rescore(void **state) {
     size_t n;
     assert_int_equal(db_run_summaries(db, &s, &n), DB_OK);
     assert_int_equal(n, 3);
-    snprintf(ka, sizeof ka, "%s", s[0].key); /* the oldest */
+    ka[0] = '\0'; /* A: the run not rescored from another */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i].key, kb) && strcmp(s[i].key, kc)) snprintf(ka, sizeof ka, "%s", s[i].key);
+    assert_int_equal(strlen(ka), DB_KEY_LEN);
     /* B's accuracy is lmms-eval's mean over the seven MLVU tasks; per-layer counts and timings came along */
     for (size_t i = 0; i < n; i++) {
         if (strcmp(s[i].key, kb)) continue;
