@@ -4,8 +4,7 @@
 #ifndef TB_ENGINE_MODEL_IMPL_H
 #define TB_ENGINE_MODEL_IMPL_H
 
-#include <openssl/evp.h>
-
+#include "common/sha256.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/kernels.h"
@@ -48,7 +47,7 @@ struct eng_model {
     int vision_loaded;
     eng_vision_weights vw;
     float *newline;       /* [D] host, or NULL */
-    EVP_MD_CTX *digest_ctx; /* open while loading */
+    tb_sha256 *digest_ctx; /* open while loading */
     char digest[65];
 };
 

@@ -16,6 +16,7 @@
 #include "engine/llm.h"
 #include "engine/tokenizer.h"
 #include "harness/flops.h"
+#include "harness/pipeline.h"
 #include "harness/registry.h"
 #include "tango/retention.h"
 #include "common/clock.h"
@@ -198,60 +199,6 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
 
 /* ---- answering ---------------------------------------------------------------------------- */
 
-int run_model_layout(const eng_llm_info *info, tb_family family, tg_model_layout *out, char *err, size_t err_len) {
-    *out = tg_model_layout_default(family, info->n_layers, info->hidden);
-    switch (info->newline_mode) {
-    case ENG_NEWLINE_ONE_TOKEN: out->newline = TG_NEWLINE_ONE; return 0;
-    case ENG_NEWLINE_GRID: out->newline = TG_NEWLINE_ROW; return 0;
-    case ENG_NEWLINE_NONE: out->newline = TG_NEWLINE_NONE; return 0;
-    default: break;
-    }
-    snprintf(err, err_len, "mm_newline_position '%s' is not supported by the pruners (one_token, grid, no_token)",
-             eng_newline_str((eng_newline_pos)info->newline_mode));
-    return -1;
-}
-
-int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len) {
-    int64_t D = out->dim;
-    *block = NULL;
-    float *b = malloc((size_t)(out->n_seq ? out->n_seq : 1) * (size_t)(D ? D : 1) * sizeof *b);
-    if (!b) {
-        snprintf(err, err_len, "out of memory for %lld visual rows", (long long)out->n_seq);
-        return -1;
-    }
-    for (int64_t i = 0; i < out->n_seq; i++) {
-        float *dst = b + i * D;
-        if (out->order[i] == TG_NEWLINE) {
-            if (!newline) {
-                snprintf(err, err_len, "the layout has newline rows, the checkpoint has no image_newline");
-                free(b);
-                return -1;
-            }
-            memcpy(dst, newline, (size_t)D * sizeof *dst);
-            continue;
-        }
-        /* kept[] is ascending: binary search the row of this flat index */
-        int64_t lo = 0, hi = out->n_kept - 1, row = -1;
-        while (lo <= hi) {
-            int64_t mid = lo + (hi - lo) / 2;
-            if (out->kept[mid] == out->order[i]) {
-                row = mid;
-                break;
-            }
-            if (out->kept[mid] < out->order[i]) lo = mid + 1;
-            else hi = mid - 1;
-        }
-        if (row < 0) {
-            snprintf(err, err_len, "order entry %lld is not a kept token", (long long)out->order[i]);
-            free(b);
-            return -1;
-        }
-        memcpy(dst, out->tokens + row * D, (size_t)D * sizeof *dst);
-    }
-    *block = b;
-    return 0;
-}
-
 static void answer_with(run_session *l, const ds_sample *s, const run_sample_work *w, const run_answer_params *p,
                         const tg_method *method, run_answer *o) {
     char e[768];
@@ -263,27 +210,9 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     int32_t *gen32 = NULL;
     int64_t *ids64 = NULL, gen[4096];
     const eng_vision_out *vis = &w->vis;
-    int64_t T = vis->n_frames, L = vis->n_pooled, D = vis->d_model, G = vis->grid_pooled;
 
     /* prune */
-    tg_prune_input in = tg_prune_input_default();
-    in.features = vis->pooled;
-    in.n_frames = T;
-    in.n_tokens = L;
-    in.dim = D;
-    in.grid_h = in.grid_w = G;
-    in.model = l->layout;
-    in.timestamps = w->timestamps;
-    in.saliency_recv = vis->pooled_layer_attn;
-    /* the saliency each method's spec names: received attention (VisionZip, HoliTom), else the
-     * SigLIP attention-pooling head when the checkpoint has one */
-    in.saliency = (method->caps & TG_CAP_RECV_ATTN) || !vis->pooled_attn ? vis->pooled_layer_attn : vis->pooled_attn;
-    in.frame_global = vis->frame_global;
-    in.global_dim = vis->frame_global ? vis->d_vision : 0;
-    in.keys = vis->pooled_keys;
-    in.key_dim = vis->pooled_keys ? vis->head_dim : 0;
-    in.ratio = method->caps & TG_CAP_NO_RATIO ? 1.0 : p->ratio;
-    in.seed = p->seed;
+    tg_prune_input in = run_prune_input(vis, &l->layout, method, w->timestamps, p->ratio, p->seed);
     in.params = p->params;
     in.n_params = p->n_params;
     double t0 = tb_now_s();
@@ -301,9 +230,6 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
         snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
         goto out;
     }
-    int contiguous = 1;
-    for (int64_t i = 0; i < out.n_seq; i++)
-        if (out.positions[i] != i) contiguous = 0;
 
     /* prompt */
     ds_prompt_params pp = ds_prompt_default_params();
@@ -340,17 +266,9 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
                  (long long)(o->n_text + out.n_seq), (long long)l->n_ctx);
         goto out;
     }
-    /* Position ids: the method's own (gaps allowed) inside the visual block, text after it
-     * continuing from the block's last position. */
-    if (!contiguous) {
-        if (!(pos = malloc((size_t)(out.n_seq + (int64_t)ids.n) * sizeof *pos))) goto oom;
-        int64_t k = 0, last = ph - 1;
-        for (int64_t i = 0; i < ph; i++) pos[k++] = i;
-        for (int64_t i = 0; i < out.n_seq; i++) {
-            pos[k++] = ph + out.positions[i];
-            if (ph + out.positions[i] > last) last = ph + out.positions[i];
-        }
-        for (size_t i = (size_t)ph + 1; i < ids.n; i++) pos[k++] = ++last;
+    if (run_prompt_positions(&out, ph, (int64_t)ids.n, &pos, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "%s", e);
+        goto out;
     }
 
     /* prefill (with the method's in-LLM plan, executed as given) + generate */
@@ -359,7 +277,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     fp.n_ids = (int64_t)ids.n;
     fp.visual = block;
     fp.n_visual = out.n_seq;
-    fp.pos = contiguous ? NULL : pos;
+    fp.pos = pos;
     fp.plan = out.plan.layer > 0 ? &out.plan : NULL;
     eng_llm_prefill_out po;
     if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {

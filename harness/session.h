@@ -28,6 +28,7 @@
 
 #include "datasets/datasets.h"
 #include "engine/llm.h"
+#include "harness/pipeline.h"
 #include "store/store.h"
 #include "tango/pruner.h"
 
@@ -95,16 +96,6 @@ typedef struct {
  * Decode and vision times are those of the video's decode and encode even when the session
  * reused them for a previous question: they are what the sample costs on its own. */
 int run_session_answer(run_session *s, const ds_sample *sample, const run_answer_params *p, run_answer *out);
-
-/* The pruners' view of a loaded LLM (tango/pruner.h): the family given, the checkpoint's newline
- * layout (one_token, grid or no_token; "frame" is refused), its depth and width. Returns 0, or -1
- * with one line in err. */
-int run_model_layout(const eng_llm_info *info, tb_family family, tg_model_layout *out, char *err, size_t err_len);
-
-/* The visual block in the LLM's order from a pruner's output: order[i] is a kept token (its row
- * of out->tokens) or TG_NEWLINE (the checkpoint's image_newline vector [D], required then).
- * *block: [n_seq][D] (caller frees). Returns 0, or -1 with one line in err. */
-int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len);
 
 /* Frees what an answer owns; safe on a zeroed answer. */
 void run_answer_free(run_answer *a);
