@@ -86,15 +86,16 @@ endif
 CU_SRC    := $(foreach m,$(MODULES),$(wildcard $(m)/*.cu))
 # CUDA_ARCH: the SM versions of the fat binary (cubins for each, PTX of the last for newer GPUs).
 CUDA_ARCH ?= 80 90
-ifneq ($(filter-out 70 75 80 86 87 89 90 100 120,$(CUDA_ARCH)),)
-  $(error CUDA_ARCH="$(CUDA_ARCH)": each entry must be one of 70 75 80 86 87 89 90 100 120)
+# sm_80 is the floor: bf16 tensor cores, cp.async and ldmatrix (engine/kernels_cuda_attn.cu).
+ifneq ($(filter-out 80 86 87 89 90 100 120,$(CUDA_ARCH)),)
+  $(error CUDA_ARCH="$(CUDA_ARCH)": each entry must be one of 80 86 87 89 90 100 120 (sm_80 or newer))
 endif
 ifeq ($(strip $(CUDA_ARCH)),)
   $(error CUDA_ARCH is empty)
 endif
 GENCODE   := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
              -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
-NVCCFLAGS := -O3 -std=c++17 $(GENCODE) -I. -DTB_CUDA=1 -lineinfo -Xcompiler -Wall,-Wno-unused-function
+NVCCFLAGS := -O3 -std=c++17 $(GENCODE) --threads 0 -I. -DTB_CUDA=1 -lineinfo -Xcompiler -Wall,-Wno-unused-function
 ifeq ($(CUDA),1)
   LIB_SRC := $(filter-out %_cuda_stub.c,$(LIB_SRC))
   CFLAGS  += -DTB_CUDA=1 -I$(CUDA_HOME)/include
@@ -119,6 +120,9 @@ else
 endif
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(OUT)/tests/%)
+# the CUDA kernel lab (tests/kernels/*.cu, style.md practice 14): standalone nvcc programs
+LAB_SRC   := $(wildcard tests/kernels/*.cu)
+LAB_BIN   := $(LAB_SRC:tests/kernels/%.cu=$(OUT)/kernels/%)
 
 .DEFAULT_GOAL := all
 
@@ -127,7 +131,7 @@ REV_STAMP := $(OUT)/git-rev.txt
 $(shell mkdir -p $(OUT); echo $(GIT_REV) | cmp -s - $(REV_STAMP) 2>/dev/null || echo $(GIT_REV) > $(REV_STAMP))
 $(OUT)/obj/harness/build_info.o $(OUT)/obj/harness/main.o: $(REV_STAMP)
 
-.PHONY: all deps test asan bench demo info help clean cuda-check lean lean-all
+.PHONY: all deps test asan bench demo info help clean cuda-check lean lean-all kernels
 ifeq ($(LEAN),1)
 all: lean-all
 else
@@ -148,6 +152,10 @@ $(OUT)/obj/%.o: %.c
 $(OUT)/obj/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
+
+$(OUT)/kernels/%: tests/kernels/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $@.d $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -191,9 +199,16 @@ cuda-check:
 lean:
 	@$(MAKE) --no-print-directory LEAN=1 lean-all
 
-lean-all: $(LIB) $(TEST_BIN) $(BENCH_BIN)
+lean-all: lean-deps-present $(LIB) $(TEST_BIN) $(BENCH_BIN) $(LAB_BIN)
+	@echo "lean build in $(OUT): $(notdir $(TEST_BIN) $(BENCH_BIN) $(LAB_BIN))"
+
+.PHONY: lean-deps-present
+lean-deps-present:
 	@test -f $(LEAN_DEPS)/include/cmocka.h || { echo "lean: $(LEAN_DEPS)/ is missing: run scripts/lean-deps first" >&2; exit 1; }
-	@echo "lean build in $(OUT): $(notdir $(TEST_BIN) $(BENCH_BIN))"
+
+# The kernel lab (make CUDA=1 kernels; the lean build includes it).
+kernels:
+	@$(MAKE) --no-print-directory CUDA=1 $(LAB_SRC:tests/kernels/%.cu=$(BUILD)/cuda/kernels/%)
 
 info:
 	@echo "tango-bench $(VERSION) ($(GIT_REV))"
@@ -207,4 +222,4 @@ help:
 clean:
 	rm -rf build
 
--include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(OUT)/obj $(OUT)/kernels -name '*.d' 2>/dev/null)

@@ -52,6 +52,7 @@ typedef struct {
 typedef struct eng_kernels {
     const char *name; /* "ref", "cpu", "cuda" */
     int on_device;    /* 1: buffers are device memory (upload/download copy across) */
+    unsigned dtypes;  /* the numerics it computes in: bit (1 << eng_compute_dtype) per regime */
 
     /* Backend state: init creates be->impl (cuBLAS handle, scratch), fini releases it. */
     int (*init)(eng_backend *be);
@@ -124,6 +125,7 @@ typedef struct eng_kernels {
 /* A backend instance: the op table plus its state. Not shared between threads. */
 struct eng_backend {
     const eng_kernels *k;
+    eng_compute_dtype dtype; /* the resolved numerics (never AUTO), set before the table's init */
     void *impl;     /* owned by the table's init/fini */
     char err[256];  /* last error, one line */
 };
@@ -135,6 +137,9 @@ extern const eng_kernels eng_kernels_cuda; /* the stub's init fails when built w
 /* Picks the table for kind and runs its init. Returns 0, or -1 with err set (e.g. CUDA not built,
  * no device). be is zeroed first; release with eng_backend_fini (safe on a failed init). */
 int eng_backend_init(eng_backend *be, eng_backend_kind kind, char *err, size_t err_len);
+/* The same with a numerics regime: AUTO resolves to eng_compute_dtype_default(kind); a regime the
+ * table does not compute in is an error naming both ("the cpu backend computes in fp32 only"). */
+int eng_backend_init_dtype(eng_backend *be, eng_backend_kind kind, eng_compute_dtype dtype, char *err, size_t err_len);
 void eng_backend_fini(eng_backend *be);
 
 /* Writes a formatted one-line error into be->err and returns -1 (for op implementations). */

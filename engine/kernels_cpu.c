@@ -338,6 +338,7 @@ static int cpu_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int6
 const eng_kernels eng_kernels_cpu = {
     .name = "cpu",
     .on_device = 0,
+    .dtypes = (1u << ENG_COMPUTE_FP32),
     .init = cpu_init,
     .fini = cpu_fini,
     .alloc = eng_host_alloc,

@@ -11,5 +11,6 @@ static int lean_cpu_init(eng_backend *be) {
 const eng_kernels eng_kernels_cpu = {
     .name = "cpu",
     .on_device = 0,
+    .dtypes = (1u << ENG_COMPUTE_FP32) | (1u << ENG_COMPUTE_FP16) | (1u << ENG_COMPUTE_BF16),
     .init = lean_cpu_init,
 };

@@ -508,6 +508,7 @@ extern "C" {
 const eng_kernels eng_kernels_cuda = {
     .name = "cuda",
     .on_device = 1,
+    .dtypes = (1u << ENG_COMPUTE_FP32),
     .init = cu_init,
     .fini = cu_fini,
     .alloc = cu_alloc,

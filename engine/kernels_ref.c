@@ -315,6 +315,7 @@ static int ref_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int6
 const eng_kernels eng_kernels_ref = {
     .name = "ref",
     .on_device = 0,
+    .dtypes = (1u << ENG_COMPUTE_FP32),
     .init = NULL,
     .fini = NULL,
     .alloc = eng_host_alloc,

@@ -177,7 +177,7 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
     }
     m->rep_pen = m->cfg.gen.present ? m->cfg.gen.repetition_penalty : 1.0;
 
-    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
+    if (eng_backend_init_dtype(&m->be, p->backend, p->dtype, err, err_len) != 0) goto bad;
     st = st_open(dir, err, err_len);
     if (!st || eng_checkpoint_bind(&m->cfg, st, err, err_len) != 0) goto bad;
 
@@ -251,6 +251,7 @@ void eng_llm_get_info(const eng_llm *m, eng_llm_info *out) {
     out->repetition_penalty = m->rep_pen;
     out->weight_bytes = m->bytes;
     out->backend = m->be.k ? m->be.k->name : "?";
+    out->dtype = eng_compute_dtype_name(m->be.dtype);
 }
 
 const float *eng_llm_image_newline(const eng_llm *m) { return m ? m->newline : NULL; }

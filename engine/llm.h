@@ -64,6 +64,7 @@ typedef struct eng_llm_state eng_llm_state; /* opaque: KV cache, activations, sc
 
 typedef struct {
     eng_backend_kind backend; /* default ENG_BACKEND_CPU */
+    eng_compute_dtype dtype;  /* default ENG_COMPUTE_AUTO (engine.h: fp16 on cuda, fp32 on the host) */
     int64_t vocab_limit;      /* logits are computed for ids 0..vocab_limit-1 only, and argmax runs
                                  over them (quirk pipeline.vocab_shrink: 151646 for the real
                                  models); 0 (default) = all V rows */
@@ -103,6 +104,7 @@ typedef struct {
     double repetition_penalty; /* generation_config value (1.0 when absent) */
     size_t weight_bytes;       /* float32 weight bytes held (backend buffers + host embedding) */
     const char *backend;       /* "ref" / "cpu" / "cuda" (borrowed) */
+    const char *dtype;         /* the resolved numerics: "fp32" / "fp16" / "bf16" (borrowed) */
 } eng_llm_info;
 
 void eng_llm_get_info(const eng_llm *m, eng_llm_info *out);

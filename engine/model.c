@@ -119,7 +119,7 @@ eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err,
     m->st = st_open(dir, err, err_len);
     if (!m->st) goto fail;
     if (eng_checkpoint_bind(&m->cfg, m->st, err, err_len) != 0) goto fail;
-    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto fail;
+    if (eng_backend_init_dtype(&m->be, p->backend, p->dtype, err, err_len) != 0) goto fail;
     m->digest_ctx = tb_sha256_new();
     if (!m->digest_ctx) {
         snprintf(err, err_len, "SHA-256 init failed (out of memory)");

@@ -245,7 +245,9 @@ void eng_model_vision_info(const eng_model *m, eng_vision_info *out) {
     out->d_model = m->cfg.llm.hidden;
     out->has_head = m->vw.has_head;
     out->pool_mode = m->cfg.pool_mode == ENG_POOL_AVERAGE ? 1 : 0;
+    out->intermediate = vc->intermediate;
     out->backend = m->be.k ? m->be.k->name : "";
+    out->dtype = eng_compute_dtype_name(m->be.dtype);
 }
 
 /* ---- encode ----------------------------------------------------------------------------------- */

@@ -61,7 +61,7 @@ static int assemble_all(const eng_llm *m, const eng_llm_info *info, const float 
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *ids_path = NULL, *vis_path = NULL, *out_path = NULL, *attn_out = NULL,
                *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL, *plan_select = "last",
-               *backend = "cpu";
+               *backend = "cpu", *dtype = "auto";
     int assembled = 0, plan_bidir = 0, no_stop = 0;
     int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0;
     double plan_keep = 0.5, plan_weight = 0.6, rep_pen = -1.0;
@@ -90,6 +90,7 @@ int cmd_forward(int argc, char **argv) {
         {"plan-bidir", CLI_FLAG, &plan_bidir, NULL, "run layer K-1 without the causal mask (Tango quirk)"},
         {"vocab-limit", CLI_INT, &vocab_limit, "N", "logits / argmax over ids < N only (0: all rows)", 0, 1e9},
         {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
+        {"dtype", CLI_STR, &dtype, "T", "numerics: auto (fp16 on cuda, fp32 on ref/cpu), fp16, bf16, fp32"},
         {0},
     };
     const cli_spec spec = {"forward", NULL, 0, 0, "run the LLM on token ids and visual tokens; write logits", opts};
@@ -99,6 +100,8 @@ int cmd_forward(int argc, char **argv) {
 
     eng_llm_params lp = eng_llm_default_params();
     if (eng_backend_parse(backend, &lp.backend) != 0) return cli_usage_error(&spec, "unknown backend '%s'", backend);
+    if (eng_compute_dtype_parse(dtype, &lp.dtype) != 0)
+        return cli_usage_error(&spec, "--dtype must be auto, fp16, bf16 or fp32, got '%s'", dtype);
     lp.vocab_limit = vocab_limit;
     tb_llm_plan plan = tb_llm_plan_default();
     if (parse_rule(plan_rule, &plan) != 0) return cli_usage_error(&spec, "unknown --plan-rule '%s'", plan_rule);

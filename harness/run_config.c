@@ -135,8 +135,8 @@ void run_config_free(run_config *cfg) {
 void run_config_print(const run_config *cfg, FILE *out) {
     fprintf(out, "config %s (%s): %d runs\n", cfg->path, cfg->name, run_config_n_runs(cfg));
     for (int i = 0; i < cfg->n_models; i++)
-        fprintf(out, "  model %s: %s (%s, %d frames, %s)\n", cfg->models[i].name, cfg->models[i].path,
-                cfg->models[i].family, cfg->models[i].n_frames, cfg->models[i].backend);
+        fprintf(out, "  model %s: %s (%s, %d frames, %s, dtype %s)\n", cfg->models[i].name, cfg->models[i].path,
+                cfg->models[i].family, cfg->models[i].n_frames, cfg->models[i].backend, cfg->models[i].dtype);
     for (int i = 0; i < cfg->n_benches; i++) {
         const run_bench *b = &cfg->benches[i];
         fprintf(out, "  benchmark %s: %s%s, videos %s, %s prompts, %s frames, %d new tokens\n", b->name,
@@ -160,7 +160,7 @@ int run_config_n_runs(const run_config *cfg) {
 
 static int parse_config(const char *path, const cJSON *root, run_config *cfg, char *err, size_t err_len) {
     static const char *top_keys[] = {"name", "models", "benchmarks", "methods", "ratios", "seed", "comment", NULL};
-    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", NULL};
+    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", "dtype", NULL};
     static const char *bench_keys[] = {"name", "manifest", "cache", "revision", "videos", "convention",
                                        "frame_rule", "seek", "limit", "max_new_tokens", NULL};
     static const char *method_keys[] = {"name", "params", NULL};
@@ -181,12 +181,14 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
             return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
         snprintf(rm->family, sizeof rm->family, "llava-ov");
         snprintf(rm->backend, sizeof rm->backend, "cpu");
+        snprintf(rm->dtype, sizeof rm->dtype, "auto");
         int64_t frames = 32;
         if (get_str(m, "path", rm->path, sizeof rm->path, where, err, err_len) ||
             get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len) ||
             get_str(m, "siglip", rm->siglip, sizeof rm->siglip, where, err, err_len) ||
             get_str(m, "family", rm->family, sizeof rm->family, where, err, err_len) ||
             get_str(m, "backend", rm->backend, sizeof rm->backend, where, err, err_len) ||
+            get_str(m, "dtype", rm->dtype, sizeof rm->dtype, where, err, err_len) ||
             get_int(m, "frames", 1, 1024, &frames, where, err, err_len))
             return -1;
         if (!rm->path[0]) return fail(err, err_len, "%s.path is required", where);
@@ -201,6 +203,9 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         eng_backend_kind bk;
         if (eng_backend_parse(rm->backend, &bk))
             return fail(err, err_len, "%s.backend '%s' is not ref, cpu or cuda", where, rm->backend);
+        eng_compute_dtype dt;
+        if (eng_compute_dtype_parse(rm->dtype, &dt))
+            return fail(err, err_len, "%s.dtype '%s' is not auto, fp16, bf16 or fp32", where, rm->dtype);
         rm->n_frames = (int)frames;
         cfg->n_models++;
     }

@@ -23,6 +23,7 @@ typedef struct {
     char family[16];       /* llava-ov | llava-video */
     int n_frames;
     char backend[8];
+    char dtype[8];         /* auto | fp16 | bf16 | fp32 */
 } run_model;
 
 typedef struct {

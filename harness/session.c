@@ -56,7 +56,8 @@ struct run_session {
 };
 
 run_model_spec run_model_spec_default(void) {
-    return (run_model_spec){.path = NULL, .siglip = NULL, .family = NULL, .backend = "cpu", .n_frames = 0};
+    return (run_model_spec){.path = NULL, .siglip = NULL, .family = NULL, .backend = "cpu", .dtype = "auto",
+                            .n_frames = 0};
 }
 
 run_answer_params run_answer_default_params(void) {
@@ -98,6 +99,10 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
         snprintf(e, sizeof e, "unknown backend '%s' (ref, cpu, cuda)", m->backend);
         goto fail;
     }
+    if (eng_compute_dtype_parse(m->dtype ? m->dtype : "auto", &mp.dtype)) {
+        snprintf(e, sizeof e, "unknown dtype '%s' (auto, fp16, bf16, fp32)", m->dtype);
+        goto fail;
+    }
     if (m->siglip && m->siglip[0]) mp.siglip_path = m->siglip;
     /* The tokenizer first: the real checkpoints carry more embedding rows than the tokenizer has
      * ids, and greedy decoding only ever picks a tokenizer id (spec §6.3, quirk
@@ -107,6 +112,7 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
     eng_model_vision_info(l->vision, &l->vinfo);
     eng_llm_params lp = eng_llm_default_params();
     lp.backend = mp.backend;
+    lp.dtype = mp.dtype;
     lp.vocab_limit = tok_vocab_size(l->tok);
     if (!(l->llm = eng_llm_load(m->path, &lp, e, sizeof e))) goto fail;
     eng_llm_get_info(l->llm, &l->linfo);
@@ -144,6 +150,7 @@ int run_session_frames(const run_session *s) { return s->n_frames; }
 int run_session_image_size(const run_session *s) { return s->vinfo.image_size; }
 int run_session_llm_layers(const run_session *s) { return s->linfo.n_layers; }
 const char *run_session_digest(const run_session *s) { return eng_model_digest(s->vision); }
+const char *run_session_dtype(const run_session *s) { return s->linfo.dtype; }
 
 /* ---- per video ----------------------------------------------------------------------------- */
 

@@ -39,6 +39,7 @@ typedef struct {
     const char *siglip;  /* SigLIP head checkpoint; NULL: DIR/siglip when present */
     const char *family;  /* "llava-ov" | "llava-video"; NULL: from the checkpoint's newline layout */
     const char *backend; /* "ref" | "cpu" | "cuda" */
+    const char *dtype;   /* "auto" | "fp16" | "bf16" | "fp32" (engine.h eng_compute_dtype); NULL: auto */
     int n_frames;        /* frames per video; 0: 32 (llava-ov) or 64 (llava-video) */
 } run_model_spec;
 
@@ -55,6 +56,8 @@ int run_session_frames(const run_session *s);
 int run_session_image_size(const run_session *s);
 int run_session_llm_layers(const run_session *s);
 const char *run_session_digest(const run_session *s);
+/* The numerics the engine resolved ("fp16", "bf16", "fp32": part of the run key). Borrowed. */
+const char *run_session_dtype(const run_session *s);
 
 typedef struct {
     const char *method;         /* a registered pruner ("full" = no pruning) */
