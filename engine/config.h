@@ -18,7 +18,11 @@
  * index s runs n_layers_cfg+1+s layers and a positive s runs s layers. lmms: SigLIP 27 layers,
  * mm_vision_select_layer -2 -> 26 layers (the checkpoint stores exactly those 26). hf:
  * vision_config.num_hidden_layers 26, vision_feature_layer -1 -> 26 layers. The checkpoint must
- * store layers 0..n_layers-1 and no others.
+ * store layers 0..n_layers-1 and no others. lmms layout, at bind time: LLaVA's tower deletes
+ * SigLIP's last layer and runs all the others, so an explicit vision_config may give
+ * num_hidden_layers as the stored count (26) or one more (27); either way every stored layer runs
+ * (eng_checkpoint_bind sets n_layers to the stored count); any other count is an error stating
+ * this rule.
  *
  * Tensors are asked for by logical id (eng_tensor_id + layer index); a missing, mis-shaped or
  * unknown tensor is an error naming file and tensor, never a silent zero.

@@ -326,6 +326,26 @@ int eng_checkpoint_bind(eng_config *cfg, const st_file *st, char *err, size_t er
             return -1;
         if (!st_find(st, a) && st_find(st, b)) cfg->hf_new_names = 1;
     }
+    if (cfg->layout == ENG_LAYOUT_LMMS) {
+        /* LLaVA's SigLIP tower deletes the encoder's last layer before it runs (and before the
+         * checkpoint is saved) and runs every layer it keeps: the config names the tower before
+         * the deletion (27 for so400m) or after it (26). Count the stored layers and run them all. */
+        int stored = 0;
+        for (;; stored++) {
+            char nm[256];
+            snprintf(nm, sizeof nm, "%s%d.%s", k_prefix[0][G_VIS_L], stored, k_names[ENG_T_V_LN1_W].tail);
+            if (!st_find(st, nm)) break;
+        }
+        int ncfg = cfg->vision.n_layers_cfg;
+        if (stored == 0 || (ncfg != stored && ncfg != stored + 1)) {
+            tb_set_err(err, err_len,
+                       "%s: vision num_hidden_layers is %d but the checkpoint stores %d encoder layers: it must equal "
+                       "the stored count or exceed it by one (LLaVA deletes SigLIP's last layer before saving)",
+                       st_path(st), ncfg, stored);
+            return -1;
+        }
+        cfg->vision.n_layers = stored;
+    }
     size_t n = st_count(st);
     unsigned char *seen = calloc(n ? n : 1, 1);
     if (!seen) {

@@ -77,6 +77,14 @@ void eng_bilinear_index(int64_t n_in, int64_t n_out, int64_t o, int64_t *i0, int
     *w0 = 1.0f - l1;
 }
 
+void eng_wdesc_of_tensor(const st_tensor *t, eng_wdesc *d) {
+    d->dtype = t->dtype == ST_BF16 ? ENG_DT_BF16 : t->dtype == ST_F16 ? ENG_DT_F16 : ENG_DT_F32;
+    d->rows = t->ndim > 0 ? t->shape[0] : 1;
+    d->cols = d->rows > 0 ? (int64_t)(t->numel / (size_t)d->rows) : 0;
+    d->host = t->data;
+    d->owned = NULL;
+}
+
 const char *eng_backend_name(eng_backend_kind kind) {
     switch (kind) {
     case ENG_BACKEND_REF: return "ref";

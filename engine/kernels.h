@@ -18,8 +18,28 @@
  * Dimension letters used below: n rows (tokens), k input features, m output features, d feature
  * size, B batch (frames / sequences), H heads, Hkv KV heads, Dh head dim.
  *
- * Deliberately absent: dtypes other than float32 (bf16/fp16 activations come with the GPU
- * precision modes), quantisation, graph building. New ops arrive with a case in tests/test_ops.c.
+ * Weights in their stored dtype. A weight matrix W[rows, cols] (a Linear weight [out, in], a
+ * conv weight flattened [out, in*kh*kw], an embedding / lm_head table [V, D]) reaches the backend
+ * once, at load, as an eng_wdesc: dtype (F32, BF16 or F16, as the checkpoint stores it), shape and
+ * a host view of its bytes (normally straight into the mmap'd safetensors file). weight_init turns
+ * it into the backend's own eng_weight handle: the host tables keep the view itself (no copy, no
+ * conversion: a 7B checkpoint stays 16 GB of bf16 mapped pages, not 30 GB of float32); a device
+ * table (CUDA) converts once into a device buffer of the precision it computes in (fp16 / bf16
+ * copies on the GPU). linear is the product with such a handle; matmul stays for products of two
+ * float32 buffers (activations). Activations are float32 on the host tables. The host linear
+ * converts weights to float32 on the fly, exactly (bf16 -> f32 is a shift, f16 -> f32 a table):
+ *   ref  element by element inside the double-accumulated dot product, so a BF16/F16 weight gives
+ *        bit for bit the result of the same values stored as F32;
+ *   cpu  F32: sgemm on the view; BF16/F16 with n > ENG_LINEAR_SMALL_N rows: panels of rows of W
+ *        converted into a float32 scratch (<= ENG_LINEAR_PANEL_FLOATS) and sgemm per panel into
+ *        the matching columns of y (the conversion is amortised over the n rows; each output
+ *        element sums over k in sgemm's order, so the result equals the F32-weight sgemm where
+ *        OpenBLAS picks the same kernel for the panel as for the whole matrix); n <= SMALL_N
+ *        (decode steps): one pass over the 16-bit weights, OpenMP over output rows (memory bound:
+ *        reads 2 bytes per weight instead of 4).
+ *
+ * Deliberately absent: bf16/fp16 activations on the host (the GPU precision modes), quantisation,
+ * graph building. New ops arrive with a case in tests/test_ops.c.
  */
 #ifndef TB_ENGINE_KERNELS_H
 #define TB_ENGINE_KERNELS_H
@@ -29,8 +49,50 @@
 
 #include "engine/config.h" /* eng_pool_mode */
 #include "engine/engine.h"
+#include "engine/safetensors.h" /* st_tensor: eng_wdesc_of_tensor */
 
 typedef struct eng_backend eng_backend;
+
+/* Stored element type of a weight (the safetensors dtypes the engine reads). */
+typedef enum { ENG_DT_F32 = 0, ENG_DT_BF16 = 1, ENG_DT_F16 = 2 } eng_dtype;
+
+/* Bytes per element (4 or 2). */
+size_t eng_dtype_size(eng_dtype dt);
+
+/* A weight matrix as stored, in host memory: W[rows, cols] row-major, rows*cols elements of dtype
+ * (little-endian; alignment of the element size is enough). Ownership: owned == NULL means host
+ * is a view that outlives every handle made from it (the model keeps the checkpoint mapped);
+ * owned == host means a malloc'd buffer whose ownership passes to weight_init (host tables keep it
+ * until weight_free, device tables free it after the upload, also on failure). */
+typedef struct {
+    eng_dtype dtype;
+    int64_t rows, cols;
+    const void *host;
+    void *owned;
+} eng_wdesc;
+
+/* The descriptor of a checkpoint tensor, viewing its mapped bytes: rows = shape[0], cols = the
+ * product of the other dimensions (a conv weight [out, c, kh, kw] -> [out, c*kh*kw]). */
+void eng_wdesc_of_tensor(const st_tensor *t, eng_wdesc *d);
+
+/* Row r of a stored matrix converted to float32: dst[cols] (host gathers: embedding rows). */
+void eng_wdesc_row_f32(const eng_wdesc *w, int64_t r, float *dst);
+
+/* A backend's handle of one weight matrix (filled by weight_init, released by weight_free; the
+ * struct itself belongs to the caller, e.g. a field of the model's layer struct).
+ *   dtype, rows, cols  what data holds (host tables: the stored dtype; CUDA: its compute copy);
+ *   data               backend memory: host tables: the eng_wdesc's host bytes, as they are;
+ *                      CUDA: a device buffer;
+ *   owned              what weight_free releases (NULL: a borrowed view). */
+typedef struct {
+    eng_dtype dtype;
+    int64_t rows, cols;
+    const void *data;
+    void *owned;
+} eng_weight;
+
+#define ENG_LINEAR_SMALL_N 8                    /* cpu: rows up to which linear streams W once */
+#define ENG_LINEAR_PANEL_FLOATS ((int64_t)4 << 20) /* cpu: float32 panel scratch (16 MB) */
 
 /* Shape of one multi-head attention call. Rows are tokens, heads concatenated inside a row:
  * head h of token t of sequence b lives at q[(b*n_q + t)*ld_q + h*head_dim .. +head_dim). */
@@ -72,6 +134,14 @@ typedef struct eng_kernels {
      * alias x or w. */
     int (*matmul)(eng_backend *be, float *y, const float *x, const float *w, const float *b, int64_t n, int64_t k,
                   int64_t m);
+    /* Places a stored weight on the backend (see eng_wdesc for ownership): w receives the handle.
+     * 0, or -1 with be->err (bad shape / dtype, device out of memory); on failure w is zeroed and
+     * nothing stays owned. weight_free releases what w owns and zeroes it (a zeroed w is fine). */
+    int (*weight_init)(eng_backend *be, eng_weight *w, const eng_wdesc *src);
+    void (*weight_free)(eng_backend *be, eng_weight *w);
+    /* y[n, w->rows] = x[n, w->cols] . W^T + b[w->rows]   (PyTorch Linear; b may be NULL; float32
+     * x, y, b). y must not alias x. Accuracy: float32 products of the exact weight values. */
+    int (*linear)(eng_backend *be, float *y, const float *x, const eng_weight *w, const float *b, int64_t n);
     /* y[n,d] = (x - mean) / sqrt(var + eps) * g[d] + b[d] per row (biased variance; b may be NULL).
      * y may equal x. */
     int (*layernorm)(eng_backend *be, float *y, const float *x, const float *g, const float *b, int64_t n,
@@ -141,6 +211,10 @@ int eng_backend_init(eng_backend *be, eng_backend_kind kind, char *err, size_t e
  * table does not compute in is an error naming both ("the cpu backend computes in fp32 only"). */
 int eng_backend_init_dtype(eng_backend *be, eng_backend_kind kind, eng_compute_dtype dtype, char *err, size_t err_len);
 void eng_backend_fini(eng_backend *be);
+
+/* The host tables' weight_init / weight_free (kernels_ref.c): the handle is the view itself. */
+int eng_host_weight_init(eng_backend *be, eng_weight *w, const eng_wdesc *src);
+void eng_host_weight_free(eng_backend *be, eng_weight *w);
 
 /* Writes a formatted one-line error into be->err and returns -1 (for op implementations). */
 int eng_backend_fail(eng_backend *be, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,9 +6,11 @@
  * serial code, never inside an OpenMP region (that would oversubscribe the cores). */
 #include "engine/kernels.h"
 #include "engine/kernels_host.h"
+#include "engine/safetensors.h" /* st_f16_to_f32 for the conversion table */
 
 #include <cblas.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +45,21 @@ static inline float exp_fast(float x) {
  * spin-wait on a loaded machine. */
 #define PAR_MIN ((int64_t)1 << 15)
 
-/* Backend state: the attention score scratch, kept between calls (grown on demand). */
+/* Backend state: the attention score scratch and the weight panel scratch, kept between calls
+ * (grown on demand). */
 typedef struct {
     float *scores;
     size_t scores_n; /* floats */
+    float *panel;    /* [<= ENG_LINEAR_PANEL_FLOATS] float32 rows of a 16-bit weight */
+    size_t panel_n;
 } cpu_impl;
+
+/* f16 -> f32 for all 65536 bit patterns (exact, built once): the conversion becomes a load. */
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+static void f16_table_init(void) {
+    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = st_f16_to_f32((uint16_t)h);
+}
 
 static int cpu_init(eng_backend *be) {
     be->impl = calloc(1, sizeof(cpu_impl));
@@ -58,6 +70,7 @@ static void cpu_fini(eng_backend *be) {
     cpu_impl *im = be->impl;
     if (!im) return;
     free(im->scores);
+    free(im->panel);
     free(im);
     be->impl = NULL;
 }
@@ -103,6 +116,96 @@ static int cpu_matmul(eng_backend *be, float *y, const float *x, const float *w,
     /* Row-major y[n,m] = x[n,k] . w[m,k]^T (+ y holding the bias when b). */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)k, w, (int)k,
                 b ? 1.0f : 0.0f, y, (int)m);
+    return 0;
+}
+
+/* dst[i] = float value of src[i], i < n, for a 16-bit dtype (exact). */
+static inline void cvt16(eng_dtype dt, const uint16_t *src, float *dst, int64_t n) {
+    if (dt == ENG_DT_BF16) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)src[i] << 16;
+            float f;
+            memcpy(&f, &bits, 4);
+            dst[i] = f;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) dst[i] = f16_table[src[i]];
+    }
+}
+
+#define LIN_KC 512 /* k elements converted per step of the small-n path (on the stack) */
+
+/* n <= ENG_LINEAR_SMALL_N rows: one pass over W, each thread a block of output rows; per row the
+ * weights are converted LIN_KC at a time and dotted with every x row. */
+static void linear_small16(float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
+    int64_t k = w->cols, m = w->rows;
+    const uint16_t *W = w->data;
+#pragma omp parallel for schedule(static) if (m * k > PAR_MIN)
+    for (int64_t o = 0; o < m; o++) {
+        float buf[LIN_KC], acc[ENG_LINEAR_SMALL_N];
+        for (int64_t i = 0; i < n; i++) acc[i] = 0.0f;
+        for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) {
+            int64_t c = k - j0 < LIN_KC ? k - j0 : LIN_KC;
+            cvt16(w->dtype, W + o * k + j0, buf, c);
+            for (int64_t i = 0; i < n; i++) {
+                const float *xr = x + i * k + j0;
+                float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                for (int64_t j = 0; j < c; j++) s += xr[j] * buf[j];
+                acc[i] += s;
+            }
+        }
+        for (int64_t i = 0; i < n; i++) y[i * m + o] = acc[i] + (b ? b[o] : 0.0f);
+    }
+}
+
+static int cpu_linear(eng_backend *be, float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
+    int64_t k = w->cols, m = w->rows;
+    if (w->dtype == ENG_DT_F32) return cpu_matmul(be, y, x, w->data, b, n, k, m);
+    if (w->dtype != ENG_DT_BF16 && w->dtype != ENG_DT_F16)
+        return eng_backend_fail(be, "linear: unknown weight dtype %d", (int)w->dtype);
+    if (!fits_int(n) || !fits_int(k) || !fits_int(m))
+        return eng_backend_fail(be, "linear: shape %lldx%lldx%lld exceeds the BLAS int range", (long long)n,
+                                (long long)k, (long long)m);
+    if (n == 0 || m == 0) return 0;
+    if (w->dtype == ENG_DT_F16) pthread_once(&f16_once, f16_table_init);
+    if (k == 0) {
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t o = 0; o < m; o++) y[i * m + o] = b ? b[o] : 0.0f;
+        return 0;
+    }
+    if (n <= ENG_LINEAR_SMALL_N) {
+        linear_small16(y, x, w, b, n);
+        return 0;
+    }
+    /* panels of mb rows of W: convert (OpenMP), then one threaded sgemm into columns [o0, o0+mb) */
+    int64_t mb = ENG_LINEAR_PANEL_FLOATS / k;
+    if (mb >= m) mb = m;
+    else if (mb >= 64) mb -= mb % 64; /* whole register blocks of the sgemm kernel */
+    if (mb < 1) mb = 1;
+    cpu_impl *im = be->impl;
+    if (!im) return eng_backend_fail(be, "cpu backend used without eng_backend_init");
+    size_t need = (size_t)(mb * k);
+    if (im->panel_n < need || !im->panel) {
+        free(im->panel);
+        im->panel = eng_host_alloc(be, need);
+        im->panel_n = im->panel ? need : 0;
+        if (!im->panel) return -1;
+    }
+    if (b) {
+#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) memcpy(y + i * m, b, (size_t)m * sizeof *y);
+    }
+    const uint16_t *W = w->data;
+    float *P = im->panel;
+    for (int64_t o0 = 0; o0 < m; o0 += mb) {
+        int64_t r = m - o0 < mb ? m - o0 : mb;
+#pragma omp parallel for schedule(static) if (r * k > PAR_MIN)
+        for (int64_t o = 0; o < r; o++) cvt16(w->dtype, W + (o0 + o) * k, P + o * k, k);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)r, (int)k, 1.0f, x, (int)k, P, (int)k,
+                    b ? 1.0f : 0.0f, y + o0, (int)m);
+    }
     return 0;
 }
 
@@ -346,6 +449,9 @@ const eng_kernels eng_kernels_cpu = {
     .upload = eng_host_copy,
     .download = eng_host_copy,
     .sync = eng_host_sync,
+    .weight_init = eng_host_weight_init,
+    .weight_free = eng_host_weight_free,
+    .linear = cpu_linear,
     .matmul = cpu_matmul,
     .layernorm = cpu_layernorm,
     .rmsnorm = cpu_rmsnorm,

@@ -32,7 +32,7 @@
  * so the accumulators of S n-tiles 2kk and 2kk+1 ARE the A fragment of P for k-step kk (keys
  * 16kk..16kk+15): R0 = half2(S[2kk].c0, c1), R1 = half2(S[2kk].c2, c3), R2 = half2(S[2kk+1].c0,
  * c1), R3 = half2(S[2kk+1].c2, c3) - P never leaves registers.
- * ldmatrix.x4: lanes 8m..8m+7 give the row addresses of 8x8 matrix m; lane gets (row lane>>2,
+ * ldmatrix.x4: lanes 8m..8m+7 give the row addresses of 8x8 matrix m; lane receives (row lane>>2,
  * cols 2(lane&3), +1) of each matrix (with .trans: of its transpose).
  *
  * Requirements (tb_cuda_attention_fused_ok, else the row kernel runs): fp16/bf16, no probs tap,

@@ -6,6 +6,7 @@
  * Host memory helpers (alloc/free/upload/download) are shared with kernels_cpu.c. */
 #include "engine/kernels.h"
 #include "engine/kernels_host.h"
+#include "engine/safetensors.h" /* the exact f16 / bf16 -> f32 conversions */
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,7 +51,70 @@ float eng_rope_angle(int64_t pos, int64_t i, int64_t head_dim, float theta) {
     return (float)pos * inv;
 }
 
+/* ---- weights in their stored dtype ---------------------------------------------------------- */
+
+size_t eng_dtype_size(eng_dtype dt) {
+    return dt == ENG_DT_F32 ? 4 : 2;
+}
+
+/* Element i of a stored array (exact conversion). */
+static inline float wget(eng_dtype dt, const void *p, size_t i) {
+    if (dt == ENG_DT_F32) return ((const float *)p)[i];
+    const uint8_t *b = (const uint8_t *)p + 2 * i;
+    uint16_t h = (uint16_t)(b[0] | (b[1] << 8));
+    return dt == ENG_DT_BF16 ? st_bf16_to_f32(h) : st_f16_to_f32(h);
+}
+
+void eng_wdesc_row_f32(const eng_wdesc *w, int64_t r, float *dst) {
+    const uint8_t *row = (const uint8_t *)w->host + (size_t)r * (size_t)w->cols * eng_dtype_size(w->dtype);
+    if (w->dtype == ENG_DT_F32) {
+        memcpy(dst, row, (size_t)w->cols * sizeof *dst);
+        return;
+    }
+    for (int64_t j = 0; j < w->cols; j++) dst[j] = wget(w->dtype, row, (size_t)j);
+}
+
+int eng_host_weight_init(eng_backend *be, eng_weight *w, const eng_wdesc *src) {
+    memset(w, 0, sizeof *w);
+    if (!src || !src->host || src->rows < 0 || src->cols < 0 ||
+        (src->dtype != ENG_DT_F32 && src->dtype != ENG_DT_BF16 && src->dtype != ENG_DT_F16)) {
+        if (src && src->owned) free(src->owned);
+        return eng_backend_fail(be, "weight_init: bad weight descriptor");
+    }
+    w->dtype = src->dtype;
+    w->rows = src->rows;
+    w->cols = src->cols;
+    w->data = src->host;
+    w->owned = src->owned;
+    return 0;
+}
+
+void eng_host_weight_free(eng_backend *be, eng_weight *w) {
+    (void)be;
+    if (!w) return;
+    free(w->owned);
+    memset(w, 0, sizeof *w);
+}
+
 /* ---- ops -------------------------------------------------------------------------------------- */
+
+/* The stored values converted exactly, accumulated in double in j order: the same as ref_matmul
+ * on the weights stored as float32. */
+static int ref_linear(eng_backend *be, float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
+    (void)be;
+    int64_t k = w->cols, m = w->rows;
+    size_t esz = eng_dtype_size(w->dtype);
+    for (int64_t i = 0; i < n; i++) {
+        const float *xr = x + i * k;
+        for (int64_t o = 0; o < m; o++) {
+            const uint8_t *wr = (const uint8_t *)w->data + (size_t)o * (size_t)k * esz;
+            double acc = b ? (double)b[o] : 0.0;
+            for (int64_t j = 0; j < k; j++) acc += (double)xr[j] * (double)wget(w->dtype, wr, (size_t)j);
+            y[i * m + o] = (float)acc;
+        }
+    }
+    return 0;
+}
 
 static int ref_matmul(eng_backend *be, float *y, const float *x, const float *w, const float *b, int64_t n,
                       int64_t k, int64_t m) {
@@ -323,6 +387,9 @@ const eng_kernels eng_kernels_ref = {
     .upload = eng_host_copy,
     .download = eng_host_copy,
     .sync = eng_host_sync,
+    .weight_init = eng_host_weight_init,
+    .weight_free = eng_host_weight_free,
+    .linear = ref_linear,
     .matmul = ref_matmul,
     .layernorm = ref_layernorm,
     .rmsnorm = ref_rmsnorm,

@@ -104,6 +104,14 @@ float *eng_llm_put(eng_llm *m, float *host, size_t n, char *err, size_t err_len)
     return d;
 }
 
+int eng_llm_put_weight(eng_llm *m, eng_weight *w, const eng_wdesc *d, char *err, size_t err_len) {
+    if (m->be.k->weight_init(&m->be, w, d) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "backend %s: %s", m->be.k->name, m->be.err);
+    m->bytes += (size_t)(d->rows * d->cols) * eng_dtype_size(d->dtype);
+    return ENG_OK;
+}
+
+/* A 1-D tensor as a float32 backend buffer. */
 static float *load_w(eng_llm *m, const st_file *st, eng_tensor_id id, int layer, char *err, size_t err_len) {
     int64_t shape[ST_MAX_DIMS];
     int nd = eng_tensor_shape(&m->cfg, id, shape);
@@ -114,22 +122,41 @@ static float *load_w(eng_llm *m, const st_file *st, eng_tensor_id id, int layer,
     return eng_llm_put(m, h, n, err, err_len);
 }
 
+/* A matrix (id, layer) as a view of its stored bytes: rows (<= the stored rows) x the rest. */
+static int tensor_desc(const eng_config *cfg, const st_file *st, eng_tensor_id id, int layer, int64_t rows,
+                       eng_wdesc *d, char *err, size_t err_len) {
+    const st_tensor *t = eng_tensor_find(st, cfg, id, layer, err, err_len);
+    if (!t) return ENG_ERR_FORMAT;
+    eng_wdesc_of_tensor(t, d);
+    if (rows >= 0 && rows < d->rows) d->rows = rows;
+    return ENG_OK;
+}
+
+static int load_mat(eng_llm *m, eng_weight *w, eng_tensor_id id, int layer, int64_t rows, char *err, size_t err_len) {
+    eng_wdesc d;
+    int rc = tensor_desc(&m->cfg, m->st, id, layer, rows, &d, err, err_len);
+    return rc != ENG_OK ? rc : eng_llm_put_weight(m, w, &d, err, err_len);
+}
+
 void eng_llm_free(eng_llm *m) {
     if (!m) return;
+    eng_backend *be = &m->be;
     if (m->layers) {
         for (int l = 0; l < m->L; l++) {
             llm_layer *w = &m->layers[l];
-            float *ps[] = {w->in_norm, w->q_w, w->q_b, w->k_w, w->k_b, w->v_w, w->v_b,
-                           w->o_w, w->post_norm, w->gate_w, w->up_w, w->down_w};
+            float *ps[] = {w->in_norm, w->q_b, w->k_b, w->v_b, w->post_norm};
             for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) wfree(m, ps[i]);
+            eng_weight *ws[] = {&w->q_w, &w->k_w, &w->v_w, &w->o_w, &w->gate_w, &w->up_w, &w->down_w};
+            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) be->k->weight_free(be, ws[i]);
         }
         free(m->layers);
     }
-    if (!m->lm_head_is_embed) wfree(m, m->lm_head);
+    if (be->k) be->k->weight_free(be, &m->lm_head);
     wfree(m, m->norm);
-    free(m->embed);
+    free(m->embed.owned);
     free(m->newline);
     eng_backend_fini(&m->be);
+    st_close(m->st); /* after every view of it is gone */
     free(m);
 }
 
@@ -141,7 +168,6 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
         return NULL;
     }
     eng_llm *m = calloc(1, sizeof *m);
-    st_file *st = NULL;
     if (!m) {
         fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
         return NULL;
@@ -178,32 +204,23 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
     m->rep_pen = m->cfg.gen.present ? m->cfg.gen.repetition_penalty : 1.0;
 
     if (eng_backend_init_dtype(&m->be, p->backend, p->dtype, err, err_len) != 0) goto bad;
-    st = st_open(dir, err, err_len);
-    if (!st || eng_checkpoint_bind(&m->cfg, st, err, err_len) != 0) goto bad;
+    m->st = st_open(dir, err, err_len);
+    if (!m->st || eng_checkpoint_bind(&m->cfg, m->st, err, err_len) != 0) goto bad;
 
-    m->embed = eng_tensor_load_f32(st, &m->cfg, ENG_T_EMBED, 0, err, err_len);
-    if (!m->embed) goto bad;
-    m->bytes += (size_t)m->V * (size_t)m->D * sizeof(float);
+    /* Matrices stay in the file (views); the embedding is gathered on the host from its view. */
+    if (tensor_desc(&m->cfg, m->st, ENG_T_EMBED, 0, -1, &m->embed, err, err_len) != ENG_OK) goto bad;
+    m->bytes += (size_t)(m->embed.rows * m->embed.cols) * eng_dtype_size(m->embed.dtype);
     if (m->cfg.llm.tie_embeddings) {
-        if (m->be.k->on_device) {
-            size_t n = (size_t)m->V * (size_t)m->D;
-            float *h = malloc(n * sizeof *h);
-            if (!h) {
-                fail(err, err_len, ENG_ERR_NOMEM, "out of memory for the tied lm_head");
-                goto bad;
-            }
-            memcpy(h, m->embed, n * sizeof *h);
-            if (!(m->lm_head = eng_llm_put(m, h, n, err, err_len))) goto bad;
-        } else {
-            m->lm_head = m->embed;
-            m->lm_head_is_embed = 1;
-        }
-    } else if (!(m->lm_head = load_w(m, st, ENG_T_LM_HEAD, 0, err, err_len))) {
+        eng_wdesc d = m->embed;
+        d.rows = m->Vo;
+        if (eng_llm_put_weight(m, &m->lm_head, &d, err, err_len) != ENG_OK) goto bad;
+        if (!m->be.k->on_device) m->bytes -= (size_t)(d.rows * d.cols) * eng_dtype_size(d.dtype); /* shared */
+    } else if (load_mat(m, &m->lm_head, ENG_T_LM_HEAD, 0, m->Vo, err, err_len) != ENG_OK) {
         goto bad;
     }
-    if (!(m->norm = load_w(m, st, ENG_T_NORM, 0, err, err_len))) goto bad;
+    if (!(m->norm = load_w(m, m->st, ENG_T_NORM, 0, err, err_len))) goto bad;
     if (m->cfg.has_image_newline &&
-        !(m->newline = eng_tensor_load_f32(st, &m->cfg, ENG_T_NEWLINE, 0, err, err_len)))
+        !(m->newline = eng_tensor_load_f32(m->st, &m->cfg, ENG_T_NEWLINE, 0, err, err_len)))
         goto bad;
     if (m->newline) m->bytes += (size_t)m->D * sizeof(float);
     m->layers = calloc((size_t)m->L, sizeof *m->layers);
@@ -213,20 +230,24 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
     }
     for (int l = 0; l < m->L; l++) {
         llm_layer *w = &m->layers[l];
-        struct { float **dst; eng_tensor_id id; } t[] = {
-            {&w->in_norm, ENG_T_L_IN_NORM}, {&w->q_w, ENG_T_L_Q_W},   {&w->q_b, ENG_T_L_Q_B},
-            {&w->k_w, ENG_T_L_K_W},         {&w->k_b, ENG_T_L_K_B},   {&w->v_w, ENG_T_L_V_W},
-            {&w->v_b, ENG_T_L_V_B},         {&w->o_w, ENG_T_L_O_W},   {&w->post_norm, ENG_T_L_POST_NORM},
-            {&w->gate_w, ENG_T_L_GATE_W},   {&w->up_w, ENG_T_L_UP_W}, {&w->down_w, ENG_T_L_DOWN_W},
+        struct { float **dst; eng_tensor_id id; } v[] = {
+            {&w->in_norm, ENG_T_L_IN_NORM}, {&w->q_b, ENG_T_L_Q_B}, {&w->k_b, ENG_T_L_K_B},
+            {&w->v_b, ENG_T_L_V_B},         {&w->post_norm, ENG_T_L_POST_NORM},
+        };
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            if (!(*v[i].dst = load_w(m, m->st, v[i].id, l, err, err_len))) goto bad;
+        struct { eng_weight *dst; eng_tensor_id id; } t[] = {
+            {&w->q_w, ENG_T_L_Q_W}, {&w->k_w, ENG_T_L_K_W},       {&w->v_w, ENG_T_L_V_W},  {&w->o_w, ENG_T_L_O_W},
+            {&w->gate_w, ENG_T_L_GATE_W}, {&w->up_w, ENG_T_L_UP_W}, {&w->down_w, ENG_T_L_DOWN_W},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-            if (!(*t[i].dst = load_w(m, st, t[i].id, l, err, err_len))) goto bad;
+            if (load_mat(m, t[i].dst, t[i].id, l, -1, err, err_len) != ENG_OK) goto bad;
     }
-    st_close(st);
+    /* start-up, not a sample's cost: fault the mapped weights in now (stage timers exclude it) */
+    if (!m->be.k->on_device) st_prefault(m->st);
     atomic_fetch_add(&n_loads, 1);
     return m;
 bad:
-    st_close(st);
     eng_llm_free(m);
     return NULL;
 }
@@ -266,35 +287,111 @@ static int zero_fill(eng_backend *be, float *b, size_t n, const float *zeros, si
     return 0;
 }
 
+static void state_release_rows(eng_llm_state *s);
+
 void eng_llm_state_free(eng_llm_state *s) {
     if (!s) return;
-    eng_llm *m = s->m;
-    eng_backend *be = &m->be;
-    if (s->kc)
-        for (int l = 0; l < m->L; l++) be->k->free(be, s->kc[l]);
-    if (s->vc)
-        for (int l = 0; l < m->L; l++) be->k->free(be, s->vc[l]);
+    eng_backend *be = &s->m->be;
+    if (s->kc && s->vc) state_release_rows(s);
     free(s->kc);
     free(s->vc);
-    float *bufs[] = {s->x, s->xn, s->q, s->att, s->g, s->u, s->tmp, s->row, s->row_out, s->logits_dev, s->pn, s->sim};
+    float *bufs[] = {s->g, s->u, s->tmp, s->row_out, s->logits_dev};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->k->free(be, bufs[i]);
-    free(s->hx);
-    free(s->hsim);
-    free(s->hrow);
-    free(s->htap);
-    free(s->hmean);
     free(s->logits);
     free(s->all_logits);
-    free(s->pos);
-    free(s->orig);
-    free(s->kept);
-    free(s->sel);
-    free(s->assign);
     free(s->kv_len);
     free(s->tokens_layer);
     free(s->visual_layer);
-    free(s->mark);
     free(s);
+}
+
+/* Frees the buffers whose size follows the sequence (capacity s->cap rows). */
+static void state_release_rows(eng_llm_state *s) {
+    eng_backend *be = &s->m->be;
+    for (int l = 0; l < s->m->L; l++) {
+        be->k->free(be, s->kc[l]);
+        be->k->free(be, s->vc[l]);
+        s->kc[l] = s->vc[l] = NULL;
+    }
+    float **dev[] = {&s->x, &s->xn, &s->q, &s->att, &s->row, &s->pn, &s->sim};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
+        be->k->free(be, *dev[i]);
+        *dev[i] = NULL;
+    }
+    void **host[] = {(void **)&s->hx, (void **)&s->hsim, (void **)&s->hrow, (void **)&s->htap, (void **)&s->hmean,
+                     (void **)&s->pos, (void **)&s->orig, (void **)&s->kept, (void **)&s->sel, (void **)&s->assign,
+                     (void **)&s->mark};
+    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) {
+        free(*host[i]);
+        *host[i] = NULL;
+    }
+    s->cap = 0;
+    s->bytes = s->bytes_fixed;
+}
+
+/* Sizes the sequence buffers for cap rows (KV cache, residual stream, projections, attention
+ * rows, plan scratch), committing every page now so that the layers never fault. Keeps the
+ * current ones when they are large enough; the KV contents are not kept (called before a prefill
+ * only). ENG_OK, ENG_ERR_ARG (cap > n_ctx) or ENG_ERR_NOMEM. */
+static int state_reserve(eng_llm_state *s, int64_t cap, char *err, size_t err_len) {
+    if (cap <= s->cap) return ENG_OK;
+    if (cap > s->C)
+        return fail(err, err_len, ENG_ERR_ARG, "sequence of %lld rows exceeds the state's n_ctx %lld", (long long)cap,
+                    (long long)s->C);
+    eng_llm *m = s->m;
+    eng_backend *be = &m->be;
+    state_release_rows(s);
+    int ok = 1;
+    size_t C = (size_t)cap, D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh;
+    size_t nCD = mul2(C, D, &ok), nCHD = mul2(C, HD, &ok), nCKV = mul2(C, KVD, &ok), nSim = mul2(SIM_CHUNK, C, &ok);
+    if (!ok || nCD > SIZE_MAX / 8) return fail(err, err_len, ENG_ERR_ARG, "sequence of %lld rows too large", (long long)cap);
+    for (int l = 0; l < m->L; l++)
+        if (!(s->kc[l] = be->k->alloc(be, nCKV)) || !(s->vc[l] = be->k->alloc(be, nCKV))) goto nomem;
+    if (!(s->x = be->k->alloc(be, nCD)) || !(s->xn = be->k->alloc(be, nCD)) || !(s->q = be->k->alloc(be, nCHD)) ||
+        !(s->att = be->k->alloc(be, nCHD)) || !(s->row = be->k->alloc(be, C)) || !(s->pn = be->k->alloc(be, nCD)) ||
+        !(s->sim = be->k->alloc(be, nSim)))
+        goto nomem;
+    s->hx = malloc(nCD * sizeof(float));
+    s->hsim = malloc(nSim * sizeof(float));
+    s->hrow = malloc(C * sizeof(float));
+    s->htap = malloc(C * sizeof(float));
+    s->hmean = malloc(C * sizeof(float));
+    s->pos = malloc(C * sizeof(int64_t));
+    s->orig = malloc(C * sizeof(int64_t));
+    s->kept = malloc(C * sizeof(int64_t));
+    s->sel = malloc(C * sizeof(int64_t));
+    s->assign = malloc(C * sizeof(int64_t));
+    s->mark = malloc(C);
+    if (!s->hx || !s->hsim || !s->hrow || !s->htap || !s->hmean || !s->pos || !s->orig || !s->kept || !s->sel ||
+        !s->assign || !s->mark)
+        goto nomem;
+    /* floats: K/V caches; x, xn, pn, hx; q, att; row, hrow, htap, hmean; sim, hsim. Then pos, orig,
+     * kept, sel, assign (int64) and mark. */
+    s->bytes = s->bytes_fixed + sizeof(float) * (2 * (size_t)m->L * nCKV + 4 * nCD + 2 * nCHD + 4 * C + 2 * nSim) +
+               5 * C * sizeof(int64_t) + C;
+    /* commit every page now (the layers must not fault) */
+    size_t nz = (size_t)1 << 18;
+    float *zeros = calloc(nz, sizeof *zeros);
+    if (!zeros) goto nomem;
+    int bad = 0;
+    for (int l = 0; l < m->L && !bad; l++)
+        bad = zero_fill(be, s->kc[l], nCKV, zeros, nz) || zero_fill(be, s->vc[l], nCKV, zeros, nz);
+    struct { float *b; size_t n; } bufs[] = {{s->x, nCD}, {s->xn, nCD}, {s->q, nCHD}, {s->att, nCHD}, {s->row, C},
+                                             {s->pn, nCD}, {s->sim, nSim}};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0] && !bad; i++) bad = zero_fill(be, bufs[i].b, bufs[i].n, zeros, nz);
+    free(zeros);
+    if (bad) {
+        state_release_rows(s);
+        return fail(err, err_len, ENG_ERR_BACKEND, "state: %s", be->err);
+    }
+    memset(s->hx, 0, nCD * sizeof(float));
+    s->cap = cap;
+    return ENG_OK;
+nomem:
+    fail(err, err_len, ENG_ERR_NOMEM, "out of memory for a sequence of %lld rows (%s)", (long long)cap,
+         be->err[0] ? be->err : "host");
+    state_release_rows(s);
+    return ENG_ERR_NOMEM;
 }
 
 eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t err_len) {
@@ -315,12 +412,10 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->C = n_ctx;
     eng_backend *be = &m->be;
     int ok = 1;
-    size_t C = (size_t)n_ctx, D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh;
-    size_t nCD = mul2(C, D, &ok), nCHD = mul2(C, HD, &ok), nCKV = mul2(C, KVD, &ok);
+    size_t D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh;
     size_t nMLP = mul2(MLP_CHUNK, (size_t)m->M, &ok), nLog = mul2(LOGIT_CHUNK, (size_t)m->Vo, &ok);
-    size_t nSim = mul2(SIM_CHUNK, C, &ok);
-    if (!ok || nCD > SIZE_MAX / 8) {
-        fail(err, err_len, ENG_ERR_ARG, "eng_llm_state_init: n_ctx %lld too large", (long long)n_ctx);
+    if (!ok) {
+        fail(err, err_len, ENG_ERR_ARG, "eng_llm_state_init: model too large");
         eng_llm_state_free(s);
         return NULL;
     }
@@ -330,64 +425,29 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->tokens_layer = calloc((size_t)m->L, sizeof(int64_t));
     s->visual_layer = calloc((size_t)m->L, sizeof(int64_t));
     if (!s->kc || !s->vc || !s->kv_len || !s->tokens_layer || !s->visual_layer) goto nomem;
-    for (int l = 0; l < m->L; l++) {
-        if (!(s->kc[l] = be->k->alloc(be, nCKV)) || !(s->vc[l] = be->k->alloc(be, nCKV))) goto nomem;
-    }
-    if (!(s->x = be->k->alloc(be, nCD)) || !(s->xn = be->k->alloc(be, nCD)) || !(s->q = be->k->alloc(be, nCHD)) ||
-        !(s->att = be->k->alloc(be, nCHD)) || !(s->g = be->k->alloc(be, nMLP)) || !(s->u = be->k->alloc(be, nMLP)) ||
-        !(s->tmp = be->k->alloc(be, (size_t)MLP_CHUNK * D)) || !(s->row = be->k->alloc(be, C)) ||
-        !(s->row_out = be->k->alloc(be, HD)) || !(s->logits_dev = be->k->alloc(be, nLog)) ||
-        !(s->pn = be->k->alloc(be, nCD)) || !(s->sim = be->k->alloc(be, nSim)))
+    /* fixed-size scratch: MLP chunk, projection chunk, logits */
+    if (!(s->g = be->k->alloc(be, nMLP)) || !(s->u = be->k->alloc(be, nMLP)) ||
+        !(s->tmp = be->k->alloc(be, (size_t)MLP_CHUNK * D)) || !(s->row_out = be->k->alloc(be, HD)) ||
+        !(s->logits_dev = be->k->alloc(be, nLog)))
         goto nomem;
-    s->hx = malloc(nCD * sizeof(float));
-    s->hsim = malloc(nSim * sizeof(float));
-    s->hrow = malloc(C * sizeof(float));
-    s->htap = malloc(C * sizeof(float));
-    s->hmean = malloc(C * sizeof(float));
     s->logits = malloc((size_t)m->Vo * sizeof(float));
-    s->pos = malloc(C * sizeof(int64_t));
-    s->orig = malloc(C * sizeof(int64_t));
-    s->kept = malloc(C * sizeof(int64_t));
-    s->sel = malloc(C * sizeof(int64_t));
-    s->assign = malloc(C * sizeof(int64_t));
-    s->mark = malloc(C);
-    if (!s->hx || !s->hsim || !s->hrow || !s->htap || !s->hmean || !s->logits || !s->pos || !s->orig || !s->kept || !s->sel || !s->assign ||
-        !s->mark)
-        goto nomem;
-    /* floats: K/V caches; x, xn, pn, hx; q, att; g, u; tmp; row, hrow, htap, hmean; row_out;
-     * logits_dev; sim, hsim; logits. Then pos, orig, kept, sel, assign (int64) and mark. */
-    s->bytes = sizeof(float) * (2 * (size_t)m->L * nCKV + 4 * nCD + 2 * nCHD + 2 * nMLP + (size_t)MLP_CHUNK * D +
-                                4 * C + HD + nLog + 2 * nSim + (size_t)m->Vo) +
-               5 * C * sizeof(int64_t) + C;
-    /* commit every page now (the decode loop and timed prefills must not fault) */
-    {
-        size_t nz = (size_t)1 << 18;
-        float *zeros = calloc(nz, sizeof *zeros);
-        if (!zeros) goto nomem;
-        int bad = 0;
-        for (int l = 0; l < m->L && !bad; l++)
-            bad = zero_fill(be, s->kc[l], nCKV, zeros, nz) || zero_fill(be, s->vc[l], nCKV, zeros, nz);
-        struct { float *b; size_t n; } bufs[] = {
-            {s->x, nCD}, {s->xn, nCD}, {s->q, nCHD}, {s->att, nCHD}, {s->g, nMLP}, {s->u, nMLP},
-            {s->tmp, (size_t)MLP_CHUNK * D}, {s->row, C}, {s->row_out, HD}, {s->logits_dev, nLog},
-            {s->pn, nCD}, {s->sim, nSim}};
-        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0] && !bad; i++)
-            bad = zero_fill(be, bufs[i].b, bufs[i].n, zeros, nz);
-        if (!bad) {
-            memset(s->hx, 0, nCD * sizeof(float));
-            memset(s->logits, 0, (size_t)m->Vo * sizeof(float));
-        }
-        free(zeros);
-        if (bad) {
-            fail(err, err_len, ENG_ERR_BACKEND, "eng_llm_state_init: %s", be->err);
-            eng_llm_state_free(s);
-            return NULL;
-        }
+    if (!s->logits) goto nomem;
+    size_t nz = (size_t)1 << 18;
+    float *zeros = calloc(nz, sizeof *zeros);
+    if (!zeros) goto nomem;
+    int bad = zero_fill(be, s->g, nMLP, zeros, nz) || zero_fill(be, s->u, nMLP, zeros, nz) ||
+              zero_fill(be, s->tmp, (size_t)MLP_CHUNK * D, zeros, nz) || zero_fill(be, s->logits_dev, nLog, zeros, nz);
+    free(zeros);
+    if (bad) {
+        fail(err, err_len, ENG_ERR_BACKEND, "eng_llm_state_init: %s", be->err);
+        eng_llm_state_free(s);
+        return NULL;
     }
+    memset(s->logits, 0, (size_t)m->Vo * sizeof(float));
+    s->bytes_fixed = s->bytes = sizeof(float) * (2 * nMLP + (size_t)MLP_CHUNK * D + HD + nLog + (size_t)m->Vo);
     return s;
 nomem:
-    fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_state_init: out of memory for n_ctx %lld (%s)", (long long)n_ctx,
-         be->err[0] ? be->err : "host");
+    fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_state_init: out of memory (%s)", be->err[0] ? be->err : "host");
     eng_llm_state_free(s);
     return NULL;
 }
@@ -441,9 +501,9 @@ static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos,
 
     /* attention block: xn = rmsnorm(x); q = xn Wq^T + bq; k, v appended to the cache */
     KCALL(be->k->rmsnorm(be, s->xn, s->x, w->in_norm, n, D, m->cfg.llm.rms_norm_eps));
-    KCALL(be->k->matmul(be, s->q, s->xn, w->q_w, w->q_b, n, D, HD));
-    KCALL(be->k->matmul(be, kc, s->xn, w->k_w, w->k_b, n, D, KVD));
-    KCALL(be->k->matmul(be, vc, s->xn, w->v_w, w->v_b, n, D, KVD));
+    KCALL(be->k->linear(be, s->q, s->xn, &w->q_w, w->q_b, n));
+    KCALL(be->k->linear(be, kc, s->xn, &w->k_w, w->k_b, n));
+    KCALL(be->k->linear(be, vc, s->xn, &w->v_w, w->v_b, n));
     KCALL(be->k->rope(be, s->q, HD, n, m->H, m->Dh, pos, theta));
     KCALL(be->k->rope(be, kc, KVD, n, m->G, m->Dh, pos, theta));
     eng_attn_desc ad;
@@ -490,16 +550,16 @@ static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos,
         KCALL(be->k->download(be, tap, s->row, (size_t)n_kv));
     }
     /* x += att Wo^T */
-    KCALL(be->k->matmul(be, s->xn, s->att, w->o_w, NULL, n, HD, D));
+    KCALL(be->k->linear(be, s->xn, s->att, &w->o_w, NULL, n));
     KCALL(be->k->add(be, s->x, s->x, s->xn, (size_t)(n * D)));
     /* MLP block in row chunks: x += down(silu(gate(xn)) * up(xn)), xn = rmsnorm(x) */
     KCALL(be->k->rmsnorm(be, s->xn, s->x, w->post_norm, n, D, m->cfg.llm.rms_norm_eps));
     for (int64_t r0 = 0; r0 < n; r0 += MLP_CHUNK) {
         int64_t nr = n - r0 < MLP_CHUNK ? n - r0 : MLP_CHUNK;
-        KCALL(be->k->matmul(be, s->g, s->xn + r0 * D, w->gate_w, NULL, nr, D, M));
-        KCALL(be->k->matmul(be, s->u, s->xn + r0 * D, w->up_w, NULL, nr, D, M));
+        KCALL(be->k->linear(be, s->g, s->xn + r0 * D, &w->gate_w, NULL, nr));
+        KCALL(be->k->linear(be, s->u, s->xn + r0 * D, &w->up_w, NULL, nr));
         KCALL(be->k->swiglu(be, s->g, s->g, s->u, (size_t)(nr * M)));
-        KCALL(be->k->matmul(be, s->tmp, s->g, w->down_w, NULL, nr, M, D));
+        KCALL(be->k->linear(be, s->tmp, s->g, &w->down_w, NULL, nr));
         KCALL(be->k->add(be, s->x + r0 * D, s->x + r0 * D, s->tmp, (size_t)(nr * D)));
     }
     s->kv_len[l] = n_kv;
@@ -513,7 +573,7 @@ static int head_rows(eng_llm_state *s, int64_t r0, int64_t nr, float *dst, char 
     eng_backend *be = &m->be;
     int l = m->L; /* for KCALL's message: "layer L" = the head */
     KCALL(be->k->rmsnorm(be, s->xn, s->x + r0 * m->D, m->norm, nr, m->D, m->cfg.llm.rms_norm_eps));
-    KCALL(be->k->matmul(be, s->logits_dev, s->xn, m->lm_head, NULL, nr, m->D, m->Vo));
+    KCALL(be->k->linear(be, s->logits_dev, s->xn, &m->lm_head, NULL, nr));
     KCALL(be->k->download(be, dst, s->logits_dev, (size_t)(nr * m->Vo)));
     return ENG_OK;
 }
@@ -554,6 +614,12 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     if (N > s->C)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: sequence of %lld tokens exceeds the state's n_ctx %lld",
                     (long long)N, (long long)s->C);
+    /* the sequence buffers follow the longest sequence so far: N plus the generation reserve */
+    int64_t reserve = p->n_reserve > 0 ? p->n_reserve : ENG_LLM_GEN_RESERVE;
+    int64_t cap = N + reserve < s->C ? N + reserve : s->C;
+    int rr = state_reserve(s, cap, err, err_len);
+    if (rr != ENG_OK) return rr;
+    t0 = tb_now_s(); /* allocation is not prefill work */
     if (p->attn_layer < -1 || p->attn_layer >= m->L)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: attention layer %d outside 0..%d", p->attn_layer, m->L - 1);
     int64_t vs = ph >= 0 ? ph : -1, vl = ph >= 0 ? p->n_visual : 0;
@@ -575,7 +641,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
             if (p->n_visual > 0) memcpy(s->hx + o * D, p->visual, (size_t)(p->n_visual * D) * sizeof(float));
             o += p->n_visual;
         } else {
-            memcpy(s->hx + o * D, m->embed + p->ids[i] * D, (size_t)D * sizeof(float));
+            eng_wdesc_row_f32(&m->embed, p->ids[i], s->hx + o * D);
             o++;
         }
     }
@@ -681,10 +747,12 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     if (token < 0 || token >= m->V)
         return fail(err, err_len, ENG_ERR_ARG, "decode: token id %lld outside 0..%lld", (long long)token,
                     (long long)m->V - 1);
-    if (s->kv_len[0] + 1 > s->C)
-        return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (n_ctx %lld)", (long long)s->C);
+    if (s->kv_len[0] + 1 > s->cap)
+        return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (%lld rows: prefill length + n_reserve)",
+                    (long long)s->cap);
     double t0 = tb_now_s();
-    if (be->k->upload(be, s->x, m->embed + token * m->D, (size_t)m->D) != 0)
+    eng_wdesc_row_f32(&m->embed, token, s->hx);
+    if (be->k->upload(be, s->x, s->hx, (size_t)m->D) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
     int64_t pos = s->next_pos;
     for (int l = 0; l < m->L; l++) {

@@ -33,8 +33,13 @@
  * position (last prefill position + 1 + k), i.e. N + k with default positions, whatever a plan
  * removed (HF semantics: the layer-0 cache is full length).
  *
- * Numerics: float32 activations and weights (bf16/fp16 checkpoints converted at load), fp32
- * softmax and norms (the kernels of engine/kernels.h). Not a bitwise match of the fp16 reference.
+ * Numerics: float32 activations; weight matrices stay in the checkpoint's dtype (bf16 / f16 / f32,
+ * mapped from the safetensors files, converted exactly inside the products: engine/kernels.h);
+ * fp32 softmax and norms. Not a bitwise match of the fp16 reference.
+ *
+ * Memory: the checkpoint stays mapped (a 7B bf16 checkpoint is 15.2 GB of LLM pages, shared with
+ * the page cache and faulted in at load); a state's KV cache and activations grow to the longest
+ * sequence it has run (prefill length + the generation reserve), never to n_ctx up front.
  *
  * Threading: an eng_llm is read-only after load, but it owns one backend state, so one thread
  * uses it (and its states) at a time. Errors: ENG_OK or a negative eng_status (engine.h), with one
@@ -102,7 +107,8 @@ typedef struct {
     int n_stop;         /* stop ids: generation_config eos list, else config eos_token_id */
     int stop_ids[8];
     double repetition_penalty; /* generation_config value (1.0 when absent) */
-    size_t weight_bytes;       /* float32 weight bytes held (backend buffers + host embedding) */
+    size_t weight_bytes;       /* weight bytes: matrices in their stored dtype (mapped views or
+                                  backend copies; lm_head's first vocab_out rows) + float32 vectors */
     const char *backend;       /* "ref" / "cpu" / "cuda" (borrowed) */
     const char *dtype;         /* the resolved numerics: "fp32" / "fp16" / "bf16" (borrowed) */
 } eng_llm_info;
@@ -132,9 +138,12 @@ int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const flo
 
 /* ---- state and prefill ---------------------------------------------------------------------- */
 
-/* Creates a state whose KV cache holds n_ctx tokens (prefill length + generated tokens) for every
- * layer; all buffers are allocated here (decode allocates nothing). NULL with err set (n_ctx < 1,
- * out of memory). Caller frees with eng_llm_state_free before freeing the model. */
+/* Creates a state for sequences of at most n_ctx tokens (prefill length + generated tokens).
+ * Only the fixed scratch (MLP chunk, logits) is allocated here: the KV cache, the residual stream
+ * and the attention rows are sized by each prefill for its own length plus n_reserve (and kept
+ * for later prefills, growing to the longest), so memory follows the actual sequence, not n_ctx.
+ * Decode allocates nothing. NULL with err set (n_ctx < 1, out of memory). Caller frees with
+ * eng_llm_state_free before freeing the model. */
 eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t err_len);
 
 /* eng_llm_state_free(NULL) is a no-op. */
@@ -152,7 +161,11 @@ typedef struct {
                              over all keys of that layer); -1 (default) = none */
     int all_logits;       /* 1: logits for every final-layer row; 0 (default): last row only */
     const tb_llm_plan *plan; /* NULL or plan->layer == 0: no pruning */
+    int64_t n_reserve;    /* decode steps the KV cache keeps room for after this prefill;
+                             0 (default) = ENG_LLM_GEN_RESERVE */
 } eng_llm_prefill_params;
+
+#define ENG_LLM_GEN_RESERVE 256
 
 eng_llm_prefill_params eng_llm_prefill_default_params(void);
 
@@ -194,7 +207,7 @@ int eng_llm_prefill(eng_llm_state *s, const eng_llm_prefill_params *p, eng_llm_p
 
 /* Appends one token to the cache (after a prefill) and computes its logits [vocab_out] (borrowed
  * into *logits, valid until the next call on s). ENG_ERR_ARG when no prefill ran, the id is out
- * of range or the cache is full (n_ctx). */
+ * of range or the cache is full (prefill length + n_reserve, capped at n_ctx). */
 int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *err, size_t err_len);
 
 typedef struct {
@@ -229,8 +242,9 @@ typedef struct {
 
 void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out);
 
-/* Bytes the state holds: KV cache, activations, scratch (allocated and touched at init), plus the
- * all-logits buffer grown by prefills that asked for every row. 0 for NULL. */
+/* Bytes the state holds now: fixed scratch, the KV cache and activations sized by the longest
+ * prefill so far (all touched when allocated), plus the all-logits buffer grown by prefills that
+ * asked for every row. 0 for NULL. */
 size_t eng_llm_state_bytes(const eng_llm_state *s);
 
 /* FLOPs of one decoder layer over n tokens, spec §8.1 (multiply-add = 2, norms/RoPE/softmax

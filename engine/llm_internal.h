@@ -12,6 +12,7 @@
 #include "engine/config.h"
 #include "engine/kernels.h"
 #include "engine/llm.h"
+#include "engine/safetensors.h"
 
 #define MLP_CHUNK 1024  /* rows per MLP step: bounds the [rows, M] gate/up scratch */
 #define LOGIT_CHUNK 32  /* rows per lm_head step when every row's logits are asked for */
@@ -19,16 +20,19 @@
 #define ATTN_QBLOCK 256 /* query rows per causal attention call in prefill */
 
 
+/* Matrices are backend weight handles in the checkpoint's dtype (kernels.h: on the host tables a
+ * view into the mapped file); vectors are float32 backend buffers. */
 typedef struct {
-    float *in_norm;   /* [D] */
-    float *q_w, *q_b; /* [H*Dh, D], [H*Dh] */
-    float *k_w, *k_b; /* [G*Dh, D], [G*Dh] */
-    float *v_w, *v_b; /* [G*Dh, D], [G*Dh] */
-    float *o_w;       /* [D, H*Dh] */
-    float *post_norm; /* [D] */
-    float *gate_w;    /* [M, D] */
-    float *up_w;      /* [M, D] */
-    float *down_w;    /* [D, M] */
+    float *in_norm;       /* [D] */
+    eng_weight q_w;       /* [H*Dh, D] */
+    float *q_b;           /* [H*Dh] */
+    eng_weight k_w, v_w;  /* [G*Dh, D] */
+    float *k_b, *v_b;     /* [G*Dh] */
+    eng_weight o_w;       /* [D, H*Dh] */
+    float *post_norm;     /* [D] */
+    eng_weight gate_w;    /* [M, D] */
+    eng_weight up_w;      /* [M, D] */
+    eng_weight down_w;    /* [D, M] */
 } llm_layer;
 
 struct eng_llm {
@@ -36,21 +40,23 @@ struct eng_llm {
     eng_backend be;
     int D, H, G, Dh, M, L;
     int64_t V, Vo;
-    float *embed;     /* [V, D] host: rows are gathered on the host and uploaded */
-    float *lm_head;   /* [V, D] backend (only the first Vo rows are used) */
-    int lm_head_is_embed; /* host backends with tied embeddings share the buffer */
+    st_file *st;      /* the checkpoint, mapped while the weights that view it live (NULL: random) */
+    eng_wdesc embed;  /* [V, D] host, stored dtype: rows are gathered (converted) and uploaded */
+    eng_weight lm_head; /* [Vo, D]: the first Vo rows of lm_head (tied: of the embedding) */
     float *norm;      /* [D] backend */
     llm_layer *layers; /* [L] backend buffers */
     float *newline;   /* [D] host or NULL */
     int n_stop;
     int stop_ids[8];
     double rep_pen;
-    size_t bytes;     /* weight bytes held (backend + host embedding + newline) */
+    size_t bytes;     /* weight bytes in the stored dtype (mapped or owned) + float32 vectors */
 };
 
 struct eng_llm_state {
     eng_llm *m;
-    int64_t C;          /* n_ctx */
+    int64_t C;          /* n_ctx: the most rows a sequence may have */
+    int64_t cap;        /* rows the sequence buffers hold now (<= C; grown by prefills): below, C
+                           in a shape means cap */
     float **kc, **vc;   /* [L] -> [C, G*Dh] backend, RoPE'd keys / values */
     int64_t *kv_len;    /* [L] rows cached per layer */
     float *x;           /* [C, D] backend residual stream */
@@ -84,7 +90,8 @@ struct eng_llm_state {
     int have_plan_kept;
     int prefilled;      /* 1 after a successful prefill */
     int generated;      /* 1 after eng_llm_generate */
-    size_t bytes;       /* everything state_init allocated (backend + host) */
+    size_t bytes;       /* everything allocated now (backend + host), all_logits aside */
+    size_t bytes_fixed; /* the part that does not follow the sequence (MLP chunk, logits) */
     int64_t next_pos;   /* position of the next decoded token */
     eng_llm_timings tm;
 };
@@ -95,6 +102,9 @@ int eng_llm_fail(char *err, size_t err_len, int status, const char *fmt, ...) __
 /* Moves a host buffer of n floats to the model's backend (host backends keep it), counting its
  * bytes. NULL on failure (the host buffer is freed). */
 float *eng_llm_put(eng_llm *m, float *host, size_t n, char *err, size_t err_len);
+/* Places a stored matrix on the backend as *w (see eng_wdesc for ownership), counting its bytes.
+ * ENG_OK or ENG_ERR_BACKEND with err set. */
+int eng_llm_put_weight(eng_llm *m, eng_weight *w, const eng_wdesc *d, char *err, size_t err_len);
 
 /* Checks a plan against the model and the spliced sequence of N rows (span in original
  * coordinates). ENG_OK or ENG_ERR_ARG with a message. */
@@ -109,10 +119,11 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
 
 /* Builds a Qwen2 model of shape c (hidden, n_layers, n_heads, n_kv_heads, head_dim, intermediate,
  * vocab, rope_theta, rms_norm_eps; tie_embeddings honoured) with deterministic random weights
- * from seed: Linear weights uniform with variance 1/in, biases +-0.02, norm weights 1, embeddings
- * uniform +-0.5. No image_newline, no stop ids, repetition penalty 1. p may be NULL (defaults).
- * Returns NULL with err set. Free with eng_llm_free. */
-eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, uint64_t seed, char *err,
+ * from seed, matrices held in dtype dt (as a checkpoint of that dtype would store them): Linear
+ * weights uniform with variance 1/in, biases +-0.02, norm weights 1, embeddings uniform +-0.5. No
+ * image_newline, no stop ids, repetition penalty 1. p may be NULL (defaults). Returns NULL with
+ * err set. Free with eng_llm_free. */
+eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, eng_dtype dt, uint64_t seed, char *err,
                             size_t err_len);
 
 #endif

@@ -20,6 +20,33 @@ static float *rand_buf(size_t n, float a, uint64_t seed, uint64_t tag) {
     return b;
 }
 
+/* A random matrix [rows, cols] in dtype dt, owned by the descriptor (16-bit: rounded to nearest). */
+static int rand_mat(eng_llm *m, eng_weight *w, eng_dtype dt, int64_t rows, int64_t cols, float a, uint64_t seed,
+                    uint64_t tag, eng_wdesc *keep, char *err, size_t err_len) {
+    size_t n = (size_t)(rows * cols);
+    float *f = rand_buf(n, a, seed, tag);
+    if (!f) return eng_llm_fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_new_random: out of memory");
+    void *data = f;
+    if (dt != ENG_DT_F32) {
+        uint16_t *h = malloc((n ? n : 1) * sizeof *h);
+        if (!h) {
+            free(f);
+            return eng_llm_fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_new_random: out of memory");
+        }
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) h[i] = dt == ENG_DT_BF16 ? st_f32_to_bf16(f[i]) : st_f32_to_f16(f[i]);
+        free(f);
+        data = h;
+    }
+    eng_wdesc d = {dt, rows, cols, data, data};
+    if (keep) { /* the embedding: kept as a host descriptor, not placed on the backend */
+        *keep = d;
+        m->bytes += n * eng_dtype_size(dt);
+        return ENG_OK;
+    }
+    return eng_llm_put_weight(m, w, &d, err, err_len);
+}
+
 static float *const_buf(size_t n, float v) {
     float *b = malloc((n ? n : 1) * sizeof *b);
     if (b)
@@ -27,8 +54,8 @@ static float *const_buf(size_t n, float v) {
     return b;
 }
 
-eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, uint64_t seed, char *err,
-                            size_t err_len) {
+eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, eng_dtype dt, uint64_t seed,
+                            char *err, size_t err_len) {
     eng_llm_params defp = eng_llm_default_params();
     if (!p) p = &defp;
     if (!c || c->hidden <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads ||
@@ -60,12 +87,13 @@ eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, ui
     size_t D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh, M = (size_t)m->M;
     float sD = sqrtf(3.0f / (float)D), sHD = sqrtf(3.0f / (float)HD), sM = sqrtf(3.0f / (float)M);
     uint64_t tag = 1;
-    if (!(m->embed = rand_buf((size_t)m->V * D, 0.5f, seed, tag++))) goto nomem;
-    m->bytes += (size_t)m->V * D * sizeof(float);
-    if (c->tie_embeddings && !m->be.k->on_device) {
-        m->lm_head = m->embed;
-        m->lm_head_is_embed = 1;
-    } else if (!(m->lm_head = eng_llm_put(m, rand_buf((size_t)m->V * D, sD, seed, tag++), (size_t)m->V * D, err, err_len))) {
+    if (rand_mat(m, NULL, dt, m->V, (int64_t)D, 0.5f, seed, tag++, &m->embed, err, err_len) != ENG_OK) goto bad;
+    if (c->tie_embeddings) {
+        eng_wdesc d = m->embed;
+        d.rows = m->Vo;
+        d.owned = NULL; /* the embedding keeps its buffer */
+        if (eng_llm_put_weight(m, &m->lm_head, &d, err, err_len) != ENG_OK) goto bad;
+    } else if (rand_mat(m, &m->lm_head, dt, m->Vo, (int64_t)D, sD, seed, tag++, NULL, err, err_len) != ENG_OK) {
         goto bad;
     }
     if (!(m->norm = eng_llm_put(m, const_buf(D, 1.0f), D, err, err_len))) goto bad;
@@ -75,16 +103,16 @@ eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, ui
         llm_layer *w = &m->layers[l];
         if (!(w->in_norm = eng_llm_put(m, const_buf(D, 1.0f), D, err, err_len)) ||
             !(w->post_norm = eng_llm_put(m, const_buf(D, 1.0f), D, err, err_len)) ||
-            !(w->q_w = eng_llm_put(m, rand_buf(HD * D, sD, seed, tag++), HD * D, err, err_len)) ||
+            rand_mat(m, &w->q_w, dt, (int64_t)HD, (int64_t)D, sD, seed, tag++, NULL, err, err_len) ||
             !(w->q_b = eng_llm_put(m, rand_buf(HD, 0.02f, seed, tag++), HD, err, err_len)) ||
-            !(w->k_w = eng_llm_put(m, rand_buf(KVD * D, sD, seed, tag++), KVD * D, err, err_len)) ||
+            rand_mat(m, &w->k_w, dt, (int64_t)KVD, (int64_t)D, sD, seed, tag++, NULL, err, err_len) ||
             !(w->k_b = eng_llm_put(m, rand_buf(KVD, 0.02f, seed, tag++), KVD, err, err_len)) ||
-            !(w->v_w = eng_llm_put(m, rand_buf(KVD * D, sD, seed, tag++), KVD * D, err, err_len)) ||
+            rand_mat(m, &w->v_w, dt, (int64_t)KVD, (int64_t)D, sD, seed, tag++, NULL, err, err_len) ||
             !(w->v_b = eng_llm_put(m, rand_buf(KVD, 0.02f, seed, tag++), KVD, err, err_len)) ||
-            !(w->o_w = eng_llm_put(m, rand_buf(D * HD, sHD, seed, tag++), D * HD, err, err_len)) ||
-            !(w->gate_w = eng_llm_put(m, rand_buf(M * D, sD, seed, tag++), M * D, err, err_len)) ||
-            !(w->up_w = eng_llm_put(m, rand_buf(M * D, sD, seed, tag++), M * D, err, err_len)) ||
-            !(w->down_w = eng_llm_put(m, rand_buf(D * M, sM, seed, tag++), D * M, err, err_len))) {
+            rand_mat(m, &w->o_w, dt, (int64_t)D, (int64_t)HD, sHD, seed, tag++, NULL, err, err_len) ||
+            rand_mat(m, &w->gate_w, dt, (int64_t)M, (int64_t)D, sD, seed, tag++, NULL, err, err_len) ||
+            rand_mat(m, &w->up_w, dt, (int64_t)M, (int64_t)D, sD, seed, tag++, NULL, err, err_len) ||
+            rand_mat(m, &w->down_w, dt, (int64_t)D, (int64_t)M, sM, seed, tag++, NULL, err, err_len)) {
             if (!err || !err[0]) eng_llm_fail(err, err_len, ENG_ERR_NOMEM, "out of memory");
             goto bad;
         }

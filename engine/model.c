@@ -33,22 +33,49 @@ static const char *st_dtype_name(st_dtype d) {
     return d == ST_F32 ? "F32" : d == ST_F16 ? "F16" : "BF16";
 }
 
+/* Adds name, dtype, shape and all bytes of t to the digest. 0 or -1 with err set. */
+static int digest_tensor(eng_model *m, const st_tensor *t, char *err, size_t err_len) {
+    if (!m->digest_ctx) return 0;
+    char hdr[512];
+    int n = snprintf(hdr, sizeof hdr, "%s|%s|%d", t->name, st_dtype_name(t->dtype), t->ndim);
+    for (int i = 0; i < t->ndim && n > 0 && (size_t)n < sizeof hdr; i++)
+        n += snprintf(hdr + n, sizeof hdr - (size_t)n, "|%lld", (long long)t->shape[i]);
+    size_t esz = t->dtype == ST_F32 ? 4 : 2;
+    if (n < 0 || (size_t)n >= sizeof hdr || tb_sha256_update(m->digest_ctx, hdr, (size_t)n + 1) ||
+        tb_sha256_update(m->digest_ctx, t->data, t->numel * esz)) {
+        snprintf(err, err_len, "%s: tensor %s: digest update failed", t->file, t->name);
+        return -1;
+    }
+    return 0;
+}
+
+int eng_model_put_weight(eng_model *m, eng_weight *w, const eng_wdesc *d, char *err, size_t err_len) {
+    if (m->be.k->weight_init(&m->be, w, d) != 0) {
+        snprintf(err, err_len, "backend %s: %s", m->be.k->name, m->be.err);
+        return ENG_ERR_BACKEND;
+    }
+    return ENG_OK;
+}
+
+int eng_model_load_weight(eng_model *m, const st_file *st, eng_tensor_id id, int layer, eng_weight *w, char *err,
+                          size_t err_len) {
+    const st_tensor *t = eng_tensor_find(st, &m->cfg, id, layer, err, err_len);
+    if (!t) return ENG_ERR_FORMAT;
+    if (digest_tensor(m, t, err, err_len) != 0) return ENG_ERR_FORMAT;
+    eng_wdesc d;
+    eng_wdesc_of_tensor(t, &d);
+    return eng_model_put_weight(m, w, &d, err, err_len);
+}
+
+int eng_model_load_tensor_hash(eng_model *m, const st_tensor *t, char *err, size_t err_len) {
+    return digest_tensor(m, t, err, err_len) == 0;
+}
+
 float *eng_model_load_tensor(eng_model *m, const st_file *st, eng_tensor_id id, int layer, char *err,
                              size_t err_len) {
     const st_tensor *t = eng_tensor_find(st, &m->cfg, id, layer, err, err_len);
     if (!t) return NULL;
-    if (m->digest_ctx) {
-        char hdr[512];
-        int n = snprintf(hdr, sizeof hdr, "%s|%s|%d", t->name, st_dtype_name(t->dtype), t->ndim);
-        for (int i = 0; i < t->ndim && n > 0 && (size_t)n < sizeof hdr; i++)
-            n += snprintf(hdr + n, sizeof hdr - (size_t)n, "|%lld", (long long)t->shape[i]);
-        size_t esz = t->dtype == ST_F32 ? 4 : 2;
-        if (n < 0 || (size_t)n >= sizeof hdr || tb_sha256_update(m->digest_ctx, hdr, (size_t)n + 1) ||
-            tb_sha256_update(m->digest_ctx, t->data, t->numel * esz)) {
-            snprintf(err, err_len, "%s: tensor %s: digest update failed", t->file, t->name);
-            return NULL;
-        }
-    }
+    if (digest_tensor(m, t, err, err_len) != 0) return NULL;
     return eng_tensor_load_f32(st, &m->cfg, id, layer, err, err_len);
 }
 
@@ -152,6 +179,7 @@ void eng_model_free(eng_model *m) {
     if (m->be.k) eng_vision_unload(m);
     eng_backend_fini(&m->be);
     free(m->newline);
+    st_close(m->st_head);
     st_close(m->st);
     tb_sha256_free(m->digest_ctx);
     free(m);

@@ -1,6 +1,7 @@
 /* model_impl.h - engine-internal: the definition of eng_model (opaque in engine.h), shared by the
- * engine's model files (vision.c now, the Qwen2 LLM later). Weights are float32 buffers owned by
- * the model's backend (device memory for CUDA); host copies are freed after upload. */
+ * engine's vision files. Matrices are backend weight handles in the checkpoint's dtype (on the
+ * host tables views into the mapped files, kept open by the model); vectors (biases, norms, the
+ * position table) are float32 backend buffers, host copies freed after upload. */
 #ifndef TB_ENGINE_MODEL_IMPL_H
 #define TB_ENGINE_MODEL_IMPL_H
 
@@ -13,37 +14,47 @@
 /* One SigLIP encoder layer. Dv = hidden, Mv = MLP width. */
 typedef struct {
     float *ln1_w, *ln1_b; /* [Dv] */
-    float *qkv_w;         /* [3*Dv, Dv]  q;k;v projections stacked (one GEMM) */
+    eng_weight qkv_w;     /* [3*Dv, Dv]  q;k;v projections stacked (one GEMM; an owned copy of the
+                             three stored matrices, same dtype) */
     float *qkv_b;         /* [3*Dv] */
-    float *o_w, *o_b;     /* [Dv, Dv], [Dv] */
+    eng_weight o_w;       /* [Dv, Dv] */
+    float *o_b;           /* [Dv] */
     float *ln2_w, *ln2_b; /* [Dv] */
-    float *fc1_w, *fc1_b; /* [Mv, Dv], [Mv] */
-    float *fc2_w, *fc2_b; /* [Dv, Mv], [Dv] */
+    eng_weight fc1_w;     /* [Mv, Dv] */
+    float *fc1_b;         /* [Mv] */
+    eng_weight fc2_w;     /* [Dv, Mv] */
+    float *fc2_b;         /* [Dv] */
 } eng_vision_layer;
 
 typedef struct {
-    float *patch_w;           /* [Dv, 3*p*p]  Conv2d weight flattened (c, ky, kx) */
+    eng_weight patch_w;       /* [Dv, 3*p*p]  Conv2d weight flattened (c, ky, kx) */
     float *patch_b;           /* [Dv] */
     float *pos;               /* [P, Dv] */
     eng_vision_layer *layers; /* [n_layers] */
-    float *proj1_w, *proj1_b; /* [D, Dv], [D] */
-    float *proj2_w, *proj2_b; /* [D, D], [D] */
+    eng_weight proj1_w;       /* [D, Dv] */
+    float *proj1_b;           /* [D] */
+    eng_weight proj2_w;       /* [D, D] */
+    float *proj2_b;           /* [D] */
     /* SigLIP attention-pooling head (has_head) */
     int has_head;
     float *post_ln_w, *post_ln_b; /* [Dv] */
     float *head_q;                /* [Dv]  host: probe . Wq^T + bq, precomputed in double */
-    float *head_kv_w;             /* [2*Dv, Dv]  in_proj rows Dv..3Dv-1 (k;v) */
+    eng_weight head_kv_w;         /* [2*Dv, Dv]  in_proj rows Dv..3Dv-1 (k;v): a view */
     float *head_kv_b;             /* [2*Dv] */
-    float *head_out_w, *head_out_b; /* [Dv, Dv], [Dv] */
-    float *head_ln_w, *head_ln_b;   /* [Dv] */
-    float *head_fc1_w, *head_fc1_b; /* [Mv, Dv], [Mv] */
-    float *head_fc2_w, *head_fc2_b; /* [Dv, Mv], [Dv] */
+    eng_weight head_out_w;        /* [Dv, Dv] */
+    float *head_out_b;            /* [Dv] */
+    float *head_ln_w, *head_ln_b; /* [Dv] */
+    eng_weight head_fc1_w;        /* [Mv, Dv] */
+    float *head_fc1_b;            /* [Mv] */
+    eng_weight head_fc2_w;        /* [Dv, Mv] */
+    float *head_fc2_b;            /* [Dv] */
 } eng_vision_weights;
 
 struct eng_model {
     eng_config cfg;
     eng_backend be;
-    st_file *st;          /* the LLaVA checkpoint (kept open for later loaders) */
+    st_file *st;          /* the LLaVA checkpoint (mapped while the weights view it) */
+    st_file *st_head;     /* the SigLIP head checkpoint (idem), or NULL */
     int vision_loaded;
     eng_vision_weights vw;
     float *newline;       /* [D] host, or NULL */
@@ -61,6 +72,16 @@ void eng_vision_unload(eng_model *m);
  * shape and raw bytes into m->digest_ctx. NULL with err set. */
 float *eng_model_load_tensor(eng_model *m, const st_file *st, eng_tensor_id id, int layer, char *err,
                              size_t err_len);
+/* Hashes (id, layer) of st like eng_model_load_tensor and places it on the backend as *w, a view
+ * of its stored bytes (rows = shape[0], cols = the rest). ENG_OK or a negative status, err set. */
+int eng_model_load_weight(eng_model *m, const st_file *st, eng_tensor_id id, int layer, eng_weight *w, char *err,
+                          size_t err_len);
+/* Hashes t into the digest as eng_model_load_tensor would (without converting it). 1, or 0 with
+ * err set. */
+int eng_model_load_tensor_hash(eng_model *m, const st_tensor *t, char *err, size_t err_len);
+/* Places a descriptor on the backend (ownership as eng_wdesc says). ENG_OK or ENG_ERR_BACKEND. */
+int eng_model_put_weight(eng_model *m, eng_weight *w, const eng_wdesc *d, char *err, size_t err_len);
+
 /* Moves a host buffer of n floats to the backend: returns it unchanged for host backends,
  * otherwise uploads it into a new backend buffer and frees the host copy. On failure the host
  * buffer is freed too and NULL is returned with err set. */

@@ -788,6 +788,21 @@ void st_close(st_file *st) {
     free(st);
 }
 
+void st_prefault(const st_file *st) {
+    if (!st) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t step = pg > 0 ? (size_t)pg : 4096;
+    for (size_t i = 0; i < st->n_shards; i++) {
+        const st_shard *sh = &st->shards[i];
+        if (!sh->map) continue;
+        madvise(sh->map, sh->map_len, MADV_WILLNEED);
+        volatile const uint8_t *b = sh->map;
+        uint8_t acc = 0;
+        for (size_t o = 0; o < sh->map_len; o += step) acc ^= b[o];
+        (void)acc;
+    }
+}
+
 const char *st_path(const st_file *st) {
     return st ? st->path : NULL;
 }
@@ -996,5 +1011,156 @@ int st_write(const char *path, const st_write_tensor *tensors, size_t n, char *e
     }
     int rc = st_write_raw(path, raw, n, err, err_len);
     free(raw);
+    return rc;
+}
+
+/* ---- streaming writer ---------------------------------------------------------------------- */
+
+struct st_stream {
+    FILE *f;
+    char *path, *tmp;
+    uint64_t *nbytes; /* [n] bytes each tensor needs, in the given (data) order */
+    size_t n, cur;    /* tensors; the one being written */
+    uint64_t left;    /* bytes still owed to tensor cur */
+};
+
+static void stream_abort(st_stream *w) {
+    if (!w) return;
+    if (w->f) fclose(w->f);
+    if (w->tmp) unlink(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    free(w->nbytes);
+    free(w);
+}
+
+st_stream *st_stream_open(const char *path, const st_write_raw_tensor *tensors, size_t n, char *err,
+                          size_t err_len) {
+    st_stream *w = calloc(1, sizeof *w);
+    cJSON *root = cJSON_CreateObject();
+    const st_write_raw_tensor **ord = calloc(n ? n : 1, sizeof *ord);
+    uint64_t *off = calloc(n ? n : 1, sizeof *off);
+    char *hdr = NULL;
+    if (!w || !root || !ord || !off || !(w->nbytes = calloc(n ? n : 1, sizeof *w->nbytes)) ||
+        !(w->path = st_strdup(path)) || !(w->tmp = malloc(strlen(path) + 32))) {
+        st_err(err, err_len, "%s: out of memory", path);
+        goto fail;
+    }
+    snprintf(w->tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
+    w->n = n;
+    uint64_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        const st_write_raw_tensor *t = &tensors[i];
+        uint64_t numel = 1;
+        if (!t->name || !t->name[0] || strlen(t->name) > ST_MAX_NAME || t->ndim < 0 || t->ndim > ST_MAX_DIMS) {
+            st_err(err, err_len, "%s: tensor %zu: bad name or rank", path, i);
+            goto fail;
+        }
+        for (int d = 0; d < t->ndim; d++)
+            if (t->shape[d] < 0 || !mul_ok(numel, (uint64_t)t->shape[d], &numel)) {
+                st_err(err, err_len, "%s: tensor %s: bad shape", path, t->name);
+                goto fail;
+            }
+        if (!mul_ok(numel, st_dtype_size(t->dtype), &w->nbytes[i]) || w->nbytes[i] > (1ull << 52)) {
+            st_err(err, err_len, "%s: tensor %s: too large", path, t->name);
+            goto fail;
+        }
+        off[i] = pos; /* data in the given order */
+        pos += w->nbytes[i];
+        ord[i] = t;
+    }
+    qsort(ord, n, sizeof *ord, cmp_raw_by_name); /* header keys sorted by name */
+    for (size_t i = 0; i < n; i++) {
+        if (i && strcmp(ord[i - 1]->name, ord[i]->name) == 0) {
+            st_err(err, err_len, "%s: tensor %s: given twice", path, ord[i]->name);
+            goto fail;
+        }
+        size_t k = (size_t)(ord[i] - tensors);
+        cJSON *e = cJSON_CreateObject(), *sh = cJSON_CreateArray(), *of = cJSON_CreateArray();
+        if (!e || !sh || !of) {
+            cJSON_Delete(e), cJSON_Delete(sh), cJSON_Delete(of);
+            st_err(err, err_len, "%s: out of memory", path);
+            goto fail;
+        }
+        cJSON_AddItemToObject(root, ord[i]->name, e);
+        cJSON_AddStringToObject(e, "dtype", st_dtype_str(ord[i]->dtype));
+        for (int d = 0; d < ord[i]->ndim; d++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)ord[i]->shape[d]));
+        cJSON_AddItemToObject(e, "shape", sh);
+        cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off[k]));
+        cJSON_AddItemToArray(of, cJSON_CreateNumber((double)(off[k] + w->nbytes[k])));
+        cJSON_AddItemToObject(e, "data_offsets", of);
+    }
+    if (!(hdr = cJSON_PrintUnformatted(root))) {
+        st_err(err, err_len, "%s: out of memory", path);
+        goto fail;
+    }
+    size_t hl = strlen(hdr), padded = (hl + 7) & ~(size_t)7;
+    if (!(w->f = fopen(w->tmp, "wb"))) {
+        st_err(err, err_len, "%s: cannot create: %s", w->tmp, strerror(errno));
+        goto fail;
+    }
+    uint8_t lenb[8];
+    for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(((uint64_t)padded >> (8 * i)) & 0xff);
+    int ok = fwrite(lenb, 1, 8, w->f) == 8 && fwrite(hdr, 1, hl, w->f) == hl;
+    for (size_t i = hl; ok && i < padded; i++) ok = fputc(' ', w->f) != EOF;
+    if (!ok) {
+        st_err(err, err_len, "%s: write failed: %s", w->tmp, strerror(errno));
+        goto fail;
+    }
+    w->cur = 0;
+    w->left = n ? w->nbytes[0] : 0;
+    free(hdr);
+    free(off);
+    free(ord);
+    cJSON_Delete(root);
+    return w;
+fail:
+    free(hdr);
+    free(off);
+    free(ord);
+    cJSON_Delete(root);
+    stream_abort(w);
+    return NULL;
+}
+
+int st_stream_write(st_stream *w, const void *bytes, size_t n, char *err, size_t err_len) {
+    const uint8_t *p = bytes;
+    while (n > 0) {
+        while (w->cur < w->n && w->left == 0) w->left = ++w->cur < w->n ? w->nbytes[w->cur] : 0;
+        if (w->cur >= w->n) {
+            st_err(err, err_len, "%s: %zu bytes past the last tensor", w->path, n);
+            return -1;
+        }
+        size_t k = n < w->left ? n : (size_t)w->left;
+        if (fwrite(p, 1, k, w->f) != k) {
+            st_err(err, err_len, "%s: write failed: %s", w->tmp, strerror(errno));
+            return -1;
+        }
+        p += k;
+        n -= k;
+        w->left -= k;
+    }
+    return 0;
+}
+
+int st_stream_close(st_stream *w, char *err, size_t err_len) {
+    if (!w) return 0;
+    while (w->cur < w->n && w->left == 0) w->left = ++w->cur < w->n ? w->nbytes[w->cur] : 0;
+    int rc = -1;
+    if (w->cur < w->n) {
+        st_err(err, err_len, "%s: closed with %llu bytes of data missing", w->path, (unsigned long long)w->left);
+    } else {
+        int c = fclose(w->f);
+        w->f = NULL;
+        if (c != 0) st_err(err, err_len, "%s: write failed: %s", w->tmp, strerror(errno));
+        else if (rename(w->tmp, w->path) != 0)
+            st_err(err, err_len, "%s: cannot rename into place: %s", w->path, strerror(errno));
+        else rc = 0;
+    }
+    if (rc == 0) {
+        free(w->tmp);
+        w->tmp = NULL;
+    }
+    stream_abort(w);
     return rc;
 }

@@ -45,6 +45,10 @@ st_file *st_open(const char *path, char *err, size_t err_len);
 /* Closes and unmaps; st_close(NULL) is a no-op. */
 void st_close(st_file *st);
 
+/* Reads every mapped page once (after an madvise WILLNEED), so that later reads of tensor data do
+ * not fault: loaders call it to move the disk reads of a big checkpoint into start-up. */
+void st_prefault(const st_file *st);
+
 /* Looks up a tensor by exact name; NULL when absent. Borrowed. */
 const st_tensor *st_find(const st_file *st, const char *name);
 
@@ -100,5 +104,19 @@ typedef struct {
     const void *data;
 } st_write_raw_tensor;
 int st_write_raw(const char *path, const st_write_raw_tensor *tensors, size_t n, char *err, size_t err_len);
+
+/* Streaming writer for files larger than memory (the full-size test checkpoints): open writes the
+ * header of tensors[0..n) (their data pointers are ignored; header keys sorted by name, data laid
+ * out in the given order), then the data of every tensor follows in that order through any number
+ * of st_stream_write calls of any size; close checks that every byte came, closes and renames the
+ * temporary file into place. On any failure (and on close with missing data) the temporary file
+ * is removed and -1 returned with err set; close frees the writer in every case.
+ *     st_stream *w = st_stream_open(path, t, n, err, sizeof err);
+ *     while (...) st_stream_write(w, chunk, bytes, err, sizeof err);
+ *     st_stream_close(w, err, sizeof err); */
+typedef struct st_stream st_stream;
+st_stream *st_stream_open(const char *path, const st_write_raw_tensor *tensors, size_t n, char *err, size_t err_len);
+int st_stream_write(st_stream *w, const void *bytes, size_t n, char *err, size_t err_len);
+int st_stream_close(st_stream *w, char *err, size_t err_len);
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/rng.h"
+#include "engine/tokenizer.h"
 
 /* ---- the tiny configuration ---------------------------------------------------------------- */
 
@@ -764,5 +765,325 @@ out:
     list_free(&l);
     free(c);
     free(g);
+    return rc;
+}
+
+/* ---- full-size presets (streamed) ---------------------------------------------------------- */
+
+/* The real 7B shapes (spec llava-ov-engine.md §1.1, §1.5, §2.2). */
+enum {
+    FS_HIDDEN = 3584,
+    FS_LAYERS = 28,
+    FS_HEADS = 28,
+    FS_KV_HEADS = 4,
+    FS_MLP = 18944,
+    FS_VOCAB = 152064,
+    FS_MAX_POS = 32768,
+    FS_SHARDS = 4,
+};
+
+#define FS_CHUNK ((size_t)1 << 22) /* elements generated per step: bounds the writer's memory */
+
+int eng_preset_parse(const char *name, eng_preset *out) {
+    if (!name) return -1;
+    if (strcmp(name, "llava-ov-7b") == 0) *out = ENG_PRESET_LLAVA_OV_7B;
+    else if (strcmp(name, "llava-video-7b") == 0) *out = ENG_PRESET_LLAVA_VIDEO_7B;
+    else return -1;
+    return 0;
+}
+
+/* config.json of the lmms-lab original files: no vision_config block (SigLIP-so400m implied by
+ * mm_vision_tower, 27 layers, select -2 -> the 26 stored), bf16. */
+static char *fullsize_config_json(eng_preset preset, int bos, int eos) {
+    int video = preset == ENG_PRESET_LLAVA_VIDEO_7B;
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return NULL;
+    cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString("LlavaQwenForCausalLM"));
+    cJSON_AddStringToObject(r, "_name_or_path", video ? "tango-bench/random-LLaVA-Video-7B-Qwen2"
+                                                      : "tango-bench/random-llava-onevision-qwen2-7b-ov");
+    cJSON_AddStringToObject(r, "model_type", "llava");
+    cJSON_AddNumberToObject(r, "hidden_size", FS_HIDDEN);
+    cJSON_AddNumberToObject(r, "intermediate_size", FS_MLP);
+    cJSON_AddNumberToObject(r, "num_hidden_layers", FS_LAYERS);
+    cJSON_AddNumberToObject(r, "num_attention_heads", FS_HEADS);
+    cJSON_AddNumberToObject(r, "num_key_value_heads", FS_KV_HEADS);
+    cJSON_AddNumberToObject(r, "vocab_size", FS_VOCAB);
+    cJSON_AddNumberToObject(r, "max_position_embeddings", FS_MAX_POS);
+    cJSON_AddNumberToObject(r, "rope_theta", 1000000.0);
+    cJSON_AddNumberToObject(r, "rms_norm_eps", 1e-6);
+    cJSON_AddStringToObject(r, "hidden_act", "silu");
+    cJSON_AddBoolToObject(r, "tie_word_embeddings", 0);
+    cJSON_AddBoolToObject(r, "use_sliding_window", 0);
+    cJSON_AddNullToObject(r, "rope_scaling");
+    cJSON_AddNumberToObject(r, "attention_dropout", 0.0);
+    cJSON_AddNumberToObject(r, "bos_token_id", bos);
+    cJSON_AddNumberToObject(r, "eos_token_id", eos);
+    cJSON_AddStringToObject(r, "torch_dtype", "bfloat16");
+    cJSON_AddStringToObject(r, "mm_vision_tower", "google/siglip-so400m-patch14-384");
+    cJSON_AddNumberToObject(r, "mm_hidden_size", 1152);
+    cJSON_AddStringToObject(r, "mm_projector_type", "mlp2x_gelu");
+    cJSON_AddNumberToObject(r, "mm_vision_select_layer", -2);
+    cJSON_AddStringToObject(r, "mm_vision_select_feature", "patch");
+    cJSON_AddStringToObject(r, "mm_patch_merge_type", "spatial_unpad");
+    cJSON_AddStringToObject(r, "mm_spatial_pool_mode", "bilinear");
+    cJSON_AddNumberToObject(r, "mm_spatial_pool_stride", 2);
+    cJSON_AddStringToObject(r, "mm_newline_position", video ? "grid" : "one_token");
+    cJSON_AddBoolToObject(r, "mm_use_im_start_end", 0);
+    cJSON_AddBoolToObject(r, "mm_use_im_patch_token", 0);
+    cJSON_AddStringToObject(r, "image_aspect_ratio", "anyres_max_9");
+    cJSON_AddNumberToObject(r, "tokenizer_model_max_length", FS_MAX_POS);
+    if (video) {
+        cJSON_AddBoolToObject(r, "add_faster_video", 0);
+        cJSON_AddBoolToObject(r, "force_sample", 1);
+        cJSON_AddBoolToObject(r, "add_time_instruction", 1);
+    }
+    char *s = cJSON_Print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+/* SigLIP-so400m-patch14-384 as a SiglipModel config (the --siglip head file beside the model). */
+static cJSON *so400m_block(void) {
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "model_type", "siglip_vision_model");
+    cJSON_AddNumberToObject(v, "hidden_size", 1152);
+    cJSON_AddNumberToObject(v, "image_size", 384);
+    cJSON_AddNumberToObject(v, "intermediate_size", 4304);
+    cJSON_AddNumberToObject(v, "num_attention_heads", 16);
+    cJSON_AddNumberToObject(v, "num_hidden_layers", 27);
+    cJSON_AddNumberToObject(v, "patch_size", 14);
+    cJSON_AddNumberToObject(v, "num_channels", 3);
+    cJSON_AddNumberToObject(v, "layer_norm_eps", 1e-6);
+    cJSON_AddStringToObject(v, "hidden_act", "gelu_pytorch_tanh");
+    return v;
+}
+
+/* One tensor of a streamed shard: name, shape, generator key. */
+typedef struct {
+    char name[256];
+    eng_tensor_id id;
+    int layer;
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+    size_t numel;
+} fs_tensor;
+
+static int fs_add(fs_tensor *t, size_t *n, const eng_config *cfg, eng_tensor_id id, int layer, char *err,
+                  size_t err_len) {
+    fs_tensor *x = &t[(*n)++];
+    memset(x, 0, sizeof *x);
+    x->id = id;
+    x->layer = layer;
+    if (eng_tensor_name(cfg, id, layer, x->name, sizeof x->name, err, err_len) != 0) return -1;
+    x->ndim = eng_tensor_shape(cfg, id, x->shape);
+    x->numel = 1;
+    for (int d = 0; d < x->ndim; d++) x->numel *= (size_t)x->shape[d];
+    return 0;
+}
+
+/* Element i of tensor (id, layer): a counter-based uniform draw of unit variance (so chunks can be
+ * generated in parallel and in any order), scaled like the tiny model's normals. */
+static void fs_fill(float *dst, size_t i0, size_t n, const fs_tensor *t, uint64_t seed) {
+    init_kind k = kind_of(t->id);
+    double fan_in = 1.0;
+    for (int d = 1; d < t->ndim; d++) fan_in *= (double)t->shape[d];
+    float scale = k == K_LINEAR ? (float)(1.0 / sqrt(fan_in)) : k == K_TABLE ? 0.5f : k == K_NORM_W ? 0.05f : 0.02f;
+    uint64_t key = tb_mix64(seed * 0x100000001b3ull + ((uint64_t)t->id << 32) + (uint64_t)(t->layer + 1));
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t z = tb_mix64(key + (i0 + j) * 0x9E3779B97F4A7C15ull);
+        float u = (float)((double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0) * 1.7320508f;
+        dst[j] = k == K_NORM_W ? 1.0f + u * scale : u * scale;
+    }
+}
+
+/* Streams tensors t[0..n) to path as BF16, FS_CHUNK elements at a time. */
+static int fs_write_file(const char *path, const fs_tensor *t, size_t n, uint64_t seed, float *f32, uint16_t *b16,
+                         char *err, size_t err_len) {
+    st_write_raw_tensor *raw = calloc(n ? n : 1, sizeof *raw);
+    if (!raw) {
+        tm_err(err, err_len, "%s: out of memory", path);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        raw[i].name = t[i].name;
+        raw[i].dtype = ST_BF16;
+        raw[i].ndim = t[i].ndim;
+        memcpy(raw[i].shape, t[i].shape, sizeof raw[i].shape);
+    }
+    st_stream *w = st_stream_open(path, raw, n, err, err_len);
+    free(raw);
+    if (!w) return -1;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t i0 = 0; i0 < t[i].numel; i0 += FS_CHUNK) {
+            size_t c = t[i].numel - i0 < FS_CHUNK ? t[i].numel - i0 : FS_CHUNK;
+            fs_fill(f32, i0, c, &t[i], seed);
+#pragma omp parallel for schedule(static)
+            for (size_t j = 0; j < c; j++) b16[j] = st_f32_to_bf16(f32[j]); /* little-endian host */
+            if (st_stream_write(w, b16, c * sizeof *b16, err, err_len) != 0) {
+                st_stream_close(w, NULL, 0);
+                return -1;
+            }
+        }
+    }
+    return st_stream_close(w, err, err_len);
+}
+
+/* Copies the tokenizer files present in src into dir; vocab.json + merges.txt or tokenizer.json
+ * must be among them. */
+static int copy_tokenizer(const char *src, const char *dir, char *err, size_t err_len) {
+    static const char *const files[] = {"tokenizer.json", "vocab.json", "merges.txt", "added_tokens.json",
+                                        "tokenizer_config.json", "special_tokens_map.json"};
+    int have[6] = {0};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char from[4096], to[4096];
+        join(from, sizeof from, src, files[i]);
+        FILE *in = fopen(from, "rb");
+        if (!in) continue;
+        join(to, sizeof to, dir, files[i]);
+        FILE *out = fopen(to, "wb");
+        int ok = out != NULL;
+        char buf[1 << 16];
+        size_t k;
+        while (ok && (k = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, k, out) == k;
+        ok = ok && !ferror(in);
+        fclose(in);
+        if (out && fclose(out) != 0) ok = 0;
+        if (!ok) {
+            tm_err(err, err_len, "%s: cannot copy to %s: %s", from, to, strerror(errno));
+            return -1;
+        }
+        have[i] = 1;
+    }
+    if (!have[0] && !(have[1] && have[2])) {
+        tm_err(err, err_len, "%s: no tokenizer.json and no vocab.json + merges.txt", src);
+        return -1;
+    }
+    return 0;
+}
+
+int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, const char *tokenizer_dir,
+                             char *err, size_t err_len) {
+    if (err && err_len) err[0] = '\0';
+    if (!dir || strlen(dir) > 3000 || (preset != ENG_PRESET_LLAVA_OV_7B && preset != ENG_PRESET_LLAVA_VIDEO_7B)) {
+        tm_err(err, err_len, "full-size model: bad directory or preset");
+        return -1;
+    }
+    char sub[4096], path[4096];
+    join(sub, sizeof sub, dir, "siglip");
+    if (mkdir_p(dir, err, err_len) != 0 || mkdir_p(sub, err, err_len) != 0) return -1;
+    /* the tokenizer decides the special ids the configs name */
+    int bos = ENG_TINY_ID_ENDOFTEXT, eos = ENG_TINY_ID_IM_END;
+    if (tokenizer_dir) {
+        if (copy_tokenizer(tokenizer_dir, dir, err, err_len) != 0) return -1;
+        tok_tokenizer *tk = tok_load(dir, err, err_len);
+        if (!tk) return -1;
+        bos = tok_token_id(tk, "<|endoftext|>");
+        eos = tok_token_id(tk, "<|im_end|>");
+        tok_free(tk);
+        if (bos < 0 || eos < 0 || bos >= FS_VOCAB || eos >= FS_VOCAB) {
+            tm_err(err, err_len, "%s: tokenizer lacks <|endoftext|> / <|im_end|> below id %d", tokenizer_dir, FS_VOCAB);
+            return -1;
+        }
+    } else {
+        eng_tiny_params tp = eng_tiny_default_params();
+        if (write_tokenizer(dir, &tp, err, err_len) != 0) return -1;
+    }
+    char *c = fullsize_config_json(preset, bos, eos);
+    cJSON *g = cJSON_CreateObject();
+    if (!c || !g) {
+        free(c);
+        cJSON_Delete(g);
+        tm_err(err, err_len, "full-size model: out of memory");
+        return -1;
+    }
+    /* Qwen2-7B-Instruct's generation_config.json, which the lmms-lab checkpoints carry */
+    cJSON_AddNumberToObject(g, "bos_token_id", bos);
+    cJSON_AddNumberToObject(g, "pad_token_id", bos);
+    cJSON *eo = cJSON_AddArrayToObject(g, "eos_token_id");
+    cJSON_AddItemToArray(eo, cJSON_CreateNumber(eos));
+    cJSON_AddItemToArray(eo, cJSON_CreateNumber(bos));
+    cJSON_AddBoolToObject(g, "do_sample", 1);
+    cJSON_AddNumberToObject(g, "repetition_penalty", 1.05);
+    cJSON_AddNumberToObject(g, "temperature", 0.7);
+    cJSON_AddNumberToObject(g, "top_k", 20);
+    cJSON_AddNumberToObject(g, "top_p", 0.8);
+    eng_config cfg;
+    int rc = -1;
+    fs_tensor *t = NULL;
+    float *f32 = NULL;
+    uint16_t *b16 = NULL;
+    if (write_text(dir, "config.json", c, err, err_len) != 0 || write_json(dir, "generation_config.json", g, err, err_len) != 0)
+        goto out;
+    if (eng_config_parse(c, strlen(c), "full-size config.json", &cfg, err, err_len) != 0) goto out;
+    join(path, sizeof path, dir, "model.safetensors");
+    unlink(path); /* st_open would pick it over the index */
+    size_t cap = eng_checkpoint_tensor_count(&cfg) + 16, n = 0;
+    t = calloc(cap, sizeof *t);
+    f32 = malloc(FS_CHUNK * sizeof *f32);
+    b16 = malloc(FS_CHUNK * sizeof *b16);
+    if (!t || !f32 || !b16) {
+        tm_err(err, err_len, "full-size model: out of memory");
+        goto out;
+    }
+    /* file order: globals, then the vision tower and the LLM layer by layer (a forward pass reads
+     * the mapped files front to back) */
+    for (int id = 0; id < ENG_T_COUNT; id++) {
+        if (eng_tensor_is_siglip((eng_tensor_id)id) || eng_tensor_is_layered((eng_tensor_id)id)) continue;
+        if (id == ENG_T_LM_HEAD && cfg.llm.tie_embeddings) continue;
+        if (id == ENG_T_NEWLINE && !cfg.has_image_newline) continue;
+        if (fs_add(t, &n, &cfg, (eng_tensor_id)id, 0, err, err_len)) goto out;
+    }
+    for (int pass = 1; pass <= 2; pass++)
+        for (int L = 0; L < (pass == 1 ? cfg.vision.n_layers : cfg.llm.n_layers); L++)
+            for (int id = 0; id < ENG_T_COUNT; id++)
+                if (eng_tensor_is_layered((eng_tensor_id)id) == pass && fs_add(t, &n, &cfg, (eng_tensor_id)id, L, err, err_len))
+                    goto out;
+    /* FS_SHARDS shards of about equal size, named and indexed as the real ones */
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += 2.0 * (double)t[i].numel;
+    cJSON *idx = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(idx, "metadata");
+    cJSON *wm = cJSON_AddObjectToObject(idx, "weight_map");
+    cJSON_AddNumberToObject(meta, "total_size", total);
+    size_t first = 0;
+    double acc = 0;
+    for (int s = 0; s < FS_SHARDS; s++) {
+        size_t last = first;
+        while (last < n && (s == FS_SHARDS - 1 || acc + 2.0 * (double)t[last].numel <= total * (s + 1) / FS_SHARDS)) {
+            acc += 2.0 * (double)t[last].numel;
+            last++;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, FS_SHARDS);
+        for (size_t i = first; i < last; i++) cJSON_AddStringToObject(wm, t[i].name, name);
+        join(path, sizeof path, dir, name);
+        if (fs_write_file(path, t + first, last - first, seed, f32, b16, err, err_len) != 0) {
+            cJSON_Delete(idx);
+            goto out;
+        }
+        first = last;
+    }
+    if (write_json(dir, "model.safetensors.index.json", idx, err, err_len) != 0) goto out;
+    /* the SigLIP attention-pooling head at full size */
+    n = 0;
+    for (int id = 0; id < ENG_T_COUNT; id++)
+        if (eng_tensor_is_siglip((eng_tensor_id)id) && fs_add(t, &n, &cfg, (eng_tensor_id)id, 0, err, err_len)) goto out;
+    join(path, sizeof path, sub, "model.safetensors");
+    if (fs_write_file(path, t, n, seed, f32, b16, err, err_len) != 0) goto out;
+    cJSON *sc = cJSON_CreateObject();
+    cJSON *sa = cJSON_AddArrayToObject(sc, "architectures");
+    cJSON_AddItemToArray(sa, cJSON_CreateString("SiglipModel"));
+    cJSON_AddStringToObject(sc, "model_type", "siglip");
+    cJSON_AddStringToObject(sc, "torch_dtype", "bfloat16");
+    cJSON_AddItemToObject(sc, "vision_config", so400m_block());
+    if (write_json(sub, "config.json", sc, err, err_len) != 0) goto out;
+    rc = 0;
+out:
+    free(c);
+    free(t);
+    free(f32);
+    free(b16);
     return rc;
 }

@@ -91,4 +91,28 @@ int eng_tiny_config(const eng_tiny_params *p, eng_config *cfg, char *err, size_t
  * -1 with "PATH: ..." in err. */
 int eng_tiny_model_write(const char *dir, const eng_tiny_params *p, char *err, size_t err_len);
 
+/* ---- full-size presets ----------------------------------------------------------------------
+ * `make-tiny-model DIR --preset llava-ov-7b|llava-video-7b`: the real lmms-lab layout at the real
+ * size (spec llava-ov-engine.md §2.2: 765 tensors, 8.03 B parameters, 16.06 GB of BF16 in four
+ * shards model-0000{1..4}-of-00004.safetensors + index), random weights, config.json as the
+ * lmms-lab files write it (no vision_config block: SigLIP-so400m implied, 27 layers, select -2,
+ * 26 stored; OV one_token newline, LLaVA-Video grid newline), Qwen2-7B-Instruct's
+ * generation_config.json, and siglip/ with the full-size SigLIP head (post_layernorm + MAP head,
+ * 13 tensors). The tokenizer files are copied from tokenizer_dir (the real Qwen2 vocabulary:
+ * vocab.json + merges.txt + added_tokens.json, or tokenizer.json) when given, else the tiny
+ * byte-level tokenizer is written (its ids fit the 152064 rows). Weights: element i of tensor
+ * (id, layer) is a counter-based uniform draw of unit variance scaled as the tiny model's (so the
+ * same seed gives the same bytes), generated and written 4 Mi elements at a time: the writer's
+ * memory stays under 100 MB whatever the checkpoint size. */
+typedef enum { ENG_PRESET_LLAVA_OV_7B = 1, ENG_PRESET_LLAVA_VIDEO_7B = 2 } eng_preset;
+
+/* "llava-ov-7b" / "llava-video-7b"; 0, or -1 for another name. */
+int eng_preset_parse(const char *name, eng_preset *out);
+
+/* Writes the full-size checkpoint of preset into dir (created; a model.safetensors there is
+ * removed). tokenizer_dir may be NULL. Returns 0, or -1 with "PATH: ..." in err (a failed shard
+ * leaves no partial file under its final name). */
+int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, const char *tokenizer_dir, char *err,
+                             size_t err_len);
+
 #endif

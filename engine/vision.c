@@ -42,12 +42,22 @@ static int load_to(eng_model *m, const st_file *st, float **dst, eng_tensor_id i
     return *dst ? ENG_OK : ENG_ERR_BACKEND;
 }
 
-/* Loads q, k, v weights and biases of layer l stacked as [3Dv, Dv] / [3Dv]. */
+/* Loads q, k, v weights and biases of layer l stacked as [3Dv, Dv] / [3Dv]: the three stored
+ * matrices copied one after the other in their dtype (float32 when their dtypes differ). */
 static int load_qkv(eng_model *m, int l, eng_vision_layer *ly, char *err, size_t err_len) {
     size_t dv = (size_t)m->cfg.vision.hidden;
     static const eng_tensor_id wid[3] = {ENG_T_V_Q_W, ENG_T_V_K_W, ENG_T_V_V_W};
     static const eng_tensor_id bid[3] = {ENG_T_V_Q_B, ENG_T_V_K_B, ENG_T_V_V_B};
-    float *w = malloc(3 * dv * dv * sizeof *w), *b = malloc(3 * dv * sizeof *b);
+    const st_tensor *tw[3];
+    for (int i = 0; i < 3; i++)
+        if (!(tw[i] = eng_tensor_find(m->st, &m->cfg, wid[i], l, err, err_len))) return ENG_ERR_FORMAT;
+    int same = tw[0]->dtype == tw[1]->dtype && tw[1]->dtype == tw[2]->dtype;
+    eng_wdesc d0;
+    eng_wdesc_of_tensor(tw[0], &d0);
+    eng_dtype dt = same ? d0.dtype : ENG_DT_F32;
+    size_t esz = eng_dtype_size(dt);
+    uint8_t *w = malloc(3 * dv * dv * esz);
+    float *b = malloc(3 * dv * sizeof *b);
     if (!w || !b) {
         free(w);
         free(b);
@@ -55,26 +65,32 @@ static int load_qkv(eng_model *m, int l, eng_vision_layer *ly, char *err, size_t
         return ENG_ERR_NOMEM;
     }
     for (int i = 0; i < 3; i++) {
-        float *tw = eng_model_load_tensor(m, m->st, wid[i], l, err, err_len);
-        float *tb = tw ? eng_model_load_tensor(m, m->st, bid[i], l, err, err_len) : NULL;
-        if (!tw || !tb) {
-            free(tw);
-            free(w);
-            free(b);
-            return ENG_ERR_FORMAT;
+        /* hashed in the order q_w, q_b, k_w, k_b, v_w, v_b (the weights digest is unchanged) */
+        float *tb = NULL, *tf = same ? NULL : eng_model_load_tensor(m, m->st, wid[i], l, err, err_len);
+        if ((!same && !tf)) goto bad;
+        if (same) {
+            if (!eng_model_load_tensor_hash(m, tw[i], err, err_len)) goto bad;
+            memcpy(w + (size_t)i * dv * dv * esz, tw[i]->data, dv * dv * esz);
+        } else {
+            memcpy(w + (size_t)i * dv * dv * esz, tf, dv * dv * esz);
+            free(tf);
         }
-        memcpy(w + (size_t)i * dv * dv, tw, dv * dv * sizeof *w);
+        if (!(tb = eng_model_load_tensor(m, m->st, bid[i], l, err, err_len))) goto bad;
         memcpy(b + (size_t)i * dv, tb, dv * sizeof *b);
-        free(tw);
         free(tb);
     }
-    ly->qkv_w = eng_model_to_backend(m, w, 3 * dv * dv, err, err_len);
-    if (!ly->qkv_w) {
+    eng_wdesc d = {dt, 3 * (int64_t)dv, (int64_t)dv, w, w};
+    int rc = eng_model_put_weight(m, &ly->qkv_w, &d, err, err_len); /* takes w */
+    if (rc != ENG_OK) {
         free(b);
-        return ENG_ERR_BACKEND;
+        return rc;
     }
     ly->qkv_b = eng_model_to_backend(m, b, 3 * dv, err, err_len);
     return ly->qkv_b ? ENG_OK : ENG_ERR_BACKEND;
+bad:
+    free(w);
+    free(b);
+    return ENG_ERR_FORMAT;
 }
 
 /* The SigLIP head: post_layernorm + MAP head from the Google checkpoint at path. */
@@ -93,18 +109,18 @@ static int load_head(eng_model *m, const char *path, char *err, size_t err_len) 
         if (eng_siglip_config_load(path, &scfg, err, err_len) != 0) return ENG_ERR_FORMAT;
         if (eng_siglip_config_check(vc, &scfg, err, err_len) != 0) return ENG_ERR_FORMAT;
     }
-    st = st_open(path, err, err_len);
+    st = m->st_head = st_open(path, err, err_len); /* mapped for the model's life: weights view it */
     if (!st) return ENG_ERR_IO;
     if (eng_siglip_check(&m->cfg, st, err, err_len) != 0) goto out;
     if ((rc = load_to(m, st, &w->post_ln_w, ENG_T_SIG_POST_LN_W, 0, dv, err, err_len)) ||
         (rc = load_to(m, st, &w->post_ln_b, ENG_T_SIG_POST_LN_B, 0, dv, err, err_len)) ||
-        (rc = load_to(m, st, &w->head_out_w, ENG_T_SIG_OUT_W, 0, dv * dv, err, err_len)) ||
+        (rc = eng_model_load_weight(m, st, ENG_T_SIG_OUT_W, 0, &w->head_out_w, err, err_len)) ||
         (rc = load_to(m, st, &w->head_out_b, ENG_T_SIG_OUT_B, 0, dv, err, err_len)) ||
         (rc = load_to(m, st, &w->head_ln_w, ENG_T_SIG_LN_W, 0, dv, err, err_len)) ||
         (rc = load_to(m, st, &w->head_ln_b, ENG_T_SIG_LN_B, 0, dv, err, err_len)) ||
-        (rc = load_to(m, st, &w->head_fc1_w, ENG_T_SIG_FC1_W, 0, mv * dv, err, err_len)) ||
+        (rc = eng_model_load_weight(m, st, ENG_T_SIG_FC1_W, 0, &w->head_fc1_w, err, err_len)) ||
         (rc = load_to(m, st, &w->head_fc1_b, ENG_T_SIG_FC1_B, 0, mv, err, err_len)) ||
-        (rc = load_to(m, st, &w->head_fc2_w, ENG_T_SIG_FC2_W, 0, dv * mv, err, err_len)) ||
+        (rc = eng_model_load_weight(m, st, ENG_T_SIG_FC2_W, 0, &w->head_fc2_w, err, err_len)) ||
         (rc = load_to(m, st, &w->head_fc2_b, ENG_T_SIG_FC2_B, 0, dv, err, err_len)))
         goto out;
     rc = ENG_ERR_FORMAT;
@@ -114,9 +130,8 @@ static int load_head(eng_model *m, const char *path, char *err, size_t err_len) 
     if (!in_b) goto out;
     /* The probe query never depends on the frame: q = probe . Wq^T + bq once, in double. */
     w->head_q = malloc(dv * sizeof *w->head_q);
-    float *kv_w = malloc(2 * dv * dv * sizeof *kv_w), *kv_b = malloc(2 * dv * sizeof *kv_b);
-    if (!w->head_q || !kv_w || !kv_b) {
-        free(kv_w);
+    float *kv_b = malloc(2 * dv * sizeof *kv_b);
+    if (!w->head_q || !kv_b) {
         free(kv_b);
         snprintf(err, err_len, "out of memory loading the SigLIP head");
         rc = ENG_ERR_NOMEM;
@@ -127,12 +142,15 @@ static int load_head(eng_model *m, const char *path, char *err, size_t err_len) 
         for (size_t j = 0; j < dv; j++) acc += (double)probe[j] * (double)in_w[o * dv + j];
         w->head_q[o] = (float)acc;
     }
-    memcpy(kv_w, in_w + dv * dv, 2 * dv * dv * sizeof *kv_w);
     memcpy(kv_b, in_b + dv, 2 * dv * sizeof *kv_b);
-    w->head_kv_w = eng_model_to_backend(m, kv_w, 2 * dv * dv, err, err_len);
-    if (!w->head_kv_w) {
+    /* k;v projection rows Dv..3Dv-1 of the stored in_proj: a view, no copy */
+    const st_tensor *tin = eng_tensor_find(st, &m->cfg, ENG_T_SIG_IN_W, 0, err, err_len);
+    eng_wdesc kd;
+    eng_wdesc_of_tensor(tin, &kd);
+    kd.host = (const uint8_t *)kd.host + dv * dv * eng_dtype_size(kd.dtype);
+    kd.rows = 2 * (int64_t)dv;
+    if ((rc = eng_model_put_weight(m, &w->head_kv_w, &kd, err, err_len)) != ENG_OK) {
         free(kv_b);
-        rc = ENG_ERR_BACKEND;
         goto out;
     }
     w->head_kv_b = eng_model_to_backend(m, kv_b, 2 * dv, err, err_len);
@@ -146,7 +164,6 @@ out:
     free(probe);
     free(in_w);
     free(in_b);
-    st_close(st);
     return rc;
 }
 
@@ -172,7 +189,8 @@ int eng_vision_load(eng_model *m, const char *siglip_path, char *err, size_t err
         snprintf(err, err_len, "out of memory");
         return ENG_ERR_NOMEM;
     }
-    if ((rc = load_to(m, m->st, &w->patch_w, ENG_T_V_PATCH_W, 0, dv * 3 * pp, err, err_len)) ||
+    (void)pp;
+    if ((rc = eng_model_load_weight(m, m->st, ENG_T_V_PATCH_W, 0, &w->patch_w, err, err_len)) ||
         (rc = load_to(m, m->st, &w->patch_b, ENG_T_V_PATCH_B, 0, dv, err, err_len)) ||
         (rc = load_to(m, m->st, &w->pos, ENG_T_V_POS, 0, np * dv, err, err_len)))
         return rc;
@@ -181,19 +199,19 @@ int eng_vision_load(eng_model *m, const char *siglip_path, char *err, size_t err
         if ((rc = load_to(m, m->st, &ly->ln1_w, ENG_T_V_LN1_W, l, dv, err, err_len)) ||
             (rc = load_to(m, m->st, &ly->ln1_b, ENG_T_V_LN1_B, l, dv, err, err_len)) ||
             (rc = load_qkv(m, l, ly, err, err_len)) ||
-            (rc = load_to(m, m->st, &ly->o_w, ENG_T_V_O_W, l, dv * dv, err, err_len)) ||
+            (rc = eng_model_load_weight(m, m->st, ENG_T_V_O_W, l, &ly->o_w, err, err_len)) ||
             (rc = load_to(m, m->st, &ly->o_b, ENG_T_V_O_B, l, dv, err, err_len)) ||
             (rc = load_to(m, m->st, &ly->ln2_w, ENG_T_V_LN2_W, l, dv, err, err_len)) ||
             (rc = load_to(m, m->st, &ly->ln2_b, ENG_T_V_LN2_B, l, dv, err, err_len)) ||
-            (rc = load_to(m, m->st, &ly->fc1_w, ENG_T_V_FC1_W, l, mv * dv, err, err_len)) ||
+            (rc = eng_model_load_weight(m, m->st, ENG_T_V_FC1_W, l, &ly->fc1_w, err, err_len)) ||
             (rc = load_to(m, m->st, &ly->fc1_b, ENG_T_V_FC1_B, l, mv, err, err_len)) ||
-            (rc = load_to(m, m->st, &ly->fc2_w, ENG_T_V_FC2_W, l, dv * mv, err, err_len)) ||
+            (rc = eng_model_load_weight(m, m->st, ENG_T_V_FC2_W, l, &ly->fc2_w, err, err_len)) ||
             (rc = load_to(m, m->st, &ly->fc2_b, ENG_T_V_FC2_B, l, dv, err, err_len)))
             return rc;
     }
-    if ((rc = load_to(m, m->st, &w->proj1_w, ENG_T_PROJ1_W, 0, d * dv, err, err_len)) ||
+    if ((rc = eng_model_load_weight(m, m->st, ENG_T_PROJ1_W, 0, &w->proj1_w, err, err_len)) ||
         (rc = load_to(m, m->st, &w->proj1_b, ENG_T_PROJ1_B, 0, d, err, err_len)) ||
-        (rc = load_to(m, m->st, &w->proj2_w, ENG_T_PROJ2_W, 0, d * d, err, err_len)) ||
+        (rc = eng_model_load_weight(m, m->st, ENG_T_PROJ2_W, 0, &w->proj2_w, err, err_len)) ||
         (rc = load_to(m, m->st, &w->proj2_b, ENG_T_PROJ2_B, 0, d, err, err_len)))
         return rc;
     if (m->cfg.has_image_newline) {
@@ -208,20 +226,23 @@ void eng_vision_unload(eng_model *m) {
     if (!m->vision_loaded) return;
     eng_backend *be = &m->be;
     eng_vision_weights *w = &m->vw;
-    float **globals[] = {&w->patch_w,   &w->patch_b,    &w->pos,        &w->proj1_w,    &w->proj1_b,
-                         &w->proj2_w,   &w->proj2_b,    &w->post_ln_w,  &w->post_ln_b,  &w->head_kv_w,
-                         &w->head_kv_b, &w->head_out_w, &w->head_out_b, &w->head_ln_w,  &w->head_ln_b,
-                         &w->head_fc1_w, &w->head_fc1_b, &w->head_fc2_w, &w->head_fc2_b};
+    float **globals[] = {&w->patch_b,   &w->pos,       &w->proj1_b,    &w->proj2_b,    &w->post_ln_w,
+                         &w->post_ln_b, &w->head_kv_b, &w->head_out_b, &w->head_ln_w,  &w->head_ln_b,
+                         &w->head_fc1_b, &w->head_fc2_b};
     for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++) {
         be->k->free(be, *globals[i]);
         *globals[i] = NULL;
     }
+    eng_weight *gw[] = {&w->patch_w, &w->proj1_w, &w->proj2_w, &w->head_kv_w, &w->head_out_w, &w->head_fc1_w,
+                        &w->head_fc2_w};
+    for (size_t i = 0; i < sizeof gw / sizeof gw[0]; i++) be->k->weight_free(be, gw[i]);
     if (w->layers) {
         for (int l = 0; l < m->cfg.vision.n_layers; l++) {
             eng_vision_layer *ly = &w->layers[l];
-            float *ps[] = {ly->ln1_w, ly->ln1_b, ly->qkv_w, ly->qkv_b, ly->o_w,   ly->o_b,
-                           ly->ln2_w, ly->ln2_b, ly->fc1_w, ly->fc1_b, ly->fc2_w, ly->fc2_b};
+            float *ps[] = {ly->ln1_w, ly->ln1_b, ly->qkv_b, ly->o_b, ly->ln2_w, ly->ln2_b, ly->fc1_b, ly->fc2_b};
             for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) be->k->free(be, ps[i]);
+            eng_weight *ws[] = {&ly->qkv_w, &ly->o_w, &ly->fc1_w, &ly->fc2_w};
+            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) be->k->weight_free(be, ws[i]);
         }
         free(w->layers);
     }
@@ -450,7 +471,7 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
                 }
         }
         OP(be->k->upload(be, sc.patches, host_patches, (size_t)(N * K3)));
-        OP(be->k->matmul(be, sc.x, sc.patches, w->patch_w, w->patch_b, N, K3, Dv));
+        OP(be->k->linear(be, sc.x, sc.patches, &w->patch_w, w->patch_b, N));
         OP(be->k->add_bcast(be, sc.x, sc.x, w->pos, B, P * Dv)); /* pos table [P*Dv] per frame */
 
         eng_attn_desc ad;
@@ -469,21 +490,21 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
             const eng_vision_layer *ly = &w->layers[l];
             const int last = l == vc->n_layers - 1;
             OP(be->k->layernorm(be, sc.h, sc.x, ly->ln1_w, ly->ln1_b, N, Dv, vc->layer_norm_eps));
-            OP(be->k->matmul(be, sc.qkv, sc.h, ly->qkv_w, ly->qkv_b, N, Dv, 3 * Dv));
+            OP(be->k->linear(be, sc.qkv, sc.h, &ly->qkv_w, ly->qkv_b, N));
             OP(be->k->attention(be, sc.h, sc.qkv, sc.qkv + Dv, sc.qkv + 2 * Dv, &ad, NULL, last ? sc.recv : NULL));
             if (last) OP(be->k->head_mean(be, sc.keys, sc.qkv + Dv, 3 * Dv, N, H, Dh));
-            OP(be->k->matmul(be, sc.mlp, sc.h, ly->o_w, ly->o_b, N, Dv, Dv)); /* mlp as [N, Dv] temp */
+            OP(be->k->linear(be, sc.mlp, sc.h, &ly->o_w, ly->o_b, N)); /* mlp as [N, Dv] temp */
             OP(be->k->add(be, sc.x, sc.x, sc.mlp, (size_t)(N * Dv)));
             OP(be->k->layernorm(be, sc.h, sc.x, ly->ln2_w, ly->ln2_b, N, Dv, vc->layer_norm_eps));
-            OP(be->k->matmul(be, sc.mlp, sc.h, ly->fc1_w, ly->fc1_b, N, Dv, Mv));
+            OP(be->k->linear(be, sc.mlp, sc.h, &ly->fc1_w, ly->fc1_b, N));
             OP(gelu_act(be, sc.mlp, sc.mlp, (size_t)(N * Mv)));
-            OP(be->k->matmul(be, sc.h, sc.mlp, ly->fc2_w, ly->fc2_b, N, Mv, Dv));
+            OP(be->k->linear(be, sc.h, sc.mlp, &ly->fc2_w, ly->fc2_b, N));
             OP(be->k->add(be, sc.x, sc.x, sc.h, (size_t)(N * Dv)));
         }
         /* Projector (exact erf GELU) and pooling on the G x G grid. */
-        OP(be->k->matmul(be, sc.t1, sc.x, w->proj1_w, w->proj1_b, N, Dv, D));
+        OP(be->k->linear(be, sc.t1, sc.x, &w->proj1_w, w->proj1_b, N));
         OP(be->k->gelu_erf(be, sc.t1, sc.t1, (size_t)(N * D)));
-        OP(be->k->matmul(be, sc.proj, sc.t1, w->proj2_w, w->proj2_b, N, D, D));
+        OP(be->k->linear(be, sc.proj, sc.t1, &w->proj2_w, w->proj2_b, N));
         OP(be->k->pool2d(be, sc.pooled, sc.proj, B, G, G, D, pm, Gp, Gp));
         OP(be->k->pool2d(be, sc.precv, sc.recv, B, G, G, 1, pm, Gp, Gp));
         OP(be->k->pool2d(be, sc.pkeys, sc.keys, B, G, G, Dh, pm, Gp, Gp));
@@ -495,13 +516,13 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
             hd.ld_k = hd.ld_v = 2 * Dv;
             hd.ld_out = Dv;
             OP(be->k->layernorm(be, sc.h, sc.x, w->post_ln_w, w->post_ln_b, N, Dv, vc->layer_norm_eps));
-            OP(be->k->matmul(be, sc.qkv, sc.h, w->head_kv_w, w->head_kv_b, N, Dv, 2 * Dv));
+            OP(be->k->linear(be, sc.qkv, sc.h, &w->head_kv_w, w->head_kv_b, N));
             OP(be->k->attention(be, sc.ho, sc.hq, sc.qkv, sc.qkv + Dv, &hd, NULL, sc.map));
-            OP(be->k->matmul(be, sc.ho2, sc.ho, w->head_out_w, w->head_out_b, B, Dv, Dv));
+            OP(be->k->linear(be, sc.ho2, sc.ho, &w->head_out_w, w->head_out_b, B));
             OP(be->k->layernorm(be, sc.ho, sc.ho2, w->head_ln_w, w->head_ln_b, B, Dv, vc->layer_norm_eps));
-            OP(be->k->matmul(be, sc.hm, sc.ho, w->head_fc1_w, w->head_fc1_b, B, Dv, Mv));
+            OP(be->k->linear(be, sc.hm, sc.ho, &w->head_fc1_w, w->head_fc1_b, B));
             OP(gelu_act(be, sc.hm, sc.hm, (size_t)(B * Mv)));
-            OP(be->k->matmul(be, sc.ho, sc.hm, w->head_fc2_w, w->head_fc2_b, B, Mv, Dv));
+            OP(be->k->linear(be, sc.ho, sc.hm, &w->head_fc2_w, w->head_fc2_b, B));
             OP(be->k->add(be, sc.ho, sc.ho, sc.ho2, (size_t)(B * Dv)));
             OP(be->k->pool2d(be, sc.pmap, sc.map, B, G, G, 1, pm, Gp, Gp));
         }
@@ -542,6 +563,18 @@ static float *rand_host(uint64_t *state, size_t n, float mean, float sd) {
         p[i] = mean + sd * (float)((u - 0.5) * 3.4641016151377544); /* var of U(-a, a) = a^2/3 */
     }
     return p;
+}
+
+/* A random float32 matrix [rows, cols] owned by the weight. */
+static int rand_w(eng_model *m, uint64_t *state, eng_weight *dst, size_t rows, size_t cols, float sd, char *err,
+                  size_t err_len) {
+    float *h = rand_host(state, rows * cols, 0, sd);
+    if (!h) {
+        snprintf(err, err_len, "out of memory");
+        return ENG_ERR_NOMEM;
+    }
+    eng_wdesc d = {ENG_DT_F32, (int64_t)rows, (int64_t)cols, h, h};
+    return eng_model_put_weight(m, dst, &d, err, err_len);
 }
 
 static int rand_to(eng_model *m, uint64_t *state, float **dst, size_t n, float mean, float sd, char *err,
@@ -586,7 +619,7 @@ eng_model *eng_model_random_vision(const eng_config *cfg, eng_backend_kind kind,
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
-    if ((rc = rand_to(m, &s, &w->patch_w, dv * k3, 0, 1.0f / sqrtf((float)k3), err, err_len)) ||
+    if ((rc = rand_w(m, &s, &w->patch_w, dv, k3, 1.0f / sqrtf((float)k3), err, err_len)) ||
         (rc = rand_to(m, &s, &w->patch_b, dv, 0, 0.02f, err, err_len)) ||
         (rc = rand_to(m, &s, &w->pos, np * dv, 0, 0.5f, err, err_len)))
         goto fail;
@@ -594,35 +627,35 @@ eng_model *eng_model_random_vision(const eng_config *cfg, eng_backend_kind kind,
         eng_vision_layer *ly = &w->layers[l];
         if ((rc = rand_to(m, &s, &ly->ln1_w, dv, 1, 0.05f, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->ln1_b, dv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &ly->qkv_w, 3 * dv * dv, 0, sdv, err, err_len)) ||
+            (rc = rand_w(m, &s, &ly->qkv_w, 3 * dv, dv, sdv, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->qkv_b, 3 * dv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &ly->o_w, dv * dv, 0, sdv, err, err_len)) ||
+            (rc = rand_w(m, &s, &ly->o_w, dv, dv, sdv, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->o_b, dv, 0, 0.02f, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->ln2_w, dv, 1, 0.05f, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->ln2_b, dv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &ly->fc1_w, mv * dv, 0, sdv, err, err_len)) ||
+            (rc = rand_w(m, &s, &ly->fc1_w, mv, dv, sdv, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->fc1_b, mv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &ly->fc2_w, dv * mv, 0, sdm, err, err_len)) ||
+            (rc = rand_w(m, &s, &ly->fc2_w, dv, mv, sdm, err, err_len)) ||
             (rc = rand_to(m, &s, &ly->fc2_b, dv, 0, 0.02f, err, err_len)))
             goto fail;
     }
-    if ((rc = rand_to(m, &s, &w->proj1_w, d * dv, 0, sdv, err, err_len)) ||
+    if ((rc = rand_w(m, &s, &w->proj1_w, d, dv, sdv, err, err_len)) ||
         (rc = rand_to(m, &s, &w->proj1_b, d, 0, 0.02f, err, err_len)) ||
-        (rc = rand_to(m, &s, &w->proj2_w, d * d, 0, sdd, err, err_len)) ||
+        (rc = rand_w(m, &s, &w->proj2_w, d, d, sdd, err, err_len)) ||
         (rc = rand_to(m, &s, &w->proj2_b, d, 0, 0.02f, err, err_len)))
         goto fail;
     if (with_head) {
         if ((rc = rand_to(m, &s, &w->post_ln_w, dv, 1, 0.05f, err, err_len)) ||
             (rc = rand_to(m, &s, &w->post_ln_b, dv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &w->head_kv_w, 2 * dv * dv, 0, sdv, err, err_len)) ||
+            (rc = rand_w(m, &s, &w->head_kv_w, 2 * dv, dv, sdv, err, err_len)) ||
             (rc = rand_to(m, &s, &w->head_kv_b, 2 * dv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &w->head_out_w, dv * dv, 0, sdv, err, err_len)) ||
+            (rc = rand_w(m, &s, &w->head_out_w, dv, dv, sdv, err, err_len)) ||
             (rc = rand_to(m, &s, &w->head_out_b, dv, 0, 0.02f, err, err_len)) ||
             (rc = rand_to(m, &s, &w->head_ln_w, dv, 1, 0.05f, err, err_len)) ||
             (rc = rand_to(m, &s, &w->head_ln_b, dv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &w->head_fc1_w, mv * dv, 0, sdv, err, err_len)) ||
+            (rc = rand_w(m, &s, &w->head_fc1_w, mv, dv, sdv, err, err_len)) ||
             (rc = rand_to(m, &s, &w->head_fc1_b, mv, 0, 0.02f, err, err_len)) ||
-            (rc = rand_to(m, &s, &w->head_fc2_w, dv * mv, 0, sdm, err, err_len)) ||
+            (rc = rand_w(m, &s, &w->head_fc2_w, dv, mv, sdm, err, err_len)) ||
             (rc = rand_to(m, &s, &w->head_fc2_b, dv, 0, 0.02f, err, err_len)))
             goto fail;
         w->head_q = rand_host(&s, dv, 0, 1.0f);

@@ -9,7 +9,7 @@
 #include "harness/commands.h"
 
 int cmd_make_tiny_model(int argc, char **argv) {
-    const char *layout = "lmms", *dtype = "f32";
+    const char *layout = "lmms", *dtype = "f32", *preset = NULL, *tokenizer = NULL;
     int64_t seed = 1, shards = 1, llm_layers = 4, image_size = 100;
     int video = 0;
     const cli_opt opts[] = {
@@ -22,6 +22,9 @@ int cmd_make_tiny_model(int argc, char **argv) {
          .max = 1024},
         {"llm-layers", CLI_INT, &llm_layers, "N", "LLM decoder layers (28 = the real depth)", .min = 1, .max = 64},
         {"video", CLI_FLAG, &video, NULL, "LLaVA-Video flavour (lmms only): mm_newline_position \"grid\""},
+        {"preset", CLI_STR, &preset, "llava-ov-7b|llava-video-7b",
+         "full-size checkpoint instead (real names, shapes, bf16, 4 shards, 16 GB, random weights; streamed)"},
+        {"tokenizer", CLI_STR, &tokenizer, "DIR", "with --preset: copy the tokenizer files of DIR (the real Qwen2 vocabulary)"},
         {0}};
     const cli_spec spec = {
         "make-tiny-model", "DIR", 1, 1, "write a deterministic tiny LLaVA-OneVision checkpoint for tests", opts};
@@ -30,6 +33,20 @@ int cmd_make_tiny_model(int argc, char **argv) {
     int st = cli_parse(&spec, argc, argv, pos, &n_pos);
     if (st != CLI_OK) return cli_exit_code(st);
 
+    char err[1024];
+    if (preset) {
+        eng_preset pr;
+        if (eng_preset_parse(preset, &pr))
+            return cli_usage_error(&spec, "--preset must be llava-ov-7b or llava-video-7b, got '%s'", preset);
+        if (eng_fullsize_model_write(pos[0], pr, (uint64_t)seed, tokenizer, err, sizeof err) != 0) {
+            fprintf(stderr, "tango-bench make-tiny-model: %s\n", err);
+            return 1;
+        }
+        printf("wrote full-size %s checkpoint (bf16, seed %lld, %s tokenizer) to %s\n", preset, (long long)seed,
+               tokenizer ? "copied" : "tiny", pos[0]);
+        return 0;
+    }
+    if (tokenizer) return cli_usage_error(&spec, "--tokenizer needs --preset");
     eng_tiny_params p = eng_tiny_default_params();
     if (strcmp(layout, "lmms") == 0)
         p.layout = ENG_LAYOUT_LMMS;
@@ -52,7 +69,6 @@ int cmd_make_tiny_model(int argc, char **argv) {
     p.llm_layers = (int)llm_layers;
     p.image_size = (int)image_size;
 
-    char err[1024];
     if (eng_tiny_model_write(pos[0], &p, err, sizeof err) != 0) {
         fprintf(stderr, "tango-bench make-tiny-model: %s\n", err);
         return 1;

@@ -8,7 +8,7 @@
  * values included, before newline assembly), order.npy (int64, LLM order, -1 = newline),
  * positions.npy (int64 position id of each order entry, relative to the visual block) and
  * summary.json (counts per segment, budgets, realised equivalent retention, active quirks, the
- * in-LLM plan). Bad input: one line, exit 2; runtime failure (I/O, memory): one line, exit 1. */
+ * in-LLM plan, and "timing": {"prune_ms"}: the method's own wall time in this process). Bad input: one line, exit 2; runtime failure (I/O, memory): one line, exit 1. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/clock.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/npy.h"
@@ -86,7 +87,7 @@ static cJSON *plan_json(const tg_prune_output *out) {
     return o;
 }
 
-static char *summary_text(const char *method, const tg_prune_input *in, const tg_prune_output *out) {
+static char *summary_text(const char *method, const tg_prune_input *in, const tg_prune_output *out, double prune_ms) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "method", method);
     cJSON_AddStringToObject(root, "compat", out->compat ? out->compat : "official");
@@ -136,6 +137,9 @@ static char *summary_text(const char *method, const tg_prune_input *in, const tg
     for (int l = 0; l < out->n_layers; l++) cJSON_AddItemToArray(vl, cJSON_CreateNumber((double)out->visual_per_layer[l]));
     cJSON_AddNumberToObject(root, "equiv_retention", out->equiv_retention);
     cJSON_AddNumberToObject(root, "equiv_retention_content", out->equiv_retention_content);
+    /* the method's own time in this process (monotonic clock): no start-up, no .npy reading */
+    cJSON *tm = cJSON_AddObjectToObject(root, "timing");
+    cJSON_AddNumberToObject(tm, "prune_ms", prune_ms);
     char *txt = cJSON_Print(root);
     cJSON_Delete(root);
     return txt;
@@ -293,7 +297,9 @@ int cmd_prune(int argc, char **argv) {
     in.n_threads = (int)threads;
     in.params = (const char *const *)sets.items;
     in.n_params = sets.n;
+    double t0 = tb_now_s();
     st = m->run(&in, &out, err, sizeof err);
+    double prune_ms = 1e3 * (tb_now_s() - t0);
     if (st != TG_OK) {
         fprintf(stderr, "tango-bench prune: %s: %s\n", method, err);
         rc = st == TG_ERR_INPUT ? 2 : 1;
@@ -316,7 +322,7 @@ int cmd_prune(int argc, char **argv) {
     if (npy_write(path, NPY_I64, out.order, 1, sq, err, sizeof err)) goto io_fail;
     snprintf(path, sizeof path, "%s/positions.npy", outdir);
     if (npy_write(path, NPY_I64, out.positions, 1, sq, err, sizeof err)) goto io_fail;
-    txt = summary_text(method, &in, &out);
+    txt = summary_text(method, &in, &out, prune_ms);
     snprintf(path, sizeof path, "%s/summary.json", outdir);
     FILE *fp = txt ? fopen(path, "w") : NULL;
     if (!fp || fputs(txt, fp) < 0 || fputc('\n', fp) < 0) {

@@ -11,7 +11,7 @@
 int cmd_run(int argc, char **argv) {
     const char *config = NULL, *shard = NULL;
     run_params p = run_default_params();
-    int64_t limit = 0;
+    int64_t limit = 0, decode_ahead = p.decode_ahead;
     int quiet = 0, dry_run = 0;
     const cli_opt opts[] = {
         {"config", CLI_STR, &config, "FILE", "experiment config (JSON; see configs/)", .required = 1},
@@ -19,6 +19,8 @@ int cmd_run(int argc, char **argv) {
         {"shard", CLI_STR, &shard, "I/N", "run only the samples of shard I of N (0-based; by a hash of the id)"},
         {"limit", CLI_INT, &limit, "N", "at most N samples per benchmark (0 = all)", 0, 1e12},
         {"quiet", CLI_FLAG, &quiet, NULL, "no progress output"},
+        {"decode-ahead", CLI_INT, &decode_ahead, "N",
+         "videos decoded ahead of the model in a decoder thread (0 = decode inline)", 0, 64},
         {"dry-run", CLI_FLAG, &dry_run, NULL, "check the config and print the grid; load nothing, run nothing"},
         {0},
     };
@@ -36,6 +38,7 @@ int cmd_run(int argc, char **argv) {
         p.shard_count = (int)n;
     }
     p.limit = limit;
+    p.decode_ahead = (int)decode_ahead;
     p.progress = !quiet && isatty(2);
 
     char err[2048];

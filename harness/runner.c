@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,105 @@ static int fail(char *err, size_t n, const char *fmt, ...) {
 
 run_params run_default_params(void) {
     return (run_params){.db_path = "results.db", .shard_index = 0, .shard_count = 1, .progress = 0,
-                        .log_prefix = "tango-bench run"};
+                        .log_prefix = "tango-bench run", .decode_ahead = 2};
+}
+
+/* ---- the decoder thread ---------------------------------------------------------------------
+ * FFmpeg decodes the videos of the next samples in its own thread while the model works on the
+ * current one. The runner lists, before the sample loop, the samples whose answer will decode a
+ * video (pending work and a video, clip or policy different from the previous such sample); the
+ * thread decodes them in that order into a ring of `cap` slots and waits while the ring is full,
+ * so at most cap decoded videos wait in memory. The model takes each one when it reaches that
+ * sample, and the time it blocks there is the sample's decode wait. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const ds_sample *const *samples; /* [n] in decode order */
+    size_t n, produced, consumed;
+    int cap, stop;
+    run_decoded *ring; /* [cap] */
+    int n_frames, image_size;
+    const char *rule, *seek;
+    pthread_t th;
+    int started;
+} decoder_q;
+
+static void *decoder_main(void *arg) {
+    decoder_q *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        while (!q->stop && q->produced < q->n && q->produced - q->consumed >= (size_t)q->cap)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (q->stop || q->produced >= q->n) {
+            pthread_mutex_unlock(&q->mu);
+            return NULL;
+        }
+        size_t i = q->produced;
+        pthread_mutex_unlock(&q->mu);
+        run_decoded d;
+        run_decode_sample(q->samples[i], q->n_frames, q->image_size, q->rule, q->seek, &d);
+        pthread_mutex_lock(&q->mu);
+        q->ring[i % (size_t)q->cap] = d;
+        q->produced++;
+        pthread_cond_broadcast(&q->cv);
+        pthread_mutex_unlock(&q->mu);
+    }
+}
+
+/* Starts the thread over samples[0..n); 0 or -1 (then the runner decodes inline). */
+static int decoder_start(decoder_q *q, const ds_sample *const *samples, size_t n, int cap, int n_frames,
+                         int image_size, const char *rule, const char *seek) {
+    memset(q, 0, sizeof *q);
+    if (cap < 1 || n == 0) return -1;
+    q->ring = calloc((size_t)cap, sizeof *q->ring);
+    if (!q->ring) return -1;
+    q->samples = samples;
+    q->n = n;
+    q->cap = cap;
+    q->n_frames = n_frames;
+    q->image_size = image_size;
+    q->rule = rule;
+    q->seek = seek;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    if (pthread_create(&q->th, NULL, decoder_main, q) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->cv);
+        free(q->ring);
+        q->ring = NULL;
+        return -1;
+    }
+    q->started = 1;
+    return 0;
+}
+
+/* The next decoded video (the consumed-th of the list), moved into *out; *wait_ms = the time
+ * spent blocked on the decoder. */
+static void decoder_take(decoder_q *q, run_decoded *out, double *wait_ms) {
+    double t0 = tb_now_s();
+    pthread_mutex_lock(&q->mu);
+    while (q->produced <= q->consumed) pthread_cond_wait(&q->cv, &q->mu);
+    run_decoded *slot = &q->ring[q->consumed % (size_t)q->cap];
+    *out = *slot;
+    memset(slot, 0, sizeof *slot);
+    q->consumed++;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    *wait_ms = 1e3 * (tb_now_s() - t0);
+}
+
+static void decoder_stop(decoder_q *q) {
+    if (!q->started) return;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->th, NULL);
+    for (size_t i = q->consumed; i < q->produced; i++) run_decoded_free(&q->ring[i % (size_t)q->cap]);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+    free(q->ring);
+    q->started = 0;
 }
 
 int run_shard_of(const char *sample_id, int n) {
@@ -113,6 +212,9 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     ds_sample_set *set = NULL;
     size_t *picked = NULL;
     run_slot *slots = NULL;
+    unsigned char *pending = NULL, *decodes = NULL;
+    const ds_sample **dlist = NULL;
+    decoder_q dq = {0};
     run_progress pr = {.p = p, .t_start = tb_now_s(), .tty = p->progress};
     /* peak_bytes is each sample's own peak where the platform can reset the high-water mark, else
      * the process's; the run names which (peak_mem.h) */
@@ -230,14 +332,54 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
             }
             pr.total += (int64_t)n_pick * n_slots;
 
+            /* which samples have pending work, and which of those decode a video (in order) */
+            pending = calloc(n_pick ? n_pick : 1, 1);
+            decodes = calloc(n_pick ? n_pick : 1, 1);
+            dlist = calloc(n_pick ? n_pick : 1, sizeof *dlist);
+            if (!pending || !decodes || !dlist) {
+                fail(err, err_len, "out of memory");
+                goto out;
+            }
+            size_t n_dec = 0;
+            const ds_sample *prev = NULL;
+            for (size_t pi = 0; pi < n_pick; pi++) {
+                const ds_sample *s = ds_sample_set_get(set, picked[pi]);
+                for (int k = 0; k < n_slots && !pending[pi]; k++) {
+                    int done;
+                    if (db_sample_done(db, slots[k].key, s->id, &done)) {
+                        fail(err, err_len, "%s", db_errmsg(db));
+                        goto out;
+                    }
+                    pending[pi] = !done;
+                }
+                if (!pending[pi] || s->error) continue; /* a bad record decodes nothing */
+                int same = prev && !strcmp(prev->video ? prev->video : "", s->video ? s->video : "") &&
+                           ((isnan(prev->start) && isnan(s->start)) || prev->start == s->start) &&
+                           ((isnan(prev->end) && isnan(s->end)) || prev->end == s->end);
+                if (!same) {
+                    decodes[pi] = 1;
+                    dlist[n_dec++] = s;
+                }
+                prev = s;
+            }
+            int ahead = p->decode_ahead > 0 && decoder_start(&dq, dlist, n_dec, p->decode_ahead, run_session_frames(l),
+                                                             run_session_image_size(l), b->frame_rule, b->seek) == 0;
+
             for (size_t pi = 0; pi < n_pick; pi++) {
                 const ds_sample *s = ds_sample_set_get(set, picked[pi]);
                 char *cats = NULL;
+                run_decoded dec_buf, *dec = NULL; /* this sample's frames, decoded ahead */
+                double wait_ms = 0.0;
+                if (ahead && decodes[pi]) {
+                    decoder_take(&dq, &dec_buf, &wait_ms);
+                    dec = &dec_buf;
+                }
                 for (int k = 0; k < n_slots; k++) {
                     run_slot *sl = &slots[k];
                     int done;
                     if (db_sample_done(db, sl->key, s->id, &done)) {
                         free(cats);
+                        run_decoded_free(dec);
                         fail(err, err_len, "%s", db_errmsg(db));
                         goto out;
                     }
@@ -259,7 +401,13 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     ap.max_new_tokens = b->max_new_tokens;
                     run_answer o;
                     int peak_ok = peak_kind == PEAK_MEM_PROCESS || peak_mem_reset() == 0;
-                    run_session_answer(l, s, &ap, &o);
+                    /* the decoded frames go with the first pending method of the sample; its row
+                     * carries the wait, the others (reusing the encoded video) wait 0 */
+                    double wait = dec ? wait_ms : 0.0;
+                    int inline_dec = !dec && run_session_decodes(l, s, &ap);
+                    run_session_answer_decoded(l, s, &ap, dec, &o);
+                    dec = NULL;
+                    if (inline_dec) wait = s->error ? 0.0 : o.ms[DB_STAGE_DECODE] >= 0 ? o.ms[DB_STAGE_DECODE] : -1;
                     int64_t peak = peak_ok ? peak_mem_read(peak_kind) : 0; /* 0: not measured */
                     char gold[2] = {s->gold, 0}; /* "" for a bad record */
                     char parsed[2] = {o.letter, 0};
@@ -270,7 +418,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         .parse_failed = o.parse_failed, .n_visual_in = o.n_visual_in, .n_text = o.n_text,
                         .n_layers = o.error[0] ? 0 : o.n_layers, .visual_per_layer = o.visual_per_layer,
                         .flops = o.flops, .equiv_retention = o.retention, .peak_bytes = peak,
-                        .method_json = o.method_json,
+                        .method_json = o.method_json, .decode_wait_ms = wait,
                     };
                     memcpy(r.ms, o.ms, sizeof r.ms);
                     int put = db_sample_put(db, sl->key, &r);
@@ -281,6 +429,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     run_answer_free(&o);
                     if (put) {
                         free(cats);
+                        run_decoded_free(dec);
                         fail(err, err_len, "%s", db_errmsg(db));
                         goto out;
                     }
@@ -295,7 +444,12 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     progress_show(&pr, what, 0);
                 }
                 free(cats);
+                run_decoded_free(dec); /* only when every method of the sample was done */
             }
+            decoder_stop(&dq);
+            free(pending), pending = NULL;
+            free(decodes), decodes = NULL;
+            free(dlist), dlist = NULL;
             for (int k = 0; k < n_slots; k++)
                 if (db_run_finish(db, slots[k].key, DB_RUN_OK)) {
                     fail(err, err_len, "%s", db_errmsg(db));
@@ -311,6 +465,10 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
     progress_show(&pr, "done", 1);
     rc = 0;
 out:
+    decoder_stop(&dq);
+    free(pending);
+    free(decodes);
+    free(dlist);
     free(slots);
     free(picked);
     ds_sample_set_free(set);

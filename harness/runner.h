@@ -55,6 +55,8 @@ typedef struct {
     int64_t limit;        /* > 0: at most this many samples per benchmark (after sharding) */
     int progress;         /* 1: a live progress line on stderr; 0: plain log lines */
     const char *log_prefix; /* printed before log lines ("tango-bench run") */
+    int decode_ahead;     /* videos FFmpeg may decode ahead of the model in its own thread (a
+                             bounded queue; default 2); 0: decode inline, before each sample */
 } run_params;
 
 run_params run_default_params(void);

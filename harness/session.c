@@ -154,20 +154,21 @@ const char *run_session_dtype(const run_session *s) { return s->linfo.dtype; }
 
 /* ---- per video ----------------------------------------------------------------------------- */
 
-static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_params *p, run_sample_work *w) {
-    memset(w, 0, sizeof *w);
+void run_decode_sample(const ds_sample *s, int n_frames, int image_size, const char *frame_rule, const char *seek,
+                       run_decoded *out) {
+    memset(out, 0, sizeof *out);
     char e[1024];
     double t0 = tb_now_s();
     ds_video_t *v = NULL;
     if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
-        snprintf(w->error, sizeof w->error, "%s", e);
+        snprintf(out->error, sizeof out->error, "%s", e);
         return;
     }
     ds_video_params vp = ds_video_default_params();
-    vp.n_frames = l->n_frames;
-    ds_sample_rule_parse(p->frame_rule, &vp.rule);
-    ds_seek_mode_parse(p->seek, &vp.seek);
-    vp.size = l->vinfo.image_size;
+    vp.n_frames = n_frames;
+    ds_sample_rule_parse(frame_rule, &vp.rule);
+    ds_seek_mode_parse(seek, &vp.seek);
+    vp.size = image_size;
     if (!isnan(s->start) && !isnan(s->end)) {
         vp.clip = 1;
         vp.start_s = s->start;
@@ -175,11 +176,35 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
     }
     ds_video_info info;
     ds_video_get_info(v, &info);
-    w->duration_s = info.duration_s;
-    int rc = ds_video_sample(v, &vp, &w->frames, e, sizeof e);
+    out->duration_s = info.duration_s;
+    int rc = ds_video_sample(v, &vp, &out->frames, e, sizeof e);
     ds_video_free(v);
-    if (rc) {
-        snprintf(w->error, sizeof w->error, "%s", e);
+    if (rc) snprintf(out->error, sizeof out->error, "%s", e);
+    out->decode_ms = 1e3 * (tb_now_s() - t0);
+}
+
+void run_decoded_free(run_decoded *d) {
+    if (!d) return;
+    ds_frames_free(&d->frames);
+    memset(d, 0, sizeof *d);
+}
+
+/* Decodes (or takes the frames decoded ahead in dec) and encodes one video into w. */
+static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_params *p, run_decoded *dec,
+                           run_sample_work *w) {
+    memset(w, 0, sizeof *w);
+    char e[1024];
+    run_decoded own;
+    if (!dec) {
+        run_decode_sample(s, l->n_frames, l->vinfo.image_size, p->frame_rule, p->seek, &own);
+        dec = &own;
+    }
+    w->frames = dec->frames; /* taken over */
+    memset(&dec->frames, 0, sizeof dec->frames);
+    w->duration_s = dec->duration_s;
+    w->decode_ms = dec->decode_ms;
+    if (dec->error[0]) {
+        snprintf(w->error, sizeof w->error, "%s", dec->error);
         return;
     }
     double t1 = tb_now_s();
@@ -193,9 +218,7 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }
-    double t2 = tb_now_s();
-    w->decode_ms = 1e3 * (t1 - t0);
-    w->vision_ms = 1e3 * (t2 - t1);
+    w->vision_ms = 1e3 * (tb_now_s() - t1);
     w->timestamps = malloc((size_t)w->frames.n * sizeof *w->timestamps);
     if (!w->timestamps) {
         snprintf(w->error, sizeof w->error, "out of memory");
@@ -286,6 +309,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     fp.n_visual = out.n_seq;
     fp.pos = pos;
     fp.plan = out.plan.layer > 0 ? &out.plan : NULL;
+    fp.n_reserve = p->max_new_tokens + 1; /* the KV cache follows the sequence: room for the answer */
     eng_llm_prefill_out po;
     if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {
         snprintf(o->error, sizeof o->error, "prefill: %s", e);
@@ -344,25 +368,35 @@ out:
 static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
 int run_session_answer(run_session *l, const ds_sample *s, const run_answer_params *p, run_answer *o) {
+    return run_session_answer_decoded(l, s, p, NULL, o);
+}
+
+int run_session_decodes(const run_session *l, const ds_sample *s, const run_answer_params *p) {
+    return !(l->have_work && !strcmp(l->work_video, s->video ? s->video : "") && same_double(l->work_start, s->start) &&
+             same_double(l->work_end, s->end) && !strcmp(l->work_rule, p->frame_rule) &&
+             !strcmp(l->work_seek, p->seek));
+}
+
+int run_session_answer_decoded(run_session *l, const ds_sample *s, const run_answer_params *p, run_decoded *dec,
+                               run_answer *o) {
     memset(o, 0, sizeof *o);
     for (int k = 0; k < DB_N_STAGES; k++) o->ms[k] = -1;
     const tg_method *method = p && p->method ? reg_method_find(p->method) : NULL;
     if (!l || !s || !method || p->n_params > SESSION_MAX_PARAMS) {
         snprintf(o->error, sizeof o->error, "bad arguments (unknown method '%s'?)", p && p->method ? p->method : "");
+        run_decoded_free(dec);
         return -1;
     }
     if (s->error) { /* a record that did not validate */
         snprintf(o->error, sizeof o->error, "%s", s->error);
+        run_decoded_free(dec);
         return 0;
     }
     /* Questions about the same video, clip and frame policy follow each other in every
      * benchmark's records: decode and encode once, reuse for all of them. */
-    int same = l->have_work && !strcmp(l->work_video, s->video ? s->video : "") && same_double(l->work_start, s->start) &&
-               same_double(l->work_end, s->end) && !strcmp(l->work_rule, p->frame_rule) &&
-               !strcmp(l->work_seek, p->seek);
-    if (!same) {
+    if (run_session_decodes(l, s, p)) {
         if (l->have_work) work_free(&l->work);
-        prepare_sample(l, s, p, &l->work);
+        prepare_sample(l, s, p, dec, &l->work);
         l->have_work = 1;
         snprintf(l->work_video, sizeof l->work_video, "%s", s->video ? s->video : "");
         l->work_start = s->start;
@@ -370,6 +404,7 @@ int run_session_answer(run_session *l, const ds_sample *s, const run_answer_para
         snprintf(l->work_rule, sizeof l->work_rule, "%s", p->frame_rule);
         snprintf(l->work_seek, sizeof l->work_seek, "%s", p->seek);
     }
+    run_decoded_free(dec); /* frames decoded for a video the session already had: not needed */
     const run_sample_work *w = &l->work;
     if (w->error[0]) {
         snprintf(o->error, sizeof o->error, "%s", w->error);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "datasets/datasets.h"
+#include "datasets/video.h"
 #include "engine/llm.h"
 #include "harness/pipeline.h"
 #include "store/store.h"
@@ -45,7 +46,8 @@ typedef struct {
 
 run_model_spec run_model_spec_default(void);
 
-/* Loads everything and sizes the KV cache for the worst case of n_frames. Returns 0, or -1 with
+/* Loads everything; the LLM state is limited to the worst case of n_frames, its buffers follow
+ * each sample's actual sequence. Returns 0, or -1 with
  * one line in err. Caller frees with run_session_free. */
 int run_session_open(const run_model_spec *m, run_session **out, char *err, size_t err_len);
 void run_session_free(run_session *s);
@@ -99,6 +101,30 @@ typedef struct {
  * Decode and vision times are those of the video's decode and encode even when the session
  * reused them for a previous question: they are what the sample costs on its own. */
 int run_session_answer(run_session *s, const ds_sample *sample, const run_answer_params *p, run_answer *out);
+
+/* One sample's frames decoded without a session, so that a decoder thread can work ahead of the
+ * model (the runner's bounded queue). Thread-safe: touches no session state. */
+typedef struct {
+    ds_frames frames;     /* owned until handed to run_session_answer_decoded */
+    double duration_s;    /* of the whole video */
+    double decode_ms;     /* wall time of the decode in its own thread */
+    char error[1024];     /* non-empty: the video could not be decoded */
+} run_decoded;
+
+/* Decodes sample s as the session would (n_frames frames of image_size pixels, rule, seek). Never
+ * fails as a call: problems go into out->error. Free with run_decoded_free. */
+void run_decode_sample(const ds_sample *s, int n_frames, int image_size, const char *frame_rule, const char *seek,
+                       run_decoded *out);
+void run_decoded_free(run_decoded *d);
+
+/* 1 when answering s with p would decode and encode a video (it differs from the session's last
+ * one); 0 when the session reuses what it has. */
+int run_session_decodes(const run_session *l, const ds_sample *s, const run_answer_params *p);
+
+/* run_session_answer with the sample's frames decoded ahead: dec (may be NULL: decode here) is taken
+ * over in every case (freed when the session reuses its last video). */
+int run_session_answer_decoded(run_session *l, const ds_sample *s, const run_answer_params *p, run_decoded *dec,
+                               run_answer *out);
 
 /* Frees what an answer owns; safe on a zeroed answer. */
 void run_answer_free(run_answer *a);

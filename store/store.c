@@ -6,6 +6,7 @@
  *   1  runs, samples, layer_tokens, timings
  *   2  samples.kl_mean / samples.top1_agree (agreement with the unpruned run), index by video
  *   3  samples.method_json (the method's solved knobs and accounting per sample)
+ *   4  samples.decode_wait_ms (how long the model waited for the frame decoder on this sample)
  * Migrations run in order inside one transaction; a database newer than DB_SCHEMA_VERSION is
  * refused rather than guessed at. */
 #include "store/store.h"
@@ -83,6 +84,8 @@ static const char *const migrations[] = {
     "CREATE INDEX samples_by_video ON samples(run_key, video_id);",
     /* 2 -> 3 */
     "ALTER TABLE samples ADD COLUMN method_json TEXT;",
+    /* 3 -> 4 */
+    "ALTER TABLE samples ADD COLUMN decode_wait_ms REAL;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION, "one migration per schema version");
@@ -439,8 +442,9 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
 
     static const char *ins =
         "INSERT INTO samples (run_key, sample_id, video_id, categories, status, error, raw_output, parsed, gold,"
-        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, method_json)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, method_json,"
+        " decode_wait_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
     if (sqlite3_prepare_v2(db->db, ins, -1, &st, NULL) != SQLITE_OK) {
         db_sql_err(db, "writing a sample");
         goto rollback;
@@ -463,6 +467,8 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
     sqlite3_bind_int64(st, 16, r->peak_bytes);
     sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
     bind_text_or_null(st, 18, r->method_json);
+    if (r->decode_wait_ms >= 0) sqlite3_bind_double(st, 19, r->decode_wait_ms);
+    else sqlite3_bind_null(st, 19);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(db->db);

@@ -33,7 +33,7 @@
 #include <stdio.h>
 
 #define DB_KEY_LEN 64          /* hex SHA-256 */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct db_store db_store; /* opaque: one open database */
 
@@ -92,6 +92,9 @@ typedef struct {
     double equiv_retention;      /* paper Eq. 1 from the realised counts */
     double ms[DB_N_STAGES];      /* per-stage wall time in milliseconds; < 0 = not measured */
     int64_t peak_bytes;          /* peak memory; 0 = not measured */
+    double decode_wait_ms;       /* how long the model waited for this sample's decoded frames (the
+                                    runner decodes ahead in its own thread); < 0 = not measured (NULL).
+                                    Zero-initialised results store 0. */
     const char *method_json;     /* the method's resolved knobs and accounting for this sample (JSON
                                     object: solved knobs, predicted and realised retention, ...) */
 } db_sample_result;

@@ -84,7 +84,7 @@ int main(void) {
     }
     char err[512];
     double t0 = tb_now_s();
-    eng_llm *m = eng_llm_new_random(&c, NULL, 1, err, sizeof err);
+    eng_llm *m = eng_llm_new_random(&c, NULL, ENG_DT_F32, 1, err, sizeof err);
     if (!m) {
         fprintf(stderr, "bench_llm: %s\n", err);
         return 1;

@@ -87,6 +87,9 @@ check "quirks recorded per run" test "$(sqlite3 "$tmp/full.db" "SELECT quirks FR
 check "method knobs recorded per sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples s JOIN runs r USING (run_key) WHERE r.method = 'fastv' AND json_valid(s.method_json)")" = 8
 check "peak memory measured for every sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE peak_bytes > 0")" = 44
 check "the run names what peak_bytes is" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM runs WHERE code_version LIKE '% peak_bytes=sample' OR code_version LIKE '% peak_bytes=process'")" = 4
+check "decoder wait recorded for every sample" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE decode_wait_ms >= 0")" = 44
+"$bin" run --config "$tmp/cfg.json" --db "$tmp/inline.db" --decode-ahead 0 --quiet > "$tmp/inline.log" 2>&1
+check "decoding inline (--decode-ahead 0) gives the same rows" diff <(dump "$tmp/full.db") <(dump "$tmp/inline.db")
 check "rerun writes nothing" sh -c "'$bin' run --config '$tmp/cfg.json' --db '$tmp/full.db' --quiet | grep -q '0 results written'"
 # the LLM is loaded once per model (the tiny model, like the real ones, has more embedding rows
 # than its tokenizer has ids: the vocabulary limit is known before the load)

@@ -20,6 +20,7 @@
 
 static char g_dir[512];   /* scratch dir */
 static char g_model[600]; /* tiny checkpoint */
+static char g_model_bf16[600]; /* the same checkpoint stored as BF16 */
 static int64_t g_ids[] = {ENG_TINY_ID_IM_START, 10, 20, 30, -200, 40, 50, ENG_TINY_ID_IM_END, 10,
                           ENG_TINY_ID_IM_START, 60, 70, 10};
 #define N_IDS ((int64_t)(sizeof g_ids / sizeof g_ids[0]))
@@ -49,9 +50,15 @@ static int setup(void **state) {
     if (tl >= sizeof g_dir) return -1;
     memcpy(g_dir, td, tl + 1);
     snprintf(g_model, sizeof g_model, "%s/tiny", g_dir);
+    snprintf(g_model_bf16, sizeof g_model_bf16, "%s/tiny_bf16", g_dir);
     char err[512];
     eng_tiny_params tp = eng_tiny_default_params();
     if (eng_tiny_model_write(g_model, &tp, err, sizeof err) != 0) {
+        fprintf(stderr, "tiny model: %s\n", err);
+        return -1;
+    }
+    tp.dtype = ST_BF16;
+    if (eng_tiny_model_write(g_model_bf16, &tp, err, sizeof err) != 0) {
         fprintf(stderr, "tiny model: %s\n", err);
         return -1;
     }
@@ -107,6 +114,17 @@ static int setup(void **state) {
              tb_test_python(), g_model, g_dir, g_dir, g_dir, p);
     int rc = tb_test_run(cmd, out, sizeof out);
     if (rc != 0) {
+        fprintf(stderr, "oracle failed (%d): %s\n%s\n", rc, cmd, out);
+        return -1;
+    }
+    /* the BF16 copy: the base scenario */
+    pathf(p, sizeof p, "scenarios_bf16.txt");
+    if (!(f = fopen(p, "w"))) return -1;
+    fputs("bf16 --attn-layer 2 --generate 8\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s tests/llm_torch_ref.py --model %s --ids %s/ids.npy --visual %s/vis.npy --out %s --batch %s",
+             tb_test_python(), g_model_bf16, g_dir, g_dir, g_dir, p);
+    if ((rc = tb_test_run(cmd, out, sizeof out)) != 0) {
         fprintf(stderr, "oracle failed (%d): %s\n%s\n", rc, cmd, out);
         return -1;
     }
@@ -171,11 +189,12 @@ static eng_llm_prefill_params base_params(void) {
 
 /* Every-position logits, the layer-2 attention row and an 8-token greedy continuation (KV cache,
  * repetition penalty 1.05 from generation_config, stop ids) against the torch oracle. */
-static void test_llm_logits_attn_generate_vs_torch(void **state) {
-    (void)state;
-    TB_NEED_PYTHON("torch, numpy");
-    eng_llm *m = load_model(ENG_BACKEND_CPU);
+static void base_vs_torch(const char *model, eng_backend_kind be, const char *tag) {
     char err[512];
+    eng_llm_params lp = eng_llm_default_params();
+    lp.backend = be;
+    eng_llm *m = eng_llm_load(model, &lp, err, sizeof err);
+    if (!m) fail_msg("%s", err);
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
     assert_non_null(s);
     eng_llm_prefill_params pp = base_params();
@@ -192,10 +211,10 @@ static void test_llm_logits_attn_generate_vs_torch(void **state) {
         assert_int_equal(po.n_visual_layer[l], g_nvis);
     }
     npy_array lg = {0}, at = {0}, gen = {0};
-    load_ref("base", "logits", NPY_F64, &lg);
+    load_ref(tag, "logits", NPY_F64, &lg);
     assert_int_equal(lg.numel, (size_t)(N * ENG_TINY_VOCAB));
     assert_close("logits", po.logits, lg.data, lg.numel, 1e-4);
-    load_ref("base", "attn", NPY_F64, &at);
+    load_ref(tag, "attn", NPY_F64, &at);
     assert_int_equal(po.attn_len, N);
     assert_int_equal(at.numel, (size_t)N);
     assert_close("attention row", po.attn_row, at.data, at.numel, 1e-4);
@@ -206,7 +225,7 @@ static void test_llm_logits_attn_generate_vs_torch(void **state) {
     eng_llm_gen_params gp = eng_llm_gen_default_params();
     gp.max_new_tokens = 8;
     assert_int_equal(eng_llm_generate(s, &gp, toks, 8, &n_out, err, sizeof err), ENG_OK);
-    load_ref("base", "gen", NPY_I64, &gen);
+    load_ref(tag, "gen", NPY_I64, &gen);
     assert_int_equal((size_t)n_out, gen.numel);
     assert_true(n_out >= 1);
     for (int64_t i = 0; i < n_out; i++) assert_int_equal(toks[i], ((int64_t *)gen.data)[i]);
@@ -221,6 +240,22 @@ static void test_llm_logits_attn_generate_vs_torch(void **state) {
     npy_free(&gen);
     eng_llm_state_free(s);
     eng_llm_free(m);
+}
+
+static void test_llm_logits_attn_generate_vs_torch(void **state) {
+    (void)state;
+    TB_NEED_PYTHON("torch, numpy");
+    base_vs_torch(g_model, ENG_BACKEND_CPU, "base");
+}
+
+/* The same checkpoint stored as BF16 (make-tiny-model --dtype bf16: the same numbers rounded), run
+ * from its mapped 16-bit weights on the cpu (panel conversion + sgemm in prefill, the streaming
+ * path in decode) and ref backends, against the oracle reading the same BF16 file. */
+static void test_llm_bf16_vs_torch(void **state) {
+    (void)state;
+    TB_NEED_PYTHON("torch, numpy");
+    base_vs_torch(g_model_bf16, ENG_BACKEND_CPU, "bf16");
+    base_vs_torch(g_model_bf16, ENG_BACKEND_REF, "bf16");
 }
 
 /* One plan scenario: engine vs oracle (logits of every final row, kept set, per-layer counts and,
@@ -492,18 +527,31 @@ static void test_llm_vocab_limit(void **state) {
     assert_int_equal(info.vocab, ENG_TINY_VOCAB);
     assert_int_equal(info.n_stop, 2);
     assert_true(fabs(info.repetition_penalty - 1.05) < 1e-12);
-    /* weights: embedding + lm_head [320, 64], 4 layers of 4*64*64 + 2*2*16*64 + 3*64*128 + biases and
-     * norms, final norm, newline */
+    /* weights (F32 file): embedding [320, 64] + the lm_head rows used [100, 64], 4 layers of
+     * 4*64*64 + 2*2*16*64 + 3*64*128 + biases and norms, final norm, newline */
     size_t per_layer = 64 * 64 * 2 + 2 * 32 * 64 + 3 * 64 * 128 + (64 + 2 * 32) + 2 * 64;
-    assert_int_equal(info.weight_bytes, 4 * (2 * 320 * 64 + 4 * per_layer + 64 + 64));
+    assert_int_equal(info.weight_bytes, 4 * ((320 + 100) * 64 + 4 * per_layer + 64 + 64));
+    /* memory follows the sequence: nothing sequence-sized at init, the KV cache of min(N + reserve,
+     * n_ctx) = 64 rows after the prefill (4 layers x K and V x 64 x 32 floats) */
     eng_llm_state *s = eng_llm_state_init(m, 64, err, sizeof err);
-    size_t sb = eng_llm_state_bytes(s);
-    assert_true(sb > 2 * 4 * 64 * 32 * sizeof(float)); /* at least the KV cache */
+    size_t kv64 = 2 * 4 * 64 * 32 * sizeof(float), sb0 = eng_llm_state_bytes(s);
     eng_llm_prefill_params pp = base_params();
     eng_llm_prefill_out po;
     assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
     assert_int_equal(po.vocab_out, 100);
+    size_t sb = eng_llm_state_bytes(s) - (size_t)po.n_logit_rows * 100 * sizeof(float);
+    assert_true(sb >= sb0 + kv64);
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK); /* same length: no growth */
     assert_int_equal(eng_llm_state_bytes(s), sb + (size_t)po.n_logit_rows * 100 * sizeof(float));
+    /* a large n_ctx costs nothing until a sequence needs it */
+    eng_llm_state *big = eng_llm_state_init(m, 1 << 20, err, sizeof err);
+    assert_non_null(big);
+    assert_int_equal(eng_llm_state_bytes(big), sb0);
+    pp.n_reserve = 8;
+    assert_int_equal(eng_llm_prefill(big, &pp, &po, err, sizeof err), ENG_OK);
+    assert_true(eng_llm_state_bytes(big) < sb + kv64);
+    eng_llm_state_free(big);
+    pp.n_reserve = 0;
     int64_t toks[6], n = 0;
     eng_llm_gen_params gp = eng_llm_gen_default_params();
     gp.max_new_tokens = 6;
@@ -703,6 +751,7 @@ static void test_llm_infer_cli(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llm_logits_attn_generate_vs_torch),
+        cmocka_unit_test(test_llm_bf16_vs_torch),
         cmocka_unit_test(test_llm_long_blocked_vs_torch),
         cmocka_unit_test(test_llm_plan_fastv_vs_torch),
         cmocka_unit_test(test_llm_plan_holitom_vs_torch),

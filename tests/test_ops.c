@@ -6,7 +6,7 @@
  * bilinear 27->14 table of the spec).
  *
  * Usage: test_ops [-o OP] [-b BACKEND] [-m test|perf]
- *   -o OP       only cases of this op (matmul, layernorm, ..., pool2d)
+ *   -o OP       only cases of this op (matmul, linear, layernorm, ..., pool2d)
  *   -b BACKEND  only this backend (cpu, cuda); cuda is skipped with a note when not available
  *   -m perf     also print the time of each case per backend */
 #include <setjmp.h>
@@ -543,6 +543,121 @@ static void test_pool2d(void **state) {
     assert_true(ok);
 }
 
+/* ---- linear (weights in their stored dtype) ------------------------------------------------------ */
+
+#include "engine/safetensors.h" /* st_f32_to_bf16 / st_f32_to_f16 and back: the test's own rounding */
+
+typedef struct {
+    int64_t n, k, m;
+    int bias;
+    eng_dtype dt;
+    float *x, *b;
+    const void *w; /* [m, k] of dt */
+} lin_ctx;
+
+static void lin_run(eng_backend *be, const void *c_, float **outs) {
+    const lin_ctx *c = c_;
+    bufs b = {be, {0}, 0};
+    float *x = put(&b, c->x, (size_t)(c->n * c->k)), *bb = c->bias ? put(&b, c->b, (size_t)c->m) : NULL;
+    float *y = put(&b, NULL, (size_t)(c->n * c->m));
+    eng_wdesc d = {c->dt, c->m, c->k, c->w, NULL};
+    eng_weight w;
+    assert_int_equal(be->k->weight_init(be, &w, &d), 0);
+    assert_int_equal(be->k->linear(be, y, x, &w, bb, c->n), 0);
+    be->k->weight_free(be, &w);
+    assert_null(w.data);
+    get(&b, outs[0], y, (size_t)(c->n * c->m));
+    release(&b);
+}
+
+/* The weights as dt (bits in wq) and as the float32 values they hold (wf). */
+static void quantise(eng_dtype dt, const float *src, size_t n, uint16_t *wq, float *wf) {
+    for (size_t i = 0; i < n; i++) {
+        if (dt == ENG_DT_BF16) {
+            wq[i] = st_f32_to_bf16(src[i]);
+            wf[i] = st_bf16_to_f32(wq[i]);
+        } else if (dt == ENG_DT_F16) {
+            wq[i] = st_f32_to_f16(src[i]);
+            wf[i] = st_f16_to_f32(wq[i]);
+        } else {
+            wf[i] = src[i];
+        }
+    }
+}
+
+static void test_linear(void **state) {
+    (void)state;
+    if (!op_selected("linear")) TB_SKIP("not selected by -o %s", g_op);
+    /* n crosses ENG_LINEAR_SMALL_N; k = 70001 makes the cpu panels (4 Mi floats / k = 59 rows)
+     * several per matrix, with a short last one */
+    static const int64_t shapes[][3] = {{1, 1, 1},  {1, 7, 5},     {3, 13, 17},  {8, 72, 33},   {9, 72, 33},
+                                        {17, 64, 33}, {65, 129, 131}, {0, 5, 3},  {4, 0, 3},     {12, 70001, 130},
+                                        {1, 70001, 40}};
+    const eng_dtype dts[3] = {ENG_DT_F32, ENG_DT_BF16, ENG_DT_F16};
+    int ok = 1;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 3; t++)
+            for (int bias = 0; bias < 2; bias++) {
+                lin_ctx c = {shapes[s][0], shapes[s][1], shapes[s][2], bias, dts[t], NULL, NULL, NULL};
+                size_t nw = (size_t)(c.m * c.k), ny = (size_t)(c.n * c.m);
+                c.x = rnd((size_t)(c.n * c.k), -1, 1);
+                c.b = rnd((size_t)c.m, -1, 1);
+                float *w0 = rnd(nw, -1, 1), *wf = malloc((nw ? nw : 1) * sizeof *wf);
+                uint16_t *wq = malloc((nw ? nw : 1) * sizeof *wq);
+                assert_non_null(wf);
+                assert_non_null(wq);
+                quantise(c.dt, w0, nw, wq, wf);
+                c.w = c.dt == ENG_DT_F32 ? (const void *)wf : (const void *)wq;
+                char label[128];
+                snprintf(label, sizeof label, "linear %s n=%lld k=%lld m=%lld bias=%d",
+                         c.dt == ENG_DT_F32 ? "f32" : c.dt == ENG_DT_BF16 ? "bf16" : "f16", (long long)c.n,
+                         (long long)c.k, (long long)c.m, bias);
+                ok &= run_case(label, lin_run, &c, 1, &ny, 1e-7, 1e-4, 1e-4);
+                /* Exactness: the 16-bit weights give what their float32 values give, bit for bit:
+                 * ref linear vs ref matmul always; cpu linear vs cpu linear of F32 weights on the
+                 * panel path (same sgemm order per output element). */
+                if (c.dt != ENG_DT_F32 && ny > 0) {
+                    lin_ctx cf = c;
+                    cf.dt = ENG_DT_F32;
+                    cf.w = wf;
+                    float *a = malloc(ny * sizeof *a), *r = malloc(ny * sizeof *r);
+                    assert_non_null(a);
+                    assert_non_null(r);
+                    mm_ctx mc = {c.n, c.k, c.m, bias, c.x, wf, c.b};
+                    lin_run(&g_ref.be, &c, &a);
+                    mm_run(&g_ref.be, &mc, &r);
+                    if (memcmp(a, r, ny * sizeof *a) != 0) {
+                        printf("FAIL %s [ref]: not bit-identical to the float32 weights\n", label);
+                        ok = 0;
+                    }
+                    for (int bk = 0; bk < g_n_others; bk++) {
+                        if (g_others[bk].be.k->on_device || c.n <= ENG_LINEAR_SMALL_N) continue;
+                        lin_run(&g_others[bk].be, &c, &a);
+                        lin_run(&g_others[bk].be, &cf, &r);
+                        if (memcmp(a, r, ny * sizeof *a) != 0) {
+                            printf("FAIL %s [%s]: not bit-identical to the float32 weights\n", label,
+                                   g_others[bk].be.k->name);
+                            ok = 0;
+                        }
+                    }
+                    free(a);
+                    free(r);
+                }
+                free(c.x);
+                free(c.b);
+                free(w0);
+                free(wf);
+                free(wq);
+            }
+    /* the host row gather used for embeddings */
+    uint16_t hb[3] = {st_f32_to_bf16(1.5f), st_f32_to_bf16(-2.0f), st_f32_to_bf16(0.25f)};
+    float row[3];
+    eng_wdesc d = {ENG_DT_BF16, 1, 3, hb, NULL};
+    eng_wdesc_row_f32(&d, 0, row);
+    assert_true(row[0] == 1.5f && row[1] == -2.0f && row[2] == 0.25f);
+    assert_true(ok);
+}
+
 /* ---- known answers of the reference ------------------------------------------------------------ */
 
 static void test_ref_known_answers(void **state) {
@@ -647,7 +762,8 @@ int main(int argc, char **argv) {
         }
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ref_known_answers), cmocka_unit_test(test_matmul),    cmocka_unit_test(test_norms),
+        cmocka_unit_test(test_ref_known_answers), cmocka_unit_test(test_matmul),    cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_norms),
         cmocka_unit_test(test_elementwise),       cmocka_unit_test(test_softmax),   cmocka_unit_test(test_attention),
         cmocka_unit_test(test_rope),              cmocka_unit_test(test_head_mean), cmocka_unit_test(test_pool2d),
         cmocka_unit_test(test_bad_args),

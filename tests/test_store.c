@@ -93,6 +93,7 @@ static void test_resume_and_duplicates(void **state) {
     assert_int_equal(db_run_open(db, &s, key, &resumed), DB_OK);
     assert_int_equal(resumed, 0);
     db_sample_result r = result_for("s1", 1);
+    r.decode_wait_ms = 12.5;
     assert_int_equal(db_sample_put(db, key, &r), DB_OK);
     assert_int_equal(db_sample_done(db, key, "s1", &done), DB_OK);
     assert_int_equal(done, 1);
@@ -109,7 +110,8 @@ static void test_resume_and_duplicates(void **state) {
     assert_int_equal(db_run_open(db, &s, key2, &resumed), DB_OK);
     assert_int_equal(resumed, 1);
     assert_string_equal(key, key2);
-    db_sample_result f = {.sample_id = "s2", .error = "video.mp4: corrupt", .ms = {-1, -1, -1, -1, -1, -1}};
+    db_sample_result f = {.sample_id = "s2", .error = "video.mp4: corrupt", .ms = {-1, -1, -1, -1, -1, -1},
+                          .decode_wait_ms = -1};
     assert_int_equal(db_sample_put(db, key, &f), DB_OK);
     assert_int_equal(db_run_finish(db, key, DB_RUN_OK), DB_OK);
     assert_int_equal(db_run_finish(db, "0000", DB_RUN_OK), DB_ERR_NOT_FOUND);
@@ -120,6 +122,9 @@ static void test_resume_and_duplicates(void **state) {
     assert_int_equal(count_rows("SELECT count(*) FROM timings"), DB_N_STAGES);
     assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE raw_output = 'A.'"), 1);
     assert_int_equal(count_rows("SELECT count(*) FROM runs WHERE status = 'ok'"), 1);
+    /* the decoder wait: stored when measured, NULL when not */
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 's1' AND decode_wait_ms = 12.5"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 's2' AND decode_wait_ms IS NULL"), 1);
 }
 
 /* Fault hook: SIGKILL the process at the given step of db_sample_put's transaction. */
@@ -221,6 +226,7 @@ static void test_migration_from_v1(void **state) {
     db_close(db);
     assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 'old' AND kl_mean IS NULL"), 1);
     assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE method_json IS NULL"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE decode_wait_ms IS NULL"), 1); /* v4 column */
     assert_int_equal(count_rows("SELECT count(*) FROM sqlite_schema WHERE name = 'samples_by_video'"), 1);
 }
 

@@ -183,6 +183,11 @@ static void test_prune_ov(void **state) {
     cJSON *params = cJSON_GetObjectItem(j, "params");
     assert_true(cJSON_GetObjectItem(params, "tau_segment")->valuedouble == 0.8);
     assert_true(cJSON_GetObjectItem(params, "seed")->valuedouble == 4);
+    /* the method's in-process time: present, positive, below the process's own wall time */
+    cJSON *tm = cJSON_GetObjectItem(j, "timing");
+    assert_non_null(tm);
+    double pms = cJSON_GetObjectItem(tm, "prune_ms")->valuedouble;
+    assert_true(pms > 0 && pms < 60e3);
     cJSON_Delete(j);
     /* a second run with the same seed writes the same tokens */
     rc = run_prune("--method tango --features ov_F.npy --attn ov_A.npy --timestamps ov_T.npy --ratio 0.15 "

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "engine/config.h"
+#include "engine/engine.h"
 #include "engine/safetensors.h"
 #include "engine/tiny_model.h"
 
@@ -473,6 +474,61 @@ static void test_half_dtypes(void **state) {
     }
 }
 
+/* The vision_config rule of the lmms layout: num_hidden_layers may name the SigLIP tower before
+ * LLaVA deleted its last layer (stored + 1, the tiny default: 3 with 2 stored) or after (stored);
+ * both run every stored layer. Anything else is refused with the rule in the message. */
+static void set_vision_layers(const char *d, int n) {
+    char p[1300], err[256];
+    snprintf(p, sizeof p, "%s/config.json", d);
+    size_t len = 0;
+    char *txt = slurp(p, &len);
+    assert_non_null(txt);
+    cJSON *r = cJSON_Parse(txt);
+    free(txt);
+    assert_non_null(r);
+    cJSON *vc = cJSON_GetObjectItem(r, "vision_config");
+    cJSON_ReplaceItemInObject(vc, "num_hidden_layers", cJSON_CreateNumber(n));
+    char *out = cJSON_Print(r);
+    cJSON_Delete(r);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+    free(out);
+    (void)err;
+}
+
+static void test_vision_config_rule(void **state) {
+    (void)state;
+    char d[1200], err[1024];
+    make("vrule", ENG_LAYOUT_LMMS, 4, 1, 0, d, sizeof d);
+    static const int cfg_layers[4] = {3, 2, 4, 5};
+    for (int k = 0; k < 4; k++) {
+        set_vision_layers(d, cfg_layers[k]);
+        eng_config c;
+        assert_int_equal(eng_config_load(d, &c, err, sizeof err), 0);
+        assert_int_equal(c.vision.n_layers_cfg, cfg_layers[k]);
+        st_file *st = st_open(d, err, sizeof err);
+        assert_non_null(st);
+        int rc = eng_checkpoint_bind(&c, st, err, sizeof err);
+        if (k < 2) {
+            if (rc != 0) fail_msg("num_hidden_layers %d: %s", cfg_layers[k], err);
+            assert_int_equal(c.vision.n_layers, 2); /* every stored layer runs */
+            eng_model *m = eng_model_load(d, NULL, err, sizeof err);
+            if (!m) fail_msg("num_hidden_layers %d: %s", cfg_layers[k], err);
+            eng_vision_info vi;
+            eng_model_vision_info(m, &vi);
+            assert_int_equal(vi.n_layers, 2);
+            eng_model_free(m);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "stores 2 encoder layers"));
+            assert_non_null(strstr(err, "or exceed it by one"));
+        }
+        st_close(st);
+    }
+}
+
 static void test_cli(void **state) {
     (void)state;
     char cmd[4096], out[4096], d[1200], ref[1200];
@@ -550,7 +606,7 @@ int main(void) {
         cmocka_unit_test(test_determinism), cmocka_unit_test(test_load_layouts),
         cmocka_unit_test(test_bind_errors), cmocka_unit_test(test_tokenizer_json),
         cmocka_unit_test(test_half_dtypes), cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_numpy_reads_shard),
+        cmocka_unit_test(test_numpy_reads_shard), cmocka_unit_test(test_vision_config_rule),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

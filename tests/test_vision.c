@@ -29,6 +29,7 @@
 static char g_dir[1024];     /* $TB_BUILD/tmp/test_vision_<pid> */
 static char g_lmms[1100];    /* tiny lmms model */
 static char g_hf[1100];      /* tiny hf model */
+static char g_lmms_bf16[1100]; /* the lmms model stored as BF16 */
 static char g_pixels[1100];  /* pixels.npy [T,3,S,S] */
 #define T_FRAMES 3
 
@@ -48,11 +49,18 @@ static int setup(void **state) {
     if (system(cmd) != 0) return -1;
     snprintf(g_lmms, sizeof g_lmms, "%s/lmms", g_dir);
     snprintf(g_hf, sizeof g_hf, "%s/hf", g_dir);
+    snprintf(g_lmms_bf16, sizeof g_lmms_bf16, "%s/lmms_bf16", g_dir);
     eng_tiny_params tp = eng_tiny_default_params();
     if (eng_tiny_model_write(g_lmms, &tp, err, sizeof err) != 0) {
         fprintf(stderr, "tiny model: %s\n", err);
         return -1;
     }
+    tp.dtype = ST_BF16; /* the same numbers rounded, as the lmms-lab files store them */
+    if (eng_tiny_model_write(g_lmms_bf16, &tp, err, sizeof err) != 0) {
+        fprintf(stderr, "tiny model bf16: %s\n", err);
+        return -1;
+    }
+    tp.dtype = ST_F32;
     tp.layout = ENG_LAYOUT_HF;
     tp.seed = 7;
     tp.shards = 2;
@@ -214,6 +222,16 @@ static void test_torch_hf_layout(void **state) {
     TB_NEED_PYTHON("torch, numpy");
     assert_int_equal(run_torch(g_hf, "config", "ref_hf"), 0);
     encode_and_compare(g_hf, ENG_BACKEND_CPU, ENG_VPOOL_CONFIG, "ref_hf", 3);
+}
+
+/* BF16 storage: the tower, projector and head run from the mapped 16-bit matrices (cpu: panel
+ * conversion + sgemm; ref: exact conversion per element) against the oracle reading the same file. */
+static void test_torch_lmms_bf16(void **state) {
+    (void)state;
+    TB_NEED_PYTHON("torch, numpy");
+    assert_int_equal(run_torch(g_lmms_bf16, "config", "ref_lmms_bf16"), 0);
+    encode_and_compare(g_lmms_bf16, ENG_BACKEND_CPU, ENG_VPOOL_CONFIG, "ref_lmms_bf16", 2);
+    encode_and_compare(g_lmms_bf16, ENG_BACKEND_REF, ENG_VPOOL_CONFIG, "ref_lmms_bf16", 4);
 }
 
 /* The CUDA backend against the same oracle, when this build and machine have one. */
@@ -386,7 +404,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_lmms_bilinear_cpu), cmocka_unit_test(test_torch_lmms_bilinear_ref),
         cmocka_unit_test(test_torch_lmms_average),      cmocka_unit_test(test_torch_hf_layout),
-        cmocka_unit_test(test_torch_cuda),
+        cmocka_unit_test(test_torch_lmms_bf16),         cmocka_unit_test(test_torch_cuda),
         cmocka_unit_test(test_invariants),              cmocka_unit_test(test_bad_inputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
     int quick = 0, reps = 10;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-q")) quick = 1;
-        else if (!strcmp(argv[i], "-r") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-r") && i + 1 < argc) reps = (int)strtol(argv[++i], NULL, 10);
         else {
             fprintf(stderr, "usage: %s [-q] [-r REPS]\n", argv[0]);
             return 2;
