@@ -35,6 +35,7 @@ int eng_backend_init_dtype(eng_backend *be, eng_backend_kind kind, eng_compute_d
         return -1;
     }
     be->dtype = dtype == ENG_COMPUTE_AUTO ? eng_compute_dtype_default(kind) : dtype;
+    be->act_size = be->dtype == ENG_COMPUTE_FP32 ? 4 : 2;
     if (!(be->k->dtypes & (1u << be->dtype))) {
         snprintf(err, err_len, "the %s backend does not compute in %s (it does:%s%s%s)", be->k->name,
                  eng_compute_dtype_name(be->dtype), be->k->dtypes & (1u << ENG_COMPUTE_FP32) ? " fp32" : "",

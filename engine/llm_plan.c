@@ -224,7 +224,7 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
     int rc = plan_rules_check(p, vl, err, err_len);
     if (rc != ENG_OK) return rc;
     /* host copy of the stream */
-    if (be->k->download(be, s->hx, s->x, (size_t)(n * D)) != 0)
+    if (be->k->act_download(be, s->hx, s->x, (size_t)(n * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: download: %s", be->err);
     float *hs = s->hx + vs * D; /* span rows */
     /* s->kept doubles as the dropped-row scratch until the kept list is written at the end */
@@ -258,7 +258,7 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
     int64_t n_new = o;
     if (p->pos == TB_PLAN_POS_RENUMBER)
         for (int64_t i = 0; i < n_new; i++) s->pos[i] = i;
-    if (be->k->upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
+    if (be->k->act_upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
     s->n_kept = n_keep_all;
     s->have_plan_kept = 1;
