@@ -15,8 +15,9 @@
 # BUILD=dir puts objects and binaries elsewhere (several builds may run side by side).
 
 CC      ?= cc
-CUDA_HOME ?= /usr/local/cuda
-NVCC    ?= $(or $(shell command -v nvcc 2>/dev/null),$(CUDA_HOME)/bin/nvcc)
+# CUDA_HOME: the toolkit of the nvcc on PATH, else /usr/local/cuda
+CUDA_HOME ?= $(or $(patsubst %/bin/nvcc,%,$(shell command -v nvcc 2>/dev/null)),/usr/local/cuda)
+NVCC    ?= $(CUDA_HOME)/bin/nvcc
 CUDA    ?= 0
 LEAN    ?= 0
 DEBUG   ?= 0
@@ -37,7 +38,7 @@ VERSION := 0.1.0
 GIT_REV := $(or $(TB_GIT_REV),$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown))
 
 ifeq ($(LEAN),1)
-  # The lean build: no pkg-config packages; cJSON and cmocka come from lean-deps/ (scripts/lean-deps),
+  # The lean build: no pkg-config packages; cJSON, PCRE2 and cmocka come from lean-deps/ (scripts/lean-deps),
   # CBLAS from lean/, SHA-256 from common/sha256_lean.c. CUDA is implied.
   PKGS :=
   CUDA := 1
@@ -54,7 +55,7 @@ DEFS    := -DTB_VERSION=\"$(VERSION)\" -DTB_GIT_REV=\"$(GIT_REV)\" -UNDEBUG
 ifeq ($(LEAN),1)
   INC      = -I. -Ilean -I$(LEAN_DEPS)/include
   DEFS    += -DTB_LEAN=1
-  PKG_LIBS = $(LEAN_DEPS)/lib/libcjson.so.1 -Wl,-rpath,$(abspath $(LEAN_DEPS)/lib)
+  PKG_LIBS = $(LEAN_DEPS)/lib/libcjson.so.1 $(LEAN_DEPS)/lib/libpcre2-8.so.0 -Wl,-rpath,$(abspath $(LEAN_DEPS)/lib)
   CMOCKA   = $(LEAN_DEPS)/lib/libcmocka.so.0
 else
   INC      = -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -75,10 +76,9 @@ endif
 MODULES   := common engine datasets tango baselines store reports harness
 LEAN_SUBST := $(foreach m,$(MODULES),$(wildcard $(m)/*_lean.c))
 ifeq ($(LEAN),1)
-  # engine (no tokenizer: it needs PCRE2), the pruners, the method registry, the sample pipeline
-  # and .npy I/O; lean/ supplies the CBLAS subset the pruners call
-  LIB_SRC := $(filter-out engine/tokenizer%.c $(LEAN_SUBST:_lean.c=.c), \
-               $(wildcard common/*.c engine/*.c tango/*.c baselines/*.c)) \
+  # engine, pruners, the method registry, the sample pipeline and .npy I/O; lean/ supplies the
+  # CBLAS subset the pruners call
+  LIB_SRC := $(filter-out $(LEAN_SUBST:_lean.c=.c), $(wildcard common/*.c engine/*.c tango/*.c baselines/*.c)) \
              harness/npy.c harness/registry.c harness/pipeline.c $(wildcard lean/*.c)
 else
   LIB_SRC := $(filter-out harness/main.c $(LEAN_SUBST),$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))

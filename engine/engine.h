@@ -185,7 +185,8 @@ typedef struct {
     float *frame_global;      /* [T, Dv] SigLIP head output (pooled per-frame vector; NULL: no head) */
     float *pooled_keys;       /* [T, L, Dh] raw key projections of the last layer run (bias
                                  included, no RoPE), averaged over heads, pooled like the features */
-    double seconds;           /* wall time of the encode (host clock, includes transfers) */
+    double seconds;           /* time of the encode on the backend's clock (CUDA events on the GPU,
+                                 the host clock otherwise), transfers included, allocation not */
 } eng_vision_out;
 
 /* Runs the vision side on T frames. pixels: [T, 3, S, S] float32 host memory, normalised, RGB,

@@ -97,7 +97,8 @@ typedef struct {
     int n_bias, cap_bias;
     float *stage;         /* device float staging for activation up/downloads */
     size_t stage_n;
-    void *wstage;         /* device staging for stored weights */
+    void *wstage;         /* device staging for stored weights (WEIGHT_STAGE bytes once allocated) */
+    size_t wstage_n;
     int *counter;         /* device: values an fp16 conversion could not hold */
     int64_t *pos_dev;     /* rope positions on the device, and the host copy they came from */
     int64_t *pos_host;
@@ -400,8 +401,7 @@ static int cu_weight_init(eng_backend *be, eng_weight *w, const eng_wdesc *src) 
                 goto out;
             }
         } else {
-            size_t cap = 0;
-            if (ensure(be, &im->wstage, &cap, WEIGHT_STAGE, 1)) goto out;
+            if (ensure(be, &im->wstage, &im->wstage_n, WEIGHT_STAGE, 1)) goto out;
             int *ovf = im->dt == 1 ? im->counter : NULL;
             if (ovf && cudaMemsetAsync(ovf, 0, sizeof(int), im->st) != cudaSuccess) goto out_cuda;
             const size_t per = WEIGHT_STAGE / ssz;

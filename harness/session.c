@@ -82,6 +82,36 @@ void run_session_free(run_session *l) {
     free(l);
 }
 
+/* One untimed pass at the sample's full shape on a device backend (the vision tower on n_frames
+ * blank frames, a prefill of the whole visual block behind a short prompt): loads the kernels and
+ * fills the GEMM heuristic cache, so that no stage time of the first sample includes them. */
+static int session_warmup(run_session *l, char *e, size_t e_len) {
+    const int64_t T = l->n_frames, S = l->vinfo.image_size;
+    float *px = calloc((size_t)(T * 3 * S * S), sizeof *px);
+    if (!px) {
+        snprintf(e, e_len, "warm-up: out of memory");
+        return -1;
+    }
+    eng_encode_params ep = eng_encode_default_params();
+    ep.keep_hidden = ep.keep_projected = 0;
+    ep.frames_per_batch = (int)T;
+    eng_vision_out vo;
+    int rc = eng_vision_encode(l->vision, px, T, &ep, &vo, e, e_len);
+    free(px);
+    if (rc != ENG_OK) return -1;
+    int64_t ids[17];
+    for (int i = 0; i < 17; i++) ids[i] = i == 8 ? ENG_LLM_IMAGE_PLACEHOLDER : 10 + i;
+    eng_llm_prefill_params pp = eng_llm_prefill_default_params();
+    pp.ids = ids;
+    pp.n_ids = 17;
+    pp.visual = vo.pooled;
+    pp.n_visual = vo.n_frames * vo.n_pooled;
+    eng_llm_prefill_out po;
+    rc = eng_llm_prefill(l->state, &pp, &po, e, e_len);
+    eng_vision_out_free(&vo);
+    return rc == ENG_OK ? 0 : -1;
+}
+
 int run_session_open(const run_model_spec *m, run_session **out, char *err, size_t err_len) {
     *out = NULL;
     if (!m || !m->path) {
@@ -134,6 +164,7 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
     int64_t grid = l->vinfo.grid - l->vinfo.grid / 2; /* ceil(G/2) >= floor(G/2) */
     l->n_ctx = (int64_t)l->n_frames * grid * (grid + 1) + 2048;
     if (!(l->state = eng_llm_state_init(l->llm, l->n_ctx, e, sizeof e))) goto fail;
+    if (mp.backend == ENG_BACKEND_CUDA && session_warmup(l, e, sizeof e)) goto fail;
     l->fl = (fl_model){.n_layers = l->linfo.n_layers, .d = l->linfo.hidden, .m = l->linfo.intermediate,
                        .n_heads = l->linfo.n_heads, .n_kv_heads = l->linfo.n_kv_heads, .vocab = (int)l->linfo.vocab};
     snprintf(l->fl.name, sizeof l->fl.name, "llm");
@@ -207,10 +238,11 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
         snprintf(w->error, sizeof w->error, "%s", dec->error);
         return;
     }
-    double t1 = tb_now_s();
     eng_encode_params ep = eng_encode_default_params();
     ep.keep_hidden = 0;
     ep.keep_projected = 0;
+    /* a GPU holds every frame at once: one pass, the largest products */
+    if (strcmp(l->vinfo.backend, "cuda") == 0) ep.frames_per_batch = w->frames.n;
     /* VLMEvalKit runs LLaVA-Video with average pooling whatever the config says (quirk
      * pipeline.video_pool_average). */
     if (l->layout.family == TB_FAMILY_LLAVA_VIDEO) ep.pool = ENG_VPOOL_AVERAGE;
@@ -218,7 +250,7 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }
-    w->vision_ms = 1e3 * (tb_now_s() - t1);
+    w->vision_ms = 1e3 * w->vis.seconds; /* the backend's clock (CUDA events on the GPU) */
     w->timestamps = malloc((size_t)w->frames.n * sizeof *w->timestamps);
     if (!w->timestamps) {
         snprintf(w->error, sizeof w->error, "out of memory");

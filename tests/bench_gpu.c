@@ -11,8 +11,9 @@
  *
  * Usage: bench_gpu --model DIR --pixels P.npy --ids IDS.npy [--backend cuda|cpu|ref]
  *                  [--dtype auto|fp16|bf16|fp32] [--method tango] [--ratios 0.1,0.15,0.2]
- *                  [--reps 3] [--warmup 1] [--gemm-rate] [--logits-out F.npy] [--json F.json]
- *        bench_gpu --gemm-rate-only [--backend ..] [--dtype ..]
+ *                  [--reps 3] [--warmup 1] [--gemm-rate] [--gemm-n 8192] [--logits-out F.npy]
+ *                  [--json F.json]
+ *        bench_gpu --gemm-rate-only [--gemm-n N] [--backend ..] [--dtype ..]
  *   P.npy: [T, 3, S, S] float32 normalised frames; IDS.npy: int64 prompt ids with one -200.
  * Without --model (make bench) it prints a TB-SKIP line naming what it needs and exits 0; with
  * --backend cuda and no device, the same. Exit 1 on an engine error, 2 on bad arguments.
@@ -45,6 +46,7 @@ typedef struct {
     eng_compute_dtype dtype;
     double ratios[MAX_RATIOS];
     int n_ratios, reps, warmup, gemm_rate, gemm_only;
+    int64_t gemm_n; /* side of the square product of --gemm-rate (8192) */
 } bench_args;
 
 typedef struct {
@@ -65,7 +67,7 @@ static void mean_sd(const double *v, int n, double *mean, double *sd) {
 static int usage(const char *msg) {
     fprintf(stderr, "bench_gpu: %s\nusage: bench_gpu --model DIR --pixels P.npy --ids IDS.npy [--backend cuda|cpu|ref] "
                     "[--dtype auto|fp16|bf16|fp32] [--method M] [--ratios R,R,..] [--reps N] [--warmup N] "
-                    "[--gemm-rate] [--logits-out F.npy] [--json F.json] | --gemm-rate-only\n", msg);
+                    "[--gemm-rate] [--gemm-n N] [--logits-out F.npy] [--json F.json] | --gemm-rate-only\n", msg);
     return 2;
 }
 
@@ -78,6 +80,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     a->n_ratios = 3;
     a->reps = 3;
     a->warmup = 1;
+    a->gemm_n = 8192;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
@@ -94,6 +97,10 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             if (eng_backend_parse(v, &a->backend)) return usage("--backend must be cuda, cpu or ref");
         } else if (!strcmp(o, "--dtype")) {
             if (eng_compute_dtype_parse(v, &a->dtype)) return usage("--dtype must be auto, fp16, bf16 or fp32");
+        } else if (!strcmp(o, "--gemm-n")) {
+            long n = strtol(v, &end, 10);
+            if (*end || n < 16 || n > 65536) return usage("--gemm-n 16..65536");
+            a->gemm_n = n;
         } else if (!strcmp(o, "--reps") || !strcmp(o, "--warmup")) {
             long n = strtol(v, &end, 10);
             if (*end || n < (o[2] == 'r' ? 1 : 0) || n > MAX_REPS) return usage("--reps 1..32, --warmup 0..32");
@@ -194,11 +201,12 @@ int main(int argc, char **argv) {
     }
     double rate = 0.0;
     if (a.gemm_rate) {
-        if (gemm_rate(&a, 8192, 8192, 8192, &rate, err, sizeof err)) {
+        if (gemm_rate(&a, a.gemm_n, a.gemm_n, a.gemm_n, &rate, err, sizeof err)) {
             fprintf(stderr, "bench_gpu: %s\n", err);
             return 1;
         }
-        printf("gemm-rate: %.1f TFLOP/s (linear 8192x8192x8192 in %s)\n", rate,
+        printf("gemm-rate: %.3f TFLOP/s (linear %lldx%lldx%lld in %s)\n", rate, (long long)a.gemm_n,
+               (long long)a.gemm_n, (long long)a.gemm_n,
                a.dtype == ENG_COMPUTE_AUTO ? "the default dtype" : eng_compute_dtype_name(a.dtype));
         if (a.gemm_only) return 0;
     }

@@ -1,4 +1,4 @@
-/* common.cuh - shared helpers of the CUDA kernel lab (tests/kernels/*.cu, style.md practice 14):
+/* common.cuh - shared helpers of the CUDA kernel lab (the .cu programs of tests/kernels, style.md practice 14):
  * checks that abort with file and line (the lab is a standalone program, not library code),
  * seeded random fills, a CUDA-event timer with warm-up, an L2 flush between repeats and a
  * comparison that prints the first mismatches. Each lab program includes the engine's own kernel
