@@ -626,11 +626,12 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     }
     if (vs < 0) vs = 0;
 
-    /* splice: text embeddings and visual rows into hx, positions */
-    int64_t o = 0;
+    /* splice: the text embeddings gathered into hx; the visual block goes up straight from the
+     * caller's rows (no host copy of the largest part) */
+    int64_t o = 0, vis_at = -1;
     for (int64_t i = 0; i < p->n_ids; i++) {
         if (i == ph) {
-            if (p->n_visual > 0) memcpy(s->hx + o * D, p->visual, (size_t)(p->n_visual * D) * sizeof(float));
+            vis_at = o;
             o += p->n_visual;
         } else {
             eng_wdesc_row_f32(&m->embed, p->ids[i], s->hx + o * D);
@@ -642,8 +643,16 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
         s->orig[i] = i;
     }
     s->next_pos = s->pos[N - 1] + 1;
-    if (be->k->act_upload(be, s->x, s->hx, (size_t)(N * D)) != 0)
-        return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
+    {
+        int64_t nv = vis_at >= 0 ? p->n_visual : 0, before = vis_at >= 0 ? vis_at : N, after = N - before - nv;
+        int up = be->k->act_upload(be, s->x, s->hx, (size_t)(before * D));
+        if (!up && nv > 0)
+            up = be->k->act_upload(be, eng_act_at(be, s->x, before * D), p->visual, (size_t)(nv * D));
+        if (!up && after > 0)
+            up = be->k->act_upload(be, eng_act_at(be, s->x, (before + nv) * D), s->hx + (before + nv) * D,
+                                   (size_t)(after * D));
+        if (up) return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
+    }
 
     memset(out, 0, sizeof *out);
     out->n_tokens = N;
