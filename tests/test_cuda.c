@@ -361,7 +361,7 @@ int main(void) {
     size_t n = 0;
     for (int g = 0; g < 3; g++)
         for (size_t f = 0; f < N_PER; f++) {
-            snprintf(names[n], sizeof names[n], "%.40s[%s]", per_regime[f].name, g_regimes[g].name);
+            snprintf(names[n], sizeof names[n], "%.40s[%.8s]", per_regime[f].name, g_regimes[g].name);
             tests[n] = (struct CMUnitTest){names[n], per_regime[f].fn, NULL, NULL, &g_regimes[g]};
             n++;
         }
