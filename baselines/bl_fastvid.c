@@ -88,51 +88,10 @@ static void fv_budgets(const bl_ctx *c, const fv_params *p, int64_t F, fv_plan *
     }
 }
 
-/* DySeg into pl->seg_start / seg_len. */
+/* DySeg into pl->seg_start / seg_len (the shared primitive). */
 static int fv_dyseg(const bl_ctx *c, const fv_params *p, const float *G, int64_t Gd, fv_plan *pl) {
-    int64_t T = c->T;
-    pl->n_seg = 0;
-    if (T == 1) {
-        pl->seg_start[0] = 0;
-        pl->seg_len[0] = 1;
-        pl->n_seg = 1;
-        return 0;
-    }
-    float *gn = malloc((size_t)T * (size_t)Gd * sizeof *gn), *neg = malloc((size_t)T * sizeof *neg);
-    int64_t *idx = malloc((size_t)T * sizeof *idx);
-    uint8_t *cut = calloc((size_t)T, 1);
-    if (!gn || !neg || !idx || !cut) {
-        free(gn);
-        free(neg);
-        free(idx);
-        free(cut);
-        return -1;
-    }
-    bl_normalize_rows(G, T, Gd, gn);
-    for (int64_t t = 0; t + 1 < T; t++) {
-        double s = 0;
-        for (int64_t d = 0; d < Gd; d++) s += (double)gn[t * Gd + d] * gn[(t + 1) * Gd + d];
-        neg[t] = -(float)s;
-        if ((float)s < (float)p->tau) cut[t] = 1;
-    }
-    int64_t nlow = p->c - 1 < T - 1 ? p->c - 1 : T - 1;
-    if (nlow > 0 && tg_topk_desc(neg, T - 1, nlow, idx) == 0)
-        for (int64_t i = 0; i < nlow; i++) cut[idx[i]] = 1;
-    int64_t start = 0;
-    for (int64_t t = 0; t < T; t++)
-        if (cut[t] || t == T - 1) {
-            pl->seg_start[pl->n_seg] = start;
-            pl->seg_len[pl->n_seg] = t - start + 1;
-            pl->n_seg++;
-            start = t + 1;
-        }
-    free(gn);
-    free(neg);
-    free(idx);
-    free(cut);
-    return 0;
+    return tg_segment_cuts(G, c->T, Gd, p->c - 1, p->tau, pl->seg_start, pl->seg_len, &pl->n_seg);
 }
-
 
 /* Normalises n rows (float math, norms accumulated in float per row, eps 1e-12). Sequential on
  * purpose: only the targets are normalised, and an OpenMP team left spinning next to OpenBLAS's
@@ -356,6 +315,14 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
     bl_ctx c;
     int st = bl_ctx_init(&c, "fastvid", in, bl_fastvid_keys, err, err_len);
     if (st) return st;
+    if (c.family == TB_FAMILY_QWEN25_VL) {
+        /* FastVID's Qwen2.5-VL code is a different algorithm (per-slice budgets on the last slice
+         * of each sub-segment, reversed context budgets, a shared segment merge pool; spec
+         * qwen25vl.md §8): running the LLaVA algorithm here would mislabel the row */
+        tb_set_err(err, err_len, "fastvid: the official Qwen2.5-VL variant (spec qwen25vl.md §8) is not implemented "
+                                 "yet; the LLaVA algorithm is not run in its place");
+        return TG_ERR_INPUT;
+    }
     fv_params p = {.c = 8, .p = 4, .tau = 0.9, .d = 0.4, .beta = 0.6};
     if ((st = tg_param_int(in, "c", 1, 1000000, &p.c, err, err_len)) < 0) return st;
     if ((st = tg_param_int(in, "p", 1, 1000000, &p.p, err, err_len)) < 0) return st;

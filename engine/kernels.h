@@ -119,7 +119,8 @@ typedef struct {
 } eng_tick;
 
 #define ENG_LINEAR_SMALL_N 8                    /* cpu: rows up to which linear streams W once */
-#define ENG_LINEAR_PANEL_FLOATS ((int64_t)4 << 20) /* cpu: float32 panel scratch (16 MB) */
+#define ENG_LINEAR_PANEL_FLOATS ((int64_t)16 << 20) /* cpu: float32 panel scratch (64 MB): few
+                                                     panels, so sgemm packs x few times */
 
 /* Shape of one multi-head attention call. Rows are tokens, heads concatenated inside a row:
  * head h of token t of sequence b lives at q[(b*n_q + t)*ld_q + h*head_dim .. +head_dim). */
@@ -137,6 +138,20 @@ typedef struct {
     int causal;        /* 1: query i is at absolute position n_kv - n_q + i and sees keys j <= it */
     float scale;       /* logit scale; 0 means 1/sqrt(Dh) */
 } eng_attn_desc;
+
+/* Sections of a sectioned rotary embedding (op rope_sec): the M-RoPE of Qwen2.5-VL's LLM (three
+ * position rows t, h, w; pairs 16 / 24 / 24 of Dh/2 = 64; frequency index running on) and the
+ * 2-D RoPE of its ViT (rows h, w; 20 / 20 pairs of Dh/2 = 40, each section restarting the
+ * frequency index over freq_dim = Dh/2). */
+#define ENG_ROPE_MAX_SEC 4
+typedef struct {
+    int n_sec;                   /* position rows (1..ENG_ROPE_MAX_SEC) */
+    int pairs[ENG_ROPE_MAX_SEC]; /* frequency pairs per section; their sum is Dh/2 */
+    int restart;                 /* 0: pair i has frequency index j = i; 1: j = i - first pair of
+                                    its section */
+    int freq_dim;                /* inv_j = 1 / theta^(2j / freq_dim) (float32, as transformers) */
+    float theta;
+} eng_rope_sec;
 
 typedef struct eng_kernels {
     const char *name; /* "ref", "cpu", "cuda" */
@@ -219,6 +234,13 @@ typedef struct eng_kernels {
      * x: [n_tok, ld] (backend buffer), n_head heads of Dh (even) each; pos[n_tok]: HOST memory. */
     int (*rope)(eng_backend *be, eng_act *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
                 const int64_t *pos, float theta);
+    /* In-place sectioned rotary embedding, "rotate half" (pairs (i, i+Dh/2)): pair i lies in
+     * section s (sections in order, sec->pairs[s] pairs each) and turns by
+     *   a = (float)pos[s*pos_ld + t] * inv_j      (j and inv_j: see eng_rope_sec)
+     * in every one of the n_head heads of token t. x: [n_tok, ld] (backend buffer); pos: HOST
+     * memory, row s of n_tok ids starting at pos + s*pos_ld. */
+    int (*rope_sec)(eng_backend *be, eng_act *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                    const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec);
     /* y[n] = a[n] + b[n]; y may equal a or b. */
     int (*add)(eng_backend *be, eng_act *y, const eng_act *a, const eng_act *b, size_t n);
     /* y[r, j] = a[r, j] + b[j] for r < rows, j < n (broadcast of one float32 row); y may equal a. */
@@ -273,6 +295,10 @@ int eng_backend_fail(eng_backend *be, const char *fmt, ...) __attribute__((forma
  * -1 with a one-line message in err for a bad shape. */
 int eng_pool2d_host(float *y, const float *x, int64_t B, int64_t H, int64_t W, int64_t C, eng_pool_mode mode,
                     int64_t Ho, int64_t Wo, char *err, size_t err_len);
+/* Checks a rope_sec call (sections sum to Dh/2, even Dh, freq_dim > 0); 0 or -1 with be->err. */
+int eng_rope_sec_check(eng_backend *be, int64_t head_dim, const eng_rope_sec *sec);
+/* Section and frequency index of pair i (i < Dh/2) under sec. */
+void eng_rope_sec_pair(const eng_rope_sec *sec, int64_t i, int *section, int64_t *j);
 
 /* Reference pooling weights, shared by every backend so that they agree bit for bit: PyTorch's
  * bilinear source index for output index o of an n_in -> n_out resize (align_corners=False,

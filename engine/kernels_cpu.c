@@ -156,24 +156,47 @@ static inline void cvt16(eng_dtype dt, const uint16_t *src, float *dst, int64_t 
 
 #define LIN_KC 512 /* k elements converted per step of the small-n path (on the stack) */
 
-/* n <= ENG_LINEAR_SMALL_N rows: one pass over W, each thread a block of output rows; per row the
- * weights are converted LIN_KC at a time and dotted with every x row. */
+/* n <= ENG_LINEAR_SMALL_N rows: one pass over W, each thread a block of output rows. BF16: the
+ * conversion (a shift) is fused into the dot products; F16: LIN_KC weights at a time through the
+ * table into a stack buffer, then dotted with every x row. */
 static void linear_small16(float *y, const float *x, const eng_weight *w, const float *b, int64_t n, int acc_y) {
     int64_t k = w->cols, m = w->rows;
     const uint16_t *W = w->data;
 #pragma omp parallel for schedule(static) if (m * k > PAR_MIN)
     for (int64_t o = 0; o < m; o++) {
-        float buf[LIN_KC], acc[ENG_LINEAR_SMALL_N];
-        for (int64_t i = 0; i < n; i++) acc[i] = 0.0f;
-        for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) {
-            int64_t c = k - j0 < LIN_KC ? k - j0 : LIN_KC;
-            cvt16(w->dtype, W + o * k + j0, buf, c);
+        float acc[ENG_LINEAR_SMALL_N];
+        const uint16_t *wr = W + o * k;
+        if (w->dtype == ENG_DT_BF16) {
             for (int64_t i = 0; i < n; i++) {
-                const float *xr = x + i * k + j0;
-                float s = 0.0f;
+                const float *xr = x + i * k;
+                float a = 0.0f;
+                for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) { /* partial sums per block: accuracy */
+                    int64_t j1 = k - j0 < LIN_KC ? k : j0 + LIN_KC;
+                    float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-                for (int64_t j = 0; j < c; j++) s += xr[j] * buf[j];
-                acc[i] += s;
+                    for (int64_t j = j0; j < j1; j++) {
+                        uint32_t bits = (uint32_t)wr[j] << 16;
+                        float f;
+                        memcpy(&f, &bits, 4);
+                        s += xr[j] * f;
+                    }
+                    a += s;
+                }
+                acc[i] = a;
+            }
+        } else {
+            float buf[LIN_KC];
+            for (int64_t i = 0; i < n; i++) acc[i] = 0.0f;
+            for (int64_t j0 = 0; j0 < k; j0 += LIN_KC) {
+                int64_t c = k - j0 < LIN_KC ? k - j0 : LIN_KC;
+                cvt16(w->dtype, wr + j0, buf, c);
+                for (int64_t i = 0; i < n; i++) {
+                    const float *xr = x + i * k + j0;
+                    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                    for (int64_t j = 0; j < c; j++) s += xr[j] * buf[j];
+                    acc[i] += s;
+                }
             }
         }
         for (int64_t i = 0; i < n; i++) y[i * m + o] = acc[i] + (b ? b[o] : 0.0f) + (acc_y ? y[i * m + o] : 0.0f);
@@ -447,6 +470,32 @@ static int cpu_rope(eng_backend *be, eng_act *x_, int64_t ld, int64_t n_tok, int
     return 0;
 }
 
+/* Angles per (token, pair) first (one cos/sin per pair, shared by the heads), as cpu_rope. */
+static int cpu_rope_sec(eng_backend *be, eng_act *x_, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                        const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
+    if (eng_rope_sec_check(be, head_dim, sec)) return -1;
+    float *x = F(x_);
+    int64_t half = head_dim / 2;
+    int sc_of[512];
+    int64_t j_of[512];
+    if (half > 512) return eng_backend_fail(be, "rope_sec: head_dim %lld above 1024", (long long)head_dim);
+    for (int64_t i = 0; i < half; i++) eng_rope_sec_pair(sec, i, &sc_of[i], &j_of[i]);
+#pragma omp parallel for schedule(static) if (n_tok * head_dim * n_head > PAR_MIN)
+    for (int64_t t = 0; t < n_tok; t++) {
+        for (int64_t i = 0; i < half; i++) {
+            float a = eng_rope_angle(pos[sc_of[i] * pos_ld + t], j_of[i], sec->freq_dim, sec->theta);
+            float c = (float)cos((double)a), s = (float)sin((double)a);
+            for (int64_t h = 0; h < n_head; h++) {
+                float *xh = x + t * ld + h * head_dim;
+                float x0 = xh[i], x1 = xh[i + half];
+                xh[i] = x0 * c - x1 * s;
+                xh[i + half] = x1 * c + x0 * s;
+            }
+        }
+    }
+    return 0;
+}
+
 static int cpu_add(eng_backend *be, eng_act *y_, const eng_act *a_, const eng_act *b_, size_t n) {
     (void)be;
     float *y = F(y_);
@@ -527,6 +576,7 @@ const eng_kernels eng_kernels_cpu = {
     .softmax = cpu_softmax,
     .attention = cpu_attention,
     .rope = cpu_rope,
+    .rope_sec = cpu_rope_sec,
     .add = cpu_add,
     .add_bcast = cpu_add_bcast,
     .head_mean = cpu_head_mean,

@@ -106,6 +106,11 @@ typedef struct {
     float *inv_freq;      /* rope: theta^(-2i/Dh) for the current (theta, Dh), computed on the host */
     float inv_theta;
     int64_t inv_dh;
+    int64_t *pos_sec;     /* rope_sec: the position rows of the last call [n_sec][n_tok] */
+    size_t pos_sec_cap;
+    float *sec_inv;       /* rope_sec: per pair, its section's inverse frequency [Dh/2] */
+    int *sec_of;          /* rope_sec: per pair, its section [Dh/2] */
+    size_t sec_cap;
     cudaEvent_t ev[N_EVENTS];
     int ev_next;
     tb_attn_kind attn_kind;
@@ -245,6 +250,9 @@ static void cu_fini(eng_backend *be) {
     cudaFree(im->counter);
     cudaFree(im->pos_dev);
     cudaFree(im->inv_freq);
+    cudaFree(im->pos_sec);
+    cudaFree(im->sec_inv);
+    cudaFree(im->sec_of);
     free(im->pos_host);
     if (im->st) cudaStreamDestroy(im->st);
     free(im);
@@ -923,6 +931,78 @@ static int cu_rope(eng_backend *be, eng_act *x, int64_t ld, int64_t n_tok, int64
     return 0;
 }
 
+/* Sectioned rope (M-RoPE, 2-D ViT rope): pair i turns by pos[sec_of[i]][t] * inv[i], the section
+ * and frequency of each pair resolved on the host (eng_rope_sec_pair, eng_rope_angle's inverse
+ * frequency); cos / sin in double as the reference. */
+template <class T>
+__global__ static void k_rope_sec(T *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t hd, const int64_t *pos,
+                                  const int *sec_of, const float *inv) {
+    const int64_t half = hd / 2;
+    GRID_STRIDE(idx, (size_t)(n_tok * half)) {
+        const int64_t t = (int64_t)idx / half, i = (int64_t)idx % half;
+        const float a = (float)pos[(int64_t)sec_of[i] * n_tok + t] * inv[i];
+        const float c = (float)cos((double)a), s = (float)sin((double)a);
+        for (int64_t h = 0; h < n_head; h++) {
+            T *xh = x + t * ld + h * hd;
+            const float x0 = tb_to_f(xh[i]), x1 = tb_to_f(xh[i + half]);
+            xh[i] = tb_from_f<T>(x0 * c - x1 * s);
+            xh[i + half] = tb_from_f<T>(x1 * c + x0 * s);
+        }
+    }
+}
+
+static int cu_rope_sec(eng_backend *be, eng_act *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                       const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
+    cuda_impl *im = impl_of(be);
+    if (eng_rope_sec_check(be, head_dim, sec)) return -1;
+    if (n_tok == 0) return 0;
+    const int64_t half = head_dim / 2;
+    /* per-pair section and inverse frequency, uploaded with every call (a few hundred values) */
+    float *hinv = (float *)malloc((size_t)half * sizeof *hinv);
+    int *hsec = (int *)malloc((size_t)half * sizeof *hsec);
+    if (!hinv || !hsec) {
+        free(hinv);
+        free(hsec);
+        return eng_backend_fail(be, "rope_sec: out of memory");
+    }
+    for (int64_t i = 0; i < half; i++) {
+        int64_t j;
+        eng_rope_sec_pair(sec, i, &hsec[i], &j);
+        hinv[i] = rope_inv(j, sec->freq_dim, sec->theta);
+    }
+    size_t cap = im->sec_cap;
+    int e = 0;
+    if (cap < (size_t)half) {
+        cudaFree(im->sec_inv);
+        cudaFree(im->sec_of);
+        im->sec_inv = NULL;
+        im->sec_of = NULL;
+        im->sec_cap = 0;
+        e = cudaMalloc((void **)&im->sec_inv, (size_t)half * sizeof(float)) != cudaSuccess ||
+            cudaMalloc((void **)&im->sec_of, (size_t)half * sizeof(int)) != cudaSuccess;
+        if (!e) im->sec_cap = (size_t)half;
+    }
+    /* pageable sources: the copies return once staged, so the host arrays may go */
+    if (!e)
+        e = cudaMemcpyAsync(im->sec_inv, hinv, (size_t)half * sizeof(float), cudaMemcpyHostToDevice, im->st) !=
+                cudaSuccess ||
+            cudaMemcpyAsync(im->sec_of, hsec, (size_t)half * sizeof(int), cudaMemcpyHostToDevice, im->st) != cudaSuccess;
+    free(hinv);
+    free(hsec);
+    if (e) return eng_backend_fail(be, "rope_sec: %s", cudaGetErrorString(cudaGetLastError()));
+    size_t n = (size_t)sec->n_sec * (size_t)n_tok;
+    if (ensure(be, (void **)&im->pos_sec, &im->pos_sec_cap, n, sizeof(int64_t))) return -1;
+    for (int s = 0; s < sec->n_sec; s++)
+        CUDA_CHECK(be, cudaMemcpyAsync(im->pos_sec + (size_t)s * (size_t)n_tok, pos + (size_t)s * (size_t)pos_ld,
+                                       (size_t)n_tok * sizeof(int64_t), cudaMemcpyHostToDevice, im->st));
+    unsigned g = grid_for((size_t)(n_tok * half), 256);
+    if (im->dt == 0) k_rope_sec<float><<<g, 256, 0, im->st>>>((float *)x, ld, n_tok, n_head, head_dim, im->pos_sec, im->sec_of, im->sec_inv);
+    else if (im->dt == 1) k_rope_sec<__half><<<g, 256, 0, im->st>>>((__half *)x, ld, n_tok, n_head, head_dim, im->pos_sec, im->sec_of, im->sec_inv);
+    else k_rope_sec<__nv_bfloat16><<<g, 256, 0, im->st>>>((__nv_bfloat16 *)x, ld, n_tok, n_head, head_dim, im->pos_sec, im->sec_of, im->sec_inv);
+    LAUNCH_CHECK(be);
+    return 0;
+}
+
 template <class T>
 __global__ static void k_head_mean(float *y, const T *x, int64_t ld, int64_t n, int64_t H, int64_t hd) {
     GRID_STRIDE(idx, (size_t)(n * hd)) {
@@ -1027,6 +1107,7 @@ const eng_kernels eng_kernels_cuda = {
     .softmax = cu_softmax,
     .attention = cu_attention,
     .rope = cu_rope,
+    .rope_sec = cu_rope_sec,
     .add = cu_add,
     .add_bcast = cu_add_bcast,
     .head_mean = cu_head_mean,

@@ -36,7 +36,7 @@
  * cols 2(lane&3), +1) of each matrix (with .trans: of its transpose).
  *
  * Requirements (tb_cuda_attention_fused_ok, else the row kernel runs): fp16/bf16, no probs tap,
- * head dim 64, 72 or 128 (padded to a multiple of 16 in shared memory with zeros), every row
+ * head dim 64, 72, 80 or 128 (padded to a multiple of 16 in shared memory with zeros), every row
  * stride and the head dim multiples of 8 elements and the base pointers 16-byte aligned (cp.async
  * moves 16 bytes), n_q >= 16.
  */
@@ -486,7 +486,7 @@ static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 int tb_cuda_attention_fused_ok(const tb_attn_args *a, int dtype) {
     if (dtype != 1 && dtype != 2) return 0;           /* tensor cores: fp16 / bf16 only */
     if (a->probs) return 0;                           /* the probabilities tap is the row kernel's */
-    if (a->head_dim != 64 && a->head_dim != 72 && a->head_dim != 128) return 0;
+    if (a->head_dim != 64 && a->head_dim != 72 && a->head_dim != 80 && a->head_dim != 128) return 0;
     if (a->n_q < 16) return 0;                        /* decode steps and taps: the row kernel */
     if (a->ldq % 8 || a->ldk % 8 || a->ldv % 8 || a->ldo % 2) return 0;
     if (!aligned16(a->q) || !aligned16(a->k) || !aligned16(a->v)) return 0;
@@ -512,6 +512,7 @@ template <class T> static cudaError_t launch_flash_t(const tb_attn_args *a, cuda
     switch (a->head_dim) {
     case 64: return launch_flash<T, 64>(a, st);
     case 72: return launch_flash<T, 72>(a, st);
+    case 80: return launch_flash<T, 80>(a, st); /* Qwen2.5-VL ViT */
     case 128: return launch_flash<T, 128>(a, st);
     }
     return cudaErrorInvalidValue;

@@ -50,6 +50,30 @@ typedef struct {
     float *head_fc2_b;            /* [Dv] */
 } eng_vision_weights;
 
+/* One Qwen2.5-VL ViT block (spec qwen25vl.md §3.4). C = hidden, Mv = MLP width. */
+typedef struct {
+    float *norm1, *norm2;         /* [C] RMSNorm weights */
+    eng_weight qkv_w;             /* [3C, C] */
+    float *qkv_b;                 /* [3C] */
+    eng_weight proj_w;            /* [C, C] */
+    float *proj_b;                /* [C] */
+    eng_weight gate_w, up_w;      /* [Mv, C] */
+    float *gate_b, *up_b;         /* [Mv] */
+    eng_weight down_w;            /* [C, Mv] */
+    float *down_b;                /* [C] */
+    int full;                     /* 1: full (per-slice) attention; 0: windowed */
+} eng_qwen_block;
+
+typedef struct {
+    eng_weight patch_w;           /* [C, 3*Tp*p*p]  Conv3d weight flattened (c, t, y, x) */
+    eng_qwen_block *blocks;       /* [depth] */
+    float *merge_ln;              /* [C] */
+    eng_weight merge1_w;          /* [4C, 4C] */
+    float *merge1_b;              /* [4C] */
+    eng_weight merge2_w;          /* [D, 4C] */
+    float *merge2_b;              /* [D] */
+} eng_qwen_vision_weights;
+
 struct eng_model {
     eng_config cfg;
     eng_backend be;
@@ -57,6 +81,7 @@ struct eng_model {
     st_file *st_head;     /* the SigLIP head checkpoint (idem), or NULL */
     int vision_loaded;
     eng_vision_weights vw;
+    eng_qwen_vision_weights qw;   /* layout qwen2.5-vl (vision_loaded) */
     float *newline;       /* [D] host, or NULL */
     tb_sha256 *digest_ctx; /* open while loading */
     char digest[65];
@@ -86,6 +111,10 @@ int eng_model_put_weight(eng_model *m, eng_weight *w, const eng_wdesc *d, char *
  * otherwise uploads it into a new backend buffer and frees the host copy. On failure the host
  * buffer is freed too and NULL is returned with err set. */
 float *eng_model_to_backend(eng_model *m, float *host, size_t n, char *err, size_t err_len);
+
+/* qwen_vision.c: loads / releases the Qwen2.5-VL ViT and merger (layout qwen2.5-vl). */
+int eng_qwen_vision_load(eng_model *m, char *err, size_t err_len);
+void eng_qwen_vision_unload(eng_model *m);
 
 /* vision.c, for benchmarks and tests: a model whose vision tower, projector, newline and (with_head)
  * SigLIP head hold seeded random weights of the shapes in *cfg (only cfg->vision, cfg->llm.hidden,

@@ -1022,6 +1022,7 @@ struct st_stream {
     uint64_t *nbytes; /* [n] bytes each tensor needs, in the given (data) order */
     size_t n, cur;    /* tensors; the one being written */
     uint64_t left;    /* bytes still owed to tensor cur */
+    int failed;       /* a write failed: close removes the file */
 };
 
 static void stream_abort(st_stream *w) {
@@ -1129,11 +1130,13 @@ int st_stream_write(st_stream *w, const void *bytes, size_t n, char *err, size_t
         while (w->cur < w->n && w->left == 0) w->left = ++w->cur < w->n ? w->nbytes[w->cur] : 0;
         if (w->cur >= w->n) {
             st_err(err, err_len, "%s: %zu bytes past the last tensor", w->path, n);
+            w->failed = 1;
             return -1;
         }
         size_t k = n < w->left ? n : (size_t)w->left;
         if (fwrite(p, 1, k, w->f) != k) {
             st_err(err, err_len, "%s: write failed: %s", w->tmp, strerror(errno));
+            w->failed = 1;
             return -1;
         }
         p += k;
@@ -1147,7 +1150,9 @@ int st_stream_close(st_stream *w, char *err, size_t err_len) {
     if (!w) return 0;
     while (w->cur < w->n && w->left == 0) w->left = ++w->cur < w->n ? w->nbytes[w->cur] : 0;
     int rc = -1;
-    if (w->cur < w->n) {
+    if (w->failed) {
+        st_err(err, err_len, "%s: not written (an earlier write failed)", w->path);
+    } else if (w->cur < w->n) {
         st_err(err, err_len, "%s: closed with %llu bytes of data missing", w->path, (unsigned long long)w->left);
     } else {
         int c = fclose(w->f);

@@ -4,7 +4,8 @@
  * The file is untrusted: the 8-byte header length, the JSON header (cJSON), each tensor's dtype,
  * shape product and [begin, end) byte range are checked against the file size and against each
  * other (no overlaps, no gaps past the data section end); a bad file is one clear error naming the
- * file and the tensor. F32, F16 and BF16 are accepted; the CPU path converts to float32 on load.
+ * file and the tensor. F32, F16 and BF16 are accepted; model weights are used in place (the
+ * engine's eng_wdesc views, engine/kernels.h), small tensors copied to float32 (st_load_f32).
  *
  * Usage:
  *     char err[512];

@@ -84,25 +84,18 @@ tg_prune_input run_prune_input(const eng_vision_out *vis, const tg_model_layout 
     return in;
 }
 
-int run_prompt_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos, char *err,
-                         size_t err_len) {
-    *pos = NULL;
-    int contiguous = 1;
-    for (int64_t i = 0; i < out->n_seq; i++)
-        if (out->positions[i] != i) contiguous = 0;
-    if (contiguous) return 0;
-    int64_t *p = malloc((size_t)(out->n_seq + n_ids) * sizeof *p);
-    if (!p) {
-        snprintf(err, err_len, "out of memory for %lld position ids", (long long)(out->n_seq + n_ids));
-        return -1;
-    }
+int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos_out) {
+    /* the method's own positions (gaps allowed) inside the visual block, text after it continuing
+     * from the block's last position */
+    int64_t *pos = malloc((size_t)(out->n_seq + n_ids) * sizeof *pos);
+    *pos_out = pos;
+    if (!pos) return -1;
     int64_t k = 0, last = ph - 1;
-    for (int64_t i = 0; i < ph; i++) p[k++] = i;
+    for (int64_t i = 0; i < ph; i++) pos[k++] = i;
     for (int64_t i = 0; i < out->n_seq; i++) {
-        p[k++] = ph + out->positions[i];
+        pos[k++] = ph + out->positions[i];
         if (ph + out->positions[i] > last) last = ph + out->positions[i];
     }
-    for (int64_t i = ph + 1; i < n_ids; i++) p[k++] = ++last;
-    *pos = p;
+    for (int64_t i = ph + 1; i < n_ids; i++) pos[k++] = ++last;
     return 0;
 }

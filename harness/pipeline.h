@@ -10,7 +10,7 @@
  *     tg_prune_input in = run_prune_input(&vis, &lay, method, timestamps, 0.1, seed);
  *     method->run(&in, &out, err, sizeof err);
  *     run_visual_block(&out, newline, &block, err, sizeof err);       // [out.n_seq][D]
- *     run_prompt_positions(&out, ph, n_ids, &pos, err, sizeof err);   // NULL: 0..N-1
+ *     run_visual_positions(&out, ph, n_ids, &pos);                       // [N] position ids
  */
 #ifndef TB_PIPELINE_H
 #define TB_PIPELINE_H
@@ -41,11 +41,10 @@ tg_prune_input run_prune_input(const eng_vision_out *vis, const tg_model_layout 
  * *block: [n_seq][D] (caller frees). Returns 0, or -1 with one line in err. */
 int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len);
 
-/* Position ids of a prompt of n_ids ids whose placeholder at ph is replaced by out's visual
- * block: the method's own positions (gaps allowed) inside the block, text after it continuing
- * from the block's last position. *pos: [n_ids - 1 + n_seq] (caller frees), or NULL when the
- * positions are plainly 0..N-1 (the engine's default). Returns 0, or -1 (out of memory) with err. */
-int run_prompt_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos, char *err,
-                         size_t err_len);
+/* Position ids of a prompt of n_ids ids whose placeholder at index ph is replaced by a pruner's
+ * visual block: 0..ph-1, then ph + out->positions[i] (gaps allowed), then the text after the
+ * block continuing from the block's largest position. *pos: [out->n_seq + n_ids - 1] (caller
+ * frees). Returns 0, or -1 when out of memory. */
+int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos);
 
 #endif

@@ -265,14 +265,19 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
 
             /* open one store run per (method, ratio) */
             int n_slots = 0;
-            slots = calloc((size_t)cfg->n_methods * (size_t)(cfg->n_ratios + 1), sizeof *slots);
+            int n_mr = 0;
+            const double *mratios = run_model_ratios(cfg, m, &n_mr);
+            slots = calloc((size_t)cfg->n_methods * (size_t)(n_mr + 1), sizeof *slots);
             if (!slots) {
                 fail(err, err_len, "out of memory");
                 goto out;
             }
             char frame_policy[128], decoder[96];
-            snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=%s,size=%d", m->n_frames, b->frame_rule,
-                     run_session_image_size(l));
+            if (!strcmp(run_session_family(l), "qwen2.5-vl")) /* qwen-vl-utils sampling at 448^2 */
+                snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=qwen,max_pixels=200704", m->n_frames);
+            else
+                snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=%s,size=%d", m->n_frames, b->frame_rule,
+                         run_session_image_size(l));
             snprintf(decoder, sizeof decoder, "ffmpeg,seek=%s", b->seek);
             /* the manifest by content, never by path: a moved copy keeps its runs, an edited
              * record starts new ones; a cache entry also by its revision name */
@@ -281,10 +286,10 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                      b->manifest[0] ? "" : "@", ds_sample_set_content_sha256(set));
             for (int k = 0; k < cfg->n_methods; k++) {
                 int is_full = reg_method_no_ratio(cfg->methods[k].name);
-                for (int r = 0; r < (is_full ? 1 : cfg->n_ratios); r++) {
+                for (int r = 0; r < (is_full ? 1 : n_mr); r++) {
                     run_slot *sl = &slots[n_slots++];
                     sl->method = &cfg->methods[k];
-                    sl->ratio = is_full ? 1.0 : cfg->ratios[r];
+                    sl->ratio = is_full ? 1.0 : mratios[r];
                     /* params as recorded: the method's own plus the target ratio, model family,
                      * convention, token budget (all of which change answers) */
                     cJSON *pj = cJSON_Parse(sl->method->params_json);
@@ -293,6 +298,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         goto out;
                     }
                     if (!is_full) cJSON_AddNumberToObject(pj, "ratio", sl->ratio);
+                    if (sl->method->label[0]) cJSON_AddStringToObject(pj, "label", sl->method->label);
                     cJSON_AddStringToObject(pj, "family", m->family);
                     cJSON_AddStringToObject(pj, "convention", b->convention);
                     cJSON_AddNumberToObject(pj, "max_new_tokens", b->max_new_tokens);
@@ -362,7 +368,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                 }
                 prev = s;
             }
-            int ahead = p->decode_ahead > 0 && decoder_start(&dq, dlist, n_dec, p->decode_ahead, run_session_frames(l),
+            int ahead = p->decode_ahead > 0 && run_session_decodes_ahead(l) && decoder_start(&dq, dlist, n_dec, p->decode_ahead, run_session_frames(l),
                                                              run_session_image_size(l), b->frame_rule, b->seek) == 0;
 
             for (size_t pi = 0; pi < n_pick; pi++) {

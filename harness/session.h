@@ -117,6 +117,10 @@ void run_decode_sample(const ds_sample *s, int n_frames, int image_size, const c
                        run_decoded *out);
 void run_decoded_free(run_decoded *d);
 
+/* 1 when the session's family takes frames from run_decode_sample (LLaVA-OneVision, LLaVA-Video);
+ * 0 when it decodes with its own sampler (Qwen2.5-VL): the runner then does not decode ahead. */
+int run_session_decodes_ahead(const run_session *l);
+
 /* 1 when answering s with p would decode and encode a video (it differs from the session's last
  * one); 0 when the session reuses what it has. */
 int run_session_decodes(const run_session *l, const ds_sample *s, const run_answer_params *p);

@@ -5,6 +5,10 @@
  *   latency_MODEL        mean latency per sample by stage, stacked per (method, ratio), with the
  *                        speed-up over the reference run printed above each bar
  *   layers_MODEL_rPCT    visual tokens per LLM layer at one target ratio, a curve per method
+ *   sweep_MODEL_KEY_N    accuracy (Avg. and per benchmark) against a parameter swept by labelled
+ *                        variants (report_paper.c finds them; the paper's Figure 8 layout)
+ *   frames_BENCH         accuracy against the frames per video, a curve per method, when runs
+ *                        differ in frame count (the paper's Figure 6 layout)
  *
  * Each plot is a whitespace-separated NAME.dat (one gnuplot data block per curve, "# method"
  * first) and a NAME.gp script that renders NAME.png and NAME.svg, so a user can restyle and
@@ -271,6 +275,99 @@ static int plot_layers(rep_ctx *c, const char *dir, const char *model) {
     return 0;
 }
 
+/* ---- a swept parameter (the paper's Figure 8 layout) ----------------------------------------- */
+
+/* One plot per sweep (rep_sweep, report_paper.c): Avg. and each benchmark's accuracy against the
+ * parameter's value. */
+static int plot_sweep(rep_ctx *c, const char *dir, const rep_sweep *w, int idx) {
+    char base[200], name[160], path[1400], title[512];
+    safe_name(base, sizeof base, w->model);
+    snprintf(name, sizeof name, "sweep_%.60s_%.30s_%d", base, w->key, idx);
+    FILE *dat = open_plot_file(c, dir, name, "dat", path, sizeof path);
+    if (!dat) return -1;
+    fputs("# Avg.\n", dat);
+    for (int i = 0; i < w->n; i++)
+        if (!isnan(w->avg[i])) fprintf(dat, "%.10g %.4f\n", w->x[i], w->avg[i]);
+    fputs("\n\n", dat);
+    int n_curves = 1;
+    const char *titles[REP_MAX_COLS + 1] = {"Avg."};
+    for (int k = 0; k < c->n_cols; k++) {
+        fprintf(dat, "# %s\n", c->cols[k].label);
+        for (int i = 0; i < w->n; i++)
+            if (!isnan(w->v[i][k])) fprintf(dat, "%.10g %.4f\n", w->x[i], w->v[i][k]);
+        fputs("\n\n", dat);
+        titles[n_curves++] = c->cols[k].label;
+    }
+    if (rep_close(c, dat, path)) return -1;
+    FILE *gp = open_plot_file(c, dir, name, "gp", path, sizeof path);
+    if (!gp) return -1;
+    snprintf(title, sizeof title, "%s at %g%% equivalent retention: accuracy vs %s", w->model, 100 * w->ratio, w->key);
+    gp_begin(gp, name, title, w->key, "accuracy (%)");
+    fputs("plot ", gp);
+    for (int k = 0; k < n_curves; k++)
+        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lw %d pt 7 title \"%s\"", k ? ", " : "", name, k,
+                k ? 1 : 3, titles[k]);
+    fputc('\n', gp);
+    return plot_finish(c, dir, gp, path, name, title);
+}
+
+/* ---- accuracy against the frame count (the paper's Figure 6 layout) ------------------------- */
+
+/* Per benchmark, when some method (or label) ran at two or more frame counts (models that differ
+ * in frames): accuracy against frames, a curve per method, the full-token runs included. */
+static int plot_frames(rep_ctx *c, const char *dir, const char *bench) {
+    const char *methods[64];
+    int n_methods = 0, multi = 0;
+    for (size_t i = 0; i < c->n_runs; i++) {
+        const rep_run *r = &c->runs[i];
+        if (!r->selected || strcmp(r->s->benchmark, bench) || isnan(r->acc) || !rep_run_frames(r)) continue;
+        int seen = 0;
+        for (int k = 0; k < n_methods; k++) seen |= !strcmp(methods[k], r->s->method);
+        if (!seen && n_methods < 64) methods[n_methods++] = r->s->method;
+        for (size_t j = 0; j < c->n_runs; j++)
+            multi |= c->runs[j].selected && !strcmp(c->runs[j].s->benchmark, bench) &&
+                     !strcmp(c->runs[j].s->method, r->s->method) && rep_run_frames(&c->runs[j]) != rep_run_frames(r);
+    }
+    if (!multi) return 0;
+    char name[160], path[1400], title[512];
+    snprintf(name, sizeof name, "frames_%.60s", bench);
+    FILE *dat = open_plot_file(c, dir, name, "dat", path, sizeof path);
+    if (!dat) return -1;
+    for (int k = 0; k < n_methods; k++) {
+        fprintf(dat, "# %s\n", methods[k]);
+        /* ascending frames; one point per frame count (the first selected run) */
+        int last = 0;
+        for (;;) {
+            int best = 0;
+            const rep_run *pick = NULL;
+            for (size_t i = 0; i < c->n_runs; i++) {
+                const rep_run *r = &c->runs[i];
+                int fr = rep_run_frames(r);
+                if (!r->selected || strcmp(r->s->benchmark, bench) || strcmp(r->s->method, methods[k]) ||
+                    isnan(r->acc) || fr <= last || (best && fr >= best))
+                    continue;
+                best = fr;
+                pick = r;
+            }
+            if (!pick) break;
+            fprintf(dat, "%d %.4f %.4f\n", best, pick->acc, pick->s->mean_retention);
+            last = best;
+        }
+        fputs("\n\n", dat);
+    }
+    if (rep_close(c, dat, path)) return -1;
+    FILE *gp = open_plot_file(c, dir, name, "gp", path, sizeof path);
+    if (!gp) return -1;
+    snprintf(title, sizeof title, "%s: accuracy vs frames per video", bench);
+    gp_begin(gp, name, title, "frames sampled per video", "accuracy (%)");
+    fputs("plot ", gp);
+    for (int k = 0; k < n_methods; k++)
+        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lw 2 pt 7 title \"%s\"", k ? ", " : "", name, k,
+                methods[k]);
+    fputc('\n', gp);
+    return plot_finish(c, dir, gp, path, name, title);
+}
+
 /* ---- entry ---------------------------------------------------------------------------------- */
 
 int rep_write_plots(rep_ctx *c) {
@@ -284,5 +381,9 @@ int rep_write_plots(rep_ctx *c) {
             if (c->cols[k].dur < 0 && plot_accuracy(c, dir, model, c->cols[k].bench)) return -1;
         if (plot_latency(c, dir, model) || plot_layers(c, dir, model)) return -1;
     }
+    for (int i = 0; i < c->n_sweeps; i++)
+        if (plot_sweep(c, dir, &c->sweeps[i], i)) return -1;
+    for (int k = 0; k < c->n_cols; k++)
+        if (c->cols[k].dur < 0 && plot_frames(c, dir, c->cols[k].bench)) return -1;
     return 0;
 }

@@ -285,9 +285,14 @@ int main(int argc, char **argv) {
             tp = tb_now_s() - tp;
             float *block = NULL;
             int64_t *pos = NULL;
-            if (run_visual_block(&po, eng_llm_image_newline(lm), &block, err, sizeof err) ||
-                run_prompt_positions(&po, ph, (int64_t)ids.numel, &pos, err, sizeof err)) {
+            int vb = run_visual_block(&po, eng_llm_image_newline(lm), &block, err, sizeof err);
+            if (!vb && run_visual_positions(&po, ph, (int64_t)ids.numel, &pos)) {
+                snprintf(err, sizeof err, "out of memory for the positions");
+                vb = -1;
+            }
+            if (vb) {
                 free(block);
+                free(pos);
                 tg_prune_output_free(&po);
                 eng_vision_out_free(&vo);
                 goto fail_ts;

@@ -4,6 +4,14 @@
  * no BLAS, one thread) measured in the same run, and the peak RSS (getrusage).
  *
  * Target: <= 100 ms per video on 2 cores at every ratio, memory < 512 MB.
+ *
+ * Against PyTorch, in the same run (when $PYTHON has torch and numpy, and $TB_BIN is the CLI): the
+ * same input written as .npy, Tango at r = 0.10 (no attention sinks, tau_segment 0.8, official
+ * compat) by tests/fixtures/tango/oracle_tango.py (the PyTorch implementation of the official
+ * algorithm the tests check the pruner against) and by `tango-bench prune`. Ratios: the pruner's
+ * in-process time (summary.json timing.prune_ms) vs the PyTorch tango() call (TB-ORACLE-MS),
+ * target >= 10x; the whole `prune` process (start-up, reading 90 MB of .npy, writing the outputs)
+ * vs the whole Python process (interpreter, torch import, reading), target >= 3x.
  * Usage: bench_tango [-r REPS] [-f] [-s]   (default 5 repetitions of the fast path after one
  * warm-up; the reference path runs once per ratio; -f skips it). The verdict uses the median
  * wall time; CPU time (all threads) is printed next to it because a shared machine inflates wall
@@ -15,7 +23,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/clock.h"
+#include "harness/npy.h"
 #include "tango/pruner.h"
 #include "tango/tango.h"
 
@@ -77,6 +88,7 @@ static int run_once(const float *F, const float *A, const float *ts, double r, i
     in.grid_h = H;
     in.grid_w = W;
     in.ratio = r;
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 28, D);
     in.params = ref ? plain : fast;
     in.n_params = 2;
     openblas_set_num_threads(ref ? 1 : 2); /* Tango drops OpenBLAS to 1 thread in its segment loop */
@@ -94,6 +106,86 @@ static int run_once(const float *F, const float *A, const float *ts, double r, i
     *nseg = out.n_segments;
     tg_prune_output_free(&out);
     return 0;
+}
+
+/* Runs cmd, returns its wall seconds (< 0 on failure) and the value after `key` in its output. */
+static double run_timed(const char *cmd, const char *key, double *val) {
+    double t0 = tb_now_s();
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[512];
+    *val = NAN;
+    while (fgets(line, sizeof line, p)) {
+        const char *k = key ? strstr(line, key) : NULL;
+        if (k) *val = strtod(k + strlen(key), NULL);
+    }
+    int rc = pclose(p);
+    double dt = tb_now_s() - t0;
+    return rc == 0 ? dt : -1;
+}
+
+/* The PyTorch comparison (see the header). Returns 1 when a target is missed, 0 otherwise (also
+ * when it cannot run: a TB-SKIP line says why). */
+static int vs_torch(const float *F, const float *A, const float *ts) {
+    const char *py = getenv("PYTHON"), *bin = getenv("TB_BIN"), *build = getenv("TB_BUILD");
+    if (!py || !*py) py = "python3";
+    if (!bin || !*bin) {
+        printf("TB-SKIP: bench_tango vs PyTorch: TB_BIN (the tango-bench binary) not set; run through make bench\n");
+        return 0;
+    }
+    char chk[2400];
+    snprintf(chk, sizeof chk, "'%s' -c 'import torch, numpy' > /dev/null 2>&1", py);
+    if (system(chk) != 0) {
+        printf("TB-SKIP: bench_tango vs PyTorch: %s lacks torch or numpy (scripts/install-deps installs them)\n", py);
+        return 0;
+    }
+    char dir[1024], p[1200], err[256];
+    snprintf(dir, sizeof dir, "%s/tmp/bench_tango-%d", build && *build ? build : "build", (int)getpid());
+    snprintf(chk, sizeof chk, "mkdir -p '%s'", dir);
+    if (system(chk) != 0) return 0;
+    int64_t sf[3] = {T, L, D}, sa[2] = {T, L}, st[1] = {T};
+    snprintf(p, sizeof p, "%s/F.npy", dir);
+    int bad = npy_write(p, NPY_F32, F, 3, sf, err, sizeof err);
+    snprintf(p, sizeof p, "%s/A.npy", dir);
+    bad |= npy_write(p, NPY_F32, A, 2, sa, err, sizeof err);
+    snprintf(p, sizeof p, "%s/T.npy", dir);
+    bad |= npy_write(p, NPY_F32, ts, 1, st, err, sizeof err);
+    if (bad) {
+        printf("bench_tango: cannot write the .npy input: %s\n", err);
+        return 1;
+    }
+    char cmd[8192];
+    double c_ms = NAN, py_ms = NAN, c_proc = 1e9, py_proc = 1e9, c_ms_best = 1e9, py_ms_best = 1e9;
+    for (int rep = 0; rep < 3; rep++) { /* best of 3 each, alternating */
+        snprintf(cmd, sizeof cmd,
+                 "'%s' prune --method tango --features '%s/F.npy' --attn '%s/A.npy' --timestamps '%s/T.npy' "
+                 "--ratio 0.1 --set sinks= --set tau_segment=0.8 --out '%s/out' > /dev/null && "
+                 "grep -o '\"prune_ms\":[^,}]*' '%s/out/summary.json' | tr -d ' '",
+                 bin, dir, dir, dir, dir, dir);
+        double t = run_timed(cmd, "\"prune_ms\":", &c_ms);
+        if (t < 0 || isnan(c_ms)) {
+            printf("bench_tango: `tango-bench prune` failed: %s\n", cmd);
+            return 1;
+        }
+        if (t < c_proc) c_proc = t;
+        if (c_ms < c_ms_best) c_ms_best = c_ms;
+        snprintf(cmd, sizeof cmd, "TB_ORACLE_TIMING=1 '%s' tests/fixtures/tango/oracle_tango.py '%s' r10:0.1:0.8:-:official",
+                 py, dir);
+        t = run_timed(cmd, "TB-ORACLE-MS r10 ", &py_ms);
+        if (t < 0 || isnan(py_ms)) {
+            printf("bench_tango: the PyTorch oracle failed: %s\n", cmd);
+            return 1;
+        }
+        if (t < py_proc) py_proc = t;
+        if (py_ms < py_ms_best) py_ms_best = py_ms;
+    }
+    double r_in = py_ms_best / c_ms_best, r_proc = py_proc / c_proc;
+    printf("vs PyTorch (oracle_tango.py, r=0.10, best of 3): pruner %.1f ms vs torch %.1f ms: %.1fx (target >= 10x); "
+           "whole process %.2f s vs %.2f s: %.1fx (target >= 3x)\n",
+           c_ms_best, py_ms_best, r_in, c_proc, py_proc, r_proc);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("bench_tango: could not remove %s\n", dir);
+    return r_in < 10.0 || r_proc < 3.0;
 }
 
 int main(int argc, char **argv) {
@@ -149,6 +241,10 @@ int main(int argc, char **argv) {
     printf("peak RSS %.1f MB (input features alone: %.1f MB)\n", rss_mb, (double)T * L * D * 4 / 1048576.0);
     if (rss_mb >= 512) fail = 1;
     printf("target: median <= 100 ms per video, < 512 MB: %s\n", fail ? "MISSED" : "met");
+    if (vs_torch(F, A, ts)) {
+        printf("target vs PyTorch: MISSED\n");
+        fail = 1;
+    }
     free(F);
     free(A);
     return strict ? fail : 0;

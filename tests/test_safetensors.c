@@ -508,6 +508,60 @@ static void test_mutations(void **state) {
     assert_true(opened + failed == 1500);
 }
 
+/* The streaming writer (full-size checkpoints): data in chunks of any size, in the given order,
+ * reads back exactly; missing or surplus bytes are errors that leave no file behind. */
+static void test_stream_writer(void **state) {
+    (void)state;
+    char path[1200], err[512];
+    path_of(path, sizeof path, "stream.safetensors");
+    float a[37];
+    uint16_t b[2 * 129];
+    for (int i = 0; i < 37; i++) a[i] = (float)i * 0.5f - 3.0f;
+    for (int i = 0; i < 2 * 129; i++) b[i] = st_f32_to_bf16((float)i / 7.0f);
+    st_write_raw_tensor t[3] = {{"z.bf16", ST_BF16, 2, {2, 129}, NULL}, {"a.f32", ST_F32, 1, {37}, NULL},
+                                {"empty", ST_F32, 1, {0}, NULL}};
+    st_stream *w = st_stream_open(path, t, 3, err, sizeof err);
+    assert_non_null(w);
+    /* the bytes of z then a, in odd-sized pieces crossing the tensor boundary */
+    uint8_t all[sizeof b + sizeof a];
+    memcpy(all, b, sizeof b);
+    memcpy(all + sizeof b, a, sizeof a);
+    for (size_t o = 0; o < sizeof all; o += 13) {
+        size_t n = sizeof all - o < 13 ? sizeof all - o : 13;
+        assert_int_equal(st_stream_write(w, all + o, n, err, sizeof err), 0);
+    }
+    assert_int_equal(st_stream_close(w, err, sizeof err), 0);
+    st_file *st = st_open(path, err, sizeof err);
+    if (!st) fail_msg("%s", err);
+    const st_tensor *ta = st_find(st, "a.f32"), *tz = st_find(st, "z.bf16");
+    assert_non_null(ta);
+    assert_non_null(tz);
+    assert_memory_equal(ta->data, a, sizeof a);
+    assert_memory_equal(tz->data, b, sizeof b);
+    assert_true((const uint8_t *)ta->data > (const uint8_t *)tz->data); /* data in the given order */
+    assert_string_equal(st_at(st, 0)->name, "a.f32");                   /* header sorted by name */
+    st_close(st);
+    /* too few bytes: close fails and removes its temporary file; too many: write fails */
+    char short_path[1200];
+    path_of(short_path, sizeof short_path, "stream_short.safetensors");
+    w = st_stream_open(short_path, t, 2, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(st_stream_write(w, all, 100, err, sizeof err), 0);
+    assert_int_equal(st_stream_close(w, err, sizeof err), -1);
+    assert_non_null(strstr(err, "missing"));
+    FILE *f = fopen(short_path, "rb");
+    assert_null(f);
+    w = st_stream_open(short_path, t + 1, 1, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(st_stream_write(w, all, sizeof a + 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "past the last tensor"));
+    assert_int_equal(st_stream_close(w, NULL, 0), -1);
+    char ls[1400];
+    snprintf(ls, sizeof ls, "ls '%s' | grep -c stream_short", dir);
+    char out[64];
+    assert_int_not_equal(tb_test_run(ls, out, sizeof out), 0); /* grep found nothing */
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("safetensors"));
@@ -517,7 +571,7 @@ static int setup(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_half_conversion), cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_sharded),    cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_sharded),    cmocka_unit_test(test_mutations), cmocka_unit_test(test_stream_writer),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

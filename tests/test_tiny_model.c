@@ -529,6 +529,48 @@ static void test_vision_config_rule(void **state) {
     }
 }
 
+/* The full-size presets describe the real lmms-lab checkpoints (spec llava-ov-engine.md §2.2):
+ * 765 tensors, 8,030,348,832 parameters, 26 SigLIP layers run; OV one_token, LLaVA-Video grid.
+ * (Writing one is 16 GB: make fullsize-model, never a test.) */
+static void test_fullsize_presets(void **state) {
+    (void)state;
+    char err[512];
+    eng_preset pr;
+    assert_int_equal(eng_preset_parse("llava-ov-7b", &pr), 0);
+    assert_int_equal(pr, ENG_PRESET_LLAVA_OV_7B);
+    assert_int_equal(eng_preset_parse("llava-video-7b", &pr), 0);
+    assert_int_equal(eng_preset_parse("llava-13b", &pr), -1);
+    for (int k = 0; k < 2; k++) {
+        eng_config c;
+        if (eng_preset_config(k ? ENG_PRESET_LLAVA_VIDEO_7B : ENG_PRESET_LLAVA_OV_7B, &c, err, sizeof err))
+            fail_msg("%s", err);
+        assert_int_equal(eng_checkpoint_tensor_count(&c), 765);
+        assert_int_equal(c.vision.n_layers, 26);
+        assert_int_equal(c.vision.grid, 27);
+        assert_int_equal(c.llm.hidden, 3584);
+        assert_int_equal(c.llm.vocab, 152064);
+        assert_int_equal(c.newline, k ? ENG_NEWLINE_GRID : ENG_NEWLINE_ONE_TOKEN);
+        assert_string_equal(c.torch_dtype, "bfloat16");
+        double params = 0;
+        for (int id = 0; id < ENG_T_COUNT; id++) {
+            if (eng_tensor_is_siglip((eng_tensor_id)id)) continue;
+            if (id == ENG_T_LM_HEAD && c.llm.tie_embeddings) continue;
+            if (id == ENG_T_NEWLINE && !c.has_image_newline) continue;
+            int lay = eng_tensor_is_layered((eng_tensor_id)id);
+            int nl = lay == 1 ? c.vision.n_layers : lay == 2 ? c.llm.n_layers : 1;
+            int64_t sh[ST_MAX_DIMS];
+            int nd = eng_tensor_shape(&c, (eng_tensor_id)id, sh);
+            double n = 1;
+            for (int d = 0; d < nd; d++) n *= (double)sh[d];
+            params += n * nl;
+        }
+        assert_true(params == 8030348832.0);
+    }
+    char d[1200];
+    snprintf(d, sizeof d, "%s/fs_bad", dir);
+    assert_int_equal(eng_fullsize_model_write(d, (eng_preset)9, 1, NULL, err, sizeof err), -1);
+}
+
 static void test_cli(void **state) {
     (void)state;
     char cmd[4096], out[4096], d[1200], ref[1200];
@@ -607,6 +649,7 @@ int main(void) {
         cmocka_unit_test(test_bind_errors), cmocka_unit_test(test_tokenizer_json),
         cmocka_unit_test(test_half_dtypes), cmocka_unit_test(test_cli),
         cmocka_unit_test(test_numpy_reads_shard), cmocka_unit_test(test_vision_config_rule),
+        cmocka_unit_test(test_fullsize_presets),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

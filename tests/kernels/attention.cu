@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
     static const shape small[] = {
         {"s-bidir72", 2, 100, 100, 4, 4, 72, 0, 1},  {"s-causal128", 1, 77, 130, 28, 4, 128, 1, 0},
         {"s-min16", 1, 16, 16, 2, 1, 64, 1, 0},      {"s-kv-off", 2, 65, 200, 4, 2, 128, 1, 0},
-        {"s-bidir64", 1, 129, 63, 3, 1, 64, 0, 0},
+        {"s-bidir64", 1, 129, 63, 3, 1, 64, 0, 0},   {"s-win80", 3, 64, 64, 16, 16, 80, 0, 1},
     };
     for (const shape &s : small)
         for (int recv = 0; recv < 2; recv++) {
