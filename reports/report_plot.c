@@ -1,7 +1,8 @@
 /* report_plot.c - gnuplot plots of a report, in OUT/plots:
  *
- *   acc_MODEL_BENCH      accuracy versus realised equivalent retention, a curve per method, the
- *                        reference (full-token) accuracy as a dashed line
+ *   acc_MODEL_BENCH      accuracy versus realised equivalent retention, a curve per method with
+ *                        its 95 % CI as a translucent band, the reference (full-token) accuracy
+ *                        as a dashed line over its grey CI band
  *   latency_MODEL        mean latency per sample by stage, stacked per (method, ratio), with the
  *                        speed-up over the reference run printed above each bar
  *   layers_MODEL_rPCT    visual tokens per LLM layer at one target ratio, a curve per method
@@ -24,10 +25,13 @@
 
 #include "reports/rep_internal.h"
 
-/* The look shared by every plot. */
+/* The look shared by every plot: large enough to read at a glance on a laptop screen and in a
+ * slide (the PNG is shown at its natural size in index.html). */
 static const struct {
-    int width, height; /* pixels (PNG) and points (SVG) */
-} plot_style = {900, 540};
+    int width, height;    /* pixels (PNG) and points (SVG) */
+    const char *font;     /* gnuplot font spec: family, size in points */
+    double lw;            /* terminal line-width multiplier */
+} plot_style = {1280, 800, "Sans,18", 1.5};
 
 static int isalnum_ascii(int ch) {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
@@ -48,16 +52,17 @@ static void gp_str(FILE *f, const char *s) {
 
 /* Writes the script head for one plot rendered twice (PNG, then SVG via replot). */
 static void gp_begin(FILE *f, const char *name, const char *title, const char *xlabel, const char *ylabel) {
-    fprintf(f, "set terminal pngcairo size %d,%d noenhanced\nset output '%s.png'\n", plot_style.width,
-            plot_style.height, name);
+    fprintf(f, "set terminal pngcairo size %d,%d noenhanced font '%s' linewidth %g\nset output '%s.png'\n",
+            plot_style.width, plot_style.height, plot_style.font, plot_style.lw, name);
     fputs("set title \"", f);
     gp_str(f, title);
-    fprintf(f, "\"\nset xlabel \"%s\"\nset ylabel \"%s\"\nset grid\nset key outside right top\n", xlabel, ylabel);
+    fprintf(f, "\"\nset xlabel \"%s\"\nset ylabel \"%s\"\nset grid\nset key outside right top\n"
+               "set border lw 1.5\nset pointsize 1.6\n", xlabel, ylabel);
 }
 
 static void gp_end(FILE *f, const char *name) {
-    fprintf(f, "set terminal svg size %d,%d noenhanced\nset output '%s.svg'\nreplot\nunset output\n",
-            plot_style.width, plot_style.height, name);
+    fprintf(f, "set terminal svg size %d,%d noenhanced font '%s' linewidth %g\nset output '%s.svg'\nreplot\n"
+               "unset output\n", plot_style.width, plot_style.height, plot_style.font, plot_style.lw, name);
 }
 
 static int run_gnuplot(rep_ctx *c, const char *plot_dir, const char *script) {
@@ -134,6 +139,7 @@ static int plot_accuracy(rep_ctx *c, const char *dir, const char *model, const c
         if (!seen) methods[n_methods++] = r->s->method;
     }
     int rc = 0;
+    double x_max = 0.0;
     if (n_methods == 0) goto done;
     /* method order as in the tables */
     for (int i = 1; i < n_methods; i++) {
@@ -151,8 +157,13 @@ static int plot_accuracy(rep_ctx *c, const char *dir, const char *model, const c
             if (accuracy_point(&c->runs[i], model, bench) && !strcmp(c->runs[i].s->method, methods[k]))
                 sel[n++] = &c->runs[i];
         qsort(sel, n, sizeof *sel, cmp_run_retention);
-        fprintf(dat, "# %s\n", methods[k]);
-        for (size_t j = 0; j < n; j++) fprintf(dat, "%.6f %.4f\n", sel[j]->s->mean_retention, sel[j]->acc);
+        fprintf(dat, "# %s: retention accuracy ci_lo ci_hi (95 %% bootstrap, clustered by video)\n", methods[k]);
+        for (size_t j = 0; j < n; j++) {
+            const rep_run *r = sel[j];
+            fprintf(dat, "%.6f %.4f %.4f %.4f\n", r->s->mean_retention, r->acc, isnan(r->ci_lo) ? r->acc : r->ci_lo,
+                    isnan(r->ci_hi) ? r->acc : r->ci_hi);
+            if (r->s->mean_retention > x_max) x_max = r->s->mean_retention;
+        }
         fputs("\n\n", dat);
     }
     if (rep_close(c, dat, path)) goto done;
@@ -160,11 +171,22 @@ static int plot_accuracy(rep_ctx *c, const char *dir, const char *model, const c
     if (!gp) goto done;
     snprintf(title, sizeof title, "%s on %s: accuracy vs equivalent retention", model, bench);
     gp_begin(gp, name, title, "equivalent retention (realised, mean over layers)", "accuracy (%)");
+    /* Accuracy runs from 0 to 100 so that curves of different reports compare by eye; each
+     * method's 95 % CI is a translucent band in its own colour, the full-token accuracy a
+     * dashed black line with its CI as a grey band across the plot. */
+    fprintf(gp, "set xrange [0:%.4f]\nset yrange [0:100]\nset style fill transparent solid 0.15 noborder\n",
+            x_max > 0 ? x_max * 1.08 : 1.0);
     fputs("plot ", gp);
+    if (ref) {
+        double lo = isnan(ref->ci_lo) ? ref->acc : ref->ci_lo, hi = isnan(ref->ci_hi) ? ref->acc : ref->ci_hi;
+        fprintf(gp, "'+' using 1:(%.4f):(%.4f) with filledcurves lc rgb 'gray40' notitle, ", lo, hi);
+    }
     for (int k = 0; k < n_methods; k++)
-        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lw 2 pt 7 title \"%s\"", k ? ", " : "", name, k,
-                methods[k]);
-    if (ref) fprintf(gp, ", %.4f with lines dt 2 lc rgb 'black' title \"full tokens\"", ref->acc);
+        fprintf(gp, "'%s.dat' index %d using 1:3:4 with filledcurves lc %d notitle, ", name, k, k + 1);
+    for (int k = 0; k < n_methods; k++)
+        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lc %d lw 2 pt 7 title \"%s\"", k ? ", " : "", name,
+                k, k + 1, methods[k]);
+    if (ref) fprintf(gp, ", %.4f with lines dt 2 lw 2 lc rgb 'black' title \"full tokens (%.1f %%)\"", ref->acc, ref->acc);
     fputc('\n', gp);
     rc = plot_finish(c, dir, gp, path, name, title);
 done:
