@@ -106,11 +106,14 @@ typedef struct {
     float *inv_freq;      /* rope: theta^(-2i/Dh) for the current (theta, Dh), computed on the host */
     float inv_theta;
     int64_t inv_dh;
-    int64_t *pos_sec;     /* rope_sec: the position rows of the last call [n_sec][n_tok] */
-    size_t pos_sec_cap;
+    int64_t *pos_sec;     /* rope_sec: the position rows of the last call [n_sec][n_tok], and the */
+    int64_t *pos_sec_host; /* host copy they came from (pos_sec_n values) */
+    size_t pos_sec_cap, pos_sec_n, pos_sec_host_cap;
     float *sec_inv;       /* rope_sec: per pair, its section's inverse frequency [Dh/2] */
     int *sec_of;          /* rope_sec: per pair, its section [Dh/2] */
     size_t sec_cap;
+    eng_rope_sec sec_key; /* the sections and Dh the tables hold (sec_dh 0: none) */
+    int64_t sec_dh;
     cudaEvent_t ev[N_EVENTS];
     int ev_next;
     tb_attn_kind attn_kind;
@@ -251,6 +254,7 @@ static void cu_fini(eng_backend *be) {
     cudaFree(im->pos_dev);
     cudaFree(im->inv_freq);
     cudaFree(im->pos_sec);
+    free(im->pos_sec_host);
     cudaFree(im->sec_inv);
     cudaFree(im->sec_of);
     free(im->pos_host);
@@ -951,50 +955,80 @@ __global__ static void k_rope_sec(T *x, int64_t ld, int64_t n_tok, int64_t n_hea
     }
 }
 
+static int same_sec(const eng_rope_sec *a, const eng_rope_sec *b) {
+    if (a->n_sec != b->n_sec || a->restart != b->restart || a->freq_dim != b->freq_dim || a->theta != b->theta)
+        return 0;
+    for (int i = 0; i < ENG_ROPE_MAX_SEC; i++)
+        if (a->pairs[i] != b->pairs[i]) return 0;
+    return 1;
+}
+
 static int cu_rope_sec(eng_backend *be, eng_act *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
                        const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
     cuda_impl *im = impl_of(be);
     if (eng_rope_sec_check(be, head_dim, sec)) return -1;
     if (n_tok == 0) return 0;
     const int64_t half = head_dim / 2;
-    /* per-pair section and inverse frequency, uploaded with every call (a few hundred values) */
-    float *hinv = (float *)malloc((size_t)half * sizeof *hinv);
-    int *hsec = (int *)malloc((size_t)half * sizeof *hsec);
-    if (!hinv || !hsec) {
+    /* Both tables and the positions are uploaded only when they differ from the last call's: an
+     * upload from pageable memory waits for the stream, and a prefill makes 2 calls per layer
+     * with the same positions. */
+    if (im->sec_dh != head_dim || !same_sec(&im->sec_key, sec)) {
+        float *hinv = (float *)malloc((size_t)half * sizeof *hinv);
+        int *hsec = (int *)malloc((size_t)half * sizeof *hsec);
+        if (!hinv || !hsec) {
+            free(hinv);
+            free(hsec);
+            return eng_backend_fail(be, "rope_sec: out of memory");
+        }
+        for (int64_t i = 0; i < half; i++) {
+            int64_t j;
+            eng_rope_sec_pair(sec, i, &hsec[i], &j);
+            hinv[i] = rope_inv(j, sec->freq_dim, sec->theta);
+        }
+        im->sec_dh = 0;
+        cudaError_t e = cudaSuccess;
+        if (im->sec_cap < (size_t)half) {
+            cudaFree(im->sec_inv);
+            cudaFree(im->sec_of);
+            im->sec_inv = NULL;
+            im->sec_of = NULL;
+            im->sec_cap = 0;
+            e = cudaMalloc((void **)&im->sec_inv, (size_t)half * sizeof(float));
+            if (e == cudaSuccess) e = cudaMalloc((void **)&im->sec_of, (size_t)half * sizeof(int));
+            if (e == cudaSuccess) im->sec_cap = (size_t)half;
+        }
+        /* pageable sources: the copies return once staged, so the host arrays may go */
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(im->sec_inv, hinv, (size_t)half * sizeof(float), cudaMemcpyHostToDevice, im->st);
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(im->sec_of, hsec, (size_t)half * sizeof(int), cudaMemcpyHostToDevice, im->st);
         free(hinv);
         free(hsec);
-        return eng_backend_fail(be, "rope_sec: out of memory");
+        if (e != cudaSuccess) return eng_backend_fail(be, "rope_sec: %s", cudaGetErrorString(e));
+        im->sec_key = *sec;
+        im->sec_dh = head_dim;
     }
-    for (int64_t i = 0; i < half; i++) {
-        int64_t j;
-        eng_rope_sec_pair(sec, i, &hsec[i], &j);
-        hinv[i] = rope_inv(j, sec->freq_dim, sec->theta);
-    }
-    size_t cap = im->sec_cap;
-    int e = 0;
-    if (cap < (size_t)half) {
-        cudaFree(im->sec_inv);
-        cudaFree(im->sec_of);
-        im->sec_inv = NULL;
-        im->sec_of = NULL;
-        im->sec_cap = 0;
-        e = cudaMalloc((void **)&im->sec_inv, (size_t)half * sizeof(float)) != cudaSuccess ||
-            cudaMalloc((void **)&im->sec_of, (size_t)half * sizeof(int)) != cudaSuccess;
-        if (!e) im->sec_cap = (size_t)half;
-    }
-    /* pageable sources: the copies return once staged, so the host arrays may go */
-    if (!e)
-        e = cudaMemcpyAsync(im->sec_inv, hinv, (size_t)half * sizeof(float), cudaMemcpyHostToDevice, im->st) !=
-                cudaSuccess ||
-            cudaMemcpyAsync(im->sec_of, hsec, (size_t)half * sizeof(int), cudaMemcpyHostToDevice, im->st) != cudaSuccess;
-    free(hinv);
-    free(hsec);
-    if (e) return eng_backend_fail(be, "rope_sec: %s", cudaGetErrorString(cudaGetLastError()));
     size_t n = (size_t)sec->n_sec * (size_t)n_tok;
-    if (ensure(be, (void **)&im->pos_sec, &im->pos_sec_cap, n, sizeof(int64_t))) return -1;
-    for (int s = 0; s < sec->n_sec; s++)
-        CUDA_CHECK(be, cudaMemcpyAsync(im->pos_sec + (size_t)s * (size_t)n_tok, pos + (size_t)s * (size_t)pos_ld,
-                                       (size_t)n_tok * sizeof(int64_t), cudaMemcpyHostToDevice, im->st));
+    int same = im->pos_sec_n == n;
+    for (int s = 0; same && s < sec->n_sec; s++)
+        same = memcmp(im->pos_sec_host + (size_t)s * (size_t)n_tok, pos + (size_t)s * (size_t)pos_ld,
+                      (size_t)n_tok * sizeof *pos) == 0;
+    if (!same) {
+        if (im->pos_sec_host_cap < n) {
+            int64_t *nh = (int64_t *)realloc(im->pos_sec_host, n * sizeof *nh);
+            if (!nh) return eng_backend_fail(be, "rope_sec: out of memory");
+            im->pos_sec_host = nh;
+            im->pos_sec_host_cap = n;
+        }
+        im->pos_sec_n = 0;
+        if (ensure(be, (void **)&im->pos_sec, &im->pos_sec_cap, n, sizeof(int64_t))) return -1;
+        for (int s = 0; s < sec->n_sec; s++)
+            memcpy(im->pos_sec_host + (size_t)s * (size_t)n_tok, pos + (size_t)s * (size_t)pos_ld,
+                   (size_t)n_tok * sizeof *pos);
+        CUDA_CHECK(be, cudaMemcpyAsync(im->pos_sec, im->pos_sec_host, n * sizeof(int64_t), cudaMemcpyHostToDevice,
+                                       im->st));
+        im->pos_sec_n = n;
+    }
     unsigned g = grid_for((size_t)(n_tok * half), 256);
     if (im->dt == 0) k_rope_sec<float><<<g, 256, 0, im->st>>>((float *)x, ld, n_tok, n_head, head_dim, im->pos_sec, im->sec_of, im->sec_inv);
     else if (im->dt == 1) k_rope_sec<__half><<<g, 256, 0, im->st>>>((__half *)x, ld, n_tok, n_head, head_dim, im->pos_sec, im->sec_of, im->sec_inv);

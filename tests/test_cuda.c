@@ -11,6 +11,9 @@
  * layers adding up. The greedy answer must be the same token for token, except where the
  * reference itself has a tie within that bound at the first step that differs (reported).
  *
+ * The same for the tiny Qwen2.5-VL checkpoint: its windowed ViT and merger (merged rows, the
+ * global-query saliency, the unit keys) and its M-RoPE prefill and greedy answer.
+ *
  * Usage: test_cuda   (TB_BUILD names the scratch folder root; TB_TEST_DEVICE=ref: see g_dev) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,7 +33,7 @@
 #include "engine/llm.h"
 #include "engine/tiny_model.h"
 
-static char g_model[1100];
+static char g_model[1100], g_qmodel[1100]; /* tiny LLaVA-OneVision, tiny Qwen2.5-VL (both bf16) */
 /* The backend under test: cuda, or with TB_TEST_DEVICE=ref the ref table standing in for it (a dry
  * run of this program's own logic on a machine without a GPU; never part of make test). */
 static eng_backend_kind g_dev = ENG_BACKEND_CUDA;
@@ -80,6 +83,12 @@ static int setup(void **state) {
     eng_tiny_params tp = eng_tiny_default_params();
     tp.dtype = ST_BF16; /* as the real checkpoints store it */
     if (eng_tiny_model_write(g_model, &tp, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    snprintf(g_qmodel, sizeof g_qmodel, "%.1000s/qwen", tb_test_dir("test_cuda"));
+    tp.layout = ENG_LAYOUT_QWEN25VL;
+    if (eng_tiny_model_write(g_qmodel, &tp, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
@@ -300,6 +309,111 @@ static void test_vision(void **state) {
     assert_true(ok);
 }
 
+/* ---- Qwen2.5-VL ------------------------------------------------------------------------------ */
+
+/* 2 temporal slices of a 4 x 12 patch grid: 2 x 6 merged units per slice, windows of 2 x 4 and
+ * 2 x 2 units (window 112 / patch 14 / merge 2 = 4 units a side), full attention in blocks 1, 3. */
+enum { QG_T = 2, QG_H = 4, QG_W = 12, Q_UNITS = QG_T * QG_H * QG_W / 4 };
+
+static void qwen_encode(eng_backend_kind kind, eng_compute_dtype d, const float *rows, eng_qwen_vision_out *o) {
+    char err[512];
+    eng_model_params mp = eng_model_default_params();
+    mp.backend = kind;
+    mp.dtype = d;
+    eng_model *m = eng_model_load(g_qmodel, &mp, err, sizeof err);
+    if (!m) fprintf(stderr, "%s\n", err);
+    assert_non_null(m);
+    int rc = eng_qwen_vision_encode(m, rows, QG_T, QG_H, QG_W, 1, o, err, sizeof err); /* one slice a chunk */
+    if (rc != ENG_OK) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, ENG_OK);
+    eng_model_free(m);
+}
+
+/* Prefill of text + the merged rows at the M-RoPE positions, then 6 greedy tokens. */
+static void qwen_llm(eng_backend_kind kind, eng_compute_dtype d, const float *merged, llm_run *out) {
+    char err[512];
+    memset(out, 0, sizeof *out);
+    eng_llm_params lp = eng_llm_default_params();
+    lp.backend = kind;
+    lp.dtype = d;
+    eng_llm *m = eng_llm_load(g_qmodel, &lp, err, sizeof err);
+    if (!m) fprintf(stderr, "%s\n", err);
+    assert_non_null(m);
+    eng_llm_info info;
+    eng_llm_get_info(m, &info);
+    enum { N = 3 + Q_UNITS + 3 };
+    int64_t ids[N] = {ENG_TINY_ID_IM_START, 40, info.vision_start_id}, pos3[3 * N], max_id = 0;
+    for (int i = 0; i < Q_UNITS; i++) ids[3 + i] = info.video_token_id;
+    ids[3 + Q_UNITS] = ENG_TINY_ID_VISION_END, ids[4 + Q_UNITS] = 50, ids[5 + Q_UNITS] = 51;
+    const int64_t grid[1][3] = {{QG_T, QG_H, QG_W}};
+    assert_int_equal(eng_qwen_rope_index(ids, N, grid, 1, 1.0, info.tokens_per_second, info.spatial_merge,
+                                         info.vision_start_id, info.video_token_id, info.image_token_id, pos3,
+                                         &max_id, err, sizeof err),
+                     ENG_OK);
+    eng_llm_state *s = eng_llm_state_init(m, 128, err, sizeof err);
+    assert_non_null(s);
+    eng_llm_prefill_params pp = eng_llm_prefill_default_params();
+    pp.ids = ids;
+    pp.n_ids = N;
+    pp.visual = merged;
+    pp.n_visual = Q_UNITS;
+    pp.pos3 = pos3;
+    eng_llm_prefill_out po;
+    int rc = eng_llm_prefill(s, &pp, &po, err, sizeof err);
+    if (rc != ENG_OK) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, ENG_OK);
+    out->vo = po.vocab_out;
+    out->logits = malloc((size_t)po.vocab_out * sizeof(float));
+    assert_non_null(out->logits);
+    memcpy(out->logits, po.logits, (size_t)po.vocab_out * sizeof(float));
+    eng_llm_gen_params gp = eng_llm_gen_default_params();
+    gp.max_new_tokens = 6;
+    gp.use_stop_ids = 0;
+    gp.repetition_penalty = 1.0;
+    assert_int_equal(eng_llm_generate(s, &gp, out->gen, 12, &out->n_gen, err, sizeof err), ENG_OK);
+    eng_llm_state_free(s);
+    eng_llm_free(m);
+}
+
+static void test_qwen(void **state) {
+    regime *g = (regime *)*state;
+    need_cuda("test_qwen", g->dtype);
+    const int64_t K = 3 * 2 * 14 * 14, n_rows = (int64_t)QG_T * QG_H * QG_W;
+    float *rows = malloc((size_t)(n_rows * K) * sizeof *rows);
+    assert_non_null(rows);
+    uint64_t x = 4242;
+    for (int64_t i = 0; i < n_rows * K; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        rows[i] = (float)((double)(x >> 11) / 9007199254740992.0 * 4.0 - 2.0); /* normalised pixels */
+    }
+    eng_qwen_vision_out c, r;
+    qwen_encode(g_dev, g->dtype, rows, &c);
+    qwen_encode(host_kind(g->dtype), g->dtype, rows, &r);
+    assert_int_equal(c.n_units, Q_UNITS);
+    double tol = tol_of(g->dtype);
+    char what[160];
+    int ok = 1;
+    snprintf(what, sizeof what, "qwen merged rows cuda-%s", g->name);
+    ok &= close_enough(what, c.merged, r.merged, (size_t)(Q_UNITS * c.d_model), tol);
+    snprintf(what, sizeof what, "qwen global-query saliency cuda-%s", g->name);
+    ok &= close_enough(what, c.gq_attn, r.gq_attn, (size_t)Q_UNITS, tol);
+    snprintf(what, sizeof what, "qwen unit keys cuda-%s", g->name);
+    ok &= close_enough(what, c.unit_keys, r.unit_keys, (size_t)(Q_UNITS * c.head_dim), tol);
+    /* the LLM on the host's merged rows (the comparison isolates the LLM) */
+    llm_run lc, lr;
+    qwen_llm(g_dev, g->dtype, r.merged, &lc);
+    qwen_llm(host_kind(g->dtype), g->dtype, r.merged, &lr);
+    snprintf(what, sizeof what, "qwen LLM last-row logits (M-RoPE) cuda-%s", g->name);
+    ok &= close_enough(what, lc.logits, lr.logits, (size_t)lc.vo, tol);
+    ok &= same_answer(&lc, &lr, tol);
+    llm_run_free(&lc);
+    llm_run_free(&lr);
+    eng_qwen_vision_out_free(&c);
+    eng_qwen_vision_out_free(&r);
+    free(rows);
+    assert_true(ok);
+}
+
 /* Device memory exhaustion is a status with a message, never a crash. */
 static void test_out_of_memory(void **state) {
     regime *g = (regime *)*state;
@@ -352,6 +466,7 @@ int main(void) {
     } per_regime[] = {{"test_llm", test_llm},
                       {"test_llm_plan", test_llm_plan},
                       {"test_vision", test_vision},
+                      {"test_qwen", test_qwen},
                       {"test_out_of_memory", test_out_of_memory}};
     enum { N_PER = sizeof per_regime / sizeof per_regime[0] };
     static char names[N_PER * 3][96];
