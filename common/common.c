@@ -1,8 +1,8 @@
-/* common.c - the implementations behind common/'s headers: clock, generator, buffer, SHA-256,
- * assertions, model families, the in-LLM plan's rules. libc and OpenSSL only. */
+/* common.c - the implementations behind common/'s headers: clock, generator, buffer, assertions,
+ * model families, the in-LLM plan's rules, the SHA-256 helpers. libc only (the digest itself is
+ * common/sha256.c or common/sha256_lean.c). */
 #include <errno.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,23 +132,13 @@ char *tb_buf_take(tb_buf *b) {
     return d;
 }
 
-/* ===== SHA-256 ===== */
-
-static void hex32(const unsigned char *md, char out[65]) {
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[64] = '\0';
-}
+/* ===== SHA-256 helpers (the digest itself: sha256.c or sha256_lean.c) ===== */
 
 int tb_sha256_hex(const void *data, size_t len, char out[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) return -1;
-    hex32(md, out);
-    return 0;
+    tb_sha256 *h = tb_sha256_new();
+    int rc = h && !tb_sha256_update(h, data, len) && !tb_sha256_final(h, out) ? 0 : -1;
+    tb_sha256_free(h);
+    return rc;
 }
 
 int tb_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len) {
@@ -157,26 +147,23 @@ int tb_sha256_file(const char *path, char out[65], int64_t *size, char *err, siz
         tb_set_err(err, err_len, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    tb_sha256 *h = tb_sha256_new();
+    int ok = h != NULL;
     unsigned char chunk[65536];
     size_t n;
     int64_t total = 0;
     while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (!EVP_DigestUpdate(ctx, chunk, n)) ok = 0;
+        if (tb_sha256_update(h, chunk, n)) ok = 0;
         total += (int64_t)n;
     }
     if (ferror(f)) ok = 0;
     fclose(f);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (ok && (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32)) ok = 0;
-    EVP_MD_CTX_free(ctx);
+    if (ok && tb_sha256_final(h, out)) ok = 0;
+    tb_sha256_free(h);
     if (!ok) {
         tb_set_err(err, err_len, "cannot hash %s", path);
         return -1;
     }
-    hex32(md, out);
     if (size) *size = total;
     return 0;
 }

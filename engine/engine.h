@@ -55,6 +55,29 @@ const char *eng_backend_name(eng_backend_kind kind);
 /* Parses a backend name; 0 or -1 for an unknown name. */
 int eng_backend_parse(const char *name, eng_backend_kind *out);
 
+/* The numerics regime of a backend (--dtype): the element type of activations and of the weight
+ * copies it computes with; products and reductions accumulate in float32 in every regime.
+ *   AUTO  what the official evaluation ran: fp16 on cuda (the LLaVA checkpoints run in float16
+ *         in lmms-eval and VLMEvalKit), fp32 on the host backends;
+ *   FP32  float32 everywhere (cuda: plain fp32 GEMMs, no TF32);
+ *   FP16, BF16  half precision activations and weights on cuda (tensor cores); on the ref backend
+ *         the same storage emulated (every op rounds its outputs to the type: the oracle of the
+ *         regime); the cpu backend (OpenBLAS sgemm) computes in fp32 only.
+ * The resolved regime is part of a run's key (store.h). */
+typedef enum {
+    ENG_COMPUTE_AUTO = 0,
+    ENG_COMPUTE_FP32 = 1,
+    ENG_COMPUTE_FP16 = 2,
+    ENG_COMPUTE_BF16 = 3,
+} eng_compute_dtype;
+
+/* "auto" / "fp32" / "fp16" / "bf16". */
+const char *eng_compute_dtype_name(eng_compute_dtype d);
+/* Parses one of those names; 0 or -1. */
+int eng_compute_dtype_parse(const char *name, eng_compute_dtype *out);
+/* The regime AUTO resolves to on a backend kind (fp16 on cuda, fp32 elsewhere). */
+eng_compute_dtype eng_compute_dtype_default(eng_backend_kind kind);
+
 /* Where the LLM's visual block has image_newline rows (the config's mm_newline_position). */
 typedef enum {
     ENG_NEWLINE_ONE_TOKEN = 0, /* one image_newline after all frames (OV; code default) */
@@ -70,6 +93,7 @@ typedef struct eng_model eng_model; /* opaque: config, weights (on the backend),
 
 typedef struct {
     eng_backend_kind backend; /* default ENG_BACKEND_CPU */
+    eng_compute_dtype dtype;  /* default ENG_COMPUTE_AUTO (see eng_compute_dtype) */
     const char *siglip_path;  /* SigLIP checkpoint (dir or .safetensors) holding post_layernorm and the
                                  attention-pooling head; NULL: DIR/siglip when it exists, else none;
                                  "": none. Without it map_attn / pooled_attn / frame_global are NULL. */
@@ -102,7 +126,9 @@ typedef struct {
     int d_model;      /* D: projector output = LLM hidden (3584) */
     int has_head;     /* 1 when the SigLIP attention-pooling head is loaded */
     int pool_mode;    /* the config's mm_spatial_pool_mode: 0 bilinear, 1 average */
+    int intermediate; /* Mv: MLP width (4304) */
     const char *backend; /* "ref" / "cpu" / "cuda" (borrowed) */
+    const char *dtype;   /* the resolved numerics: "fp32" / "fp16" / "bf16" (borrowed) */
     /* Qwen2.5-VL checkpoints (qwen = 1): the windowed ViT; image_size / grid / n_patches / pool
      * are 0 (the input size varies per video) */
     int qwen;
@@ -169,7 +195,8 @@ typedef struct {
     float *frame_global;      /* [T, Dv] SigLIP head output (pooled per-frame vector; NULL: no head) */
     float *pooled_keys;       /* [T, L, Dh] raw key projections of the last layer run (bias
                                  included, no RoPE), averaged over heads, pooled like the features */
-    double seconds;           /* wall time of the encode (host clock, includes transfers) */
+    double seconds;           /* time of the encode on the backend's clock (CUDA events on the GPU,
+                                 the host clock otherwise), transfers included, allocation not */
 } eng_vision_out;
 
 /* Runs the vision side on T frames. pixels: [T, 3, S, S] float32 host memory, normalised, RGB,

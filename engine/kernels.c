@@ -15,6 +15,11 @@ int eng_backend_fail(eng_backend *be, const char *fmt, ...) {
 }
 
 int eng_backend_init(eng_backend *be, eng_backend_kind kind, char *err, size_t err_len) {
+    return eng_backend_init_dtype(be, kind, ENG_COMPUTE_AUTO, err, err_len);
+}
+
+int eng_backend_init_dtype(eng_backend *be, eng_backend_kind kind, eng_compute_dtype dtype, char *err,
+                           size_t err_len) {
     memset(be, 0, sizeof *be);
     switch (kind) {
     case ENG_BACKEND_REF: be->k = &eng_kernels_ref; break;
@@ -22,6 +27,21 @@ int eng_backend_init(eng_backend *be, eng_backend_kind kind, char *err, size_t e
     case ENG_BACKEND_CUDA: be->k = &eng_kernels_cuda; break;
     default:
         snprintf(err, err_len, "unknown backend %d", (int)kind);
+        return -1;
+    }
+    if ((int)dtype < 0 || dtype > ENG_COMPUTE_BF16) {
+        snprintf(err, err_len, "unknown dtype %d", (int)dtype);
+        be->k = NULL;
+        return -1;
+    }
+    be->dtype = dtype == ENG_COMPUTE_AUTO ? eng_compute_dtype_default(kind) : dtype;
+    be->act_size = be->dtype == ENG_COMPUTE_FP32 ? 4 : 2;
+    if (!(be->k->dtypes & (1u << be->dtype))) {
+        snprintf(err, err_len, "the %s backend does not compute in %s (it does:%s%s%s)", be->k->name,
+                 eng_compute_dtype_name(be->dtype), be->k->dtypes & (1u << ENG_COMPUTE_FP32) ? " fp32" : "",
+                 be->k->dtypes & (1u << ENG_COMPUTE_FP16) ? " fp16" : "",
+                 be->k->dtypes & (1u << ENG_COMPUTE_BF16) ? " bf16" : "");
+        be->k = NULL;
         return -1;
     }
     if (be->k->init && be->k->init(be) != 0) {
@@ -82,4 +102,29 @@ int eng_backend_parse(const char *name, eng_backend_kind *out) {
     else if (strcmp(name, "cuda") == 0) *out = ENG_BACKEND_CUDA;
     else return -1;
     return 0;
+}
+
+const char *eng_compute_dtype_name(eng_compute_dtype d) {
+    switch (d) {
+    case ENG_COMPUTE_AUTO: return "auto";
+    case ENG_COMPUTE_FP32: return "fp32";
+    case ENG_COMPUTE_FP16: return "fp16";
+    case ENG_COMPUTE_BF16: return "bf16";
+    }
+    return "?";
+}
+
+int eng_compute_dtype_parse(const char *name, eng_compute_dtype *out) {
+    static const eng_compute_dtype all[] = {ENG_COMPUTE_AUTO, ENG_COMPUTE_FP32, ENG_COMPUTE_FP16, ENG_COMPUTE_BF16};
+    if (!name) return -1;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, eng_compute_dtype_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+eng_compute_dtype eng_compute_dtype_default(eng_backend_kind kind) {
+    return kind == ENG_BACKEND_CUDA ? ENG_COMPUTE_FP16 : ENG_COMPUTE_FP32;
 }

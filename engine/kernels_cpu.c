@@ -1,6 +1,7 @@
 /* kernels_cpu.c - the fast CPU op table (eng_kernels_cpu): OpenBLAS sgemm for every GEMM
  * (Linear layers and the two products inside attention), OpenMP for the row-wise and elementwise
- * ops. Float accumulation; judged against kernels_ref.c by tests/test_ops.c.
+ * ops. Float accumulation; judged against kernels_ref.c by tests/test_ops.c. fp32 numerics only:
+ * its activation buffers are float arrays (the F() casts below).
  *
  * Threading: OpenBLAS (pthread build) threads each sgemm itself, so sgemm is only called from
  * serial code, never inside an OpenMP region (that would oversubscribe the cores). */
@@ -94,29 +95,48 @@ static int fits_int(int64_t v) {
     return v >= 0 && v <= INT_MAX;
 }
 
-static int cpu_matmul(eng_backend *be, float *y, const float *x, const float *w, const float *b, int64_t n, int64_t k,
-                      int64_t m) {
+/* This table's activation buffers are float32 arrays. */
+#define F(p) ((float *)(void *)(p))
+#define CF(p) ((const float *)(const void *)(p))
+
+/* y[i, :] (+)= b for n rows of m (acc: add to what y holds; b NULL: nothing, or zeros without acc). */
+static void bias_rows(float *y, const float *b, int64_t n, int64_t m, int acc) {
+    if (!b && acc) return;
+#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float *yr = y + i * m;
+        if (!b) memset(yr, 0, (size_t)m * sizeof *yr);
+        else if (acc)
+            for (int64_t o = 0; o < m; o++) yr[o] += b[o];
+        else
+            memcpy(yr, b, (size_t)m * sizeof *yr);
+    }
+}
+
+/* y[n,m] (+)= x[n,k] . w[m,k]^T + b (acc: onto what y holds, the residual of linear_add). */
+static int matmul_impl(eng_backend *be, float *y, const float *x, const float *w, const float *b, int64_t n,
+                       int64_t k, int64_t m, int acc) {
     if (!fits_int(n) || !fits_int(k) || !fits_int(m))
         return eng_backend_fail(be, "matmul: shape %lldx%lldx%lld exceeds the BLAS int range", (long long)n,
                                 (long long)k, (long long)m);
     if (n == 0 || m == 0) return 0;
-    if (b) {
-#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) memcpy(y + i * m, b, (size_t)m * sizeof *y);
-    }
-    if (k == 0) {
-        if (!b) memset(y, 0, (size_t)(n * m) * sizeof *y);
-        return 0;
-    }
+    if (b || k == 0) bias_rows(y, b, n, m, acc);
+    if (k == 0) return 0;
+    float beta = b || acc ? 1.0f : 0.0f;
     /* One row (decode steps, probes): sgemv reads w once; sgemm would pack all of w first. */
     if (n == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, w, (int)k, x, 1, b ? 1.0f : 0.0f, y, 1);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, w, (int)k, x, 1, beta, y, 1);
         return 0;
     }
-    /* Row-major y[n,m] = x[n,k] . w[m,k]^T (+ y holding the bias when b). */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)k, w, (int)k,
-                b ? 1.0f : 0.0f, y, (int)m);
+    /* Row-major y[n,m] = x[n,k] . w[m,k]^T (+ y holding the bias and / or the residual). */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)k, w, (int)k, beta, y,
+                (int)m);
     return 0;
+}
+
+static int cpu_matmul(eng_backend *be, float *y, const float *x, const float *w, const float *b, int64_t n, int64_t k,
+                      int64_t m) {
+    return matmul_impl(be, y, x, w, b, n, k, m, 0);
 }
 
 /* dst[i] = float value of src[i], i < n, for a 16-bit dtype (exact). */
@@ -139,7 +159,7 @@ static inline void cvt16(eng_dtype dt, const uint16_t *src, float *dst, int64_t 
 /* n <= ENG_LINEAR_SMALL_N rows: one pass over W, each thread a block of output rows. BF16: the
  * conversion (a shift) is fused into the dot products; F16: LIN_KC weights at a time through the
  * table into a stack buffer, then dotted with every x row. */
-static void linear_small16(float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
+static void linear_small16(float *y, const float *x, const eng_weight *w, const float *b, int64_t n, int acc_y) {
     int64_t k = w->cols, m = w->rows;
     const uint16_t *W = w->data;
 #pragma omp parallel for schedule(static) if (m * k > PAR_MIN)
@@ -179,13 +199,14 @@ static void linear_small16(float *y, const float *x, const eng_weight *w, const 
                 }
             }
         }
-        for (int64_t i = 0; i < n; i++) y[i * m + o] = acc[i] + (b ? b[o] : 0.0f);
+        for (int64_t i = 0; i < n; i++) y[i * m + o] = acc[i] + (b ? b[o] : 0.0f) + (acc_y ? y[i * m + o] : 0.0f);
     }
 }
 
-static int cpu_linear(eng_backend *be, float *y, const float *x, const eng_weight *w, const float *b, int64_t n) {
+static int linear_impl(eng_backend *be, float *y, const float *x, const eng_weight *w, const float *b, int64_t n,
+                       int acc) {
     int64_t k = w->cols, m = w->rows;
-    if (w->dtype == ENG_DT_F32) return cpu_matmul(be, y, x, w->data, b, n, k, m);
+    if (w->dtype == ENG_DT_F32) return matmul_impl(be, y, x, w->data, b, n, k, m, acc);
     if (w->dtype != ENG_DT_BF16 && w->dtype != ENG_DT_F16)
         return eng_backend_fail(be, "linear: unknown weight dtype %d", (int)w->dtype);
     if (!fits_int(n) || !fits_int(k) || !fits_int(m))
@@ -194,12 +215,11 @@ static int cpu_linear(eng_backend *be, float *y, const float *x, const eng_weigh
     if (n == 0 || m == 0) return 0;
     if (w->dtype == ENG_DT_F16) pthread_once(&f16_once, f16_table_init);
     if (k == 0) {
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t o = 0; o < m; o++) y[i * m + o] = b ? b[o] : 0.0f;
+        bias_rows(y, b, n, m, acc);
         return 0;
     }
     if (n <= ENG_LINEAR_SMALL_N) {
-        linear_small16(y, x, w, b, n);
+        linear_small16(y, x, w, b, n, acc);
         return 0;
     }
     /* panels of mb rows of W: convert (OpenMP), then one threaded sgemm into columns [o0, o0+mb) */
@@ -216,10 +236,7 @@ static int cpu_linear(eng_backend *be, float *y, const float *x, const eng_weigh
         im->panel_n = im->panel ? need : 0;
         if (!im->panel) return -1;
     }
-    if (b) {
-#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) memcpy(y + i * m, b, (size_t)m * sizeof *y);
-    }
+    if (b) bias_rows(y, b, n, m, acc);
     const uint16_t *W = w->data;
     float *P = im->panel;
     for (int64_t o0 = 0; o0 < m; o0 += mb) {
@@ -227,14 +244,25 @@ static int cpu_linear(eng_backend *be, float *y, const float *x, const eng_weigh
 #pragma omp parallel for schedule(static) if (r * k > PAR_MIN)
         for (int64_t o = 0; o < r; o++) cvt16(w->dtype, W + (o0 + o) * k, P + o * k, k);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)r, (int)k, 1.0f, x, (int)k, P, (int)k,
-                    b ? 1.0f : 0.0f, y + o0, (int)m);
+                    b || acc ? 1.0f : 0.0f, y + o0, (int)m);
     }
     return 0;
 }
 
-static int cpu_layernorm(eng_backend *be, float *y, const float *x, const float *g, const float *b, int64_t n,
+static int cpu_linear(eng_backend *be, eng_act *y, const eng_act *x, const eng_weight *w, const float *b, int64_t n) {
+    return linear_impl(be, F(y), CF(x), w, b, n, 0);
+}
+
+static int cpu_linear_add(eng_backend *be, eng_act *y, const eng_act *x, const eng_weight *w, const float *b,
+                          int64_t n) {
+    return linear_impl(be, F(y), CF(x), w, b, n, 1);
+}
+
+static int cpu_layernorm(eng_backend *be, eng_act *y_, const eng_act *x_, const float *g, const float *b, int64_t n,
                          int64_t d, float eps) {
     (void)be;
+    float *y = F(y_);
+    const float *x = CF(x_);
 #pragma omp parallel for schedule(static) if (n * d > PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *xr = x + i * d;
@@ -256,8 +284,11 @@ static int cpu_layernorm(eng_backend *be, float *y, const float *x, const float 
     return 0;
 }
 
-static int cpu_rmsnorm(eng_backend *be, float *y, const float *x, const float *g, int64_t n, int64_t d, float eps) {
+static int cpu_rmsnorm(eng_backend *be, eng_act *y_, const eng_act *x_, const float *g, int64_t n, int64_t d,
+                       float eps) {
     (void)be;
+    float *y = F(y_);
+    const float *x = CF(x_);
 #pragma omp parallel for schedule(static) if (n * d > PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *xr = x + i * d;
@@ -270,8 +301,10 @@ static int cpu_rmsnorm(eng_backend *be, float *y, const float *x, const float *g
     return 0;
 }
 
-static int cpu_gelu_tanh(eng_backend *be, float *y, const float *x, size_t n) {
+static int cpu_gelu_tanh(eng_backend *be, eng_act *y_, const eng_act *x_, size_t n) {
     (void)be;
+    float *y = F(y_);
+    const float *x = CF(x_);
     const float c = 0.7978845608028654f;
 #pragma omp parallel for simd schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
@@ -282,8 +315,10 @@ static int cpu_gelu_tanh(eng_backend *be, float *y, const float *x, size_t n) {
     return 0;
 }
 
-static int cpu_gelu_erf(eng_backend *be, float *y, const float *x, size_t n) {
+static int cpu_gelu_erf(eng_backend *be, eng_act *y_, const eng_act *x_, size_t n) {
     (void)be;
+    float *y = F(y_);
+    const float *x = CF(x_);
 #pragma omp parallel for schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
@@ -292,15 +327,19 @@ static int cpu_gelu_erf(eng_backend *be, float *y, const float *x, size_t n) {
     return 0;
 }
 
-static int cpu_silu(eng_backend *be, float *y, const float *x, size_t n) {
+static int cpu_silu(eng_backend *be, eng_act *y_, const eng_act *x_, size_t n) {
     (void)be;
+    float *y = F(y_);
+    const float *x = CF(x_);
 #pragma omp parallel for simd schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + exp_fast(-x[i]));
     return 0;
 }
 
-static int cpu_swiglu(eng_backend *be, float *y, const float *gate, const float *up, size_t n) {
+static int cpu_swiglu(eng_backend *be, eng_act *y_, const eng_act *gate_, const eng_act *up_, size_t n) {
     (void)be;
+    float *y = F(y_);
+    const float *gate = CF(gate_), *up = CF(up_);
 #pragma omp parallel for simd schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = gate[i] / (1.0f + exp_fast(-gate[i])) * up[i];
     return 0;
@@ -321,8 +360,10 @@ static void softmax_prefix(float *r, int64_t n, int64_t last) {
     for (int64_t j = last + 1; j < n; j++) r[j] = 0.0f;
 }
 
-static int cpu_softmax(eng_backend *be, float *y, const float *x, int64_t rows, int64_t cols) {
+static int cpu_softmax(eng_backend *be, eng_act *y_, const eng_act *x_, int64_t rows, int64_t cols) {
     (void)be;
+    float *y = F(y_);
+    const float *x = CF(x_);
 #pragma omp parallel for schedule(static) if (rows * cols > PAR_MIN)
     for (int64_t i = 0; i < rows; i++) {
         if (y != x) memcpy(y + i * cols, x + i * cols, (size_t)cols * sizeof *y);
@@ -340,8 +381,10 @@ static int cpu_softmax(eng_backend *be, float *y, const float *x, int64_t rows, 
  *   1. S_h = scale Q_h K_g^T for every head h (threaded sgemm, serial loop);
  *   2. masked softmax of all H*qc rows, probs copy and column sums (one OpenMP region each);
  *   3. O_h = S_h V_g for every head (threaded sgemm, serial loop). */
-static int cpu_attention(eng_backend *be, float *out, const float *q, const float *k, const float *v,
+static int cpu_attention(eng_backend *be, eng_act *out_, const eng_act *q_, const eng_act *k_, const eng_act *v_,
                          const eng_attn_desc *d, float *probs, float *recv) {
+    float *out = F(out_);
+    const float *q = CF(q_), *k = CF(k_), *v = CF(v_);
     int64_t B = d->n_batch, nq = d->n_q, nkv = d->n_kv, H = d->n_head, Hkv = d->n_head_kv, Dh = d->head_dim;
     if (H <= 0 || Hkv <= 0 || H % Hkv != 0 || Dh <= 0 || nq < 0 || nkv <= 0 || B < 0 || (d->causal && nq > nkv))
         return eng_backend_fail(be, "attention: bad shape (H %lld, Hkv %lld, Dh %lld, n_q %lld, n_kv %lld)",
@@ -365,32 +408,38 @@ static int cpu_attention(eng_backend *be, float *out, const float *q, const floa
         if (rsum) memset(rsum, 0, (size_t)nkv * sizeof *rsum);
         for (int64_t i0 = 0; i0 < nq; i0 += qc) {
             int64_t nc = nq - i0 < qc ? nq - i0 : qc;
-            /* 1. S[h][nc, nkv] = scale * Q[i0.., h] . K[:, g(h)]^T */
+            /* causal: this block's rows see keys [0, nk) only (the masked rest is never computed) */
+            int64_t nk = d->causal ? nkv - nq + i0 + nc : nkv;
+            /* 1. S[h][nc, nk] = scale * Q[i0.., h] . K[:nk, g(h)]^T */
             for (int64_t h = 0; h < H; h++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nc, (int)nkv, (int)Dh, scale,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nc, (int)nk, (int)Dh, scale,
                             q + (b * nq + i0) * ldq + h * Dh, (int)ldq, k + b * nkv * ldk + (h / grp) * Dh, (int)ldk,
-                            0.0f, S + h * nc * nkv, (int)nkv);
+                            0.0f, S + h * nc * nk, (int)nk);
             /* 2. softmax rows (row r of head h is query i0 + r % nc) */
-#pragma omp parallel for schedule(static) if (H * nc * nkv > PAR_MIN)
+#pragma omp parallel for schedule(static) if (H * nc * nk > PAR_MIN)
             for (int64_t hr = 0; hr < H * nc; hr++) {
                 int64_t h = hr / nc, r = hr % nc;
                 int64_t last = d->causal ? nkv - nq + i0 + r : nkv - 1;
-                softmax_prefix(S + hr * nkv, nkv, last);
-                if (probs) memcpy(probs + ((b * H + h) * nq + i0 + r) * nkv, S + hr * nkv, (size_t)nkv * sizeof *S);
+                softmax_prefix(S + hr * nk, nk, last);
+                if (probs) {
+                    float *pr = probs + ((b * H + h) * nq + i0 + r) * nkv;
+                    memcpy(pr, S + hr * nk, (size_t)nk * sizeof *S);
+                    memset(pr + nk, 0, (size_t)(nkv - nk) * sizeof *pr);
+                }
             }
             if (rsum) {
                 /* column sums over all H*nc rows, each thread owning a block of columns */
-#pragma omp parallel for schedule(static) if (H * nc * nkv > PAR_MIN)
-                for (int64_t j0 = 0; j0 < nkv; j0 += 64) {
-                    int64_t j1 = j0 + 64 < nkv ? j0 + 64 : nkv;
+#pragma omp parallel for schedule(static) if (H * nc * nk > PAR_MIN)
+                for (int64_t j0 = 0; j0 < nk; j0 += 64) {
+                    int64_t j1 = j0 + 64 < nk ? j0 + 64 : nk;
                     for (int64_t hr = 0; hr < H * nc; hr++)
-                        for (int64_t j = j0; j < j1; j++) rsum[j] += S[hr * nkv + j];
+                        for (int64_t j = j0; j < j1; j++) rsum[j] += S[hr * nk + j];
                 }
             }
-            /* 3. O[i0.., h] = S[h] . V[:, g(h)] */
+            /* 3. O[i0.., h] = S[h] . V[:nk, g(h)] */
             for (int64_t h = 0; h < H; h++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nc, (int)Dh, (int)nkv, 1.0f,
-                            S + h * nc * nkv, (int)nkv, v + b * nkv * ldv + (h / grp) * Dh, (int)ldv, 0.0f,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nc, (int)Dh, (int)nk, 1.0f,
+                            S + h * nc * nk, (int)nk, v + b * nkv * ldv + (h / grp) * Dh, (int)ldv, 0.0f,
                             out + (b * nq + i0) * ldo + h * Dh, (int)ldo);
         }
         if (recv)
@@ -400,8 +449,9 @@ static int cpu_attention(eng_backend *be, float *out, const float *q, const floa
     return 0;
 }
 
-static int cpu_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+static int cpu_rope(eng_backend *be, eng_act *x_, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
                     const int64_t *pos, float theta) {
+    float *x = F(x_);
     if (head_dim % 2) return eng_backend_fail(be, "rope: head_dim %lld is odd", (long long)head_dim);
     int64_t half = head_dim / 2;
 #pragma omp parallel for schedule(static) if (n_tok * head_dim * n_head > PAR_MIN)
@@ -421,9 +471,10 @@ static int cpu_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_
 }
 
 /* Angles per (token, pair) first (one cos/sin per pair, shared by the heads), as cpu_rope. */
-static int cpu_rope_sec(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+static int cpu_rope_sec(eng_backend *be, eng_act *x_, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
                         const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
     if (eng_rope_sec_check(be, head_dim, sec)) return -1;
+    float *x = F(x_);
     int64_t half = head_dim / 2;
     int sc_of[512];
     int64_t j_of[512];
@@ -445,24 +496,29 @@ static int cpu_rope_sec(eng_backend *be, float *x, int64_t ld, int64_t n_tok, in
     return 0;
 }
 
-static int cpu_add(eng_backend *be, float *y, const float *a, const float *b, size_t n) {
+static int cpu_add(eng_backend *be, eng_act *y_, const eng_act *a_, const eng_act *b_, size_t n) {
     (void)be;
+    float *y = F(y_);
+    const float *a = CF(a_), *b = CF(b_);
 #pragma omp parallel for schedule(static) if ((int64_t)n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
     return 0;
 }
 
-static int cpu_add_bcast(eng_backend *be, float *y, const float *a, const float *b, int64_t rows, int64_t n) {
+static int cpu_add_bcast(eng_backend *be, eng_act *y_, const eng_act *a_, const float *b, int64_t rows, int64_t n) {
     (void)be;
+    float *y = F(y_);
+    const float *a = CF(a_);
 #pragma omp parallel for schedule(static) if (rows * n > PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t j = 0; j < n; j++) y[r * n + j] = a[r * n + j] + b[j];
     return 0;
 }
 
-static int cpu_head_mean(eng_backend *be, float *y, const float *x, int64_t ld_x, int64_t n, int64_t n_head,
+static int cpu_head_mean(eng_backend *be, float *y, const eng_act *x_, int64_t ld_x, int64_t n, int64_t n_head,
                          int64_t head_dim) {
     (void)be;
+    const float *x = CF(x_);
     float inv = 1.0f / (float)n_head;
 #pragma omp parallel for schedule(static) if (n * n_head * head_dim > PAR_MIN)
     for (int64_t i = 0; i < n; i++)
@@ -474,8 +530,10 @@ static int cpu_head_mean(eng_backend *be, float *y, const float *x, int64_t ld_x
     return 0;
 }
 
-static int cpu_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int64_t H, int64_t W, int64_t C,
+static int cpu_pool2d(eng_backend *be, eng_act *y_, const eng_act *x_, int64_t B, int64_t H, int64_t W, int64_t C,
                       eng_pool_mode mode, int64_t Ho, int64_t Wo) {
+    float *y = F(y_);
+    const float *x = CF(x_);
     if (eng_pool2d_check(be, H, W, C, mode, Ho, Wo)) return -1;
     int64_t cells = B * Ho * Wo;
 #pragma omp parallel for schedule(static) if (cells * C > PAR_MIN)
@@ -489,16 +547,25 @@ static int cpu_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int6
 const eng_kernels eng_kernels_cpu = {
     .name = "cpu",
     .on_device = 0,
+    .dtypes = (1u << ENG_COMPUTE_FP32),
     .init = cpu_init,
     .fini = cpu_fini,
+    .describe = NULL,
     .alloc = eng_host_alloc,
     .free = eng_host_free,
     .upload = eng_host_copy,
     .download = eng_host_copy,
+    .act_alloc = eng_host_act_alloc,
+    .act_free = eng_host_act_free,
+    .act_upload = eng_host_act_upload,
+    .act_download = eng_host_act_download,
     .sync = eng_host_sync,
+    .tick = eng_host_tick,
+    .tick_elapsed = eng_host_tick_elapsed,
     .weight_init = eng_host_weight_init,
     .weight_free = eng_host_weight_free,
     .linear = cpu_linear,
+    .linear_add = cpu_linear_add,
     .matmul = cpu_matmul,
     .layernorm = cpu_layernorm,
     .rmsnorm = cpu_rmsnorm,

@@ -10,5 +10,6 @@ static int stub_init(eng_backend *be) {
 const eng_kernels eng_kernels_cuda = {
     .name = "cuda",
     .on_device = 1,
+    .dtypes = (1u << ENG_COMPUTE_FP32) | (1u << ENG_COMPUTE_FP16) | (1u << ENG_COMPUTE_BF16),
     .init = stub_init,
 };

@@ -212,7 +212,7 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
         m->pad_id = m->cfg.video_token_id;
     }
 
-    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
+    if (eng_backend_init_dtype(&m->be, p->backend, p->dtype, err, err_len) != 0) goto bad;
     m->st = st_open(dir, err, err_len);
     if (!m->st || eng_checkpoint_bind(&m->cfg, m->st, err, err_len) != 0) goto bad;
 
@@ -290,6 +290,7 @@ void eng_llm_get_info(const eng_llm *m, eng_llm_info *out) {
     out->repetition_penalty = m->rep_pen;
     out->weight_bytes = m->bytes;
     out->backend = m->be.k ? m->be.k->name : "?";
+    out->dtype = eng_compute_dtype_name(m->be.dtype);
 }
 
 const float *eng_llm_image_newline(const eng_llm *m) { return m ? m->newline : NULL; }
@@ -304,6 +305,13 @@ static int zero_fill(eng_backend *be, float *b, size_t n, const float *zeros, si
     return 0;
 }
 
+/* The same for n elements of an activation buffer. */
+static int zero_fill_act(eng_backend *be, eng_act *b, size_t n, const float *zeros, size_t nz) {
+    for (size_t o = 0; o < n; o += nz)
+        if (be->k->act_upload(be, eng_act_at(be, b, (int64_t)o), zeros, n - o < nz ? n - o : nz) != 0) return -1;
+    return 0;
+}
+
 static void state_release_rows(eng_llm_state *s);
 
 void eng_llm_state_free(eng_llm_state *s) {
@@ -312,8 +320,8 @@ void eng_llm_state_free(eng_llm_state *s) {
     if (s->kc && s->vc) state_release_rows(s);
     free(s->kc);
     free(s->vc);
-    float *bufs[] = {s->g, s->u, s->tmp, s->row_out, s->logits_dev};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->k->free(be, bufs[i]);
+    eng_act *bufs[] = {s->g, s->u, s->row_out, s->logits_dev};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->k->act_free(be, bufs[i]);
     free(s->logits);
     free(s->all_logits);
     free(s->kv_len);
@@ -326,11 +334,16 @@ void eng_llm_state_free(eng_llm_state *s) {
 static void state_release_rows(eng_llm_state *s) {
     eng_backend *be = &s->m->be;
     for (int l = 0; l < s->m->L; l++) {
-        be->k->free(be, s->kc[l]);
-        be->k->free(be, s->vc[l]);
+        be->k->act_free(be, s->kc[l]);
+        be->k->act_free(be, s->vc[l]);
         s->kc[l] = s->vc[l] = NULL;
     }
-    float **dev[] = {&s->x, &s->xn, &s->q, &s->att, &s->row, &s->pn, &s->sim};
+    eng_act **act[] = {&s->x, &s->xn, &s->q, &s->att};
+    for (size_t i = 0; i < sizeof act / sizeof act[0]; i++) {
+        be->k->act_free(be, *act[i]);
+        *act[i] = NULL;
+    }
+    float **dev[] = {&s->row, &s->pn, &s->sim};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
         be->k->free(be, *dev[i]);
         *dev[i] = NULL;
@@ -363,10 +376,10 @@ static int state_reserve(eng_llm_state *s, int64_t cap, char *err, size_t err_le
     size_t nCD = mul2(C, D, &ok), nCHD = mul2(C, HD, &ok), nCKV = mul2(C, KVD, &ok), nSim = mul2(SIM_CHUNK, C, &ok);
     if (!ok || nCD > SIZE_MAX / 8) return fail(err, err_len, ENG_ERR_ARG, "sequence of %lld rows too large", (long long)cap);
     for (int l = 0; l < m->L; l++)
-        if (!(s->kc[l] = be->k->alloc(be, nCKV)) || !(s->vc[l] = be->k->alloc(be, nCKV))) goto nomem;
-    if (!(s->x = be->k->alloc(be, nCD)) || !(s->xn = be->k->alloc(be, nCD)) || !(s->q = be->k->alloc(be, nCHD)) ||
-        !(s->att = be->k->alloc(be, nCHD)) || !(s->row = be->k->alloc(be, C)) || !(s->pn = be->k->alloc(be, nCD)) ||
-        !(s->sim = be->k->alloc(be, nSim)))
+        if (!(s->kc[l] = be->k->act_alloc(be, nCKV)) || !(s->vc[l] = be->k->act_alloc(be, nCKV))) goto nomem;
+    if (!(s->x = be->k->act_alloc(be, nCD)) || !(s->xn = be->k->act_alloc(be, nCD)) ||
+        !(s->q = be->k->act_alloc(be, nCHD)) || !(s->att = be->k->act_alloc(be, nCHD)) ||
+        !(s->row = be->k->alloc(be, C)) || !(s->pn = be->k->alloc(be, nCD)) || !(s->sim = be->k->alloc(be, nSim)))
         goto nomem;
     s->hx = malloc(nCD * sizeof(float));
     s->hsim = malloc(nSim * sizeof(float));
@@ -382,19 +395,21 @@ static int state_reserve(eng_llm_state *s, int64_t cap, char *err, size_t err_le
     if (!s->hx || !s->hsim || !s->hrow || !s->htap || !s->hmean || !s->pos || !s->orig || !s->kept || !s->sel ||
         !s->assign || !s->mark)
         goto nomem;
-    /* floats: K/V caches; x, xn, pn, hx; q, att; row, hrow, htap, hmean; sim, hsim. Then pos, orig,
-     * kept, sel, assign (int64) and mark. */
-    s->bytes = s->bytes_fixed + sizeof(float) * (2 * (size_t)m->L * nCKV + 4 * nCD + 2 * nCHD + 4 * C + 2 * nSim) +
-               (5 + (m->mrope ? 2 : 0)) * C * sizeof(int64_t) + C;
+    /* activations: K/V caches, x, xn, q, att; floats: pn, hx, row, hrow, htap, hmean, sim, hsim. Then
+     * pos, orig, kept, sel, assign (int64) and mark. */
+    s->bytes = s->bytes_fixed + be->act_size * (2 * (size_t)m->L * nCKV + 2 * nCD + 2 * nCHD) +
+               sizeof(float) * (2 * nCD + 4 * C + 2 * nSim) + (5 + (m->mrope ? 2 : 0)) * C * sizeof(int64_t) + C;
     /* commit every page now (the layers must not fault) */
     size_t nz = (size_t)1 << 18;
     float *zeros = calloc(nz, sizeof *zeros);
     if (!zeros) goto nomem;
     int bad = 0;
     for (int l = 0; l < m->L && !bad; l++)
-        bad = zero_fill(be, s->kc[l], nCKV, zeros, nz) || zero_fill(be, s->vc[l], nCKV, zeros, nz);
-    struct { float *b; size_t n; } bufs[] = {{s->x, nCD}, {s->xn, nCD}, {s->q, nCHD}, {s->att, nCHD}, {s->row, C},
-                                             {s->pn, nCD}, {s->sim, nSim}};
+        bad = zero_fill_act(be, s->kc[l], nCKV, zeros, nz) || zero_fill_act(be, s->vc[l], nCKV, zeros, nz);
+    struct { eng_act *b; size_t n; } acts[] = {{s->x, nCD}, {s->xn, nCD}, {s->q, nCHD}, {s->att, nCHD}};
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0] && !bad; i++)
+        bad = zero_fill_act(be, acts[i].b, acts[i].n, zeros, nz);
+    struct { float *b; size_t n; } bufs[] = {{s->row, C}, {s->pn, nCD}, {s->sim, nSim}};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0] && !bad; i++) bad = zero_fill(be, bufs[i].b, bufs[i].n, zeros, nz);
     free(zeros);
     if (bad) {
@@ -429,7 +444,7 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->C = n_ctx;
     eng_backend *be = &m->be;
     int ok = 1;
-    size_t D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh;
+    size_t HD = (size_t)m->H * (size_t)m->Dh;
     size_t nMLP = mul2(MLP_CHUNK, (size_t)m->M, &ok), nLog = mul2(LOGIT_CHUNK, (size_t)m->Vo, &ok);
     if (!ok) {
         fail(err, err_len, ENG_ERR_ARG, "eng_llm_state_init: model too large");
@@ -442,18 +457,17 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->tokens_layer = calloc((size_t)m->L, sizeof(int64_t));
     s->visual_layer = calloc((size_t)m->L, sizeof(int64_t));
     if (!s->kc || !s->vc || !s->kv_len || !s->tokens_layer || !s->visual_layer) goto nomem;
-    /* fixed-size scratch: MLP chunk, projection chunk, logits */
-    if (!(s->g = be->k->alloc(be, nMLP)) || !(s->u = be->k->alloc(be, nMLP)) ||
-        !(s->tmp = be->k->alloc(be, (size_t)MLP_CHUNK * D)) || !(s->row_out = be->k->alloc(be, HD)) ||
-        !(s->logits_dev = be->k->alloc(be, nLog)))
+    /* fixed-size scratch: MLP chunk, the tap's discarded output row, logits */
+    if (!(s->g = be->k->act_alloc(be, nMLP)) || !(s->u = be->k->act_alloc(be, nMLP)) ||
+        !(s->row_out = be->k->act_alloc(be, HD)) || !(s->logits_dev = be->k->act_alloc(be, nLog)))
         goto nomem;
     s->logits = malloc((size_t)m->Vo * sizeof(float));
     if (!s->logits) goto nomem;
     size_t nz = (size_t)1 << 18;
     float *zeros = calloc(nz, sizeof *zeros);
     if (!zeros) goto nomem;
-    int bad = zero_fill(be, s->g, nMLP, zeros, nz) || zero_fill(be, s->u, nMLP, zeros, nz) ||
-              zero_fill(be, s->tmp, (size_t)MLP_CHUNK * D, zeros, nz) || zero_fill(be, s->logits_dev, nLog, zeros, nz);
+    int bad = zero_fill_act(be, s->g, nMLP, zeros, nz) || zero_fill_act(be, s->u, nMLP, zeros, nz) ||
+              zero_fill_act(be, s->logits_dev, nLog, zeros, nz);
     free(zeros);
     if (bad) {
         fail(err, err_len, ENG_ERR_BACKEND, "eng_llm_state_init: %s", be->err);
@@ -461,7 +475,7 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
         return NULL;
     }
     memset(s->logits, 0, (size_t)m->Vo * sizeof(float));
-    s->bytes_fixed = s->bytes = sizeof(float) * (2 * nMLP + (size_t)MLP_CHUNK * D + HD + nLog + (size_t)m->Vo);
+    s->bytes_fixed = s->bytes = be->act_size * (2 * nMLP + HD + nLog) + sizeof(float) * (size_t)m->Vo;
     return s;
 nomem:
     fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_state_init: out of memory (%s)", be->err[0] ? be->err : "host");
@@ -505,7 +519,9 @@ size_t eng_llm_state_bytes(const eng_llm_state *s) {
  * values are appended. causal = 0 drops the mask (only valid with n_past == 0). tap: when not
  * NULL, receives [n_past + n] the head-averaged attention of the last row over every key. recv:
  * when not NULL, receives [n_past + n] the attention each key receives, averaged over heads and
- * all n query rows. */
+ * all n query rows. One attention call over all n rows: the backends skip the masked keys of a
+ * causal call themselves. The residual adds ride on the products (linear_add). pos_ld: M-RoPE
+ * (m->mrope) reads three position rows pos[r * pos_ld + i]. */
 static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos, int64_t pos_ld, int causal,
                          float *tap, float *recv, char *err, size_t err_len) {
     eng_llm *m = s->m;
@@ -513,7 +529,7 @@ static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos,
     const llm_layer *w = &m->layers[l];
     int64_t D = m->D, HD = (int64_t)m->H * m->Dh, KVD = (int64_t)m->G * m->Dh, M = m->M;
     int64_t n_past = s->kv_len[l], n_kv = n_past + n;
-    float *kc = s->kc[l] + n_past * KVD, *vc = s->vc[l] + n_past * KVD;
+    eng_act *kc = eng_act_at(be, s->kc[l], n_past * KVD), *vc = eng_act_at(be, s->vc[l], n_past * KVD);
     float theta = (float)m->cfg.llm.rope_theta;
 
     /* attention block: xn = rmsnorm(x); q = xn Wq^T + bq; k, v appended to the cache */
@@ -537,52 +553,29 @@ static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos,
     ad.n_head_kv = m->G;
     ad.head_dim = m->Dh;
     ad.causal = causal;
-    if (!causal || n <= ATTN_QBLOCK) {
-        KCALL(be->k->attention(be, s->att, s->q, s->kc[l], s->vc[l], &ad, NULL, recv ? s->row : NULL));
-        if (recv) KCALL(be->k->download(be, recv, s->row, (size_t)n_kv));
-    } else {
-        /* Causal prefill in query blocks: block [i0, i1) only needs keys [0, n_past + i1), so the
-         * masked upper triangle is mostly never computed (about half the score work at large n).
-         * The op's causal rule (query i at position n_kv - n_q + i) holds per block. The mean
-         * received attention is re-weighted per block: sum over blocks of recv_b[j] * rows_b,
-         * divided by n at the end (keys past a block's range receive 0 from it). */
-        if (recv) memset(recv, 0, (size_t)n_kv * sizeof *recv);
-        for (int64_t i0 = 0; i0 < n; i0 += ATTN_QBLOCK) {
-            int64_t nb = n - i0 < ATTN_QBLOCK ? n - i0 : ATTN_QBLOCK;
-            eng_attn_desc bd = ad;
-            bd.n_q = nb;
-            bd.n_kv = n_past + i0 + nb;
-            KCALL(be->k->attention(be, s->att + i0 * HD, s->q + i0 * HD, s->kc[l], s->vc[l], &bd, NULL,
-                                   recv ? s->row : NULL));
-            if (recv) {
-                KCALL(be->k->download(be, s->hsim, s->row, (size_t)bd.n_kv));
-                for (int64_t j = 0; j < bd.n_kv; j++) recv[j] += s->hsim[j] * (float)nb;
-            }
-        }
-        if (recv)
-            for (int64_t j = 0; j < n_kv; j++) recv[j] /= (float)n;
-    }
+    KCALL(be->k->attention(be, s->att, s->q, s->kc[l], s->vc[l], &ad, NULL, recv ? s->row : NULL));
+    if (recv) KCALL(be->k->download(be, recv, s->row, (size_t)n_kv));
     if (tap) {
         /* One extra attention call for the last query row only: with n_q = 1 the op's recv tap is
          * exactly the head-averaged probability row (the last row sees every key, mask or not). */
         eng_attn_desc ar = ad;
         ar.n_q = 1;
         ar.causal = 1;
-        KCALL(be->k->attention(be, s->row_out, s->q + (n - 1) * HD, s->kc[l], s->vc[l], &ar, NULL, s->row));
+        KCALL(be->k->attention(be, s->row_out, eng_act_at(be, s->q, (n - 1) * HD), s->kc[l], s->vc[l], &ar, NULL,
+                               s->row));
         KCALL(be->k->download(be, tap, s->row, (size_t)n_kv));
     }
     /* x += att Wo^T */
-    KCALL(be->k->linear(be, s->xn, s->att, &w->o_w, NULL, n));
-    KCALL(be->k->add(be, s->x, s->x, s->xn, (size_t)(n * D)));
+    KCALL(be->k->linear_add(be, s->x, s->att, &w->o_w, NULL, n));
     /* MLP block in row chunks: x += down(silu(gate(xn)) * up(xn)), xn = rmsnorm(x) */
     KCALL(be->k->rmsnorm(be, s->xn, s->x, w->post_norm, n, D, m->cfg.llm.rms_norm_eps));
     for (int64_t r0 = 0; r0 < n; r0 += MLP_CHUNK) {
         int64_t nr = n - r0 < MLP_CHUNK ? n - r0 : MLP_CHUNK;
-        KCALL(be->k->linear(be, s->g, s->xn + r0 * D, &w->gate_w, NULL, nr));
-        KCALL(be->k->linear(be, s->u, s->xn + r0 * D, &w->up_w, NULL, nr));
+        const eng_act *xr = eng_act_at(be, s->xn, r0 * D);
+        KCALL(be->k->linear(be, s->g, xr, &w->gate_w, NULL, nr));
+        KCALL(be->k->linear(be, s->u, xr, &w->up_w, NULL, nr));
         KCALL(be->k->swiglu(be, s->g, s->g, s->u, (size_t)(nr * M)));
-        KCALL(be->k->linear(be, s->tmp, s->g, &w->down_w, NULL, nr));
-        KCALL(be->k->add(be, s->x + r0 * D, s->x + r0 * D, s->tmp, (size_t)(nr * D)));
+        KCALL(be->k->linear_add(be, eng_act_at(be, s->x, r0 * D), s->g, &w->down_w, NULL, nr));
     }
     s->kv_len[l] = n_kv;
     return ENG_OK;
@@ -594,9 +587,9 @@ static int head_rows(eng_llm_state *s, int64_t r0, int64_t nr, float *dst, char 
     eng_llm *m = s->m;
     eng_backend *be = &m->be;
     int l = m->L; /* for KCALL's message: "layer L" = the head */
-    KCALL(be->k->rmsnorm(be, s->xn, s->x + r0 * m->D, m->norm, nr, m->D, m->cfg.llm.rms_norm_eps));
+    KCALL(be->k->rmsnorm(be, s->xn, eng_act_at(be, s->x, r0 * m->D), m->norm, nr, m->D, m->cfg.llm.rms_norm_eps));
     KCALL(be->k->linear(be, s->logits_dev, s->xn, &m->lm_head, NULL, nr));
-    KCALL(be->k->download(be, dst, s->logits_dev, (size_t)(nr * m->Vo)));
+    KCALL(be->k->act_download(be, dst, s->logits_dev, (size_t)(nr * m->Vo)));
     return ENG_OK;
 }
 
@@ -637,7 +630,6 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     eng_llm *m = s->m;
     eng_backend *be = &m->be;
     int64_t D = m->D;
-    double t0 = tb_now_s();
     if (!p->ids && p->n_ids > 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: no token ids");
     if (p->n_ids < 0 || p->n_visual < 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: negative count");
     if (p->n_visual > 0 && !p->visual) return fail(err, err_len, ENG_ERR_ARG, "prefill: no visual rows");
@@ -671,7 +663,9 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     int64_t cap = N + reserve < s->C ? N + reserve : s->C;
     int rr = state_reserve(s, cap, err, err_len);
     if (rr != ENG_OK) return rr;
-    t0 = tb_now_s(); /* allocation is not prefill work */
+    /* allocation is not prefill work: the stage starts here, on the backend's clock */
+    eng_tick tk0, tk1;
+    if (be->k->tick(be, &tk0) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "prefill: %s", be->err);
     if (p->attn_layer < -1 || p->attn_layer >= m->L)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: attention layer %d outside 0..%d", p->attn_layer, m->L - 1);
     if (m->mrope) ph = pad0;
@@ -687,8 +681,10 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     }
     if (vs < 0) vs = 0;
 
-    /* splice: text embeddings and visual rows into hx, positions */
-    int64_t o = 0;
+    /* splice: the text embeddings gathered into hx; the visual block goes up straight from the
+     * caller's rows (no host copy of the largest part; M-RoPE sequences interleave them, and go up
+     * from hx whole) */
+    int64_t o = 0, vis_at = -1;
     for (int64_t i = 0; i < p->n_ids && m->mrope; i++, o++) {
         if (i >= pad0 && pad0 >= 0 && i < pad0 + p->n_visual)
             memcpy(s->hx + o * D, p->visual + (i - pad0) * D, (size_t)D * sizeof(float));
@@ -697,7 +693,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     }
     for (int64_t i = 0; i < p->n_ids && !m->mrope; i++) {
         if (i == ph) {
-            if (p->n_visual > 0) memcpy(s->hx + o * D, p->visual, (size_t)(p->n_visual * D) * sizeof(float));
+            vis_at = o;
             o += p->n_visual;
         } else {
             eng_wdesc_row_f32(&m->embed, p->ids[i], s->hx + o * D);
@@ -720,8 +716,21 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
             }
         s->next_pos = mx + 1;
     }
-    if (be->k->upload(be, s->x, s->hx, (size_t)(N * D)) != 0)
-        return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
+    if (m->mrope) {
+        if (be->k->act_upload(be, s->x, s->hx, (size_t)(N * D)) != 0)
+            return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
+    } else {
+        {
+            int64_t nv = vis_at >= 0 ? p->n_visual : 0, before = vis_at >= 0 ? vis_at : N, after = N - before - nv;
+            int up = be->k->act_upload(be, s->x, s->hx, (size_t)(before * D));
+            if (!up && nv > 0)
+                up = be->k->act_upload(be, eng_act_at(be, s->x, before * D), p->visual, (size_t)(nv * D));
+            if (!up && after > 0)
+                up = be->k->act_upload(be, eng_act_at(be, s->x, (before + nv) * D), s->hx + (before + nv) * D,
+                                       (size_t)(after * D));
+            if (up) return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
+        }
+    }
 
     memset(out, 0, sizeof *out);
     out->n_tokens = N;
@@ -777,7 +786,9 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
         out->logits = s->logits;
         out->n_logit_rows = 1;
     }
-    if (be->k->sync(be) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "prefill: %s", be->err);
+    double secs = 0.0;
+    if (be->k->tick(be, &tk1) != 0 || be->k->tick_elapsed(be, &tk0, &tk1, &secs) != 0 || be->k->sync(be) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "prefill: %s", be->err);
     out->vocab_out = m->Vo;
     out->row_pos = s->orig;
     out->n_final = n;
@@ -787,7 +798,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     out->n_layers = m->L;
     out->kept = s->have_plan_kept ? s->kept : NULL;
     out->n_kept = s->have_plan_kept ? s->n_kept : 0;
-    out->seconds = tb_now_s() - t0;
+    out->seconds = secs;
     out->plan_seconds = plan_s;
     s->tm.prefill_s = out->seconds;
     s->tm.plan_s = plan_s;
@@ -821,9 +832,10 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     if (s->kv_len[0] + 1 > s->cap)
         return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (%lld rows: prefill length + n_reserve)",
                     (long long)s->cap);
-    double t0 = tb_now_s();
+    eng_tick tk0, tk1;
+    if (be->k->tick(be, &tk0) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
     eng_wdesc_row_f32(&m->embed, token, s->hx);
-    if (be->k->upload(be, s->x, s->hx, (size_t)m->D) != 0)
+    if (be->k->act_upload(be, s->x, s->hx, (size_t)m->D) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
     int64_t pos[3] = {s->next_pos, s->next_pos, s->next_pos}; /* M-RoPE: the same id in t, h, w */
     for (int l = 0; l < m->L; l++) {
@@ -832,9 +844,11 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     }
     int rc = head_rows(s, 0, 1, s->logits, err, err_len);
     if (rc != ENG_OK) return rc;
-    if (be->k->sync(be) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
+    double secs = 0.0;
+    if (be->k->tick(be, &tk1) != 0 || be->k->tick_elapsed(be, &tk0, &tk1, &secs) != 0 || be->k->sync(be) != 0)
+        return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
     s->next_pos++;
-    s->tm.decode_s += tb_now_s() - t0;
+    s->tm.decode_s += secs;
     s->tm.n_decode++;
     if (logits) *logits = s->logits;
     return ENG_OK;

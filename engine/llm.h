@@ -33,9 +33,11 @@
  * position (last prefill position + 1 + k), i.e. N + k with default positions, whatever a plan
  * removed (HF semantics: the layer-0 cache is full length).
  *
- * Numerics: float32 activations; weight matrices stay in the checkpoint's dtype (bf16 / f16 / f32,
- * mapped from the safetensors files, converted exactly inside the products: engine/kernels.h);
- * fp32 softmax and norms. Not a bitwise match of the fp16 reference.
+ * Numerics (eng_llm_params.dtype, engine.h eng_compute_dtype): on the host float32 activations;
+ * weight matrices stay in the checkpoint's dtype (bf16 / f16 / f32, mapped from the safetensors
+ * files, converted exactly inside the products: engine/kernels.h). On cuda (default fp16, as the
+ * official evaluation) activations and weight copies in fp16 or bf16, float32 accumulation in
+ * every product, norm and softmax. Not a bitwise match of the reference implementation.
  *
  * Memory: the checkpoint stays mapped (a 7B bf16 checkpoint is 15.2 GB of LLM pages, shared with
  * the page cache and faulted in at load); a state's KV cache and activations grow to the longest
@@ -69,6 +71,7 @@ typedef struct eng_llm_state eng_llm_state; /* opaque: KV cache, activations, sc
 
 typedef struct {
     eng_backend_kind backend; /* default ENG_BACKEND_CPU */
+    eng_compute_dtype dtype;  /* default ENG_COMPUTE_AUTO (engine.h: fp16 on cuda, fp32 on the host) */
     int64_t vocab_limit;      /* logits are computed for ids 0..vocab_limit-1 only, and argmax runs
                                  over them (quirk pipeline.vocab_shrink: 151646 for the real
                                  models); 0 (default) = all V rows */
@@ -115,6 +118,7 @@ typedef struct {
     size_t weight_bytes;       /* weight bytes: matrices in their stored dtype (mapped views or
                                   backend copies; lm_head's first vocab_out rows) + float32 vectors */
     const char *backend;       /* "ref" / "cpu" / "cuda" (borrowed) */
+    const char *dtype;         /* the resolved numerics: "fp32" / "fp16" / "bf16" (borrowed) */
 } eng_llm_info;
 
 void eng_llm_get_info(const eng_llm *m, eng_llm_info *out);
@@ -214,7 +218,8 @@ typedef struct {
     const int64_t *kept;       /* [n_kept] span-relative indices the plan kept (selected and
                                   protected), ascending, or NULL */
     int64_t n_kept;
-    double seconds;            /* wall time of the prefill (plan included) */
+    double seconds;            /* time of the prefill on the backend's clock (CUDA events on the GPU),
+                                  the input upload and the plan included */
     double plan_seconds;       /* part of it spent executing the plan */
 } eng_llm_prefill_out;
 
@@ -255,8 +260,8 @@ eng_llm_gen_params eng_llm_gen_default_params(void);
 int eng_llm_generate(eng_llm_state *s, const eng_llm_gen_params *gp, int64_t *tokens, int64_t max_tokens,
                      int64_t *n_out, char *err, size_t err_len);
 
-/* Per-stage wall times of the state since its last prefill (backend synchronised before each
- * clock read). */
+/* Per-stage times of the state since its last prefill, on the backend's clock (CUDA events on the
+ * GPU, the host clock otherwise; plan_s is host time inside the prefill). */
 typedef struct {
     double prefill_s;       /* last prefill, plan included */
     double plan_s;          /* plan execution inside it */

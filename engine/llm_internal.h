@@ -17,7 +17,6 @@
 #define MLP_CHUNK 1024  /* rows per MLP step: bounds the [rows, M] gate/up scratch */
 #define LOGIT_CHUNK 32  /* rows per lm_head step when every row's logits are asked for */
 #define SIM_CHUNK 256   /* dropped rows per similarity GEMM in the merge rules */
-#define ATTN_QBLOCK 256 /* query rows per causal attention call in prefill */
 
 
 /* Matrices are backend weight handles in the checkpoint's dtype (kernels.h: on the host tables a
@@ -62,19 +61,20 @@ struct eng_llm_state {
     int64_t C;          /* n_ctx: the most rows a sequence may have */
     int64_t cap;        /* rows the sequence buffers hold now (<= C; grown by prefills): below, C
                            in a shape means cap */
-    float **kc, **vc;   /* [L] -> [C, G*Dh] backend, RoPE'd keys / values */
+    /* backend activations (kernels.h eng_act: elements of the backend's numerics) */
+    eng_act **kc, **vc; /* [L] -> [C, G*Dh] RoPE'd keys / values */
     int64_t *kv_len;    /* [L] rows cached per layer */
-    float *x;           /* [C, D] backend residual stream */
-    float *xn;          /* [C, D] backend normed stream / projection outputs */
-    float *q;           /* [C, H*Dh] backend */
-    float *att;         /* [C, H*Dh] backend attention output */
-    float *g, *u;       /* [MLP_CHUNK, M] backend */
-    float *tmp;         /* [MLP_CHUNK, D] backend */
-    float *row;         /* [C] backend: head-averaged attention row (tap) */
-    float *row_out;     /* [H*Dh] backend: output of the tap's one-row attention (discarded) */
-    float *logits_dev;  /* [LOGIT_CHUNK, Vo] backend */
-    float *pn;          /* [C, D] backend: normalised rows for the merge similarity */
-    float *sim;         /* [SIM_CHUNK, C] backend */
+    eng_act *x;         /* [C, D] residual stream */
+    eng_act *xn;        /* [C, D] normed stream */
+    eng_act *q;         /* [C, H*Dh] */
+    eng_act *att;       /* [C, H*Dh] attention output */
+    eng_act *g, *u;     /* [MLP_CHUNK, M] */
+    eng_act *row_out;   /* [H*Dh] output of the tap's one-row attention (discarded) */
+    eng_act *logits_dev; /* [LOGIT_CHUNK, Vo] */
+    /* backend float32 buffers */
+    float *row;         /* [C] head-averaged attention row (tap) */
+    float *pn;          /* [C, D] normalised rows for the merge similarity */
+    float *sim;         /* [SIM_CHUNK, C] */
     /* host */
     float *hx;          /* [C, D] the residual stream during a plan; embeddings at prefill start */
     float *hsim;        /* [SIM_CHUNK, C] */

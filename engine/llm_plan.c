@@ -341,7 +341,7 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
     int rc = plan_rules_check(p, vl, err, err_len);
     if (rc != ENG_OK) return rc;
     /* host copy of the stream */
-    if (be->k->download(be, s->hx, s->x, (size_t)(n * D)) != 0)
+    if (be->k->act_download(be, s->hx, s->x, (size_t)(n * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: download: %s", be->err);
     float *hs = s->hx + vs * D; /* span rows */
     /* s->kept doubles as the dropped-row scratch until the kept list is written at the end */
@@ -369,9 +369,9 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
                       (long long)s->kv_len[lk], (long long)n);
             goto dart_out;
         }
-        if (be->k->download(be, keys, s->kc[lk] + vs * KVD, (size_t)(nr * KVD)) != 0 ||
+        if (be->k->act_download(be, keys, eng_act_at(be, s->kc[lk], vs * KVD), (size_t)(nr * KVD)) != 0 ||
             be->k->rmsnorm(be, s->xn, s->x, m->norm, n, D, m->cfg.llm.rms_norm_eps) != 0 ||
-            be->k->download(be, normed, s->xn + vs * D, (size_t)(nr * D)) != 0) {
+            be->k->act_download(be, normed, eng_act_at(be, s->xn, vs * D), (size_t)(nr * D)) != 0) {
             rc = fail(err, err_len, ENG_ERR_BACKEND, "plan: DART signals: %s", be->err);
             goto dart_out;
         }
@@ -414,7 +414,7 @@ dart_out:
     if (p->pos == TB_PLAN_POS_RENUMBER)
         for (int r = 0; r < (s->m->mrope ? 3 : 1); r++)
             for (int64_t i = 0; i < n_new; i++) s->pos[r * s->cap + i] = i;
-    if (be->k->upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
+    if (be->k->act_upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
     s->n_kept = n_keep_all;
     s->have_plan_kept = 1;

@@ -83,7 +83,7 @@ eng_llm *eng_llm_new_random(const eng_llm_config *c, const eng_llm_params *p, en
     m->V = c->vocab;
     m->Vo = p->vocab_limit ? p->vocab_limit : m->V;
     m->rep_pen = 1.0;
-    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
+    if (eng_backend_init_dtype(&m->be, p->backend, p->dtype, err, err_len) != 0) goto bad;
     size_t D = (size_t)m->D, HD = (size_t)m->H * (size_t)m->Dh, KVD = (size_t)m->G * (size_t)m->Dh, M = (size_t)m->M;
     float sD = sqrtf(3.0f / (float)D), sHD = sqrtf(3.0f / (float)HD), sM = sqrtf(3.0f / (float)M);
     uint64_t tag = 1;

@@ -1,5 +1,5 @@
 /* model.c - eng_model load/free and the helpers every model part shares: status strings, the
- * weights digest (SHA-256 through OpenSSL EVP, over every tensor loaded), moving weights onto the
+ * weights digest (SHA-256, common/sha256.h, over every tensor loaded), moving weights onto the
  * backend. The vision side is loaded by vision.c; the LLM issue adds its loader next to it. */
 #include "engine/model_impl.h"
 
@@ -41,8 +41,8 @@ static int digest_tensor(eng_model *m, const st_tensor *t, char *err, size_t err
     for (int i = 0; i < t->ndim && n > 0 && (size_t)n < sizeof hdr; i++)
         n += snprintf(hdr + n, sizeof hdr - (size_t)n, "|%lld", (long long)t->shape[i]);
     size_t esz = t->dtype == ST_F32 ? 4 : 2;
-    if (n < 0 || (size_t)n >= sizeof hdr || !EVP_DigestUpdate(m->digest_ctx, hdr, (size_t)n + 1) ||
-        !EVP_DigestUpdate(m->digest_ctx, t->data, t->numel * esz)) {
+    if (n < 0 || (size_t)n >= sizeof hdr || tb_sha256_update(m->digest_ctx, hdr, (size_t)n + 1) ||
+        tb_sha256_update(m->digest_ctx, t->data, t->numel * esz)) {
         snprintf(err, err_len, "%s: tensor %s: digest update failed", t->file, t->name);
         return -1;
     }
@@ -112,16 +112,16 @@ static int digest_checkpoint_sample(eng_model *m, char *err, size_t err_len) {
         if (n < 0 || (size_t)n >= sizeof hdr) n = (int)sizeof hdr - 1;
         size_t bytes = t->numel * (t->dtype == ST_F32 ? 4 : 2), chunk = 4096;
         const unsigned char *data = t->data;
-        int ok = EVP_DigestUpdate(m->digest_ctx, hdr, (size_t)n + 1);
+        int ok = !tb_sha256_update(m->digest_ctx, hdr, (size_t)n + 1);
         if (bytes <= 3 * chunk) {
-            ok = ok && EVP_DigestUpdate(m->digest_ctx, data, bytes);
+            ok = ok && !tb_sha256_update(m->digest_ctx, data, bytes);
         } else {
-            ok = ok && EVP_DigestUpdate(m->digest_ctx, data, chunk) &&
-                 EVP_DigestUpdate(m->digest_ctx, data + bytes / 2, chunk) &&
-                 EVP_DigestUpdate(m->digest_ctx, data + bytes - chunk, chunk);
+            ok = ok && !tb_sha256_update(m->digest_ctx, data, chunk) &&
+                 !tb_sha256_update(m->digest_ctx, data + bytes / 2, chunk) &&
+                 !tb_sha256_update(m->digest_ctx, data + bytes - chunk, chunk);
         }
         if (!ok) {
-            snprintf(err, err_len, "OpenSSL: SHA-256 update failed");
+            snprintf(err, err_len, "SHA-256 update failed");
             return -1;
         }
     }
@@ -146,10 +146,10 @@ eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err,
     m->st = st_open(dir, err, err_len);
     if (!m->st) goto fail;
     if (eng_checkpoint_bind(&m->cfg, m->st, err, err_len) != 0) goto fail;
-    if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto fail;
-    m->digest_ctx = EVP_MD_CTX_new();
-    if (!m->digest_ctx || !EVP_DigestInit_ex(m->digest_ctx, EVP_sha256(), NULL)) {
-        snprintf(err, err_len, "OpenSSL: SHA-256 init failed");
+    if (eng_backend_init_dtype(&m->be, p->backend, p->dtype, err, err_len) != 0) goto fail;
+    m->digest_ctx = tb_sha256_new();
+    if (!m->digest_ctx) {
+        snprintf(err, err_len, "SHA-256 init failed (out of memory)");
         goto fail;
     }
     if (p->siglip_path && *p->siglip_path) {
@@ -164,14 +164,11 @@ eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err,
         if (eng_vision_load(m, siglip, err, err_len) != ENG_OK) goto fail;
     }
     if (digest_checkpoint_sample(m, err, err_len) != 0) goto fail;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (!EVP_DigestFinal_ex(m->digest_ctx, md, &md_len) || md_len != 32) {
-        snprintf(err, err_len, "OpenSSL: SHA-256 final failed");
+    if (tb_sha256_final(m->digest_ctx, m->digest)) {
+        snprintf(err, err_len, "SHA-256 final failed");
         goto fail;
     }
-    for (unsigned i = 0; i < md_len; i++) snprintf(m->digest + 2 * i, 3, "%02x", md[i]);
-    EVP_MD_CTX_free(m->digest_ctx);
+    tb_sha256_free(m->digest_ctx);
     m->digest_ctx = NULL;
     return m;
 fail:
@@ -187,7 +184,7 @@ void eng_model_free(eng_model *m) {
     free(m->newline);
     st_close(m->st_head);
     st_close(m->st);
-    if (m->digest_ctx) EVP_MD_CTX_free(m->digest_ctx);
+    tb_sha256_free(m->digest_ctx);
     free(m);
 }
 

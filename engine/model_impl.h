@@ -5,8 +5,7 @@
 #ifndef TB_ENGINE_MODEL_IMPL_H
 #define TB_ENGINE_MODEL_IMPL_H
 
-#include <openssl/evp.h>
-
+#include "common/sha256.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/kernels.h"
@@ -54,20 +53,25 @@ typedef struct {
 /* One Qwen2.5-VL ViT block (spec qwen25vl.md §3.4). C = hidden, Mv = MLP width. */
 typedef struct {
     float *norm1, *norm2;         /* [C] RMSNorm weights */
-    float *qkv_w, *qkv_b;         /* [3C, C], [3C] */
-    float *proj_w, *proj_b;       /* [C, C], [C] */
-    float *gate_w, *gate_b;       /* [Mv, C], [Mv] */
-    float *up_w, *up_b;           /* [Mv, C], [Mv] */
-    float *down_w, *down_b;       /* [C, Mv], [C] */
+    eng_weight qkv_w;             /* [3C, C] */
+    float *qkv_b;                 /* [3C] */
+    eng_weight proj_w;            /* [C, C] */
+    float *proj_b;                /* [C] */
+    eng_weight gate_w, up_w;      /* [Mv, C] */
+    float *gate_b, *up_b;         /* [Mv] */
+    eng_weight down_w;            /* [C, Mv] */
+    float *down_b;                /* [C] */
     int full;                     /* 1: full (per-slice) attention; 0: windowed */
 } eng_qwen_block;
 
 typedef struct {
-    float *patch_w;               /* [C, 3*Tp*p*p]  Conv3d weight flattened (c, t, y, x) */
+    eng_weight patch_w;           /* [C, 3*Tp*p*p]  Conv3d weight flattened (c, t, y, x) */
     eng_qwen_block *blocks;       /* [depth] */
     float *merge_ln;              /* [C] */
-    float *merge1_w, *merge1_b;   /* [4C, 4C], [4C] */
-    float *merge2_w, *merge2_b;   /* [D, 4C], [D] */
+    eng_weight merge1_w;          /* [4C, 4C] */
+    float *merge1_b;              /* [4C] */
+    eng_weight merge2_w;          /* [D, 4C] */
+    float *merge2_b;              /* [D] */
 } eng_qwen_vision_weights;
 
 struct eng_model {
@@ -79,7 +83,7 @@ struct eng_model {
     eng_vision_weights vw;
     eng_qwen_vision_weights qw;   /* layout qwen2.5-vl (vision_loaded) */
     float *newline;       /* [D] host, or NULL */
-    EVP_MD_CTX *digest_ctx; /* open while loading */
+    tb_sha256 *digest_ctx; /* open while loading */
     char digest[65];
 };
 

@@ -24,8 +24,10 @@
  *   merger:  y = rms(x, ln_q) viewed [Nc/4, 4C]; out = W2 . gelu_erf(W1 . y + b1) + b2
  * The last block's rotated q, k also give the saliency tap (on the host, double sums).
  *
- * What this file does not do: preprocessing (datasets/: sampling, resize, patchify), bf16
- * activations, FlashAttention's tiling. */
+ * Weights stay in their stored dtype (eng_weight); activations are the backend's eng_act buffers
+ * (float32 on the host tables, fp16 / bf16 on the GPU), the residual adds fused into linear_add.
+ *
+ * What this file does not do: preprocessing (datasets/: sampling, resize, patchify). */
 #include "engine/model_impl.h"
 
 #include <math.h>
@@ -60,24 +62,29 @@ int eng_qwen_vision_load(eng_model *m, char *err, size_t err_len) {
         snprintf(err, err_len, "out of memory loading the Qwen2.5-VL vision tower");
         return ENG_ERR_NOMEM;
     }
-    if ((rc = qload(m, &w->patch_w, ENG_T_QV_PATCH_W, 0, err, err_len))) return rc;
+    if ((rc = eng_model_load_weight(m, m->st, ENG_T_QV_PATCH_W, 0, &w->patch_w, err, err_len))) return rc;
     for (int b = 0; b < q->depth; b++) {
         eng_qwen_block *k = &w->blocks[b];
         struct { float **dst; eng_tensor_id id; } t[] = {
-            {&k->norm1, ENG_T_QV_NORM1_W}, {&k->norm2, ENG_T_QV_NORM2_W}, {&k->qkv_w, ENG_T_QV_QKV_W},
-            {&k->qkv_b, ENG_T_QV_QKV_B},   {&k->proj_w, ENG_T_QV_PROJ_W}, {&k->proj_b, ENG_T_QV_PROJ_B},
-            {&k->gate_w, ENG_T_QV_GATE_W}, {&k->gate_b, ENG_T_QV_GATE_B}, {&k->up_w, ENG_T_QV_UP_W},
-            {&k->up_b, ENG_T_QV_UP_B},     {&k->down_w, ENG_T_QV_DOWN_W}, {&k->down_b, ENG_T_QV_DOWN_B},
+            {&k->norm1, ENG_T_QV_NORM1_W}, {&k->norm2, ENG_T_QV_NORM2_W}, {&k->qkv_b, ENG_T_QV_QKV_B},
+            {&k->proj_b, ENG_T_QV_PROJ_B}, {&k->gate_b, ENG_T_QV_GATE_B}, {&k->up_b, ENG_T_QV_UP_B},
+            {&k->down_b, ENG_T_QV_DOWN_B},
+        };
+        struct { eng_weight *dst; eng_tensor_id id; } tw[] = {
+            {&k->qkv_w, ENG_T_QV_QKV_W}, {&k->proj_w, ENG_T_QV_PROJ_W}, {&k->gate_w, ENG_T_QV_GATE_W},
+            {&k->up_w, ENG_T_QV_UP_W},   {&k->down_w, ENG_T_QV_DOWN_W},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
             if ((rc = qload(m, t[i].dst, t[i].id, b, err, err_len))) return rc;
+        for (size_t i = 0; i < sizeof tw / sizeof tw[0]; i++)
+            if ((rc = eng_model_load_weight(m, m->st, tw[i].id, b, tw[i].dst, err, err_len))) return rc;
         for (int f = 0; f < q->n_fullatt; f++)
             if (q->fullatt[f] == b) k->full = 1;
     }
     if ((rc = qload(m, &w->merge_ln, ENG_T_QV_MERGE_LN_W, 0, err, err_len)) ||
-        (rc = qload(m, &w->merge1_w, ENG_T_QV_MERGE1_W, 0, err, err_len)) ||
+        (rc = eng_model_load_weight(m, m->st, ENG_T_QV_MERGE1_W, 0, &w->merge1_w, err, err_len)) ||
         (rc = qload(m, &w->merge1_b, ENG_T_QV_MERGE1_B, 0, err, err_len)) ||
-        (rc = qload(m, &w->merge2_w, ENG_T_QV_MERGE2_W, 0, err, err_len)) ||
+        (rc = eng_model_load_weight(m, m->st, ENG_T_QV_MERGE2_W, 0, &w->merge2_w, err, err_len)) ||
         (rc = qload(m, &w->merge2_b, ENG_T_QV_MERGE2_B, 0, err, err_len)))
         return rc;
     return ENG_OK;
@@ -87,14 +94,17 @@ void eng_qwen_vision_unload(eng_model *m) {
     if (!m->vision_loaded) return;
     eng_backend *be = &m->be;
     eng_qwen_vision_weights *w = &m->qw;
-    float *g[] = {w->patch_w, w->merge_ln, w->merge1_w, w->merge1_b, w->merge2_w, w->merge2_b};
+    float *g[] = {w->merge_ln, w->merge1_b, w->merge2_b};
+    eng_weight *gw[] = {&w->patch_w, &w->merge1_w, &w->merge2_w};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) be->k->free(be, g[i]);
+    for (size_t i = 0; i < sizeof gw / sizeof gw[0]; i++) be->k->weight_free(be, gw[i]);
     if (w->blocks) {
         for (int b = 0; b < m->cfg.qv.depth; b++) {
             eng_qwen_block *k = &w->blocks[b];
-            float *ps[] = {k->norm1,  k->norm2,  k->qkv_w, k->qkv_b, k->proj_w, k->proj_b,
-                           k->gate_w, k->gate_b, k->up_w,  k->up_b,  k->down_w, k->down_b};
+            float *ps[] = {k->norm1, k->norm2, k->qkv_b, k->proj_b, k->gate_b, k->up_b, k->down_b};
+            eng_weight *ws[] = {&k->qkv_w, &k->proj_w, &k->gate_w, &k->up_w, &k->down_w};
             for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) be->k->free(be, ps[i]);
+            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) be->k->weight_free(be, ws[i]);
         }
         free(w->blocks);
     }
@@ -133,7 +143,7 @@ void eng_qwen_vision_out_free(eng_qwen_vision_out *out) {
 
 /* Backend buffers of one encode, sized for a chunk of Nc rows. */
 typedef struct {
-    float *px, *x, *xn, *qkv, *att, *tmp, *g, *u, *h1, *mout;
+    eng_act *px, *x, *xn, *qkv, *att, *g, *u, *h1, *mout;
 } qv_bufs;
 
 #define KCALL(expr)                                                                                           \
@@ -233,11 +243,14 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
         rc = ENG_ERR_NOMEM;
         goto out;
     }
-    if (!(b.px = be->k->alloc(be, (size_t)(Nmax * K))) || !(b.x = be->k->alloc(be, (size_t)(Nmax * C))) ||
-        !(b.xn = be->k->alloc(be, (size_t)(Nmax * C))) || !(b.qkv = be->k->alloc(be, (size_t)(Nmax * 3 * C))) ||
-        !(b.att = be->k->alloc(be, (size_t)(Nmax * C))) || !(b.tmp = be->k->alloc(be, (size_t)(Nmax * C))) ||
-        !(b.g = be->k->alloc(be, (size_t)(QV_MLP_CHUNK * Mv))) || !(b.u = be->k->alloc(be, (size_t)(QV_MLP_CHUNK * Mv))) ||
-        !(b.h1 = be->k->alloc(be, (size_t)(Nmax * C))) || !(b.mout = be->k->alloc(be, (size_t)(Nmax / U4 * D)))) {
+    if (!(b.px = be->k->act_alloc(be, (size_t)(Nmax * K))) || !(b.x = be->k->act_alloc(be, (size_t)(Nmax * C))) ||
+        !(b.xn = be->k->act_alloc(be, (size_t)(Nmax * C))) ||
+        !(b.qkv = be->k->act_alloc(be, (size_t)(Nmax * 3 * C))) ||
+        !(b.att = be->k->act_alloc(be, (size_t)(Nmax * C))) ||
+        !(b.g = be->k->act_alloc(be, (size_t)(QV_MLP_CHUNK * Mv))) ||
+        !(b.u = be->k->act_alloc(be, (size_t)(QV_MLP_CHUNK * Mv))) ||
+        !(b.h1 = be->k->act_alloc(be, (size_t)(Nmax * C))) ||
+        !(b.mout = be->k->act_alloc(be, (size_t)(Nmax / U4 * D)))) {
         snprintf(err, err_len, "qwen vision: %s", be->err);
         rc = ENG_ERR_NOMEM;
         goto out;
@@ -260,14 +273,14 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
                 int64_t src = (t0s + s) * S + order[j / U4] * U4 + j % U4;
                 memcpy(hpx + (s * S + j) * K, pixel_rows + src * K, (size_t)K * sizeof *hpx);
             }
-        KCALL(be->k->upload(be, b.px, hpx, (size_t)(Nc * K)));
-        KCALL(be->k->matmul(be, b.x, b.px, w->patch_w, NULL, Nc, K, C));
+        KCALL(be->k->act_upload(be, b.px, hpx, (size_t)(Nc * K)));
+        KCALL(be->k->linear(be, b.x, b.px, &w->patch_w, NULL, Nc));
         for (int blk = 0; blk < q->depth; blk++) {
             const eng_qwen_block *k = &w->blocks[blk];
             KCALL(be->k->rmsnorm(be, b.xn, b.x, k->norm1, Nc, C, 1e-6f));
-            KCALL(be->k->matmul(be, b.qkv, b.xn, k->qkv_w, k->qkv_b, Nc, C, 3 * C));
+            KCALL(be->k->linear(be, b.qkv, b.xn, &k->qkv_w, k->qkv_b, Nc));
             KCALL(be->k->rope_sec(be, b.qkv, 3 * C, Nc, H, hd, pos, Nmax, &rs));
-            KCALL(be->k->rope_sec(be, b.qkv + C, 3 * C, Nc, H, hd, pos, Nmax, &rs));
+            KCALL(be->k->rope_sec(be, eng_act_at(be, b.qkv, C), 3 * C, Nc, H, hd, pos, Nmax, &rs));
             eng_attn_desc ad;
             memset(&ad, 0, sizeof ad);
             ad.n_head = ad.n_head_kv = H;
@@ -277,7 +290,8 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
             if (k->full) {
                 ad.n_batch = ns; /* one sequence per slice */
                 ad.n_q = ad.n_kv = S;
-                KCALL(be->k->attention(be, b.att, b.qkv, b.qkv + C, b.qkv + 2 * C, &ad, NULL, NULL));
+                KCALL(be->k->attention(be, b.att, b.qkv, eng_act_at(be, b.qkv, C), eng_act_at(be, b.qkv, 2 * C), &ad,
+                                       NULL, NULL));
             } else {
                 /* windows in order; consecutive windows of equal size (also across slices, whose
                  * window layouts are equal) go into one batched call */
@@ -287,8 +301,9 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
                     while (i + cnt < n_seg && U4 * win[(i + cnt) % n_win] == len) cnt++;
                     ad.n_batch = cnt;
                     ad.n_q = ad.n_kv = len;
-                    KCALL(be->k->attention(be, b.att + r0 * C, b.qkv + r0 * 3 * C, b.qkv + r0 * 3 * C + C,
-                                           b.qkv + r0 * 3 * C + 2 * C, &ad, NULL, NULL));
+                    KCALL(be->k->attention(be, eng_act_at(be, b.att, r0 * C), eng_act_at(be, b.qkv, r0 * 3 * C),
+                                           eng_act_at(be, b.qkv, r0 * 3 * C + C),
+                                           eng_act_at(be, b.qkv, r0 * 3 * C + 2 * C), &ad, NULL, NULL));
                     r0 += cnt * len;
                     i += cnt;
                 }
@@ -296,7 +311,7 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
             if (blk == q->depth - 1) {
                 /* the saliency tap: rotated q, k of the last block, per slice */
                 for (int64_t s = 0; s < ns; s++) {
-                    KCALL(be->k->download(be, hqkv, b.qkv + s * S * 3 * C, (size_t)(S * 3 * C)));
+                    KCALL(be->k->act_download(be, hqkv, eng_act_at(be, b.qkv, s * S * 3 * C), (size_t)(S * 3 * C)));
                     if (gq_tap(hqkv, hqkv + C, 3 * C, S, H, hd, order, out->gq_attn + (t0s + s) * L,
                                out->unit_keys + (t0s + s) * L * hd)) {
                         snprintf(err, err_len, "qwen vision: out of memory in the saliency tap");
@@ -305,25 +320,24 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
                     }
                 }
             }
-            KCALL(be->k->matmul(be, b.tmp, b.att, k->proj_w, k->proj_b, Nc, C, C));
-            KCALL(be->k->add(be, b.x, b.x, b.tmp, (size_t)(Nc * C)));
+            KCALL(be->k->linear_add(be, b.x, b.att, &k->proj_w, k->proj_b, Nc));
             KCALL(be->k->rmsnorm(be, b.xn, b.x, k->norm2, Nc, C, 1e-6f));
             for (int64_t r0 = 0; r0 < Nc; r0 += QV_MLP_CHUNK) {
                 int64_t nr = Nc - r0 < QV_MLP_CHUNK ? Nc - r0 : QV_MLP_CHUNK;
-                KCALL(be->k->matmul(be, b.g, b.xn + r0 * C, k->gate_w, k->gate_b, nr, C, Mv));
-                KCALL(be->k->matmul(be, b.u, b.xn + r0 * C, k->up_w, k->up_b, nr, C, Mv));
+                const eng_act *xr = eng_act_at(be, b.xn, r0 * C);
+                KCALL(be->k->linear(be, b.g, xr, &k->gate_w, k->gate_b, nr));
+                KCALL(be->k->linear(be, b.u, xr, &k->up_w, k->up_b, nr));
                 KCALL(be->k->swiglu(be, b.g, b.g, b.u, (size_t)(nr * Mv)));
-                KCALL(be->k->matmul(be, b.tmp, b.g, k->down_w, k->down_b, nr, Mv, C));
-                KCALL(be->k->add(be, b.x + r0 * C, b.x + r0 * C, b.tmp, (size_t)(nr * C)));
+                KCALL(be->k->linear_add(be, eng_act_at(be, b.x, r0 * C), b.g, &k->down_w, k->down_b, nr));
             }
         }
         /* merger: 4 consecutive rows (one 2x2 unit) -> one [4C] row */
         int64_t Uc = Nc / U4;
         KCALL(be->k->rmsnorm(be, b.xn, b.x, w->merge_ln, Nc, C, 1e-6f));
-        KCALL(be->k->matmul(be, b.h1, b.xn, w->merge1_w, w->merge1_b, Uc, U4 * C, U4 * C));
+        KCALL(be->k->linear(be, b.h1, b.xn, &w->merge1_w, w->merge1_b, Uc));
         KCALL(be->k->gelu_erf(be, b.h1, b.h1, (size_t)(Uc * U4 * C)));
-        KCALL(be->k->matmul(be, b.mout, b.h1, w->merge2_w, w->merge2_b, Uc, U4 * C, D));
-        KCALL(be->k->download(be, hm, b.mout, (size_t)(Uc * D)));
+        KCALL(be->k->linear(be, b.mout, b.h1, &w->merge2_w, w->merge2_b, Uc));
+        KCALL(be->k->act_download(be, hm, b.mout, (size_t)(Uc * D)));
         KCALL(be->k->sync(be));
         /* undo the window order: window-ordered unit j of slice s is raster unit order[j] */
         for (int64_t s = 0; s < ns; s++)
@@ -333,8 +347,8 @@ int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t
     out->seconds = tb_now_s() - t0;
 out:
     {
-        float *bl[] = {b.px, b.x, b.xn, b.qkv, b.att, b.tmp, b.g, b.u, b.h1, b.mout};
-        for (size_t i = 0; i < sizeof bl / sizeof bl[0]; i++) be->k->free(be, bl[i]);
+        eng_act *bl[] = {b.px, b.x, b.xn, b.qkv, b.att, b.g, b.u, b.h1, b.mout};
+        for (size_t i = 0; i < sizeof bl / sizeof bl[0]; i++) be->k->act_free(be, bl[i]);
     }
     free(order), free(win), free(pos), free(hpx), free(hqkv), free(hm);
     if (rc != ENG_OK) eng_qwen_vision_out_free(out);

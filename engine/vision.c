@@ -266,7 +266,9 @@ void eng_model_vision_info(const eng_model *m, eng_vision_info *out) {
     out->d_model = m->cfg.llm.hidden;
     out->has_head = m->vw.has_head;
     out->pool_mode = m->cfg.pool_mode == ENG_POOL_AVERAGE ? 1 : 0;
+    out->intermediate = vc->intermediate;
     out->backend = m->be.k ? m->be.k->name : "";
+    out->dtype = eng_compute_dtype_name(m->be.dtype);
     if (m->cfg.layout == ENG_LAYOUT_QWEN25VL) {
         const eng_qwen_vision_config *q = &m->cfg.qv;
         out->qwen = 1;
@@ -307,30 +309,28 @@ void eng_vision_out_free(eng_vision_out *o) {
     memset(o, 0, sizeof *o);
 }
 
-/* Backend scratch for one chunk of Bc frames. */
+/* Backend scratch for one chunk of Bc frames: activations (elements of the backend's numerics)
+ * and the float32 taps. */
 typedef struct {
-    float *patches; /* [Bc*P, 3pp] */
-    float *x;       /* [Bc*P, Dv] residual stream */
-    float *h;       /* [Bc*P, Dv] normed / attention output */
-    float *qkv;     /* [Bc*P, 3Dv] (head: k;v [Bc*P, 2Dv]) */
-    float *mlp;     /* [Bc*P, max(Mv, Dv)] */
-    float *t1;      /* [Bc*P, D] projector hidden */
-    float *proj;    /* [Bc*P, D] */
-    float *pooled;  /* [Bc*L, D] */
-    float *recv;    /* [Bc, P] */
-    float *precv;   /* [Bc, L] */
-    float *keys;    /* [Bc*P, Dh] */
-    float *pkeys;   /* [Bc*L, Dh] */
-    float *hq;      /* [Bc, Dv] probe queries (same row repeated) */
-    float *ho;      /* [Bc, Dv] head attention output */
-    float *ho2;     /* [Bc, Dv] */
-    float *hm;      /* [Bc, Mv] */
-    float *map;     /* [Bc, P] */
-    float *pmap;    /* [Bc, L] */
+    eng_act *patches; /* [Bc*P, 3pp] */
+    eng_act *x;       /* [Bc*P, Dv] residual stream */
+    eng_act *h;       /* [Bc*P, Dv] normed / attention output */
+    eng_act *qkv;     /* [Bc*P, 3Dv] (head: k;v [Bc*P, 2Dv]) */
+    eng_act *mlp;     /* [Bc*P, Mv] */
+    eng_act *t1;      /* [Bc*P, D] projector hidden */
+    eng_act *proj;    /* [Bc*P, D] */
+    eng_act *pooled;  /* [Bc*L, D] */
+    eng_act *hq;      /* [Bc, Dv] probe queries (same row repeated) */
+    eng_act *ho;      /* [Bc, Dv] head attention output */
+    eng_act *ho2;     /* [Bc, Dv] head residual / frame_global */
+    eng_act *hm;      /* [Bc, Mv] */
+    float *recv;      /* [Bc, P] mean received attention of the last layer (tap) */
+    float *keys;      /* [Bc*P, Dh] head-mean keys (tap) */
+    float *map;       /* [Bc, P] SigLIP head attention (tap) */
 } vis_scratch;
 
-#define N_SCRATCH 18
-
+#define N_ACT 12
+#define N_TAP 3
 
 /* Checked product of non-negative sizes; 0 on overflow (callers treat 0 for a non-empty shape as
  * an error). */
@@ -368,7 +368,6 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
         snprintf(err, err_len, "eng_vision_encode: unknown pool mode %d", (int)p->pool);
         return ENG_ERR_ARG;
     }
-    double t0 = tb_now_s();
     eng_backend *be = &m->be;
     const eng_vision_config *vc = &m->cfg.vision;
     const eng_vision_weights *w = &m->vw;
@@ -386,14 +385,16 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
     const int64_t Gp = pm == ENG_POOL_BILINEAR ? (G + 1) / 2 : G / 2, L = Gp * Gp;
     int64_t Bc = p->frames_per_batch > 0 ? p->frames_per_batch : 4;
     if (Bc > T) Bc = T;
-    int (*gelu_act)(eng_backend *, float *, const float *, size_t) = vc->gelu_tanh ? be->k->gelu_tanh : be->k->gelu_erf;
+    int (*gelu_act)(eng_backend *, eng_act *, const eng_act *, size_t) =
+        vc->gelu_tanh ? be->k->gelu_tanh : be->k->gelu_erf;
     int rc = ENG_OK;
     vis_scratch sc;
     memset(&sc, 0, sizeof sc);
-    float **slots[N_SCRATCH] = {&sc.patches, &sc.x,      &sc.h,     &sc.qkv,  &sc.mlp, &sc.t1,
-                                &sc.proj,    &sc.pooled, &sc.recv,  &sc.precv, &sc.keys, &sc.pkeys,
-                                &sc.hq,      &sc.ho,     &sc.ho2,   &sc.hm,   &sc.map, &sc.pmap};
-    float *host_patches = NULL;
+    eng_act **acts[N_ACT] = {&sc.patches, &sc.x, &sc.h, &sc.qkv, &sc.mlp, &sc.t1,
+                             &sc.proj,    &sc.pooled, &sc.hq, &sc.ho, &sc.ho2, &sc.hm};
+    float **taps[N_TAP] = {&sc.recv, &sc.keys, &sc.map};
+    float *host_patches = NULL, *hkeys = NULL;
+    eng_tick tk0, tk1;
 
     /* Output arrays (host). */
     out->n_frames = T;
@@ -431,26 +432,31 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
 
     /* Backend scratch sized for one chunk. */
     size_t rows = (size_t)(Bc * P);
-    size_t sizes[N_SCRATCH] = {rows * (size_t)K3,  rows * (size_t)Dv,     rows * (size_t)Dv,
-                               rows * 3 * (size_t)Dv, rows * (size_t)(Mv > Dv ? Mv : Dv),  rows * (size_t)D,
-                               rows * (size_t)D,   (size_t)(Bc * L * D), (size_t)(Bc * P),
-                               (size_t)(Bc * L),   rows * (size_t)Dh,     (size_t)(Bc * L * Dh),
-                               (size_t)(Bc * Dv),  (size_t)(Bc * Dv),     (size_t)(Bc * Dv),
-                               (size_t)(Bc * Mv),  (size_t)(Bc * P),      (size_t)(Bc * L)};
-    for (size_t i = 0; i < N_SCRATCH; i++) {
-        *slots[i] = be->k->alloc(be, sizes[i]);
-        if (!*slots[i]) {
+    size_t act_n[N_ACT] = {rows * (size_t)K3, rows * (size_t)Dv, rows * (size_t)Dv, rows * 3 * (size_t)Dv,
+                           rows * (size_t)Mv, rows * (size_t)D, rows * (size_t)D, (size_t)(Bc * L * D),
+                           (size_t)(Bc * Dv), (size_t)(Bc * Dv), (size_t)(Bc * Dv), (size_t)(Bc * Mv)};
+    size_t tap_n[N_TAP] = {(size_t)(Bc * P), rows * (size_t)Dh, (size_t)(Bc * P)};
+    for (size_t i = 0; i < N_ACT; i++)
+        if (!(*acts[i] = be->k->act_alloc(be, act_n[i]))) {
             snprintf(err, err_len, "eng_vision_encode: %s backend: %s", be->k->name, be->err);
             rc = ENG_ERR_NOMEM;
             goto out;
         }
-    }
+    for (size_t i = 0; i < N_TAP; i++)
+        if (!(*taps[i] = be->k->alloc(be, tap_n[i]))) {
+            snprintf(err, err_len, "eng_vision_encode: %s backend: %s", be->k->name, be->err);
+            rc = ENG_ERR_NOMEM;
+            goto out;
+        }
     host_patches = malloc(rows * (size_t)K3 * sizeof *host_patches);
-    if (!host_patches) {
+    hkeys = malloc(rows * (size_t)Dh * sizeof *hkeys);
+    if (!host_patches || !hkeys) {
         snprintf(err, err_len, "eng_vision_encode: out of memory");
         rc = ENG_ERR_NOMEM;
         goto out;
     }
+    /* the stage's time starts here, on the backend's clock (allocation is not encode work) */
+    OP(be->k->tick(be, &tk0));
     if (w->has_head) {
         /* Every frame's probe query is the same precomputed row. */
         float *hq = malloc((size_t)(Bc * Dv) * sizeof *hq);
@@ -460,7 +466,7 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
             goto out;
         }
         for (int64_t b = 0; b < Bc; b++) memcpy(hq + b * Dv, w->head_q, (size_t)Dv * sizeof *hq);
-        int up = be->k->upload(be, sc.hq, hq, (size_t)(Bc * Dv));
+        int up = be->k->act_upload(be, sc.hq, hq, (size_t)(Bc * Dv));
         free(hq);
         OP(up);
     }
@@ -480,7 +486,7 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
                                    (size_t)ps * sizeof *row);
                 }
         }
-        OP(be->k->upload(be, sc.patches, host_patches, (size_t)(N * K3)));
+        OP(be->k->act_upload(be, sc.patches, host_patches, (size_t)(N * K3)));
         OP(be->k->linear(be, sc.x, sc.patches, &w->patch_w, w->patch_b, N));
         OP(be->k->add_bcast(be, sc.x, sc.x, w->pos, B, P * Dv)); /* pos table [P*Dv] per frame */
 
@@ -496,28 +502,25 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
         ad.ld_out = Dv;
         ad.causal = 0;
         ad.scale = (float)(1.0 / sqrt((double)Dh));
+        const eng_act *qkv_k = eng_act_at(be, sc.qkv, Dv), *qkv_v = eng_act_at(be, sc.qkv, 2 * Dv);
         for (int l = 0; l < vc->n_layers; l++) {
             const eng_vision_layer *ly = &w->layers[l];
             const int last = l == vc->n_layers - 1;
             OP(be->k->layernorm(be, sc.h, sc.x, ly->ln1_w, ly->ln1_b, N, Dv, vc->layer_norm_eps));
             OP(be->k->linear(be, sc.qkv, sc.h, &ly->qkv_w, ly->qkv_b, N));
-            OP(be->k->attention(be, sc.h, sc.qkv, sc.qkv + Dv, sc.qkv + 2 * Dv, &ad, NULL, last ? sc.recv : NULL));
-            if (last) OP(be->k->head_mean(be, sc.keys, sc.qkv + Dv, 3 * Dv, N, H, Dh));
-            OP(be->k->linear(be, sc.mlp, sc.h, &ly->o_w, ly->o_b, N)); /* mlp as [N, Dv] temp */
-            OP(be->k->add(be, sc.x, sc.x, sc.mlp, (size_t)(N * Dv)));
+            OP(be->k->attention(be, sc.h, sc.qkv, qkv_k, qkv_v, &ad, NULL, last ? sc.recv : NULL));
+            if (last) OP(be->k->head_mean(be, sc.keys, qkv_k, 3 * Dv, N, H, Dh));
+            OP(be->k->linear_add(be, sc.x, sc.h, &ly->o_w, ly->o_b, N)); /* x += o(attn) */
             OP(be->k->layernorm(be, sc.h, sc.x, ly->ln2_w, ly->ln2_b, N, Dv, vc->layer_norm_eps));
             OP(be->k->linear(be, sc.mlp, sc.h, &ly->fc1_w, ly->fc1_b, N));
             OP(gelu_act(be, sc.mlp, sc.mlp, (size_t)(N * Mv)));
-            OP(be->k->linear(be, sc.h, sc.mlp, &ly->fc2_w, ly->fc2_b, N));
-            OP(be->k->add(be, sc.x, sc.x, sc.h, (size_t)(N * Dv)));
+            OP(be->k->linear_add(be, sc.x, sc.mlp, &ly->fc2_w, ly->fc2_b, N)); /* x += fc2(gelu(fc1)) */
         }
         /* Projector (exact erf GELU) and pooling on the G x G grid. */
         OP(be->k->linear(be, sc.t1, sc.x, &w->proj1_w, w->proj1_b, N));
         OP(be->k->gelu_erf(be, sc.t1, sc.t1, (size_t)(N * D)));
         OP(be->k->linear(be, sc.proj, sc.t1, &w->proj2_w, w->proj2_b, N));
         OP(be->k->pool2d(be, sc.pooled, sc.proj, B, G, G, D, pm, Gp, Gp));
-        OP(be->k->pool2d(be, sc.precv, sc.recv, B, G, G, 1, pm, Gp, Gp));
-        OP(be->k->pool2d(be, sc.pkeys, sc.keys, B, G, G, Dh, pm, Gp, Gp));
         /* SigLIP attention-pooling head on post_layernorm(x). */
         if (w->has_head) {
             eng_attn_desc hd = ad;
@@ -527,36 +530,52 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
             hd.ld_out = Dv;
             OP(be->k->layernorm(be, sc.h, sc.x, w->post_ln_w, w->post_ln_b, N, Dv, vc->layer_norm_eps));
             OP(be->k->linear(be, sc.qkv, sc.h, &w->head_kv_w, w->head_kv_b, N));
-            OP(be->k->attention(be, sc.ho, sc.hq, sc.qkv, sc.qkv + Dv, &hd, NULL, sc.map));
+            OP(be->k->attention(be, sc.ho, sc.hq, sc.qkv, qkv_k, &hd, NULL, sc.map));
             OP(be->k->linear(be, sc.ho2, sc.ho, &w->head_out_w, w->head_out_b, B));
             OP(be->k->layernorm(be, sc.ho, sc.ho2, w->head_ln_w, w->head_ln_b, B, Dv, vc->layer_norm_eps));
             OP(be->k->linear(be, sc.hm, sc.ho, &w->head_fc1_w, w->head_fc1_b, B));
             OP(gelu_act(be, sc.hm, sc.hm, (size_t)(B * Mv)));
-            OP(be->k->linear(be, sc.ho, sc.hm, &w->head_fc2_w, w->head_fc2_b, B));
-            OP(be->k->add(be, sc.ho, sc.ho, sc.ho2, (size_t)(B * Dv)));
-            OP(be->k->pool2d(be, sc.pmap, sc.map, B, G, G, 1, pm, Gp, Gp));
+            OP(be->k->linear_add(be, sc.ho2, sc.hm, &w->head_fc2_w, w->head_fc2_b, B)); /* o + MLP(LN(o)) */
         }
-        /* Download this chunk's slices. */
+        /* Download this chunk's slices: activations (converted to float), then the float taps */
         struct {
             float *dst;
-            const float *src;
+            const eng_act *src;
             int64_t per_frame;
         } dl[] = {
-            {out->vision_hidden, sc.x, P * Dv},     {out->projected, sc.proj, P * D},
-            {out->pooled, sc.pooled, L * D},        {out->map_attn, sc.map, P},
-            {out->pooled_attn, sc.pmap, L},         {out->layer_attn_mean, sc.recv, P},
-            {out->pooled_layer_attn, sc.precv, L},  {out->frame_global, sc.ho, Dv},
-            {out->pooled_keys, sc.pkeys, L * Dh},
+            {out->vision_hidden, sc.x, P * Dv},
+            {out->projected, sc.proj, P * D},
+            {out->pooled, sc.pooled, L * D},
+            {out->frame_global, sc.ho2, Dv},
         };
         for (size_t i = 0; i < sizeof dl / sizeof dl[0]; i++)
             if (dl[i].dst)
-                OP(be->k->download(be, dl[i].dst + f0 * dl[i].per_frame, dl[i].src, (size_t)(B * dl[i].per_frame)));
+                OP(be->k->act_download(be, dl[i].dst + f0 * dl[i].per_frame, dl[i].src, (size_t)(B * dl[i].per_frame)));
+        OP(be->k->download(be, out->layer_attn_mean + f0 * P, sc.recv, (size_t)(B * P)));
+        if (out->map_attn) OP(be->k->download(be, out->map_attn + f0 * P, sc.map, (size_t)(B * P)));
+        OP(be->k->download(be, hkeys, sc.keys, (size_t)(N * Dh)));
+        /* the taps pooled like the features, on the host (a few thousand values per frame) */
+        char pe[200];
+        if (eng_pool2d_host(out->pooled_layer_attn + f0 * L, out->layer_attn_mean + f0 * P, B, G, G, 1, pm, Gp, Gp,
+                            pe, sizeof pe) ||
+            eng_pool2d_host(out->pooled_keys + f0 * L * Dh, hkeys, B, G, G, Dh, pm, Gp, Gp, pe, sizeof pe) ||
+            (out->map_attn &&
+             eng_pool2d_host(out->pooled_attn + f0 * L, out->map_attn + f0 * P, B, G, G, 1, pm, Gp, Gp, pe, sizeof pe))) {
+            snprintf(err, err_len, "vision encode: %s", pe);
+            rc = ENG_ERR_BACKEND;
+            goto out;
+        }
     }
+    double secs = 0.0;
+    OP(be->k->tick(be, &tk1));
+    OP(be->k->tick_elapsed(be, &tk0, &tk1, &secs));
     OP(be->k->sync(be));
-    out->seconds = tb_now_s() - t0;
+    out->seconds = secs;
 out:
-    for (size_t i = 0; i < N_SCRATCH; i++) be->k->free(be, *slots[i]);
+    for (size_t i = 0; i < N_ACT; i++) be->k->act_free(be, *acts[i]);
+    for (size_t i = 0; i < N_TAP; i++) be->k->free(be, *taps[i]);
     free(host_patches);
+    free(hkeys);
     if (rc != ENG_OK) eng_vision_out_free(out);
     return rc;
 }

@@ -161,7 +161,8 @@ out:
 
 int cmd_encode(int argc, char **argv) {
     const char *model_dir = NULL, *siglip = NULL, *video = NULL, *pixels_path = NULL, *out_dir = NULL;
-    const char *backend_s = "cpu", *pool_s = "config", *rule_s = "linspace", *cache_dir = NULL, *frames_npy = NULL;
+    const char *backend_s = "cpu", *dtype_s = "auto", *pool_s = "config", *rule_s = "linspace", *cache_dir = NULL,
+               *frames_npy = NULL;
     int64_t n_frames = 32, batch = 4, min_px = 0, max_px = 0;
     int no_hidden = 0, quiet = 0, write_rows = 0;
     const cli_opt opts[] = {
@@ -173,6 +174,7 @@ int cmd_encode(int argc, char **argv) {
         {"pixels", CLI_STR, &pixels_path, "P.npy", "preprocessed frames (T,3,S,S) float32, already normalised"},
         {"out", CLI_STR, &out_dir, "DIR", "output directory for the .npy files", .required = 1},
         {"backend", CLI_STR, &backend_s, "NAME", "compute backend: ref, cpu, cuda"},
+        {"dtype", CLI_STR, &dtype_s, "T", "numerics: auto (fp16 on cuda, fp32 on ref/cpu), fp16, bf16, fp32"},
         {"pool", CLI_STR, &pool_s, "MODE", "pooling: config, bilinear (OV) or average (LLaVA-Video override)"},
         {"batch", CLI_INT, &batch, "N", "frames run through the tower together", .min = 1, .max = 4096},
         {"cache", CLI_STR, &cache_dir, "DIR", "feature cache directory (reuse outputs of the same inputs)",
@@ -200,6 +202,8 @@ int cmd_encode(int argc, char **argv) {
     eng_model_params mp = eng_model_default_params();
     if (eng_backend_parse(backend_s, &mp.backend))
         return cli_usage_error(&spec, "--backend must be ref, cpu or cuda, got '%s'", backend_s);
+    if (eng_compute_dtype_parse(dtype_s, &mp.dtype))
+        return cli_usage_error(&spec, "--dtype must be auto, fp16, bf16 or fp32, got '%s'", dtype_s);
     eng_encode_params ep = eng_encode_default_params();
     if (!strcmp(pool_s, "config")) ep.pool = ENG_VPOOL_CONFIG;
     else if (!strcmp(pool_s, "bilinear")) ep.pool = ENG_VPOOL_BILINEAR;
@@ -264,7 +268,7 @@ int cmd_encode(int argc, char **argv) {
         const char *pool_name = ep.pool == ENG_VPOOL_BILINEAR  ? "bilinear"
                                 : ep.pool == ENG_VPOOL_AVERAGE ? "average"
                                                                : (vi.pool_mode ? "average" : "bilinear");
-        if (fcache_key_encode(key, sizeof key, eng_model_digest(m), source, video ? n_frames : 0,
+        if (fcache_key_encode(key, sizeof key, eng_model_digest(m), vi.dtype, source, video ? n_frames : 0,
                               video ? ds_sample_rule_str(rule) : "none", vi.image_size, pool_name, ep.keep_hidden,
                               ep.keep_projected)) {
             fprintf(stderr, "tango-bench encode: cache key too long\n");

@@ -154,7 +154,7 @@ static int run_method(const tg_method *meth, const eng_llm_info *info, const npy
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *ids_path = NULL, *vis_path = NULL, *out_path = NULL, *attn_out = NULL,
                *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL, *plan_select = "last",
-               *backend = "cpu", *grid_path = NULL, *pos_out = NULL, *method = NULL, *kept_out = NULL,
+               *backend = "cpu", *dtype = "auto", *grid_path = NULL, *pos_out = NULL, *method = NULL, *kept_out = NULL,
                *m_attn = NULL, *m_recv = NULL, *m_ts = NULL, *family = NULL;
     int assembled = 0, plan_bidir = 0, no_stop = 0;
     int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0, seed = 0;
@@ -196,6 +196,7 @@ int cmd_forward(int argc, char **argv) {
          "write the span-relative indices of the visual rows the plan kept (int64, ascending)"},
         {"vocab-limit", CLI_INT, &vocab_limit, "N", "logits / argmax over ids < N only (0: all rows)", 0, 1e9},
         {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
+        {"dtype", CLI_STR, &dtype, "T", "numerics: auto (fp16 on cuda, fp32 on ref/cpu), fp16, bf16, fp32"},
         {"grid-thw", CLI_STR, &grid_path, "G.npy",
          "Qwen2.5-VL: the video's patch grid [[t, h, w]] (int64; encode's grid_thw.npy)"},
         {"second-per-grid", CLI_DOUBLE, &spg, "S",
@@ -210,6 +211,8 @@ int cmd_forward(int argc, char **argv) {
 
     eng_llm_params lp = eng_llm_default_params();
     if (eng_backend_parse(backend, &lp.backend) != 0) return cli_usage_error(&spec, "unknown backend '%s'", backend);
+    if (eng_compute_dtype_parse(dtype, &lp.dtype) != 0)
+        return cli_usage_error(&spec, "--dtype must be auto, fp16, bf16 or fp32, got '%s'", dtype);
     lp.vocab_limit = vocab_limit;
     tb_llm_plan plan = tb_llm_plan_default();
     if (parse_rule(plan_rule, &plan) != 0) return cli_usage_error(&spec, "unknown --plan-rule '%s'", plan_rule);

@@ -52,7 +52,7 @@ static void sample_free(ds_sample *smp) {
 int cmd_infer(int argc, char **argv) {
     const char *model = NULL, *siglip = NULL, *video = NULL, *question = NULL, *options = NULL,
                *bench_name = "videomme", *family_name = NULL, *convention_name = "vlmevalkit", *gold = NULL,
-               *backend = "cpu", *method = "full", *rule = "linspace", *seek = "exact";
+               *backend = "cpu", *dtype = "auto", *method = "full", *rule = "linspace", *seek = "exact";
     int64_t n_frames = 0, max_new = 32, seed = 0;
     double ratio = 1.0;
     cli_list sets = {0};
@@ -75,6 +75,7 @@ int cmd_infer(int argc, char **argv) {
         {"max-new-tokens", CLI_INT, &max_new, "N", "generation limit", 1, 4096},
         {"gold", CLI_STR, &gold, "LETTER", "correct option, to print whether the answer is right"},
         {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
+        {"dtype", CLI_STR, &dtype, "T", "numerics: auto (fp16 on cuda, fp32 on ref/cpu), fp16, bf16, fp32"},
         {0},
     };
     const cli_spec spec = {"infer", NULL, 0, 0, "answer one video question end to end", opts};
@@ -120,6 +121,7 @@ int cmd_infer(int argc, char **argv) {
     ms.siglip = siglip;
     ms.family = family_name;
     ms.backend = backend;
+    ms.dtype = dtype;
     ms.n_frames = (int)n_frames;
     run_session *sess = NULL;
     if (run_session_open(&ms, &sess, err, sizeof err)) {

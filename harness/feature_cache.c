@@ -18,12 +18,13 @@
 #define FCACHE_VERSION 1
 
 
-int fcache_key_encode(char *buf, size_t len, const char *weights_digest, const char *source, int64_t n_frames,
-                      const char *rule, int64_t size, const char *pool, int keep_hidden, int keep_projected) {
+int fcache_key_encode(char *buf, size_t len, const char *weights_digest, const char *dtype, const char *source,
+                      int64_t n_frames, const char *rule, int64_t size, const char *pool, int keep_hidden,
+                      int keep_projected) {
     int n = snprintf(buf, len,
-                     "tango-bench/encode v%d\nweights=%s\nsource=%s\nframes=%lld\nrule=%s\nsize=%lld\npool=%s\n"
-                     "hidden=%d\nprojected=%d\n",
-                     FCACHE_VERSION, weights_digest, source, (long long)n_frames, rule, (long long)size, pool,
+                     "tango-bench/encode v%d\nweights=%s\ndtype=%s\nsource=%s\nframes=%lld\nrule=%s\nsize=%lld\n"
+                     "pool=%s\nhidden=%d\nprojected=%d\n",
+                     FCACHE_VERSION, weights_digest, dtype, source, (long long)n_frames, rule, (long long)size, pool,
                      keep_hidden ? 1 : 0, keep_projected ? 1 : 0);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }

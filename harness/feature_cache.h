@@ -11,7 +11,7 @@
  * The key must name everything that can change the outputs; fcache_key_encode builds the
  * standard one. Example:
  *     char key[1024];
- *     fcache_key_encode(key, sizeof key, eng_model_digest(m), "video:<sha256 of file>", 32,
+ *     fcache_key_encode(key, sizeof key, eng_model_digest(m), "fp32", "video:<sha256 of file>", 32,
  *                       "linspace", 384, "bilinear", 1, 1);
  *     eng_vision_out o; double *ts = NULL; int64_t n_ts = 0;
  *     int hit = fcache_lookup("cache", key, &o, &ts, &n_ts, err, sizeof err);   // 1 hit, 0 miss, -1 error
@@ -30,8 +30,9 @@
  *   "tango-bench/encode v1\nweights=DIGEST\nsource=SOURCE\nframes=N\nrule=RULE\nsize=S\npool=POOL\n
  *    hidden=0|1\nprojected=0|1\n"
  * Returns 0, or -1 when buf is too small. */
-int fcache_key_encode(char *buf, size_t len, const char *weights_digest, const char *source, int64_t n_frames,
-                      const char *rule, int64_t size, const char *pool, int keep_hidden, int keep_projected);
+int fcache_key_encode(char *buf, size_t len, const char *weights_digest, const char *dtype, const char *source,
+                      int64_t n_frames, const char *rule, int64_t size, const char *pool, int keep_hidden,
+                      int keep_projected);
 
 /* Looks key up under cache_dir. On a hit fills *out (caller frees with eng_vision_out_free) and,
  * when ts is not NULL, *ts / *n_ts with the stored timestamps (malloc'd, NULL/0 when none) and

@@ -147,7 +147,7 @@ void run_config_print(const run_config *cfg, FILE *out) {
             for (int k = 0; k < m->n_ratios; k++) fprintf(out, " %g%%", 100 * m->ratios[k]);
             if (!m->n_ratios) fprintf(out, " none (methods without a ratio only)");
         }
-        fputc('\n', out);
+        fprintf(out, "; dtype %s\n", m->dtype);
     }
     for (int i = 0; i < cfg->n_benches; i++) {
         const run_bench *b = &cfg->benches[i];
@@ -192,7 +192,7 @@ static int get_ratios(const cJSON *arr, double *r, int *n, const char *where, ch
 
 static int parse_config(const char *path, const cJSON *root, run_config *cfg, char *err, size_t err_len) {
     static const char *top_keys[] = {"name", "models", "benchmarks", "methods", "ratios", "seed", "comment", NULL};
-    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", "ratios", NULL};
+    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", "dtype", "ratios", NULL};
     static const char *bench_keys[] = {"name", "manifest", "cache", "revision", "videos", "convention",
                                        "frame_rule", "seek", "limit", "max_new_tokens", NULL};
     static const char *method_keys[] = {"name", "label", "params", NULL};
@@ -213,12 +213,14 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
             return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
         snprintf(rm->family, sizeof rm->family, "llava-ov");
         snprintf(rm->backend, sizeof rm->backend, "cpu");
+        snprintf(rm->dtype, sizeof rm->dtype, "auto");
         int64_t frames = 32;
         if (get_str(m, "path", rm->path, sizeof rm->path, where, err, err_len) ||
             get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len) ||
             get_str(m, "siglip", rm->siglip, sizeof rm->siglip, where, err, err_len) ||
             get_str(m, "family", rm->family, sizeof rm->family, where, err, err_len) ||
             get_str(m, "backend", rm->backend, sizeof rm->backend, where, err, err_len) ||
+            get_str(m, "dtype", rm->dtype, sizeof rm->dtype, where, err, err_len) ||
             get_int(m, "frames", 1, 1024, &frames, where, err, err_len))
             return -1;
         if (!rm->path[0]) return fail(err, err_len, "%s.path is required", where);
@@ -233,6 +235,9 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         eng_backend_kind bk;
         if (eng_backend_parse(rm->backend, &bk))
             return fail(err, err_len, "%s.backend '%s' is not ref, cpu or cuda", where, rm->backend);
+        eng_compute_dtype dt;
+        if (eng_compute_dtype_parse(rm->dtype, &dt))
+            return fail(err, err_len, "%s.dtype '%s' is not auto, fp16, bf16 or fp32", where, rm->dtype);
         rm->n_frames = (int)frames;
         const cJSON *mr = cJSON_GetObjectItemCaseSensitive(m, "ratios");
         if (mr && !cJSON_IsNull(mr)) {

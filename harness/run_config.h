@@ -23,6 +23,7 @@ typedef struct {
     char family[16];       /* llava-ov | llava-video */
     int n_frames;
     char backend[8];
+    char dtype[8];         /* auto | fp16 | bf16 | fp32 */
     int has_ratios;        /* 1: this model's own "ratios" replace the config's (Fig. 6: one
                               retention per frame count) */
     double ratios[RUN_MAX_RATIOS];

@@ -241,6 +241,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
         ms.siglip = m->siglip[0] ? m->siglip : NULL;
         ms.family = m->family;
         ms.backend = m->backend;
+        ms.dtype = m->dtype;
         ms.n_frames = m->n_frames;
         if (run_session_open(&ms, &l, err, err_len)) goto out;
         if (p->log_prefix)
@@ -331,6 +332,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     db_run_spec rs = db_run_spec_default();
                     rs.model = m->name;
                     rs.weights_digest = run_session_digest(l);
+                    rs.dtype = run_session_dtype(l);
                     rs.benchmark = b->name;
                     rs.revision = revision;
                     rs.split = b->bench == DS_BENCH_MLVU ? "dev" : "val";

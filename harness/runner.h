@@ -8,7 +8,7 @@
  *     {
  *       "name": "demo",
  *       "models": [{"name": "tiny-ov", "path": "DIR", "siglip": "DIR/siglip",
- *                   "family": "llava-ov", "frames": 8, "backend": "cpu"}],
+ *                   "family": "llava-ov", "frames": 8, "backend": "cpu", "dtype": "auto"}],
  *       "benchmarks": [{"name": "mvbench", "manifest": "SYNTH/json", "videos": "SYNTH/videos",
  *                       "cache": null, "revision": "main", "convention": "vlmevalkit",
  *                       "frame_rule": "linspace", "seek": "exact", "limit": 0,

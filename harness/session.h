@@ -29,6 +29,7 @@
 #include "datasets/datasets.h"
 #include "datasets/video.h"
 #include "engine/llm.h"
+#include "harness/pipeline.h"
 #include "store/store.h"
 #include "tango/pruner.h"
 
@@ -39,6 +40,7 @@ typedef struct {
     const char *siglip;  /* SigLIP head checkpoint; NULL: DIR/siglip when present */
     const char *family;  /* "llava-ov" | "llava-video"; NULL: from the checkpoint's newline layout */
     const char *backend; /* "ref" | "cpu" | "cuda" */
+    const char *dtype;   /* "auto" | "fp16" | "bf16" | "fp32" (engine.h eng_compute_dtype); NULL: auto */
     int n_frames;        /* frames per video; 0: 32 (llava-ov) or 64 (llava-video) */
 } run_model_spec;
 
@@ -56,6 +58,8 @@ int run_session_frames(const run_session *s);
 int run_session_image_size(const run_session *s);
 int run_session_llm_layers(const run_session *s);
 const char *run_session_digest(const run_session *s);
+/* The numerics the engine resolved ("fp16", "bf16", "fp32": part of the run key). Borrowed. */
+const char *run_session_dtype(const run_session *s);
 
 typedef struct {
     const char *method;         /* a registered pruner ("full" = no pruning) */
@@ -98,22 +102,6 @@ typedef struct {
  * Decode and vision times are those of the video's decode and encode even when the session
  * reused them for a previous question: they are what the sample costs on its own. */
 int run_session_answer(run_session *s, const ds_sample *sample, const run_answer_params *p, run_answer *out);
-
-/* The pruners' view of a loaded LLM (tango/pruner.h): the family given, the checkpoint's newline
- * layout (one_token, grid or no_token; "frame" is refused), its depth and width. Returns 0, or -1
- * with one line in err. */
-int run_model_layout(const eng_llm_info *info, tb_family family, tg_model_layout *out, char *err, size_t err_len);
-
-/* The visual block in the LLM's order from a pruner's output: order[i] is a kept token (its row
- * of out->tokens) or TG_NEWLINE (the checkpoint's image_newline vector [D], required then).
- * *block: [n_seq][D] (caller frees). Returns 0, or -1 with one line in err. */
-int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len);
-
-/* Position ids of a prompt of n_ids ids whose placeholder at index ph is replaced by a pruner's
- * visual block: 0..ph-1, then ph + out->positions[i] (gaps allowed), then the text after the
- * block continuing from the block's largest position. *pos: [out->n_seq + n_ids - 1] (caller
- * frees). Returns 0, or -1 when out of memory. */
-int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos);
 
 /* One sample's frames decoded without a session, so that a decoder thread can work ahead of the
  * model (the runner's bounded queue). Thread-safe: touches no session state. */

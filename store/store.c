@@ -305,6 +305,7 @@ int db_run_key(const db_run_spec *s, char key[DB_KEY_LEN + 1], char **canonical,
     }
     cJSON_AddStringToObject(root, "model", nz(s->model));
     cJSON_AddStringToObject(root, "weights_digest", nz(s->weights_digest));
+    cJSON_AddStringToObject(root, "dtype", nz(s->dtype));
     cJSON_AddStringToObject(root, "benchmark", nz(s->benchmark));
     cJSON_AddStringToObject(root, "revision", nz(s->revision));
     cJSON_AddStringToObject(root, "split", nz(s->split));

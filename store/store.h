@@ -60,6 +60,7 @@ extern const char *const db_stage_names[DB_N_STAGES];
 typedef struct {
     const char *model;          /* model name or checkpoint path */
     const char *weights_digest; /* digest of the weights actually loaded */
+    const char *dtype;          /* the engine's resolved numerics: fp16, bf16 or fp32 */
     const char *benchmark;
     const char *revision;       /* benchmark manifest revision */
     const char *split;          /* e.g. "val", "dev" */

@@ -41,28 +41,31 @@ static eng_kernels timed;
         return r_;                                                                                                 \
     } while (0)
 
-static int t_matmul(eng_backend *be, float *y, const float *x, const float *w, const float *b, int64_t n, int64_t k,
-                    int64_t m) {
-    TIMED(OP_MATMUL, inner->matmul(be, y, x, w, b, n, k, m));
+static int t_linear(eng_backend *be, eng_act *y, const eng_act *x, const eng_weight *w, const float *b, int64_t n) {
+    TIMED(OP_MATMUL, inner->linear(be, y, x, w, b, n));
 }
-static int t_attention(eng_backend *be, float *out, const float *q, const float *k, const float *v,
+static int t_linear_add(eng_backend *be, eng_act *y, const eng_act *x, const eng_weight *w, const float *b,
+                        int64_t n) {
+    TIMED(OP_MATMUL, inner->linear_add(be, y, x, w, b, n));
+}
+static int t_attention(eng_backend *be, eng_act *out, const eng_act *q, const eng_act *k, const eng_act *v,
                        const eng_attn_desc *d, float *probs, float *recv) {
     TIMED(OP_ATTN, inner->attention(be, out, q, k, v, d, probs, recv));
 }
-static int t_layernorm(eng_backend *be, float *y, const float *x, const float *g, const float *b, int64_t n, int64_t d,
-                       float eps) {
+static int t_layernorm(eng_backend *be, eng_act *y, const eng_act *x, const float *g, const float *b, int64_t n,
+                       int64_t d, float eps) {
     TIMED(OP_NORM, inner->layernorm(be, y, x, g, b, n, d, eps));
 }
-static int t_gelu_tanh(eng_backend *be, float *y, const float *x, size_t n) {
+static int t_gelu_tanh(eng_backend *be, eng_act *y, const eng_act *x, size_t n) {
     TIMED(OP_ACT, inner->gelu_tanh(be, y, x, n));
 }
-static int t_gelu_erf(eng_backend *be, float *y, const float *x, size_t n) {
+static int t_gelu_erf(eng_backend *be, eng_act *y, const eng_act *x, size_t n) {
     TIMED(OP_ACT, inner->gelu_erf(be, y, x, n));
 }
-static int t_add(eng_backend *be, float *y, const float *a, const float *b, size_t n) {
+static int t_add(eng_backend *be, eng_act *y, const eng_act *a, const eng_act *b, size_t n) {
     TIMED(OP_ADD, inner->add(be, y, a, b, n));
 }
-static int t_pool2d(eng_backend *be, float *y, const float *x, int64_t B, int64_t H, int64_t W, int64_t C,
+static int t_pool2d(eng_backend *be, eng_act *y, const eng_act *x, int64_t B, int64_t H, int64_t W, int64_t C,
                     eng_pool_mode mode, int64_t Ho, int64_t Wo) {
     TIMED(OP_POOL, inner->pool2d(be, y, x, B, H, W, C, mode, Ho, Wo));
 }
@@ -138,7 +141,8 @@ int main(void) {
     /* wrap the op table for the timed runs */
     inner = m->be.k;
     timed = *inner;
-    timed.matmul = t_matmul;
+    timed.linear = t_linear;
+    timed.linear_add = t_linear_add;
     timed.attention = t_attention;
     timed.layernorm = t_layernorm;
     timed.gelu_tanh = t_gelu_tanh;

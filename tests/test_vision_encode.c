@@ -226,7 +226,7 @@ static void test_cache_api(void **state) {
     assert_int_equal(tb_sha256_hex("abc", 3, h), 0);
     assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     char key[64];
-    assert_int_equal(fcache_key_encode(key, sizeof key, "d", "s", 1, "r", 2, "p", 1, 1), -1); /* too small */
+    assert_int_equal(fcache_key_encode(key, sizeof key, "d", "fp32", "s", 1, "r", 2, "p", 1, 1), -1); /* too small */
     assert_int_not_equal(tb_sha256_file("/nonexistent/file", h, NULL, err, sizeof err), 0);
     assert_non_null(strstr(err, "/nonexistent/file"));
 }
