@@ -42,6 +42,8 @@ static const char *dict_value(const char *hdr, const char *key) {
     return p;
 }
 
+/* v points just past "'descr':" and may be the header's terminating NUL: nothing is read past
+ * the closing quote or the NUL. */
 static int parse_descr(const char *v, npy_dtype *dt, char *err, size_t n, const char *path) {
     static const struct { const char *s; npy_dtype d; } known[] = {
         {"'<f4'", NPY_F32}, {"'<f8'", NPY_F64}, {"'<i8'", NPY_I64}, {"'<i4'", NPY_I32},
@@ -51,9 +53,17 @@ static int parse_descr(const char *v, npy_dtype *dt, char *err, size_t n, const 
             *dt = known[i].d;
             return 0;
         }
-    const char *end = strchr(v + 1, '\'');
-    int len = end ? (int)(end - v + 1) : 8;
-    snprintf(err, n, "%s: unsupported dtype %.*s (want <f4, <f8, <i4 or <i8)", path, len, v);
+    if (*v != '\'') {
+        snprintf(err, n, "%s: header 'descr' is not a quoted dtype string", path);
+        return -1;
+    }
+    /* quote the value as far as its closing quote, printable bytes only, at most 16 */
+    char shown[17];
+    size_t k = 0;
+    for (const char *c = v + 1; *c && *c != '\'' && k < sizeof shown - 1; c++)
+        shown[k++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+    shown[k] = '\0';
+    snprintf(err, n, "%s: unsupported dtype '%s' (want <f4, <f8, <i4 or <i8)", path, shown);
     return -1;
 }
 
