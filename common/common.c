@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/check.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/family.h"
 #include "common/llm_plan.h"
 #include "common/rng.h"
@@ -152,11 +153,8 @@ int tb_sha256_hex(const void *data, size_t len, char out[65]) {
 }
 
 int tb_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tb_set_err(err, err_len, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tb_fopen_read(path, 0, err, err_len);
+    if (!f) return -1;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     unsigned char chunk[65536];

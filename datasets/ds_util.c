@@ -3,6 +3,8 @@
  * EVP). No network here (ds_http.c). */
 #include "datasets/ds_internal.h"
 
+#include "common/file.h"
+
 #include <libavutil/error.h>
 
 #include <errno.h>
@@ -88,8 +90,8 @@ char *ds_strndup(const char *s, size_t n) {
 int ds_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err, size_t err_len) {
     *out = NULL;
     if (out_len) *out_len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return ds_fail(err, err_len, DS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    FILE *f = tb_fopen_read(path, 0, err, err_len); /* a pipe is fine, a FIFO never blocks the open */
+    if (!f) return DS_ERR_IO;
     tb_buf b;
     tb_buf_init(&b, max);
     char chunk[65536];

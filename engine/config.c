@@ -11,6 +11,8 @@
  */
 #include "engine/config.h"
 
+#include "common/file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -547,10 +549,10 @@ out:
 /* Reads a whole (small) file; NULL with err set. *missing = 1 when it does not exist. */
 static char *slurp(const char *path, size_t *len, int *missing, char *err, size_t err_len) {
     *missing = 0;
-    FILE *f = fopen(path, "rb");
+    errno = 0;
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len);
     if (!f) {
         *missing = errno == ENOENT;
-        cfg_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 14, n = 0;

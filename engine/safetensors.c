@@ -15,6 +15,8 @@
  */
 #include "engine/safetensors.h"
 
+#include "common/file.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -387,18 +389,12 @@ static int open_shard(st_file *st, const char *path, char *err, size_t err_len) 
     }
     st->n_shards++;
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        st_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st_err(err, err_len, "%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)sb.st_size;
+    /* a FIFO named by the index would block open(2) forever: tb_open_read never blocks and
+     * refuses anything but a regular file */
+    long long fsize = 0;
+    int fd = tb_open_read(path, TB_OPEN_REGULAR, &fsize, err, err_len);
+    if (fd < 0) return -1;
+    size_t size = (size_t)fsize;
     if (size < 8) {
         st_err(err, err_len, "%s: file of %zu bytes is too short for the 8-byte header length", path, size);
         close(fd);
@@ -521,11 +517,8 @@ out:
 /* ---- open / close -------------------------------------------------------------------------- */
 
 static char *read_small_file(const char *path, size_t max, size_t *len, char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        st_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len);
+    if (!f) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {

@@ -31,6 +31,8 @@
 #include "engine/tokenizer.h"
 #include "engine/tokenizer_nfc.h"
 
+#include "common/file.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -123,12 +125,12 @@ const char *tok_status_str(int status) {
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t err_len) {
     *buf = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return seterr(err, err_len, TOK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* a FIFO would block fopen */
+    if (!f) return TOK_ERR_IO;
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0) {
         fclose(f);
-        return seterr(err, err_len, TOK_ERR_IO, "%s: not a regular file", path);
+        return seterr(err, err_len, TOK_ERR_IO, "%s: cannot stat", path);
     }
     if ((uint64_t)sb.st_size > TOK_MAX_FILE) {
         fclose(f);

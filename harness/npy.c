@@ -2,6 +2,8 @@
  * we accept exactly the dicts numpy writes: keys 'descr', 'fortran_order', 'shape'. */
 #include "harness/npy.h"
 
+#include "common/file.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -124,11 +126,8 @@ int npy_read(const char *path, npy_dtype want, npy_array *out, char *err, size_t
     int rc = -1;
     char *hdr = NULL;
     void *raw = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* never blocks on a FIFO */
+    if (!f) return -1;
     unsigned char pre[10];
     if (fread(pre, 1, 8, f) != 8 || memcmp(pre, "\x93NUMPY", 6)) {
         snprintf(err, err_len, "%s: not a .npy file (bad magic)", path);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "common/file.h"
 #include "datasets/video.h"
 #include "engine/engine.h"
 #include "harness/registry.h"
@@ -283,8 +284,8 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
 
 int run_config_load(const char *path, run_config **out, char *err, size_t err_len) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* never blocks on a FIFO */
+    if (!f) return -1;
     char *text = NULL;
     long len = -1;
     if (!fseek(f, 0, SEEK_END)) len = ftell(f);
