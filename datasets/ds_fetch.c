@@ -7,6 +7,7 @@
  * row_idx order) and manifest.json, written last, listing each file with its task, size and
  * sha256. An entry without manifest.json is incomplete and is never read. The token is never
  * written anywhere. */
+#include "common/redact.h"
 #include "common/sha256.h"
 #include "datasets/ds_internal.h"
 
@@ -482,7 +483,20 @@ static int validate_file(ds_bench bench, const char *path, const char *task, siz
     return st;
 }
 
+static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, char *err, size_t err_len);
+
+/* The token may reach an error line from anywhere (a viewer error string, an error page that
+ * echoes the request, a redirect URL): every line ds_fetch returns is redacted. */
 int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, char *err, size_t err_len) {
+    int st = fetch_impl(bench, pin, info, err, err_len);
+    if (st != DS_OK && err && err_len) {
+        err[err_len - 1] = '\0';
+        tb_redact(err, pin && pin->token ? pin->token : getenv("HF_TOKEN"));
+    }
+    return st;
+}
+
+static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, char *err, size_t err_len) {
     ds_fetch_info local;
     if (!info) info = &local;
     memset(info, 0, sizeof *info);

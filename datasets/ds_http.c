@@ -7,6 +7,7 @@
  * HF_TOKEN. Bodies go into a tb_buf with a maximum, or into DEST.part which a later attempt resumes
  * with a Range request; a finished file is checked against the announced size and, for LFS files,
  * the sha256 ETag, then renamed into place. Retry-After is not honoured (the backoff is). */
+#include "common/redact.h"
 #include "common/sha256.h"
 #include "datasets/ds_internal.h"
 
@@ -349,6 +350,7 @@ static req_verdict transfer(const char *url, ds_http_opts *o, req_state *r, char
                 excerpt[k++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
             }
             excerpt[k] = '\0';
+            tb_redact(excerpt, o->token); /* an error page may echo the Authorization header */
         }
         if (code == 401 || code == 403) {
             const char *repo = o->gated_repo ? o->gated_repo : "this dataset";

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/redact.h"
 #include "common/sha256.h"
 #include "store/store_internal.h"
 
@@ -315,6 +316,27 @@ out:
     return rc;
 }
 
+/* Binds s (NULL: SQL NULL) with $HF_TOKEN overwritten: no text the store writes holds the token,
+ * whatever brought it there (an error line quoting a server, a config value). */
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
+    const char *secret = tb_secret();
+    if (!s) {
+        sqlite3_bind_null(st, i);
+    } else if (!secret || !strstr(s, secret)) {
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    } else {
+        size_t n = strlen(s);
+        char *c = malloc(n + 1);
+        if (!c) {
+            sqlite3_bind_text(st, i, "(redacted)", -1, SQLITE_STATIC);
+            return;
+        }
+        memcpy(c, s, n + 1);
+        tb_redact(c, secret);
+        sqlite3_bind_text(st, i, c, -1, free);
+    }
+}
+
 /* ---- runs ---------------------------------------------------------------------------------- */
 
 int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], int *resumed) {
@@ -358,9 +380,9 @@ int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], in
     const char *texts[] = {key, now, nz(s->code_version), nz(s->model), nz(s->weights_digest), nz(s->benchmark),
                            nz(s->revision), nz(s->split), nz(s->frame_policy), nz(s->decoder), nz(s->method),
                            params, nz(s->compat), nz(s->quirks)};
-    for (int i = 0; i < 14; i++) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+    for (int i = 0; i < 14; i++) bind_text_or_null(st, i + 1, texts[i]);
     sqlite3_bind_int64(st, 15, s->seed);
-    sqlite3_bind_text(st, 16, spec_json, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 16, spec_json);
     sqlite3_bind_int64(st, 17, s->n_expected);
     if (sqlite3_step(st) != SQLITE_DONE) {
         db_sql_err(db, "creating the run");
@@ -421,10 +443,6 @@ int db_sample_done(db_store *db, const char *key, const char *sample_id, int *do
     return DB_OK;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
-    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, i);
-}
 
 int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
     if (!r->sample_id || !*r->sample_id) return db_set_err(db, DB_ERR_INVALID, "sample result without a sample id");

@@ -273,6 +273,27 @@ static void test_401_and_token_not_forwarded(void **state) {
     free(m);
 }
 
+/* Regression (issue 14): an error page or a viewer error that echoes the Authorization header
+ * put HF_TOKEN into the error line. Every line ds_fetch returns is redacted. */
+static void test_token_echo_redacted(void **state) {
+    (void)state;
+    char cache[600], err[1024] = "", ep[256], ds[256];
+    fresh_cache(cache, sizeof cache);
+    ds_fetch_params p = params("echo", cache, ep, ds, sizeof ep);
+    p.token = "secret-token";
+    p.max_retries = 0;
+    ds_fetch_info info;
+    /* a 400 page quoting the header (the body excerpt of ds_http.c) */
+    assert_int_equal(ds_fetch(DS_BENCH_LONGVIDEOBENCH, &p, &info, err, sizeof err), DS_ERR_HTTP);
+    assert_non_null(strstr(err, "HTTP 400"));
+    assert_non_null(strstr(err, "Bearer ************"));
+    assert_null(strstr(err, "secret-token"));
+    /* the viewer's "error" string quoting it */
+    assert_int_equal(ds_fetch(DS_BENCH_VIDEOMME, &p, &info, err, sizeof err), DS_ERR_SCHEMA);
+    assert_non_null(strstr(err, "cannot serve the request"));
+    assert_null(strstr(err, "secret-token"));
+}
+
 static void test_malformed_and_wrong_schema(void **state) {
     (void)state;
     char cache[600], err[1024] = "";
@@ -401,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_500_gives_up),
         cmocka_unit_test(test_truncated_body_resumes_with_range),
         cmocka_unit_test(test_401_and_token_not_forwarded),
+        cmocka_unit_test(test_token_echo_redacted),
         cmocka_unit_test(test_malformed_and_wrong_schema),
         cmocka_unit_test(test_file_urls),
     };

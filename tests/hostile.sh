@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# hostile.sh - issue 14 end to end: what an attacker or a careless user feeds the command line
+# (HF_TOKEN echoed back by a server, mistyped database paths, bad method parameters, stuck
+# downloads, escaping videos, NaN inputs, ...). Each check names the finding it guards; every
+# failure here was a real defect once. Uses the loopback server of tests/fixtures/datasets.
+set -u
+BIN=${TB_BIN:-build/tango-bench}
+PY=${PYTHON:-/usr/bin/python3}
+FIX=tests/fixtures/datasets
+T=${TB_BUILD:-build}/tmp/hostile.$$
+mkdir -p "$T"
+pass=0; fail=0; srv=
+cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
+one_line() { [ "$(wc -l < "$1")" -eq 1 ]; }
+
+"$PY" $FIX/server.py $FIX "$T/port" "$T/requests.log" 120 & srv=$!
+for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
+port=$(cat "$T/port" 2>/dev/null)
+check "server started" test -n "$port"
+URL=http://127.0.0.1:$port
+
+# --- HF_TOKEN is never printed, whatever echoes it ---------------------------------------------
+SECRET=hf_SeCrEt0123456789
+HF_ENDPOINT=$URL/echo HF_TOKEN=$SECRET TB_RETRY_MAX=0 "$BIN" fetch mvbench --cache "$T/c-echo" > "$T/out" 2> "$T/err"; rc=$?
+check "token: echoing error page -> 1, redacted" bash -c "[ $rc -eq 1 ] && grep -q 'HTTP 400' '$T/err' && ! grep -q $SECRET '$T/out' '$T/err'"
+HF_DATASETS_SERVER=$URL/echo HF_TOKEN=$SECRET TB_RETRY_MAX=0 "$BIN" fetch videomme --cache "$T/c-echo" > "$T/out" 2> "$T/err"; rc=$?
+check "token: echoing viewer error -> 1, redacted" bash -c "[ $rc -eq 1 ] && grep -q 'cannot serve' '$T/err' && ! grep -q $SECRET '$T/out' '$T/err'"
+HF_TOKEN=$SECRET "$BIN" samples mvbench --manifest "$T/$SECRET.json" > "$T/out" 2> "$T/err"; rc=$?
+check "token: any printed line is redacted (a path)" bash -c "[ $rc -eq 1 ] && grep -q 'cannot open' '$T/err' && ! grep -q $SECRET '$T/err'"
+
+echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
+[ $fail -eq 0 ]
