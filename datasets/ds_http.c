@@ -267,7 +267,14 @@ static req_verdict transfer(const char *url, ds_http_opts *o, req_state *r, char
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
         if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        if (r->file && r->resume_from > 0) curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->resume_from);
+        /* CURLOPT_RANGE, not RESUME_FROM: curl then leaves a full 200 to on_body, which starts the
+         * file over; with RESUME_FROM a server that ignores Range failed the transfer with a range
+         * error before that, and the .part stayed stuck forever. */
+        char range[48];
+        if (r->file && r->resume_from > 0) {
+            snprintf(range, sizeof range, "%lld-", (long long)r->resume_from);
+            curl_easy_setopt(h, CURLOPT_RANGE, range);
+        }
         o->n_requests++;
         CURLcode cc = curl_easy_perform(h);
         long code = resp_code(h);

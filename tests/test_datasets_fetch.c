@@ -232,6 +232,47 @@ static void test_truncated_body_resumes_with_range(void **state) {
     assert_false(manifest_exists(cache, "longvideobench"));
 }
 
+/* Regression (issue 14): a server that ignores Range answers a resume with the whole file (200);
+ * curl stopped with a range error before the "start over" branch, and the .part blocked every
+ * later fetch, --force included. Now the file starts over. */
+static void test_resume_without_range_support(void **state) {
+    (void)state;
+    char cache[600], err[1024] = "";
+    fresh_cache(cache, sizeof cache);
+    ds_fetch_info info;
+    unlink(log_path);
+    int st = fetch(DS_BENCH_LONGVIDEOBENCH, "norange", cache, &info, err, sizeof err);
+    if (st) print_error("%s\n", err);
+    assert_int_equal(st, DS_OK);
+    assert_int_equal(info.n_requests, 3); /* tree, truncated file, the whole file again */
+    char *log = slurp(log_path);
+    assert_non_null(strstr(log, "\"range\": \"bytes="));
+    free(log);
+    char f[900];
+    snprintf(f, sizeof f, "%s/longvideobench/main/lvb_val.json", cache);
+    char *got = slurp(f), *want = slurp("tests/fixtures/datasets/lvb_val.json");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* a stale .part left by an interrupted run does not block a later fetch either */
+    fresh_cache(cache, sizeof cache);
+    char d[900], part[1000];
+    snprintf(d, sizeof d, "mkdir -p '%s/longvideobench/main'", cache);
+    assert_int_equal(system(d), 0);
+    snprintf(part, sizeof part, "%s/longvideobench/main/lvb_val.json.part", cache);
+    FILE *fp = fopen(part, "wb");
+    assert_non_null(fp);
+    fputs("[{\"stale\": ", fp);
+    fclose(fp);
+    char ep[256], ds[256];
+    ds_fetch_params p = params("norange", cache, ep, ds, sizeof ep);
+    p.max_retries = 0;
+    st = ds_fetch(DS_BENCH_LONGVIDEOBENCH, &p, &info, err, sizeof err);
+    if (st) print_error("%s\n", err);
+    assert_int_equal(st, DS_OK);
+    assert_int_equal(info.n_samples, 2);
+}
+
 static void test_401_and_token_not_forwarded(void **state) {
     (void)state;
     char cache[600], err[1024] = "";
@@ -421,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_retry_429_503_then_success),
         cmocka_unit_test(test_500_gives_up),
         cmocka_unit_test(test_truncated_body_resumes_with_range),
+        cmocka_unit_test(test_resume_without_range_support),
         cmocka_unit_test(test_401_and_token_not_forwarded),
         cmocka_unit_test(test_token_echo_redacted),
         cmocka_unit_test(test_malformed_and_wrong_schema),
