@@ -54,8 +54,6 @@ int ds_add_category(ds_sample *s, const char *key, const char *value);
 int ds_answer_letter(const ds_rctx *c, ds_sample *s, const char *answer, const char *field);
 
 /* ---- video paths (ds_record.c) -------------------------------------------------------------- */
-/* a + b + c, malloc'd; NULL when out of memory. */
-char *ds_cat3(const char *a, const char *b, const char *c);
 /* Sets s->video / s->video_rel to the first of the n candidate paths (relative to root) that
  * exists, else to the first. Takes ownership of rels[0..n) (any NULL -> DS_ERR_NOMEM). */
 int ds_resolve_list(ds_sample *s, const char *root, char **rels, int n);

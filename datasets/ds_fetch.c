@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +470,33 @@ static int write_cache_manifest(const char *dir, ds_bench bench, const char *rev
     return st;
 }
 
+/* Puts the complete staged entry in place of dir in one rename: renameat2(RENAME_EXCHANGE) swaps
+ * the two directories atomically, then the old one (now at stage) is removed. Where the file
+ * system cannot exchange, the old entry is renamed aside first (a crash between the two renames
+ * leaves no entry, never a mixed one). */
+static int commit_entry(const char *stage, const char *dir, char *err, size_t err_len) {
+    if (!ds_exists(dir)) {
+        if (rename(stage, dir) != 0)
+            return ds_fail(err, err_len, DS_ERR_IO, "cannot rename %s to %s: %s", stage, dir, strerror(errno));
+        return DS_OK;
+    }
+    if (renameat2(AT_FDCWD, stage, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) return ds_rmtree(stage, err, err_len);
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return ds_fail(err, err_len, DS_ERR_IO, "cannot replace %s: %s", dir, strerror(errno));
+    char *old = ds_cat3(dir, ".old", "");
+    if (!old) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    int st = ds_exists(old) ? ds_rmtree(old, err, err_len) : DS_OK;
+    if (!st && rename(dir, old) != 0)
+        st = ds_fail(err, err_len, DS_ERR_IO, "cannot rename %s aside: %s", dir, strerror(errno));
+    if (!st && rename(stage, dir) != 0) {
+        st = ds_fail(err, err_len, DS_ERR_IO, "cannot rename %s to %s: %s", stage, dir, strerror(errno));
+        rename(old, dir); /* put the old entry back */
+    }
+    if (!st) st = ds_rmtree(old, err, err_len);
+    free(old);
+    return st;
+}
+
 static int validate_file(ds_bench bench, const char *path, const char *task, size_t *n_samples, char *err,
                          size_t err_len) {
     char *data = NULL;
@@ -562,20 +591,25 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
         }
     }
 
-    /* 2. download */
-    if ((st = ds_mkdirs(dir, err, err_len))) {
+    /* 2. download into <entry>.incoming (partial files stay there for a resume), then swap it in:
+     * a failed fetch, --force included, leaves a complete entry as it was */
+    char *stage = ds_cat3(dir, ".incoming", "");
+    if (!stage) {
+        free(dir);
+        return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    }
+    if ((st = ds_mkdirs(stage, err, err_len))) {
+        free(stage);
         free(dir);
         return st;
     }
-    char *mpath = ds_path_join(dir, "manifest.json");
-    if (mpath) unlink(mpath);
-    free(mpath);
     cached_file files[32];
     int n_files = 0;
     char source[1024];
     memset(files, 0, sizeof files);
     if (bench == DS_BENCH_VIDEOMME) {
         if (strcmp(rev, "main")) {
+            free(stage);
             free(dir);
             return ds_fail(err, err_len, DS_ERR_UNSUPPORTED,
                            "videomme is paged through the dataset viewer, which serves only the default branch: "
@@ -592,7 +626,7 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
             info->n_samples = ds_sample_set_count(set);
             ds_sample_set_free(set);
         }
-        char *dest = st ? NULL : ds_path_join(dir, "videomme_test.json");
+        char *dest = st ? NULL : ds_path_join(stage, "videomme_test.json");
         if (!st && !dest) st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         if (!st) st = ds_write_file_atomic(dest, json, len, err, err_len);
         if (!st) {
@@ -617,7 +651,7 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
         else st = tree_lookup(endpoint, repos[bench], enc_rev, tdir, paths, n, want, &info->tree_checked, &o, err, err_len);
         for (size_t i = 0; i < n && st == DS_OK; i++) {
             char *enc_path = ds_url_encode(paths[i], 1);
-            char *dest = ds_path_join(dir, paths[i]);
+            char *dest = ds_path_join(stage, paths[i]);
             size_t ul = strlen(source) + (enc_path ? strlen(enc_path) : 0) + 4;
             char *url = malloc(ul);
             if (!enc_path || !dest || !url || !enc_rev) {
@@ -651,8 +685,10 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
         }
         free(enc_rev);
     }
-    if (!st) st = write_cache_manifest(dir, bench, rev, source, files, n_files, info->n_samples, info->tree_checked, err,
-                                   err_len);
+    if (!st) st = write_cache_manifest(stage, bench, rev, source, files, n_files, info->n_samples, info->tree_checked,
+                                       err, err_len);
+    if (!st) st = commit_entry(stage, dir, err, err_len);
+    free(stage);
     info->n_files = n_files;
     for (int i = 0; i < n_files; i++) {
         info->n_bytes += files[i].size;

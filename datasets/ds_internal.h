@@ -35,6 +35,10 @@ int ds_write_file_atomic(const char *path, const void *data, size_t len, char *e
 int ds_mkdirs(const char *path, char *err, size_t err_len);
 int ds_is_dir(const char *path);
 int ds_exists(const char *path);
+/* rm -rf path (symlinks are removed, never followed); a missing path is fine. */
+int ds_rmtree(const char *path, char *err, size_t err_len);
+/* a + b + c, malloc'd; NULL when out of memory (ds_record.c). */
+char *ds_cat3(const char *a, const char *b, const char *c);
 /* Joins a and b with one '/'. malloc'd. */
 char *ds_path_join(const char *a, const char *b);
 /* Checks a relative path from untrusted data: non-empty, not absolute, no ".." component, no

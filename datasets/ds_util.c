@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,18 @@ int ds_mkdirs(const char *path, char *err, size_t err_len) {
     }
     free(p);
     if (!ds_is_dir(path)) return ds_fail(err, err_len, DS_ERR_IO, "%s is not a directory", path);
+    return DS_OK;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int ds_rmtree(const char *path, char *err, size_t err_len) {
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return ds_fail(err, err_len, DS_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
     return DS_OK;
 }
 

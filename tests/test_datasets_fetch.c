@@ -273,6 +273,41 @@ static void test_resume_without_range_support(void **state) {
     assert_int_equal(info.n_samples, 2);
 }
 
+/* Regression (issue 14): fetch --force deleted the complete cache entry's manifest before the new
+ * download was validated, so a failed --force lost a good entry. Now the new entry is staged and
+ * swapped in whole, or not at all. */
+static void test_force_is_atomic(void **state) {
+    (void)state;
+    char cache[600], err[1024] = "", ep[256], ds[256];
+    fresh_cache(cache, sizeof cache);
+    ds_fetch_info info;
+    assert_int_equal(fetch(DS_BENCH_MVBENCH, "ok", cache, &info, err, sizeof err), DS_OK);
+    /* --force against a failing server, a server with a bad schema, one with a bad checksum */
+    static const char *const bad[] = {"e500", "schema", "etag"};
+    for (int i = 0; i < 3; i++) {
+        ds_fetch_params p = params(bad[i], cache, ep, ds, sizeof ep);
+        p.force = 1;
+        p.max_retries = 0;
+        assert_int_not_equal(ds_fetch(DS_BENCH_MVBENCH, &p, &info, err, sizeof err), DS_OK);
+        assert_true(manifest_exists(cache, "mvbench"));
+        p.offline = 1; /* the old entry verifies (sizes and sha256) */
+        int st = ds_fetch(DS_BENCH_MVBENCH, &p, &info, err, sizeof err);
+        if (st) fail_msg("after a failed --force from %s: %s", bad[i], err);
+        assert_int_equal(info.n_samples, 39);
+    }
+    /* a successful --force replaces the entry and leaves no staging directory behind */
+    ds_fetch_params p = params("ok", cache, ep, ds, sizeof ep);
+    p.force = 1;
+    assert_int_equal(ds_fetch(DS_BENCH_MVBENCH, &p, &info, err, sizeof err), DS_OK);
+    assert_int_equal(info.from_cache, 0);
+    assert_true(manifest_exists(cache, "mvbench"));
+    char stage[900];
+    snprintf(stage, sizeof stage, "%s/mvbench/main.incoming", cache);
+    assert_int_not_equal(access(stage, F_OK), 0);
+    p.offline = 1;
+    assert_int_equal(ds_fetch(DS_BENCH_MVBENCH, &p, &info, err, sizeof err), DS_OK);
+}
+
 static void test_401_and_token_not_forwarded(void **state) {
     (void)state;
     char cache[600], err[1024] = "";
@@ -463,6 +498,7 @@ int main(void) {
         cmocka_unit_test(test_500_gives_up),
         cmocka_unit_test(test_truncated_body_resumes_with_range),
         cmocka_unit_test(test_resume_without_range_support),
+        cmocka_unit_test(test_force_is_atomic),
         cmocka_unit_test(test_401_and_token_not_forwarded),
         cmocka_unit_test(test_token_echo_redacted),
         cmocka_unit_test(test_malformed_and_wrong_schema),
