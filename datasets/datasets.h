@@ -268,6 +268,9 @@ typedef struct {
     size_t n_samples;    /* samples the adapter produced from them */
     int n_requests;      /* HTTP requests made, retries included */
     int tree_checked;    /* 1: sizes (and LFS sha256) were checked against the Hub tree listing */
+    size_t n_bad_records; /* records that failed validation (kept in the files; run stores each as a
+                             failed sample); n_samples counts them too */
+    char first_bad[512]; /* the first one's message ("<file>: record <k>: field ...") */
     char dir[1024];      /* the cache entry directory: <cache>/<bench>/<revision> */
 } ds_fetch_info;
 
@@ -279,7 +282,9 @@ typedef struct {
  * Sizes and LFS sha256 come from the Hub tree listing ({HF_ENDPOINT}/api/datasets/{REPO}/tree/
  * {REV}/{DIR}) when it answers (a 401/403 there is an error; other failures leave the checks to
  * the HTTP headers and info->tree_checked = 0, recorded in the cache manifest).
- * Every file is validated by the adapter before it is committed (temp file + rename), then a
+ * Every file is validated by the adapter before it is committed (temp file + rename): a record
+ * that fails validation is counted (info->n_bad_records) and left for the runner to store as a
+ * failed sample; a file whose every record is bad fails the fetch. Then a
  * manifest.json with sizes and sha256 is written last; a complete entry is reused unless force.
  * offline: only verifies the cache entry (sizes and sha256). Retries with backoff on 429, 5xx and
  * transfer errors, resumes partial downloads with Range, follows redirects sending the token only

@@ -497,17 +497,44 @@ static int commit_entry(const char *stage, const char *dir, char *err, size_t er
     return st;
 }
 
-static int validate_file(ds_bench bench, const char *path, const char *task, size_t *n_samples, char *err,
-                         size_t err_len) {
+/* Parses a record text as the runner will: a record that fails validation (a missing field, a
+ * video path escaping the videos root) is rejected alone and counted in info, and the runner
+ * stores it as a failed sample; a text that is not a record list, or whose every record is bad
+ * (not this benchmark's format), fails the fetch. */
+static int validate_text(ds_bench bench, const char *data, size_t len, const char *task, const char *source,
+                         ds_fetch_info *info, char *err, size_t err_len) {
+    ds_sample_set *set = NULL;
+    ds_load_params lp = ds_load_default_params();
+    lp.keep_bad_records = 1;
+    int st = ds_samples_parse(bench, data, len, task, source, &lp, &set, err, err_len);
+    size_t n = ds_sample_set_count(set), n_bad = 0;
+    const char *first_bad = NULL;
+    for (size_t i = 0; !st && i < n; i++) {
+        const ds_sample *s = ds_sample_set_get(set, i);
+        if (!s->error) continue;
+        if (!first_bad) first_bad = s->error;
+        n_bad++;
+    }
+    if (!st && n_bad > 0 && n_bad == n) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: every record is invalid (not %s's format?): %s", source,
+                     ds_bench_name(bench), first_bad);
+    } else if (!st) {
+        info->n_samples += n;
+        if (n_bad && !info->n_bad_records) snprintf(info->first_bad, sizeof info->first_bad, "%s", first_bad);
+        info->n_bad_records += n_bad;
+    }
+    ds_sample_set_free(set);
+    return st;
+}
+
+/* Validates the file at path; messages name it as source (its place in the committed entry). */
+static int validate_file(ds_bench bench, const char *path, const char *source, const char *task,
+                         ds_fetch_info *info, char *err, size_t err_len) {
     char *data = NULL;
     size_t len = 0;
     int st = ds_read_file(path, (size_t)512 << 20, &data, &len, err, err_len);
     if (st) return st;
-    ds_sample_set *set = NULL;
-    ds_load_params lp = ds_load_default_params();
-    st = ds_samples_parse(bench, data, len, task, path, &lp, &set, err, err_len);
-    if (!st) *n_samples += ds_sample_set_count(set);
-    ds_sample_set_free(set);
+    st = validate_text(bench, data, len, task, source, info, err, err_len);
     free(data);
     return st;
 }
@@ -573,7 +600,7 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
             for (size_t i = 0; i < n && st == DS_OK; i++) {
                 struct stat stt;
                 if (stat(paths[i], &stt) == 0) info->n_bytes += (int64_t)stt.st_size;
-                st = validate_file(bench, paths[i], tasks[i], &info->n_samples, err, err_len);
+                st = validate_file(bench, paths[i], paths[i], tasks[i], info, err, err_len);
             }
             info->n_files = (int)n;
             info->from_cache = 1;
@@ -619,13 +646,7 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
         char *json = NULL;
         size_t len = 0;
         st = fetch_rows(server, repos[bench], "videomme", "test", &o, o.max_bytes, &json, &len, err, err_len);
-        if (!st) {
-            ds_sample_set *set = NULL;
-            ds_load_params lp = ds_load_default_params();
-            st = ds_samples_parse(bench, json, len, NULL, "rows API", &lp, &set, err, err_len);
-            info->n_samples = ds_sample_set_count(set);
-            ds_sample_set_free(set);
-        }
+        if (!st) st = validate_text(bench, json, len, NULL, "rows API", info, err, err_len);
         char *dest = st ? NULL : ds_path_join(stage, "videomme_test.json");
         if (!st && !dest) st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         if (!st) st = ds_write_file_atomic(dest, json, len, err, err_len);
@@ -668,7 +689,10 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
                     st = ds_http_download(url, dest, &o, want[i].size, want[i].sha, files[n_files].sha, err, err_len);
                 if (!st) {
                     /* validate before committing the entry; an invalid file is removed */
-                    st = validate_file(bench, dest, tasks[i], &info->n_samples, err, err_len);
+                    char *final = ds_path_join(dir, paths[i]);
+                    st = final ? validate_file(bench, dest, final, tasks[i], info, err, err_len)
+                               : ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+                    free(final);
                     if (st) unlink(dest);
                 }
                 if (!st) {

@@ -32,5 +32,9 @@ check "token: echoing viewer error -> 1, redacted" bash -c "[ $rc -eq 1 ] && gre
 HF_TOKEN=$SECRET "$BIN" samples mvbench --manifest "$T/$SECRET.json" > "$T/out" 2> "$T/err"; rc=$?
 check "token: any printed line is redacted (a path)" bash -c "[ $rc -eq 1 ] && grep -q 'cannot open' '$T/err' && ! grep -q $SECRET '$T/err'"
 
+# --- one bad record does not fail a whole benchmark ---------------------------------------------
+HF_ENDPOINT=$URL/traversal TB_RETRY_MAX=0 "$BIN" fetch mlvu --cache "$T/c-mlvu" > "$T/out" 2> "$T/err"; rc=$?
+check "fetch: one escaping MLVU record -> 0, rejected alone" bash -c "[ $rc -eq 0 ] && grep -q '8 samples' '$T/out' && grep -q '1 record rejected' '$T/out' && grep -q 'outside.mp4' '$T/out'"
+
 echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

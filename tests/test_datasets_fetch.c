@@ -283,7 +283,7 @@ static void test_force_is_atomic(void **state) {
     ds_fetch_info info;
     assert_int_equal(fetch(DS_BENCH_MVBENCH, "ok", cache, &info, err, sizeof err), DS_OK);
     /* --force against a failing server, a server with a bad schema, one with a bad checksum */
-    static const char *const bad[] = {"e500", "schema", "etag"};
+    static const char *const bad[] = {"e500", "badrecords", "etag"};
     for (int i = 0; i < 3; i++) {
         ds_fetch_params p = params(bad[i], cache, ep, ds, sizeof ep);
         p.force = 1;
@@ -306,6 +306,38 @@ static void test_force_is_atomic(void **state) {
     assert_int_not_equal(access(stage, F_OK), 0);
     p.offline = 1;
     assert_int_equal(ds_fetch(DS_BENCH_MVBENCH, &p, &info, err, sizeof err), DS_OK);
+}
+
+/* Regression (issue 14): one MLVU record whose video escapes the videos root aborted the whole MLVU
+ * fetch. Now it is rejected alone, the entry is committed, and the runner's load keeps it as a
+ * failed sample naming the file and record. */
+static void test_one_bad_record_keeps_the_rest(void **state) {
+    (void)state;
+    char cache[600], err[1024] = "";
+    fresh_cache(cache, sizeof cache);
+    ds_fetch_info info;
+    int st = fetch(DS_BENCH_MLVU, "traversal", cache, &info, err, sizeof err);
+    if (st) print_error("%s\n", err);
+    assert_int_equal(st, DS_OK);
+    assert_int_equal(info.n_samples, 8);
+    assert_int_equal(info.n_bad_records, 1);
+    assert_non_null(strstr(info.first_bad, "../../outside.mp4"));
+    ds_load_params lp = ds_load_default_params();
+    lp.cache_dir = cache;
+    lp.videos_root = "/v";
+    lp.keep_bad_records = 1;
+    ds_sample_set *set = NULL;
+    assert_int_equal(ds_samples_load(DS_BENCH_MLVU, &lp, &set, err, sizeof err), DS_OK);
+    assert_int_equal(ds_sample_set_count(set), 8);
+    int n_failed = 0;
+    for (size_t i = 0; i < 8; i++) n_failed += ds_sample_set_get(set, i)->error != NULL;
+    assert_int_equal(n_failed, 1);
+    ds_sample_set_free(set);
+    /* a file whose every record is bad is not this benchmark's file: the fetch fails */
+    fresh_cache(cache, sizeof cache);
+    assert_int_equal(fetch(DS_BENCH_MVBENCH, "badrecords", cache, &info, err, sizeof err), DS_ERR_SCHEMA);
+    assert_non_null(strstr(err, "every record is invalid"));
+    assert_false(manifest_exists(cache, "mvbench"));
 }
 
 static void test_401_and_token_not_forwarded(void **state) {
@@ -380,13 +412,17 @@ static void test_malformed_and_wrong_schema(void **state) {
     assert_false(manifest_exists(cache, "mvbench"));
     assert_int_equal(fetch(DS_BENCH_VIDEOMME, "schema", cache, &info, err, sizeof err), DS_ERR_SCHEMA);
     assert_non_null(strstr(err, "feature 'video_id'"));
-    assert_int_equal(fetch(DS_BENCH_MVBENCH, "schema", cache, &info, err, sizeof err), DS_ERR_SCHEMA);
-    assert_non_null(strstr(err, "'candidates'"));
-    assert_non_null(strstr(err, "action_antonym"));
-    assert_false(manifest_exists(cache, "mvbench"));
-    assert_int_equal(fetch(DS_BENCH_MVBENCH, "traversal", cache, &info, err, sizeof err), DS_ERR_PATH);
-    assert_non_null(strstr(err, "../../etc/passwd"));
-    assert_false(manifest_exists(cache, "mvbench"));
+    assert_int_equal(fetch(DS_BENCH_MVBENCH, "schema", cache, &info, err, sizeof err), DS_OK);
+    assert_int_equal(info.n_bad_records, 1);
+    assert_non_null(strstr(info.first_bad, "'candidates'"));
+    assert_non_null(strstr(info.first_bad, "action_antonym"));
+    /* one bad record is rejected alone (the runner stores it as a failed sample): issue 14 */
+    fresh_cache(cache, sizeof cache);
+    assert_int_equal(fetch(DS_BENCH_MVBENCH, "traversal", cache, &info, err, sizeof err), DS_OK);
+    assert_int_equal(info.n_bad_records, 1);
+    assert_int_equal(info.n_samples, 39);
+    if (!strstr(info.first_bad, "../../etc/passwd")) fail_msg("first_bad: %s", info.first_bad);
+    assert_true(manifest_exists(cache, "mvbench"));
     assert_int_equal(fetch(DS_BENCH_VIDEOMME, "partial", cache, &info, err, sizeof err), DS_ERR_SCHEMA);
     assert_non_null(strstr(err, "partial"));
     assert_int_equal(fetch(DS_BENCH_MLVU, "etag", cache, &info, err, sizeof err), DS_ERR_CHECKSUM);
@@ -499,6 +535,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_body_resumes_with_range),
         cmocka_unit_test(test_resume_without_range_support),
         cmocka_unit_test(test_force_is_atomic),
+        cmocka_unit_test(test_one_bad_record_keeps_the_rest),
         cmocka_unit_test(test_401_and_token_not_forwarded),
         cmocka_unit_test(test_token_echo_redacted),
         cmocka_unit_test(test_malformed_and_wrong_schema),
