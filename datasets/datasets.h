@@ -118,6 +118,12 @@ typedef struct {
 
 typedef struct ds_sample_set ds_sample_set;
 
+/* A sample's video (s->video, which ends in "/" + s->video_rel) must lie inside its videos root
+ * once symbolic links are resolved: a link inside the root pointing outside it is refused
+ * (DS_ERR_PATH, one line naming the path and where it leads). A video that does not exist passes
+ * (opening it fails later). Checked when samples are loaded and again before a run decodes. */
+int ds_video_check(const char *video, const char *video_rel, char *err, size_t err_len);
+
 /* Number of samples / the i-th sample (borrowed; NULL when i is out of range). NULL set: 0/NULL. */
 size_t ds_sample_set_count(const ds_sample_set *set);
 const ds_sample *ds_sample_set_get(const ds_sample_set *set, size_t i);

@@ -151,7 +151,9 @@ static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_
     char e[1024];
     double t0 = tb_now_s();
     ds_video_t *v = NULL;
-    if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
+    /* again at decode time: a link may have appeared since the samples were loaded */
+    if (ds_video_check(s->video, s->video_rel, e, sizeof e) ||
+        ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
         snprintf(w->error, sizeof w->error, "%s", e);
         return;
     }

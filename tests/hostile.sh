@@ -36,5 +36,17 @@ check "token: any printed line is redacted (a path)" bash -c "[ $rc -eq 1 ] && g
 HF_ENDPOINT=$URL/traversal TB_RETRY_MAX=0 "$BIN" fetch mlvu --cache "$T/c-mlvu" > "$T/out" 2> "$T/err"; rc=$?
 check "fetch: one escaping MLVU record -> 0, rejected alone" bash -c "[ $rc -eq 0 ] && grep -q '8 samples' '$T/out' && grep -q '1 record rejected' '$T/out' && grep -q 'outside.mp4' '$T/out'"
 
+# --- videos: '..' and symbolic links leading out of the videos root --------------------------------
+mkdir -p "$T/vroot" "$T/outside" "$T/man"
+echo x > "$T/outside/a.mp4"
+ln -s "$(cd "$T/outside" && pwd)" "$T/vroot/2_needle"
+rec='"question": "q", "candidates": ["x", "y"], "answer": "x"'
+printf '[{"video": "a.mp4", %s}]' "$rec" > "$T/man/2_needle.json"
+"$BIN" samples mlvu --manifest "$T/man/2_needle.json" --videos "$T/vroot" > "$T/out" 2> "$T/err"; rc=$?
+check "videos: a link out of the root -> 1 naming file and record" bash -c "[ $rc -eq 1 ] && grep -q \"2_needle.json: record 0: video path '2_needle/a.mp4' resolves to\" '$T/err' && grep -q 'outside the videos root' '$T/err' && [ \$(wc -l < '$T/err') -eq 1 ]"
+printf '[{"video": "../a.mp4", %s}]' "$rec" > "$T/man/2_needle.json"
+"$BIN" samples mlvu --manifest "$T/man/2_needle.json" --videos "$T/vroot" > "$T/out" 2> "$T/err"; rc=$?
+check "videos: '..' -> 1 naming file and record" bash -c "[ $rc -eq 1 ] && grep -q \"2_needle.json: record 0: field 'video'\" '$T/err'"
+
 echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

@@ -322,6 +322,7 @@ static void test_one_bad_record_keeps_the_rest(void **state) {
     assert_int_equal(info.n_samples, 8);
     assert_int_equal(info.n_bad_records, 1);
     assert_non_null(strstr(info.first_bad, "../../outside.mp4"));
+    assert_non_null(strstr(info.first_bad, "2_needle.json: record 0: field 'video'"));
     ds_load_params lp = ds_load_default_params();
     lp.cache_dir = cache;
     lp.videos_root = "/v";
@@ -422,6 +423,7 @@ static void test_malformed_and_wrong_schema(void **state) {
     assert_int_equal(info.n_bad_records, 1);
     assert_int_equal(info.n_samples, 39);
     if (!strstr(info.first_bad, "../../etc/passwd")) fail_msg("first_bad: %s", info.first_bad);
+    assert_non_null(strstr(info.first_bad, "/mvbench/main/json/object_shuffle.json: record 0: field 'video'"));
     assert_true(manifest_exists(cache, "mvbench"));
     assert_int_equal(fetch(DS_BENCH_VIDEOMME, "partial", cache, &info, err, sizeof err), DS_ERR_SCHEMA);
     assert_non_null(strstr(err, "partial"));

@@ -2,10 +2,12 @@
  * single module's test: HF_TOKEN redaction in streams and in the store. */
 #include "tests/tb_test.h"
 
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 
 #include "common/redact.h"
+#include "datasets/datasets.h"
 #include "store/store.h"
 
 static char dir[1024];
@@ -96,6 +98,83 @@ static void test_store_redacts_token(void **state) {
     sqlite3_close(s);
 }
 
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Regressions (issue 14): a symbolic link inside the videos root leading outside it was followed
+ * (run decoded an outside video and stored the sample as ok); path-escape messages did not name
+ * the file and record. */
+static void test_video_symlink_escape(void **state) {
+    (void)state;
+    char root[1200], outside[1200], p[2000], q[PATH_MAX + 64], man[1400], err[1024];
+    snprintf(root, sizeof root, "%s/videos", dir);
+    snprintf(outside, sizeof outside, "%s/outside", dir);
+    mkdir(root, 0755);
+    mkdir(outside, 0755);
+    char abs_outside[PATH_MAX];
+    assert_non_null(realpath(outside, abs_outside)); /* link targets are resolved from the link's folder */
+    snprintf(p, sizeof p, "%s/secret.mp4", outside);
+    write_file(p, "not really a video");
+    snprintf(p, sizeof p, "%s/needle", root); /* MLVU layout: <root>/<task file stem>/<video> */
+    unlink(p);
+    assert_int_equal(symlink(abs_outside, p), 0);
+    snprintf(p, sizeof p, "%s/inside", root);
+    mkdir(p, 0755);
+    snprintf(q, sizeof q, "%s/inside/ok.mp4", root);
+    write_file(q, "inside");
+    snprintf(p, sizeof p, "%s/2_needle", root);
+    unlink(p);
+    assert_int_equal(symlink("inside", p), 0); /* a link that stays inside is fine */
+    snprintf(man, sizeof man, "%s/mlvu", dir);
+    mkdir(man, 0755);
+    snprintf(p, sizeof p, "%s/2_needle.json", man);
+    write_file(p, "[{\"video\": \"ok.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"], \"answer\": \"a\"}]");
+    snprintf(p, sizeof p, "%s/1_plotQA.json", man);
+    write_file(p, "[{\"video\": \"../needle/secret.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"],"
+                  " \"answer\": \"a\"}, {\"video\": \"x.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"],"
+                  " \"answer\": \"a\"}]");
+    ds_load_params lp = ds_load_default_params();
+    lp.manifest = man;
+    lp.videos_root = root;
+    ds_sample_set *set = NULL;
+    /* '..' names the file and the record */
+    assert_int_equal(ds_samples_load(DS_BENCH_MLVU, &lp, &set, err, sizeof err), DS_ERR_PATH);
+    if (!strstr(err, "1_plotQA.json: record 0: field 'video'") || !strstr(err, "escapes the videos root"))
+        fail_msg("%s", err);
+    /* a link to a directory outside the root is refused, naming file, record and where it leads */
+    snprintf(p, sizeof p, "%s/1_plotQA.json", man);
+    write_file(p, "[{\"video\": \"secret.mp4\", \"question\": \"q\", \"candidates\": [\"a\", \"b\"], \"answer\": \"a\"}]");
+    snprintf(p, sizeof p, "%s/1_plotQA", root);
+    unlink(p);
+    assert_int_equal(symlink(abs_outside, p), 0);
+    assert_int_equal(ds_samples_load(DS_BENCH_MLVU, &lp, &set, err, sizeof err), DS_ERR_PATH);
+    if (!strstr(err, "1_plotQA.json: record 0: video path '1_plotQA/secret.mp4' resolves to") ||
+        !strstr(err, "outside the videos root"))
+        fail_msg("%s", err);
+    /* the runner's load keeps it as a failed sample; the inside link resolves */
+    lp.keep_bad_records = 1;
+    int st = ds_samples_load(DS_BENCH_MLVU, &lp, &set, err, sizeof err);
+    if (st) fail_msg("%s", err);
+    assert_int_equal(ds_sample_set_count(set), 2);
+    assert_non_null(ds_sample_set_get(set, 0)->error);
+    assert_non_null(strstr(ds_sample_set_get(set, 0)->error, "outside the videos root"));
+    const ds_sample *ok = ds_sample_set_get(set, 1);
+    assert_null(ok->error);
+    assert_int_equal(ds_video_check(ok->video, ok->video_rel, err, sizeof err), DS_OK);
+    ds_sample_set_free(set);
+    /* the check before decoding catches a link that appears after loading */
+    snprintf(p, sizeof p, "%s/late.mp4", root);
+    unlink(p);
+    snprintf(q, sizeof q, "%s/secret.mp4", abs_outside);
+    assert_int_equal(symlink(q, p), 0);
+    assert_int_equal(ds_video_check(p, "late.mp4", err, sizeof err), DS_ERR_PATH);
+    assert_non_null(strstr(err, "late.mp4"));
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("hostile"));
@@ -106,6 +185,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redacting_stream),
         cmocka_unit_test(test_store_redacts_token),
+        cmocka_unit_test(test_video_symlink_escape),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
