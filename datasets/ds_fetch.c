@@ -182,18 +182,119 @@ out:
 static const char *const vmme_features[] = {"video_id", "duration", "domain", "sub_category", "videoID",
                                             "question_id", "task_type", "question", "options", "answer"};
 
+int ds_rows_init(ds_rows *r) {
+    memset(r, 0, sizeof *r);
+    r->total = -1;
+    r->pages = cJSON_CreateArray();
+    return r->pages ? DS_OK : DS_ERR_NOMEM;
+}
+
+void ds_rows_free(ds_rows *r) {
+    free(r->slots);
+    cJSON_Delete(r->pages);
+    memset(r, 0, sizeof *r);
+}
+
+int ds_rows_page_take(ds_rows *acc, const char *url, const char *body, size_t len, int *got_out, char *err,
+                      size_t err_len) {
+    *got_out = 0;
+    int st = DS_OK;
+    cJSON *page = cJSON_ParseWithLength(body, len);
+    if (!page) return ds_fail(err, err_len, DS_ERR_JSON, "%s: malformed JSON", url);
+    cJSON_AddItemToArray(acc->pages, page);
+    const cJSON *perr = cJSON_GetObjectItemCaseSensitive(page, "error");
+    const cJSON *partial = cJSON_GetObjectItemCaseSensitive(page, "partial");
+    const cJSON *nt = cJSON_GetObjectItemCaseSensitive(page, "num_rows_total");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(page, "rows");
+    const cJSON *features = cJSON_GetObjectItemCaseSensitive(page, "features");
+    if (!cJSON_IsObject(page) || cJSON_IsString(perr)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: %s", url,
+                     cJSON_IsString(perr) ? perr->valuestring : "expected a JSON object");
+    } else if (cJSON_IsTrue(partial)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial' is true (the viewer could not page the whole split)", url);
+    } else if (partial && !cJSON_IsBool(partial)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial': expected a boolean", url);
+    } else if (!cJSON_IsArray(rows)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'rows': expected an array", url);
+    } else if (acc->total < 0 && (!cJSON_IsNumber(nt) || nt->valuedouble < 0 || nt->valuedouble > DS_ROWS_MAX ||
+                                  nt->valuedouble != floor(nt->valuedouble))) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'num_rows_total': expected an integer in [0, %d]", url,
+                     DS_ROWS_MAX);
+    } else if (acc->total < 0 && !cJSON_IsArray(features)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'features': expected an array", url);
+    }
+    if (st) return st;
+    if (acc->total < 0) {
+        for (size_t k = 0; k < sizeof vmme_features / sizeof vmme_features[0]; k++) {
+            int found = 0;
+            const cJSON *f;
+            cJSON_ArrayForEach(f, features) {
+                const cJSON *nm = cJSON_GetObjectItemCaseSensitive(f, "name");
+                if (cJSON_IsString(nm) && !strcmp(nm->valuestring, vmme_features[k])) found = 1;
+            }
+            if (!found)
+                return ds_fail(err, err_len, DS_ERR_SCHEMA,
+                               "%s: unknown schema: feature '%s' is missing (pin a revision with the current schema)",
+                               url, vmme_features[k]);
+        }
+        acc->slots = calloc(nt->valuedouble > 0 ? (size_t)nt->valuedouble : 1, sizeof *acc->slots);
+        if (!acc->slots) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+        acc->total = (int64_t)nt->valuedouble;
+    }
+    int got = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows) {
+        const cJSON *ri = cJSON_GetObjectItemCaseSensitive(r, "row_idx");
+        cJSON *row = cJSON_GetObjectItemCaseSensitive(r, "row");
+        const cJSON *tc = cJSON_GetObjectItemCaseSensitive(r, "truncated_cells");
+        if (!cJSON_IsNumber(ri) || ri->valuedouble != floor(ri->valuedouble) || ri->valuedouble < 0 ||
+            ri->valuedouble >= (double)acc->total || !cJSON_IsObject(row))
+            return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'row_idx' or 'row' invalid", url, got);
+        if (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0)
+            return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'truncated_cells' is not empty", url, got);
+        size_t idx = (size_t)ri->valuedouble;
+        if (acc->slots[idx]) return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: row_idx %zu appears twice", url, idx);
+        acc->slots[idx] = row;
+        got++;
+    }
+    *got_out = got;
+    return DS_OK;
+}
+
+int ds_rows_assemble(const ds_rows *acc, char **json_out, size_t *len_out, char *err, size_t err_len) {
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < acc->total; i++) {
+        if (!acc->slots[i]) {
+            cJSON_Delete(arr);
+            return ds_fail(err, err_len, DS_ERR_SCHEMA, "rows API: row_idx %lld never arrived (num_rows_total=%lld)",
+                           (long long)i, (long long)acc->total);
+        }
+        cJSON *dup = cJSON_Duplicate(acc->slots[i], 1);
+        if (!dup || !cJSON_AddItemToArray(arr, dup)) {
+            cJSON_Delete(dup);
+            cJSON_Delete(arr);
+            return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+        }
+    }
+    char *text = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    if (!text) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    *json_out = text;
+    *len_out = strlen(text);
+    return DS_OK;
+}
+
 static int fetch_rows(const char *server, const char *repo, const char *config, const char *split, ds_http_opts *o,
                       size_t max_bytes, char **json_out, size_t *len_out, char *err, size_t err_len) {
-    cJSON **slots = NULL;
-    cJSON *pages = cJSON_CreateArray(); /* owns the parsed pages */
-    int64_t total = -1;
-    int st = DS_OK;
+    ds_rows acc;
+    int st = ds_rows_init(&acc);
     char *enc_repo = ds_url_encode(repo, 0), *enc_cfg = ds_url_encode(config, 0), *enc_split = ds_url_encode(split, 0);
-    if (!pages || !enc_repo || !enc_cfg || !enc_split) {
+    if (st || !enc_repo || !enc_cfg || !enc_split) {
         st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (int64_t off = 0; total < 0 || off < total; off += DS_ROWS_PAGE) {
+    for (int64_t off = 0; acc.total < 0 || off < acc.total; off += DS_ROWS_PAGE) {
         size_t ul = strlen(server) + strlen(enc_repo) + strlen(enc_cfg) + strlen(enc_split) + 96;
         char *url = malloc(ul);
         if (!url) {
@@ -205,124 +306,18 @@ static int fetch_rows(const char *server, const char *repo, const char *config, 
         tb_buf body;
         tb_buf_init(&body, max_bytes);
         st = ds_http_get(url, o, &body, NULL, NULL, err, err_len);
-        if (st) {
-            free(url);
-            tb_buf_free(&body);
-            goto out;
-        }
-        cJSON *page = cJSON_ParseWithLength(body.data, body.len);
-        tb_buf_free(&body);
-        if (!page) {
-            st = ds_fail(err, err_len, DS_ERR_JSON, "%s: malformed JSON", url);
-            free(url);
-            goto out;
-        }
-        cJSON_AddItemToArray(pages, page);
-        const cJSON *perr = cJSON_GetObjectItemCaseSensitive(page, "error");
-        const cJSON *partial = cJSON_GetObjectItemCaseSensitive(page, "partial");
-        const cJSON *nt = cJSON_GetObjectItemCaseSensitive(page, "num_rows_total");
-        const cJSON *rows = cJSON_GetObjectItemCaseSensitive(page, "rows");
-        const cJSON *features = cJSON_GetObjectItemCaseSensitive(page, "features");
-        if (!cJSON_IsObject(page) || cJSON_IsString(perr)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: %s", url,
-                         cJSON_IsString(perr) ? perr->valuestring : "expected a JSON object");
-        } else if (cJSON_IsTrue(partial)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial' is true (the viewer could not page the whole split)", url);
-        } else if (partial && !cJSON_IsBool(partial)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial': expected a boolean", url);
-        } else if (!cJSON_IsArray(rows)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'rows': expected an array", url);
-        } else if (total < 0 && (!cJSON_IsNumber(nt) || nt->valuedouble < 0 || nt->valuedouble > DS_ROWS_MAX ||
-                                 nt->valuedouble != floor(nt->valuedouble))) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'num_rows_total': expected an integer in [0, %d]", url,
-                         DS_ROWS_MAX);
-        } else if (total < 0 && !cJSON_IsArray(features)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'features': expected an array", url);
-        }
-        if (st) {
-            free(url);
-            goto out;
-        }
-        if (total < 0) {
-            for (size_t k = 0; k < sizeof vmme_features / sizeof vmme_features[0]; k++) {
-                int found = 0;
-                const cJSON *f;
-                cJSON_ArrayForEach(f, features) {
-                    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(f, "name");
-                    if (cJSON_IsString(nm) && !strcmp(nm->valuestring, vmme_features[k])) found = 1;
-                }
-                if (!found) {
-                    st = ds_fail(err, err_len, DS_ERR_SCHEMA,
-                                 "%s: unknown schema: feature '%s' is missing (pin a revision with the current schema)",
-                                 url, vmme_features[k]);
-                    free(url);
-                    goto out;
-                }
-            }
-            total = (int64_t)nt->valuedouble;
-            slots = calloc(total ? (size_t)total : 1, sizeof *slots);
-            if (!slots) {
-                st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
-                free(url);
-                goto out;
-            }
-        }
         int got = 0;
-        const cJSON *r;
-        cJSON_ArrayForEach(r, rows) {
-            const cJSON *ri = cJSON_GetObjectItemCaseSensitive(r, "row_idx");
-            cJSON *row = cJSON_GetObjectItemCaseSensitive(r, "row");
-            const cJSON *tc = cJSON_GetObjectItemCaseSensitive(r, "truncated_cells");
-            if (!cJSON_IsNumber(ri) || ri->valuedouble != floor(ri->valuedouble) || ri->valuedouble < 0 ||
-                ri->valuedouble >= (double)total || !cJSON_IsObject(row)) {
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'row_idx' or 'row' invalid", url, got);
-                break;
-            }
-            if (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0) {
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'truncated_cells' is not empty", url, got);
-                break;
-            }
-            size_t idx = (size_t)ri->valuedouble;
-            if (slots[idx]) {
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: row_idx %zu appears twice", url, idx);
-                break;
-            }
-            slots[idx] = row;
-            got++;
-        }
-        if (!st && got == 0 && off < total)
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: empty page before num_rows_total=%lld", url, (long long)total);
+        if (!st) st = ds_rows_page_take(&acc, url, body.data, body.len, &got, err, err_len);
+        tb_buf_free(&body);
+        if (!st && got == 0 && off < acc.total)
+            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: empty page before num_rows_total=%lld", url,
+                         (long long)acc.total);
         free(url);
         if (st) goto out;
     }
-    /* assemble the rows in row_idx order */
-    {
-        cJSON *arr = cJSON_CreateArray();
-        if (!arr) {
-            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        for (int64_t i = 0; i < total; i++) {
-            if (!slots[i]) {
-                cJSON_Delete(arr);
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "rows API: row_idx %lld never arrived (num_rows_total=%lld)",
-                             (long long)i, (long long)total);
-                goto out;
-            }
-            cJSON_AddItemToArray(arr, cJSON_Duplicate(slots[i], 1));
-        }
-        char *text = cJSON_PrintUnformatted(arr);
-        cJSON_Delete(arr);
-        if (!text) {
-            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        *json_out = text;
-        *len_out = strlen(text);
-    }
+    st = ds_rows_assemble(&acc, json_out, len_out, err, err_len);
 out:
-    free(slots);
-    cJSON_Delete(pages);
+    ds_rows_free(&acc);
     free(enc_repo);
     free(enc_cfg);
     free(enc_split);

@@ -74,6 +74,22 @@ int ds_http_download(const char *url, const char *dest, ds_http_opts *o, int64_t
 /* Percent-encodes s for a URL; keep_slash keeps '/' literal. malloc'd. */
 char *ds_url_encode(const char *s, int keep_slash);
 
+/* ---- the dataset viewer's rows API (Video-MME), page by page (ds_fetch.c) ---------------------- */
+struct cJSON;
+typedef struct {
+    int64_t total;         /* num_rows_total of the first page; -1 before it */
+    struct cJSON **slots;  /* [total] the row objects by row_idx (borrowed from pages) */
+    struct cJSON *pages;   /* owns every parsed page */
+} ds_rows;
+int ds_rows_init(ds_rows *r);
+void ds_rows_free(ds_rows *r);
+/* Validates one page body (untrusted: envelope, 'error', 'partial', features, row_idx range and
+ * uniqueness, truncated cells) and takes its rows; *got = rows taken. Messages name url. */
+int ds_rows_page_take(ds_rows *r, const char *url, const char *body, size_t len, int *got, char *err,
+                      size_t err_len);
+/* The rows in row_idx order as a JSON array text (malloc'd); a missing row is an error. */
+int ds_rows_assemble(const ds_rows *r, char **json, size_t *len, char *err, size_t err_len);
+
 /* ---- between ds_samples.c and ds_fetch.c ------------------------------------------------------ */
 /* The remote files of a benchmark (repo paths) and their task stems (NULL for lvb); returns the
  * count (0 for videomme, which is paged through the rows API). Pointers are static. */
