@@ -468,7 +468,8 @@ static int json_id(const cJSON *v, int32_t *id) {
 
 static int pool_add(tok_tokenizer *tk, int32_t id, const void *bytes, size_t n) {
     if (tk->pool_len + n > UINT32_MAX) return -1;
-    if (tk->pool_len + n > tk->pool_cap) {
+    /* an empty first token needs a pool too: NULL + 0 (vocab_insert) is undefined behaviour */
+    if (!tk->pool || tk->pool_len + n > tk->pool_cap) {
         size_t cap = tk->pool_cap ? tk->pool_cap : 1 << 20;
         while (cap < tk->pool_len + n) cap *= 2;
         char *p = realloc(tk->pool, cap);
