@@ -4,6 +4,7 @@
 #   make test         build and run the whole suite; ends with "N passed, N failed, N skipped"
 #   make asan         the same suite under AddressSanitizer + UBSan (objects in build/asan)
 #   make bench        run the benchmarks (ratios against a baseline measured in the same run)
+#   make fuzz         build the libFuzzer harnesses (clang) and run each for FUZZ_SECONDS (60)
 #   make demo         run the embedded default job
 #   make CUDA=1       also compile the CUDA sources with nvcc and link cudart/cublas
 #   make info         print the detected features
@@ -44,6 +45,8 @@ ifneq ($(SANITIZE),)
   CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+# make fuzz builds the library again with coverage instrumentation for libFuzzer.
+CFLAGS += $(FUZZ_CFLAGS)
 
 # Library sources: every .c in the module folders, except the CLI entry point. CUDA builds swap
 # each *_cuda_stub.c for the .cu file of the same stem.
@@ -69,6 +72,15 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(OUT)/tests/%)
+# libFuzzer harnesses: each is also linked with tests/fuzz/replay.c into a suite program that
+# replays its seed corpus and past crash inputs (tests/fuzz_replay.sh).
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_HDR   := $(wildcard tests/fuzz/*.h)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(OUT)/tests/fuzz/replay_%)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC    ?= clang
+INSTALL_DEPS ?= scripts/install-deps
 
 .DEFAULT_GOAL := all
 
@@ -77,12 +89,12 @@ REV_STAMP := $(OUT)/git-rev.txt
 $(shell mkdir -p $(OUT); echo $(GIT_REV) | cmp -s - $(REV_STAMP) 2>/dev/null || echo $(GIT_REV) > $(REV_STAMP))
 $(OUT)/obj/harness/build_info.o $(OUT)/obj/harness/main.o: $(REV_STAMP)
 
-.PHONY: all deps test asan bench demo info help clean cuda-check
+.PHONY: all deps test asan bench demo info help clean cuda-check fuzz fuzz-bin
 all: deps $(BIN)
 
 # install-deps is idempotent and takes a fraction of a second when everything is present.
 deps:
-	@scripts/install-deps
+	@$(INSTALL_DEPS)
 
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,6 +116,14 @@ $(OUT)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka
 
+$(OUT)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(LIB) -o $@ $(LDLIBS)
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS)
+
 # tango/ and baselines/ link on their own (common/ below them, OpenBLAS for the GEMM distances):
 # no harness/, engine/, datasets/ or store/ object may be needed.
 PRUNER_OBJ := $(filter $(OUT)/obj/common/% $(OUT)/obj/tango/% $(OUT)/obj/baselines/%,$(LIB_OBJ))
@@ -112,11 +132,22 @@ $(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(PRUNER_OBJ) -o $@ $(shell pkg-config --libs openblas libcrypto 2>/dev/null) \
 	    -fopenmp -lm -lcmocka
 
-test: deps $(BIN) $(TEST_BIN)
+test: deps $(BIN) $(TEST_BIN) $(REPLAY_BIN)
 	@TB_BUILD=$(OUT) PYTHON=$(PYTHON) scripts/run-tests $(OUT)
 
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(BUILD)/asan test
+
+# The harnesses with clang's libFuzzer, AddressSanitizer and UBSan (objects in build/fuzz), then
+# scripts/fuzz runs each for FUZZ_SECONDS on a copy of its seed corpus; a crash input lands in
+# build/fuzz/crashes/<harness>/ and fails the target (copy it to tests/fuzz/crashes/<harness>/
+# with the fix, and the suite replays it from then on).
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) SANITIZE=address,undefined BUILD=build/fuzz \
+	    FUZZ_CFLAGS=-fsanitize=fuzzer-no-link fuzz-bin
+	@scripts/fuzz build/fuzz $(FUZZ_SECONDS)
+
+fuzz-bin: $(FUZZ_BIN)
 
 # Every benchmark runs even when an earlier one misses its target; the exit status reports misses.
 bench: deps $(BIN) $(BENCH_BIN)
@@ -136,7 +167,7 @@ info:
 	@if pkg-config --exists cmocka; then echo "  ✓ cmocka (tests)"; else echo "  ✗ cmocka (tests)"; fi
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf build
