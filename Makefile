@@ -92,15 +92,17 @@ $(OUT)/obj/harness/build_info.o $(OUT)/obj/harness/main.o: $(REV_STAMP)
 .PHONY: all deps test asan bench demo info help clean cuda-check fuzz fuzz-bin
 all: deps $(BIN)
 
-# install-deps is idempotent and takes a fraction of a second when everything is present.
+# install-deps is idempotent and takes a fraction of a second when everything is present. Every
+# compile waits for it (an order-only prerequisite): with make -j a compile that started first
+# found no curl/curl.h on a fresh machine. INC and PKG_LIBS are expanded when a recipe runs, after.
 deps:
 	@$(INSTALL_DEPS)
 
-$(OUT)/obj/%.o: %.c
+$(OUT)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/obj/%.cu.o: %.cu
+$(OUT)/obj/%.cu.o: %.cu | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -std=c++17 -arch=sm_$(CUDA_ARCH) -I. -DTB_CUDA=1 -c $< -o $@
 
@@ -112,22 +114,22 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(OUT)/obj/harness/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/tests/%: tests/%.c $(LIB)
+$(OUT)/tests/%: tests/%.c $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka
 
-$(OUT)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(LIB)
+$(OUT)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(LIB) -o $@ $(LDLIBS)
 
-$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(LIB)
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS)
 
 # tango/ and baselines/ link on their own (common/ below them, OpenBLAS for the GEMM distances):
 # no harness/, engine/, datasets/ or store/ object may be needed.
 PRUNER_OBJ := $(filter $(OUT)/obj/common/% $(OUT)/obj/tango/% $(OUT)/obj/baselines/%,$(LIB_OBJ))
-$(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ)
+$(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(PRUNER_OBJ) -o $@ $(shell pkg-config --libs openblas libcrypto 2>/dev/null) \
 	    -fopenmp -lm -lcmocka
