@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ struct st_file {
     size_t n_tensors, cap_tensors;
     size_t *hash; /* tensor index + 1, 0 = empty; hash_cap is a power of two */
     size_t hash_cap;
+    unsigned char *finite; /* [n_tensors] 1 = st_check_finite passed (each tensor is scanned once) */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -713,6 +715,7 @@ st_file *st_open(const char *path, char *err, size_t err_len) {
             int r = open_index(st, path, index, err, err_len);
             free(index);
             if (r != 0) goto fail;
+            if (!(st->finite = calloc(st->n_tensors ? st->n_tensors : 1, 1))) goto oom;
             return st;
         }
         free(index);
@@ -758,6 +761,7 @@ st_file *st_open(const char *path, char *err, size_t err_len) {
         st_err(err, err_len, "%s: tensor %s: listed twice in the header", st->tensors[dup].file, st->tensors[dup].name);
         goto fail;
     }
+    if (!(st->finite = calloc(st->n_tensors ? st->n_tensors : 1, 1))) goto oom;
     return st;
 oom:
     st_err(err, err_len, "%s: out of memory", path);
@@ -777,8 +781,69 @@ void st_close(st_file *st) {
     }
     free(st->shards);
     free(st->hash);
+    free(st->finite);
     free(st->path);
     free(st);
+}
+
+/* Index of the first element whose exponent bits are all ones (NaN or +-Inf), or n. The loops
+ * are branch-free over blocks of 256 so the compiler vectorises them; a block with a hit is
+ * searched again element by element. */
+static size_t first_nonfinite(const uint8_t *p, size_t n, st_dtype dt) {
+    const size_t blk = 256;
+    for (size_t b = 0; b < n; b += blk) {
+        size_t e = n - b < blk ? n - b : blk;
+        unsigned hit = 0;
+        if (dt == ST_F32) {
+            for (size_t i = 0; i < e; i++) {
+                uint32_t x;
+                memcpy(&x, p + 4 * (b + i), 4);
+                hit |= (x & 0x7f800000u) == 0x7f800000u;
+            }
+        } else {
+            uint16_t m = dt == ST_BF16 ? 0x7f80u : 0x7c00u;
+            for (size_t i = 0; i < e; i++) {
+                uint16_t x;
+                memcpy(&x, p + 2 * (b + i), 2);
+                hit |= (uint16_t)(x & m) == m;
+            }
+        }
+        if (!hit) continue;
+        for (size_t i = 0; i < e; i++) {
+            float v;
+            if (dt == ST_F32) {
+                memcpy(&v, p + 4 * (b + i), 4);
+            } else {
+                uint16_t x;
+                memcpy(&x, p + 2 * (b + i), 2);
+                v = dt == ST_BF16 ? st_bf16_to_f32(x) : st_f16_to_f32(x);
+            }
+            if (!isfinite(v)) return b + i;
+        }
+    }
+    return n;
+}
+
+int st_check_finite(const st_file *st, const st_tensor *t, char *err, size_t err_len) {
+    if (!st || !t) return 0;
+    size_t idx = (size_t)(t - st->tensors);
+    if (idx < st->n_tensors && st->finite && st->finite[idx]) return 0;
+    size_t bad = first_nonfinite(t->data, t->numel, t->dtype);
+    if (bad < t->numel) {
+        float v;
+        if (t->dtype == ST_F32) {
+            memcpy(&v, (const uint8_t *)t->data + 4 * bad, 4);
+        } else {
+            uint16_t x;
+            memcpy(&x, (const uint8_t *)t->data + 2 * bad, 2);
+            v = t->dtype == ST_BF16 ? st_bf16_to_f32(x) : st_f16_to_f32(x);
+        }
+        st_err(err, err_len, "%s: tensor %s: element %zu is %s (a corrupt or diverged checkpoint)", t->file, t->name,
+               bad, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return -1;
+    }
+    if (idx < st->n_tensors && st->finite) st->finite[idx] = 1;
+    return 0;
 }
 
 const char *st_path(const st_file *st) {
