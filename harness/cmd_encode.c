@@ -144,7 +144,8 @@ int cmd_encode(int argc, char **argv) {
 
     if (cache_state != 1) {
         if (pixels_path) {
-            if (npy_read(pixels_path, NPY_F32, &px, err, sizeof err)) {
+            if (npy_read(pixels_path, NPY_F32, &px, err, sizeof err) ||
+                npy_check_finite(&px, pixels_path, err, sizeof err)) {
                 fprintf(stderr, "tango-bench encode: %s\n", err);
                 goto out;
             }

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,17 @@ size_t npy_dtype_size(npy_dtype d) {
     case NPY_I32: return 4;
     case NPY_F64: return 8;
     case NPY_I64: return 8;
+    }
+    return 0;
+}
+
+int npy_check_finite(const npy_array *a, const char *path, char *err, size_t err_len) {
+    for (size_t i = 0; i < a->numel; i++) {
+        double v = a->dtype == NPY_F32 ? ((const float *)a->data)[i] : a->dtype == NPY_F64 ? ((const double *)a->data)[i] : 0;
+        if (!isfinite(v)) {
+            snprintf(err, err_len, "%s: element %zu is %s", path, i, isnan(v) ? "NaN" : "infinite");
+            return -1;
+        }
     }
     return 0;
 }

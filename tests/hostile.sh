@@ -12,10 +12,12 @@ mkdir -p "$T"
 pass=0; fail=0; srv=
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
+[ -n "${TB_KEEP:-}" ] && trap - EXIT
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL $1"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
 one_line() { [ "$(wc -l < "$1")" -eq 1 ]; }
+export -f one_line
 
 "$PY" $FIX/server.py $FIX "$T/port" "$T/requests.log" 120 & srv=$!
 for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
@@ -47,6 +49,45 @@ check "videos: a link out of the root -> 1 naming file and record" bash -c "[ $r
 printf '[{"video": "../a.mp4", %s}]' "$rec" > "$T/man/2_needle.json"
 "$BIN" samples mlvu --manifest "$T/man/2_needle.json" --videos "$T/vroot" > "$T/out" 2> "$T/err"; rc=$?
 check "videos: '..' -> 1 naming file and record" bash -c "[ $rc -eq 1 ] && grep -q \"2_needle.json: record 0: field 'video'\" '$T/err'"
+
+# --- NaN in weights and inputs: refused with the file and the element --------------------------
+npy() {  # npy FILE DTYPE(f4|i8) SHAPE(comma list) VALUES(comma list, nan allowed)
+  "$PY" - "$@" <<'EOS'
+import struct, sys
+path, dt, shape, vals = sys.argv[1:5]
+shape = tuple(int(x) for x in shape.split(",") if x)
+vals = [float(v) for v in vals.split(",")]
+n = 1
+for d in shape: n *= d
+vals = (vals * n)[:n]
+hdr = "{'descr': '<%s', 'fortran_order': False, 'shape': (%s), }" % (dt, "".join("%d, " % d for d in shape))
+hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+data = struct.pack("<%d%s" % (n, "f" if dt == "f4" else "q"), *([v for v in vals] if dt == "f4" else [int(v) for v in vals]))
+open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + data)
+EOS
+}
+"$BIN" make-tiny-model "$T/tiny" > /dev/null
+npy "$T/ids.npy" i8 3 1,-200,2
+npy "$T/vis.npy" f4 2,64 0.5,nan
+"$BIN" forward --model "$T/tiny" --input-ids "$T/ids.npy" --visual "$T/vis.npy" --assembled --out "$T/lg.npy" > "$T/out" 2> "$T/err"; rc=$?
+check "NaN: visual tokens -> 1 naming file and element" bash -c "[ $rc -eq 1 ] && grep -q 'vis.npy: element 1 is NaN' '$T/err' && one_line '$T/err'"
+npy "$T/px.npy" f4 1,3,100,100 0.25,0.5,nan
+"$BIN" encode --model "$T/tiny" --pixels "$T/px.npy" --out "$T/enc" > "$T/out" 2> "$T/err"; rc=$?
+check "NaN: pixels -> 1 naming file and element" bash -c "[ $rc -eq 1 ] && grep -q 'px.npy: element 2 is NaN' '$T/err' && one_line '$T/err'"
+"$PY" - "$T/tiny/model.safetensors" <<'EOS'
+import json, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+t = h["model.layers.0.self_attn.q_proj.weight"]
+o = 8 + n + t["data_offsets"][0] + 4 * 7
+b[o:o + 4] = struct.pack("<f", float("inf"))
+open(p, "wb").write(bytes(b))
+EOS
+npy "$T/vis.npy" f4 2,64 0.5
+"$BIN" forward --model "$T/tiny" --input-ids "$T/ids.npy" --visual "$T/vis.npy" --assembled --out "$T/lg.npy" > "$T/out" 2> "$T/err"; rc=$?
+check "NaN: an Inf weight -> 1 naming tensor and element" bash -c "[ $rc -eq 1 ] && grep -q 'tensor model.layers.0.self_attn.q_proj.weight: element 7 is +Inf' '$T/err' && one_line '$T/err'"
 
 echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

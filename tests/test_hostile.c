@@ -8,6 +8,9 @@
 
 #include "common/redact.h"
 #include "datasets/datasets.h"
+#include "engine/engine.h"
+#include "engine/llm.h"
+#include "engine/safetensors.h"
 #include "store/store.h"
 
 static char dir[1024];
@@ -175,6 +178,156 @@ static void test_video_symlink_escape(void **state) {
     assert_non_null(strstr(err, "late.mp4"));
 }
 
+/* Overwrites element k of tensor name in the safetensors file path with the low bytes of bits
+ * (the tensor's element size). The tensor's file offset is 8 + header length + its distance from
+ * the lowest tensor, which every writer here puts at data offset 0. */
+static void poke(const char *path, const char *name, size_t k, uint32_t bits) {
+    char err[512];
+    st_file *st = st_open(path, err, sizeof err);
+    if (!st) fail_msg("%s", err);
+    const st_tensor *t = st_find(st, name);
+    if (!t) fail_msg("%s: no tensor %s", path, name);
+    const uint8_t *base = NULL;
+    for (size_t i = 0; i < st_count(st); i++) {
+        const uint8_t *d = st_at(st, i)->data;
+        if (!base || d < base) base = d;
+    }
+    size_t esz = st_dtype_size(t->dtype), rel = (size_t)((const uint8_t *)t->data - base) + k * esz;
+    st_close(st);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    unsigned char b8[8];
+    assert_int_equal(fread(b8, 1, 8, f), 8);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b8[i];
+    assert_int_equal(fseek(f, (long)(8 + hlen + rel), SEEK_SET), 0);
+    unsigned char v[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
+                          (unsigned char)(bits >> 24)};
+    assert_int_equal(fwrite(v, 1, esz, f), esz);
+    fclose(f);
+}
+
+/* Regression (issue 14): NaN/Inf weights were accepted (encode wrote NaN features, forward
+ * "generated" token 0). The loaders refuse them, naming the file, the tensor and the element. */
+static void test_nonfinite_weights(void **state) {
+    (void)state;
+    char m[1200], cmd[3000], out[4096], err[1024], path[1400];
+    static const char *const dtypes[] = {"f32", "bf16", "f16"};
+    static const uint32_t nan_bits[] = {0x7fc00000u, 0x7fc0u, 0x7e00u};
+    static const uint32_t inf_bits[] = {0xff800000u, 0xff80u, 0xfc00u};
+    for (int d = 0; d < 3; d++) {
+        snprintf(m, sizeof m, "%s/tiny-%s", dir, dtypes[d]);
+        snprintf(cmd, sizeof cmd, "%s make-tiny-model --dtype %s '%s'", tb_test_bin(), dtypes[d], m);
+        assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+        snprintf(path, sizeof path, "%s/model.safetensors", m);
+        /* a clean checkpoint loads */
+        eng_llm_params lp = eng_llm_default_params();
+        eng_llm *llm = eng_llm_load(m, &lp, err, sizeof err);
+        if (!llm) fail_msg("%s", err);
+        eng_llm_free(llm);
+        /* NaN in an LLM matrix */
+        const char *w = "model.layers.1.mlp.down_proj.weight";
+        poke(path, w, 5, nan_bits[d]);
+        llm = eng_llm_load(m, &lp, err, sizeof err);
+        assert_null(llm);
+        if (!strstr(err, "tensor model.layers.1.mlp.down_proj.weight: element 5 is NaN") || !strstr(err, path))
+            fail_msg("%s: %s", dtypes[d], err);
+        /* -Inf in a vision tensor: the vision loader refuses too */
+        snprintf(cmd, sizeof cmd, "%s make-tiny-model --dtype %s '%s'", tb_test_bin(), dtypes[d], m);
+        assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+        poke(path, "model.vision_tower.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight", 0,
+             inf_bits[d]);
+        eng_model_params mp = eng_model_default_params();
+        eng_model *vm = eng_model_load(m, &mp, err, sizeof err);
+        assert_null(vm);
+        if (!strstr(err, "layers.0.self_attn.q_proj.weight: element 0 is -Inf")) fail_msg("%s: %s", dtypes[d], err);
+    }
+}
+
+/* Regressions (issue 14): NaN pixels and NaN visual tokens were accepted (NaN features, then the
+ * argmax of an all-NaN logit row "generated" token 0), and generation ran past
+ * max_position_embeddings without a word. */
+static void test_nonfinite_inputs_and_positions(void **state) {
+    (void)state;
+    char m[1200], cmd[3000], out[4096], err[1024];
+    snprintf(m, sizeof m, "%s/tiny-inputs", dir);
+    snprintf(cmd, sizeof cmd, "%s make-tiny-model '%s'", tb_test_bin(), m);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    /* vision: one NaN pixel */
+    eng_model_params mp = eng_model_default_params();
+    eng_model *vm = eng_model_load(m, &mp, err, sizeof err);
+    if (!vm) fail_msg("%s", err);
+    eng_vision_info vi;
+    eng_model_vision_info(vm, &vi);
+    size_t np = (size_t)3 * vi.image_size * vi.image_size;
+    float *px = calloc(np, sizeof *px);
+    assert_non_null(px);
+    px[np / 2] = NAN;
+    eng_vision_out vo;
+    assert_int_equal(eng_vision_encode(vm, px, 1, NULL, &vo, err, sizeof err), ENG_ERR_ARG);
+    assert_non_null(strstr(err, "is NaN"));
+    free(px);
+    eng_model_free(vm);
+    /* LLM: a NaN visual token, then positions past max_position_embeddings */
+    eng_llm_params lp = eng_llm_default_params();
+    eng_llm *llm = eng_llm_load(m, &lp, err, sizeof err);
+    if (!llm) fail_msg("%s", err);
+    eng_llm_info li;
+    eng_llm_get_info(llm, &li);
+    eng_llm_state *s = eng_llm_state_init(llm, 64, err, sizeof err);
+    assert_non_null(s);
+    int64_t ids[4] = {1, -200, 2, 3};
+    float *vis = calloc((size_t)2 * li.hidden, sizeof *vis);
+    assert_non_null(vis);
+    vis[li.hidden + 3] = NAN;
+    eng_llm_prefill_params pp = eng_llm_prefill_default_params();
+    pp.ids = ids;
+    pp.n_ids = 4;
+    pp.visual = vis;
+    pp.n_visual = 2;
+    eng_llm_prefill_out po;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_ERR_ARG);
+    if (!strstr(err, "visual token 1, dimension 3 is NaN")) fail_msg("%s", err);
+    vis[li.hidden + 3] = 0.5f;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    eng_llm_state_free(s);
+    eng_llm_free(llm);
+    free(vis);
+    /* a config whose max_position_embeddings is 8: 5 prompt positions, then generation stops
+     * with an error at position 8 instead of running on */
+    char cfg[1400];
+    snprintf(cfg, sizeof cfg, "%s/config.json", m);
+    FILE *f = fopen(cfg, "rb");
+    assert_non_null(f);
+    char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *at = strstr(text, "\"max_position_embeddings\":\t4096");
+    assert_non_null(at);
+    memcpy(at + strlen("\"max_position_embeddings\":\t"), "   8", 4);
+    f = fopen(cfg, "wb");
+    fwrite(text, 1, n, f);
+    fclose(f);
+    llm = eng_llm_load(m, &lp, err, sizeof err);
+    if (!llm) fail_msg("%s", err);
+    s = eng_llm_state_init(llm, 64, err, sizeof err);
+    int64_t ids5[5] = {1, 2, 3, 4, 5};
+    pp = eng_llm_prefill_default_params();
+    pp.ids = ids5;
+    pp.n_ids = 5;
+    assert_int_equal(eng_llm_prefill(s, &pp, &po, err, sizeof err), ENG_OK);
+    eng_llm_gen_params gp = eng_llm_gen_default_params();
+    gp.max_new_tokens = 10;
+    gp.use_stop_ids = 0;
+    int64_t toks[10], n_out = 0;
+    assert_int_equal(eng_llm_generate(s, &gp, toks, 10, &n_out, err, sizeof err), ENG_ERR_ARG);
+    if (!strstr(err, "position 8 is past max_position_embeddings 8")) fail_msg("%s", err);
+    assert_int_equal(n_out, 4); /* positions 5, 6, 7 decoded; the 4th token would sit at 8 */
+    eng_llm_state_free(s);
+    eng_llm_free(llm);
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("hostile"));
@@ -186,6 +339,8 @@ int main(void) {
         cmocka_unit_test(test_redacting_stream),
         cmocka_unit_test(test_store_redacts_token),
         cmocka_unit_test(test_video_symlink_escape),
+        cmocka_unit_test(test_nonfinite_weights),
+        cmocka_unit_test(test_nonfinite_inputs_and_positions),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
