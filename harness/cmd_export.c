@@ -26,7 +26,7 @@ int cmd_export(int argc, char **argv) {
     else return cli_usage_error(&spec, "--format '%s' is not one of csv, jsonl", format);
 
     char err[2048], key[DB_KEY_LEN + 1];
-    db_store *db = db_open(path, err, sizeof err);
+    db_store *db = db_open_read(path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "tango-bench export: %s\n", err);
         return 1;

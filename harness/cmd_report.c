@@ -60,7 +60,7 @@ int cmd_report(int argc, char **argv) {
     p.seed = (uint64_t)seed;
 
     char err[2048];
-    db_store *db = db_open(path, err, sizeof err);
+    db_store *db = db_open_read(path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "tango-bench report: %s\n", err);
         return 1;

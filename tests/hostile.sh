@@ -89,5 +89,24 @@ npy "$T/vis.npy" f4 2,64 0.5
 "$BIN" forward --model "$T/tiny" --input-ids "$T/ids.npy" --visual "$T/vis.npy" --assembled --out "$T/lg.npy" > "$T/out" 2> "$T/err"; rc=$?
 check "NaN: an Inf weight -> 1 naming tensor and element" bash -c "[ $rc -eq 1 ] && grep -q 'tensor model.layers.0.self_attn.q_proj.weight: element 7 is +Inf' '$T/err' && one_line '$T/err'"
 
+# --- databases: reading commands never create one; merge names its inputs; read-only files ------
+for c in "runs --db" "report --out $T/rep --db" "export --run abcdef --format csv --db" "compare abcdef 123456 --db"; do
+  "$BIN" $c "$T/mistyped.db" > "$T/out" 2> "$T/err"; rc=$?
+  check "db: ${c%% *} on a mistyped path -> 1, nothing created" bash -c "[ $rc -eq 1 ] && grep -q 'mistyped.db: no such database' '$T/err' && [ ! -e '$T/mistyped.db' ]"
+done
+cp tests/fuzz/corpus/store_merge/two_runs.db "$T/shard0.db"
+"$BIN" merge "$T/merged.db" "$T/shard0.db" "$T/shrad1.db" > "$T/out" 2> "$T/err"; rc=$?
+check "db: merge with a mistyped shard -> 1, no output, no new shard" bash -c "[ $rc -eq 1 ] && grep -q 'shrad1.db: no such database' '$T/err' && [ ! -e '$T/merged.db' ] && [ ! -e '$T/shrad1.db' ]"
+mkdir -p "$T/ro" && cp tests/fuzz/corpus/store_merge/two_runs.db "$T/ro/study.db"
+"$BIN" runs --db "$T/ro/study.db" > /dev/null 2>&1   # WAL mode from here on, cleanly closed
+chmod 0444 "$T/ro/study.db"; chmod 0555 "$T/ro"
+as_reader() { if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi; }
+as_reader "$BIN" runs --db "$T/ro/study.db" > "$T/out" 2> "$T/err"; rc=$?
+check "db: a WAL database in a read-only place is read" bash -c "[ $rc -eq 0 ] && grep -q fastv '$T/out'"
+mkdir -p "$T/w" && chmod 0777 "$T/w"
+as_reader "$BIN" merge "$T/w/merged.db" "$T/ro/study.db" > "$T/out" 2> "$T/err"; rc=$?
+chmod 0755 "$T/ro"; chmod 0644 "$T/ro/study.db"
+check "db: a read-only WAL shard merges" bash -c "[ $rc -eq 0 ] && grep -q '2 new runs' '$T/out'" 
+
 echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 
 #include "common/redact.h"
@@ -328,6 +329,101 @@ static void test_nonfinite_inputs_and_positions(void **state) {
     eng_llm_free(llm);
 }
 
+static int count_run(const db_run_info *info, void *ctx) {
+    (void)info;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Writes a database with one run and one sample at path (WAL mode, as every store is). */
+static void small_db(const char *path) {
+    char err[512], key[DB_KEY_LEN + 1];
+    unlink(path);
+    db_store *db = db_open(path, err, sizeof err);
+    if (!db) fail_msg("%s", err);
+    db_run_spec rs = db_run_spec_default();
+    rs.model = "m";
+    rs.benchmark = "mvbench";
+    rs.method = "full";
+    assert_int_equal(db_run_open(db, &rs, key, NULL), DB_OK);
+    db_sample_result r = {.sample_id = "s", .flops = NAN, .equiv_retention = NAN};
+    for (int i = 0; i < DB_N_STAGES; i++) r.ms[i] = -1;
+    assert_int_equal(db_sample_put(db, key, &r), DB_OK);
+    db_close(db);
+}
+
+/* Regressions (issue 14): the reading commands and merge created a database for a mistyped path
+ * (a mistyped shard left a merge silently incomplete); a database without its samples table was
+ * reported without its name; a WAL database on a read-only location could not be read. */
+static void test_store_open_read(void **state) {
+    (void)state;
+    char p[1200], q[1300], err[2048];
+    snprintf(p, sizeof p, "%s/mistyped.db", dir);
+    unlink(p);
+    assert_null(db_open_read(p, err, sizeof err));
+    assert_non_null(strstr(err, "mistyped.db: no such database"));
+    assert_int_not_equal(access(p, F_OK), 0);
+    /* merge: the mistyped input is named, nothing is created for it */
+    snprintf(q, sizeof q, "%s/merged.db", dir);
+    unlink(q);
+    db_store *out = db_open(q, err, sizeof err);
+    assert_non_null(out);
+    db_merge_stats ms;
+    assert_int_not_equal(db_merge_from(out, p, &ms), DB_OK);
+    assert_non_null(strstr(db_errmsg(out), "mistyped.db: no such database"));
+    assert_int_not_equal(access(p, F_OK), 0);
+    db_close(out);
+    /* a database without its samples table: one line naming the file */
+    snprintf(p, sizeof p, "%s/nosamples.db", dir);
+    small_db(p);
+    sqlite3 *s = NULL;
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s, "PRAGMA foreign_keys=OFF; DROP TABLE layer_tokens; DROP TABLE timings;"
+                                     " DROP TABLE samples;", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(s);
+    assert_null(db_open_read(p, err, sizeof err));
+    if (!strstr(err, "nosamples.db: not a tango-bench database: table samples is missing")) fail_msg("%s", err);
+    out = db_open(q, err, sizeof err);
+    assert_int_not_equal(db_merge_from(out, p, &ms), DB_OK);
+    if (!strstr(db_errmsg(out), "nosamples.db")) fail_msg("%s", db_errmsg(out));
+    db_close(out);
+    /* read-only: a WAL database in a directory nobody may write (a read-only mount) is read as
+     * it is. The child drops root, which ignores permissions, to the nobody user. */
+    char ro[1200];
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    mkdir(ro, 0755);
+    snprintf(p, sizeof p, "%s/ro/study.db", dir);
+    small_db(p);
+    char wal[1300];
+    snprintf(wal, sizeof wal, "%s-wal", p);
+    assert_int_not_equal(access(wal, F_OK), 0); /* closed cleanly: no pending WAL */
+    assert_int_equal(chmod(p, 0444), 0);
+    assert_int_equal(chmod(ro, 0555), 0);
+    chmod(dir, 0755);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+        char e[2048];
+        db_store *db = db_open_read(p, e, sizeof e);
+        if (!db) {
+            fprintf(stderr, "%s\n", e);
+            _exit(1);
+        }
+        int n = 0;
+        int rc = db_runs_list(db, count_run, &n);
+        db_close(db);
+        _exit(rc == DB_OK && n == 1 ? 0 : 2);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    chmod(ro, 0755);
+    chmod(p, 0644);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("hostile"));
@@ -341,6 +437,7 @@ int main(void) {
         cmocka_unit_test(test_video_symlink_escape),
         cmocka_unit_test(test_nonfinite_weights),
         cmocka_unit_test(test_nonfinite_inputs_and_positions),
+        cmocka_unit_test(test_store_open_read),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
