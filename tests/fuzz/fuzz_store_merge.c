@@ -1,5 +1,6 @@
 /* fuzz_store_merge.c - a results database from elsewhere (store/): the input is a whole SQLite
- * file. It is opened as the read-only commands open a --db (schema version, migration), its runs
+ * file. It is opened as the reading commands open a --db (db_open_read: schema version, tables,
+ * migration), its runs
  * are listed, summarised, compared and exported through the read API, and it is merged into a
  * fresh database, as `tango-bench merge` does with shard files, whose result is read back the
  * same way.
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[1024];
     fresh(in);
     fz_write(in, data, size);
-    db_store *db = db_open(in, err, sizeof err);
+    db_store *db = db_open_read(in, err, sizeof err);
     if (db) {
         read_back(db);
         db_close(db);
