@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "datasets/video.h"
 #include "engine/engine.h"
+#include "harness/flops.h"
 #include "harness/registry.h"
 #include "tango/pruner.h"
 
@@ -157,6 +158,118 @@ int run_config_n_runs(const run_config *cfg) {
     int per = 0;
     for (int i = 0; i < cfg->n_methods; i++) per += reg_method_no_ratio(cfg->methods[i].name) ? 1 : cfg->n_ratios;
     return cfg->n_models * cfg->n_benches * per;
+}
+
+/* ---- checking the grid without loading anything ---------------------------------------------- */
+
+/* Runs method m once on a synthetic video shaped like the model's (T frames of the 7B models'
+ * pooled grid: 14x14 for LLaVA-OneVision's bilinear pooling, 13x13 for LLaVA-Video's average
+ * pooling; every optional signal present; a small feature width) at ratio r: what a parameter does
+ * with real data it does here, so an unknown key or an out-of-range value fails now with the
+ * method's own message instead of failing every sample of the real run. */
+static int check_method(const run_config *cfg, const run_model *rm, const tg_model_layout *lay, const run_method *m,
+                        double r, char *err, size_t err_len) {
+    const tg_method *md = reg_method_find(m->name);
+    enum { D = 8, DK = 4, DG = 4 };
+    const int64_t G = lay->family == TB_FAMILY_LLAVA_VIDEO ? 13 : 14, L = G * G, T = rm->n_frames;
+    float *buf = malloc(sizeof(float) * (size_t)T * (L * D + 2 * L + L * DK + DG + 1));
+    if (!md || !buf) {
+        free(buf);
+        return fail(err, err_len, "%s: out of memory", cfg->path);
+    }
+    float *feat = buf, *sal = feat + T * L * D, *recv = sal + T * L, *keys = recv + T * L, *glob = keys + T * L * DK,
+          *ts = glob + T * DG;
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (int64_t i = 0; i < T * (L * D + 2 * L + L * DK + DG); i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        buf[i] = (float)((s >> 40) & 0xffff) / 65536.0f + 1e-3f; /* positive: valid saliency too */
+    }
+    for (int64_t t = 0; t < T; t++) ts[t] = (float)t * 0.5f;
+    tg_prune_input in = tg_prune_input_default();
+    in.features = feat;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = in.grid_w = G;
+    in.model = *lay;
+    in.model.hidden = 0; /* the synthetic width is not the model's */
+    in.timestamps = ts;
+    in.saliency = sal;
+    in.saliency_recv = recv;
+    in.frame_global = glob;
+    in.global_dim = DG;
+    in.keys = keys;
+    in.key_dim = DK;
+    in.ratio = r;
+    in.seed = (uint64_t)cfg->seed;
+    in.params = (const char *const *)m->kv;
+    in.n_params = m->n_kv;
+    in.n_threads = 1;
+    tg_prune_output out = {0};
+    char e[768];
+    int rc = md->run(&in, &out, e, sizeof e);
+    tg_prune_output_free(&out);
+    free(buf);
+    if (rc != TG_OK)
+        return fail(err, err_len, "%s: method %s %s at ratio %g with model %s: %s", cfg->path, m->name, m->params_json, r,
+                    rm->name, e);
+    return 0;
+}
+
+/* The prompt and the scoring of a benchmark for a model family and convention: a combination the
+ * references do not define (lmms-eval with LLaVA-Video or MLVU) fails here instead of failing
+ * every sample. */
+static int check_prompt(const run_config *cfg, const run_model *rm, const run_bench *b, char *err, size_t err_len) {
+    char q[] = "q", oa[] = "a", ob[] = "b", oc[] = "c", od[] = "d", task[] = "action_sequence", mlvu_task[] = "plotQA";
+    ds_sample smp;
+    memset(&smp, 0, sizeof smp);
+    smp.bench = b->bench;
+    smp.question = q;
+    smp.n_options = 4;
+    smp.options[0] = oa, smp.options[1] = ob, smp.options[2] = oc, smp.options[3] = od;
+    smp.gold = 'A';
+    smp.start = smp.end = NAN;
+    smp.duration = 60;
+    smp.task = b->bench == DS_BENCH_MLVU ? mlvu_task : b->bench == DS_BENCH_MVBENCH ? task : NULL;
+    ds_prompt_params pp = ds_prompt_default_params();
+    tb_family_parse(rm->family, &pp.family);
+    ds_convention_parse(b->convention, &pp.convention);
+    char e[768];
+    char *user = ds_prompt_user(&smp, &pp, NULL, e, sizeof e);
+    ds_answer a;
+    int st = user ? ds_answer_score(&smp, pp.convention, "A", &a, e, sizeof e) : -1;
+    free(user);
+    if (st != DS_OK)
+        return fail(err, err_len, "%s: benchmark %s with model %s (%s), convention %s: %s", cfg->path, b->name, rm->name,
+                    rm->family, b->convention, e);
+    return 0;
+}
+
+int run_config_check(const run_config *cfg, char *err, size_t err_len) {
+    for (int mi = 0; mi < cfg->n_models; mi++) {
+        const run_model *rm = &cfg->models[mi];
+        tb_family fam = TB_FAMILY_LLAVA_OV;
+        tb_family_parse(rm->family, &fam);
+        /* the LLM depth from the checkpoint's config.json when it is there (layer knobs are
+         * checked against it); else the 7B models' 28 */
+        char cpath[RUN_PATH + 16], e[512];
+        fl_model fm;
+        snprintf(cpath, sizeof cpath, "%s/config.json", rm->path);
+        int n_layers = fl_model_from_config(cpath, &fm, e, sizeof e) == 0 ? fm.n_layers : 28;
+        tg_model_layout lay = tg_model_layout_default(fam, n_layers, 0);
+        for (int bi = 0; bi < cfg->n_benches; bi++)
+            if (check_prompt(cfg, rm, &cfg->benches[bi], err, err_len)) return -1;
+        for (int k = 0; k < cfg->n_methods; k++) {
+            const run_method *m = &cfg->methods[k];
+            if (reg_method_no_ratio(m->name)) {
+                if (check_method(cfg, rm, &lay, m, 1.0, err, err_len)) return -1;
+                continue;
+            }
+            for (int ri = 0; ri < cfg->n_ratios; ri++)
+                if (check_method(cfg, rm, &lay, m, cfg->ratios[ri], err, err_len)) return -1;
+        }
+    }
+    return 0;
 }
 
 static int parse_config(const char *path, const cJSON *root, run_config *cfg, char *err, size_t err_len) {

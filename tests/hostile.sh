@@ -108,5 +108,29 @@ as_reader "$BIN" merge "$T/w/merged.db" "$T/ro/study.db" > "$T/out" 2> "$T/err";
 chmod 0755 "$T/ro"; chmod 0644 "$T/ro/study.db"
 check "db: a read-only WAL shard merges" bash -c "[ $rc -eq 0 ] && grep -q '2 new runs' '$T/out'" 
 
+# --- run --dry-run checks what the real run would refuse on every sample --------------------------
+cfg() {  # cfg FILE METHOD_JSON [CONVENTION] [BENCH] [FAMILY]
+  printf '{"models": [{"name": "t", "path": "%s", "family": "%s"}], "benchmarks": [{"name": "%s", "manifest": "%s", "convention": "%s"}], "methods": [%s], "ratios": [0.5]}' \
+    "$T/tiny" "${5:-llava-ov}" "${4:-mvbench}" "$FIX/mvbench" "${3:-vlmevalkit}" "$2" > "$1"
+}
+cfg "$T/c-ok.json" '{"name": "fastv", "params": {"k": 2}}'
+"$BIN" run --config "$T/c-ok.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
+check "dry-run: a good config -> 0" bash -c "[ $rc -eq 0 ] && grep -q 'method fastv' '$T/out'"
+cfg "$T/c-k.json" '{"name": "fastv", "params": {"k": 99}}'
+"$BIN" run --config "$T/c-k.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
+check "dry-run: an out-of-range parameter -> 1 naming it" bash -c "[ $rc -eq 1 ] && grep -q 'method fastv {\"k\":99} at ratio 0.5' '$T/err' && one_line '$T/err'"
+cfg "$T/c-u.json" '{"name": "tango", "params": {"bogus": 1}}'
+"$BIN" run --config "$T/c-u.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
+check "dry-run: an unknown parameter -> 1 naming it" bash -c "[ $rc -eq 1 ] && grep -q 'bogus' '$T/err' && one_line '$T/err'"
+"$BIN" run --config "$T/c-u.json" --db "$T/c-u.db" > "$T/out" 2> "$T/err"; rc=$?
+check "run: an unknown parameter -> 1 before anything is stored" bash -c "[ $rc -eq 1 ] && grep -q 'bogus' '$T/err' && [ ! -e '$T/c-u.db' ]"
+cfg "$T/c-mlvu.json" '{"name": "full"}' lmms-eval mlvu
+sed -i "s|$FIX/mvbench|$FIX/mlvu|" "$T/c-mlvu.json"
+"$BIN" run --config "$T/c-mlvu.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
+check "dry-run: lmms-eval prompts for MLVU -> 1" bash -c "[ $rc -eq 1 ] && grep -q 'convention lmms-eval' '$T/err' && one_line '$T/err'"
+cfg "$T/c-vid.json" '{"name": "full"}' lmms-eval mvbench llava-video
+"$BIN" run --config "$T/c-vid.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
+check "dry-run: lmms-eval prompts for LLaVA-Video -> 1" bash -c "[ $rc -eq 1 ] && grep -q 'llava-video' '$T/err' && one_line '$T/err'"
+
 echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

@@ -1,8 +1,10 @@
 /* fuzz_run_config.c - the `tango-bench run` config (harness/run_config.c): JSON, ${VAR} and
- * ${VAR:-default} expansion, every field's checks, the methods' parameters, printing the grid.
+ * ${VAR:-default} expansion, every field's checks, the methods' parameters, printing the grid,
+ * and run_config_check (each method run once with its parameters, prompts per convention).
  * TB_MODELS and TB_DATA are set, TB_UNSET is not. */
 #include "tests/fuzz/fuzz_util.h"
 
+#include "harness/run_config.h"
 #include "harness/runner.h"
 
 static FILE *sink;
@@ -26,6 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (run_config_load(p, &cfg, err, sizeof err) == 0) {
         (void)run_config_n_runs(cfg);
         run_config_print(cfg, sink);
+        /* every method with its fuzzed parameters on a synthetic video (bounded: long videos
+         * only make it slower, not different) */
+        int small = 1;
+        for (int i = 0; i < cfg->n_models; i++) small &= cfg->models[i].n_frames <= 64;
+        if (small) (void)run_config_check(cfg, err, sizeof err);
     }
     run_config_free(cfg);
     return 0;
