@@ -123,7 +123,21 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
             st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: files[%zu]: expected path, task, size, sha256", mpath, n);
             goto out;
         }
-        if ((st = ds_check_rel_path(p->valuestring, "files[].path", err, err_len))) goto out;
+        char why[512];
+        if ((st = ds_check_rel_path(p->valuestring, "path", why, sizeof why))) {
+            ds_fail(err, err_len, st, "%s: files[%zu]: %s", mpath, n, why);
+            goto out;
+        }
+        /* a file listed twice would load its samples twice */
+        const cJSON *prev;
+        cJSON_ArrayForEach(prev, files) {
+            if (prev == f) break;
+            if (!strcmp(cJSON_GetObjectItemCaseSensitive(prev, "path")->valuestring, p->valuestring)) {
+                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: files[%zu]: '%s' is listed twice (fetch again with --force)",
+                             mpath, n, p->valuestring);
+                goto out;
+            }
+        }
         char *full = ds_path_join(dir, p->valuestring);
         if (!full) {
             st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "common/redact.h"
+#include "common/sha256.h"
 #include "datasets/datasets.h"
 #include "engine/engine.h"
 #include "engine/llm.h"
@@ -424,6 +425,42 @@ static void test_store_open_read(void **state) {
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* Regression (issue 14): a cache manifest listing a file twice loaded its samples twice. */
+static void test_cache_manifest_duplicate(void **state) {
+    (void)state;
+    char d[1200], p[1400], err[1024], cmd[3000];
+    snprintf(d, sizeof d, "%s/cache/mvbench/main/json", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp tests/fixtures/datasets/mvbench/action_sequence.json '%s/'", d, d);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p, sizeof p, "%s/action_sequence.json", d);
+    char sha[65];
+    int64_t size = 0;
+    assert_int_equal(tb_sha256_file(p, sha, &size, err, sizeof err), 0);
+    char entry[600], man[2000];
+    snprintf(entry, sizeof entry, "{\"path\": \"json/action_sequence.json\", \"task\": \"action_sequence\", "
+                                  "\"size\": %lld, \"sha256\": \"%s\"}",
+             (long long)size, sha);
+    for (int twice = 0; twice < 2; twice++) {
+        snprintf(man, sizeof man, "{\"benchmark\": \"mvbench\", \"revision\": \"main\", \"files\": [%s%s%s]}", entry,
+                 twice ? ", " : "", twice ? entry : "");
+        snprintf(p, sizeof p, "%s/cache/mvbench/main/manifest.json", dir);
+        write_file(p, man);
+        ds_load_params lp = ds_load_default_params();
+        snprintf(p, sizeof p, "%s/cache", dir);
+        lp.cache_dir = p;
+        ds_sample_set *set = NULL;
+        int st = ds_samples_load(DS_BENCH_MVBENCH, &lp, &set, err, sizeof err);
+        if (!twice) {
+            if (st) fail_msg("%s", err);
+            assert_int_equal(ds_sample_set_count(set), 1);
+            ds_sample_set_free(set);
+        } else {
+            assert_int_equal(st, DS_ERR_SCHEMA);
+            if (!strstr(err, "manifest.json: files[1]: 'json/action_sequence.json' is listed twice")) fail_msg("%s", err);
+        }
+    }
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("hostile"));
@@ -438,6 +475,7 @@ int main(void) {
         cmocka_unit_test(test_nonfinite_weights),
         cmocka_unit_test(test_nonfinite_inputs_and_positions),
         cmocka_unit_test(test_store_open_read),
+        cmocka_unit_test(test_cache_manifest_duplicate),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
