@@ -7,6 +7,7 @@
  * row_idx order) and manifest.json, written last, listing each file with its task, size and
  * sha256. An entry without manifest.json is incomplete and is never read. The token is never
  * written anywhere. */
+#include "common/check.h"
 #include "common/redact.h"
 #include "common/sha256.h"
 #include "datasets/ds_internal.h"
@@ -222,8 +223,11 @@ int ds_rows_page_take(ds_rows *acc, const char *url, const char *body, size_t le
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(page, "rows");
     const cJSON *features = cJSON_GetObjectItemCaseSensitive(page, "features");
     if (!cJSON_IsObject(page) || cJSON_IsString(perr)) {
+        /* the server's text, quoted: no raw newline or terminal escape reaches the user */
+        char q[400];
         st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: %s", url,
-                     cJSON_IsString(perr) ? perr->valuestring : "expected a JSON object");
+                     cJSON_IsString(perr) ? tb_quote(q, sizeof q, perr->valuestring, strlen(perr->valuestring))
+                                          : "expected a JSON object");
     } else if (cJSON_IsTrue(partial)) {
         st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial' is true (the viewer could not page the whole split)", url);
     } else if (partial && !cJSON_IsBool(partial)) {

@@ -3,6 +3,7 @@
  * EVP). No network here (ds_http.c). */
 #include "datasets/ds_internal.h"
 
+#include "common/check.h"
 #include "common/file.h"
 
 #include <libavutil/error.h>
@@ -199,23 +200,24 @@ char *ds_path_join(const char *a, const char *b) {
 
 int ds_check_rel_path(const char *rel, const char *field, char *err, size_t err_len) {
     if (!rel || !*rel) return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': empty video path", field);
+    char q[300];
+    tb_quote(q, sizeof q, rel, strlen(rel)); /* quoted: the value comes from a record */
     if (rel[0] == '/' || rel[0] == '~')
         return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': absolute video path '%s' escapes the videos root",
-                       field, rel);
+                       field, q);
     for (const unsigned char *c = (const unsigned char *)rel; *c; c++)
         if (*c < 0x20 || *c == '\\' || *c == 0x7f)
-            return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path has a control character or backslash",
-                           field);
+            return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path '%s' has a control character or backslash",
+                           field, q);
     const char *s = rel;
     while (*s) {
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         if (n == 2 && s[0] == '.' && s[1] == '.')
             return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path '%s' escapes the videos root ('..')",
-                           field, rel);
+                           field, q);
         if (!e) break;
         s = e + 1;
     }
     return DS_OK;
 }
-

@@ -361,10 +361,12 @@ static int parse_lmms(const cJSON *root, eng_config *cfg, const char *src, char 
             cfg->pool_mode = ENG_POOL_BILINEAR;
         else if (strcmp(s, "average") == 0)
             cfg->pool_mode = ENG_POOL_AVERAGE;
-        else if (strcmp(s, "max") == 0)
-            cfg->pool_mode = ENG_POOL_MAX;
         else {
-            cfg_err(err, err_len, "%s: field mm_spatial_pool_mode: unsupported value \"%.40s\"", src, s);
+            /* "max" is LLaVA-NeXT's third mode, but no LLaVA-OneVision or LLaVA-Video checkpoint
+             * uses it and the engine has no kernel for it: refused here, naming the file, rather
+             * than at the first encode */
+            cfg_err(err, err_len, "%s: field mm_spatial_pool_mode: unsupported value \"%.40s\" (bilinear or average)",
+                    src, s);
             return -1;
         }
     }

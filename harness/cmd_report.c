@@ -13,6 +13,7 @@ static int parse_formats(const char *s, const char **bad) {
     int bits = 0;
     static const struct { const char *name; int bit; } names[] = {
         {"md", REP_MD}, {"tex", REP_TEX}, {"csv", REP_CSV}, {"html", REP_HTML}};
+    *bad = s;
     while (*s) {
         size_t len = strcspn(s, ",");
         int found = 0;
@@ -51,7 +52,9 @@ int cmd_report(int argc, char **argv) {
     if (st != CLI_OK) return cli_exit_code(st);
     const char *bad = NULL;
     p.formats = parse_formats(formats, &bad);
-    if (!p.formats) return cli_usage_error(&spec, "--format: unknown format in '%s' (md, tex, csv, html)", bad);
+    if (!p.formats)
+        return cli_usage_error(&spec, "--format '%s': %s (md, tex, csv, html)", formats,
+                               *bad ? "unknown format" : "no format named");
     if (!strcmp(perf, "mean-rel")) p.perf = REP_PERF_MEAN_REL;
     else if (!strcmp(perf, "rel-avg")) p.perf = REP_PERF_REL_AVG;
     else return cli_usage_error(&spec, "--perf '%s' is not one of mean-rel, rel-avg", perf);

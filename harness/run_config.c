@@ -22,35 +22,58 @@
 /* One line into err; evaluates to -1. */
 #define fail(err, err_len, ...) (tb_set_err(err, err_len, __VA_ARGS__), -1)
 
-/* Copies src to dst expanding ${VAR} and ${VAR:-default}. Returns 0, or -1 when the result does
- * not fit or a reference is unterminated or names an unset variable without a default. */
-static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t bad_len) {
+/* The '}' closing the "${" at p (nested "${...}" in a default skipped), or NULL. */
+static const char *closing_brace(const char *p) {
+    int depth = 0;
+    for (const char *q = p; *q; q++) {
+        if (q[0] == '$' && q[1] == '{') {
+            depth++;
+            q++;
+        } else if (*q == '}' && --depth == 0) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* Copies src[0..len) to dst expanding ${VAR} and ${VAR:-default}; a default may itself hold
+ * references (${A:-${B}}, expanded only when used). Returns 0, or -1 when the result does not fit,
+ * a reference is unterminated or names an unset variable without a default, or defaults nest
+ * deeper than 8. */
+static int expand_range(const char *src, size_t len, char *dst, size_t n, int depth, char *bad, size_t bad_len) {
     size_t j = 0;
-    for (const char *p = src; *p;) {
-        if (p[0] == '$' && p[1] == '{') {
-            const char *end = strchr(p + 2, '}');
-            if (!end) {
-                snprintf(bad, bad_len, "unterminated ${ in '%s'", src);
+    const char *end_src = src + len;
+    if (depth > 8) {
+        snprintf(bad, bad_len, "defaults nested too deeply in '%.80s'", src);
+        return -1;
+    }
+    for (const char *p = src; p < end_src;) {
+        if (p + 1 < end_src && p[0] == '$' && p[1] == '{') {
+            const char *end = closing_brace(p);
+            if (!end || end >= end_src) {
+                snprintf(bad, bad_len, "unterminated ${ in '%.*s'", (int)len, src);
                 return -1;
             }
-            char name[128];
             const char *colon = strstr(p + 2, ":-");
-            const char *name_end = colon && colon < end ? colon : end;
+            if (colon && colon > end) colon = NULL;
+            const char *name_end = colon ? colon : end;
+            char name[128];
             snprintf(name, sizeof name, "%.*s", (int)(name_end - (p + 2)), p + 2);
             const char *val = getenv(name);
-            char def[RUN_PATH] = "";
-            if (colon && colon < end) snprintf(def, sizeof def, "%.*s", (int)(end - colon - 2), colon + 2);
+            char def[RUN_PATH];
             if (!val || !*val) {
-                if (!(colon && colon < end)) {
-                    snprintf(bad, bad_len, "environment variable %s is not set (in '%s')", name, src);
+                if (!colon) {
+                    snprintf(bad, bad_len, "environment variable %s is not set (in '%.*s')", name, (int)len, src);
                     return -1;
                 }
+                if (expand_range(colon + 2, (size_t)(end - colon - 2), def, sizeof def, depth + 1, bad, bad_len))
+                    return -1;
                 val = def;
             }
-            size_t len = strlen(val);
-            if (j + len >= n) goto too_long;
-            memcpy(dst + j, val, len);
-            j += len;
+            size_t vl = strlen(val);
+            if (j + vl >= n) goto too_long;
+            memcpy(dst + j, val, vl);
+            j += vl;
             p = end + 1;
             continue;
         }
@@ -62,6 +85,10 @@ static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t ba
 too_long:
     snprintf(bad, bad_len, "value too long: '%.80s...'", src);
     return -1;
+}
+
+static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t bad_len) {
+    return expand_range(src, strlen(src), dst, n, 0, bad, bad_len);
 }
 
 /* Reads an optional string field (expanded) into dst; absent or null leaves dst as it is. */

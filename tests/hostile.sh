@@ -132,5 +132,22 @@ cfg "$T/c-vid.json" '{"name": "full"}' lmms-eval mvbench llava-video
 "$BIN" run --config "$T/c-vid.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
 check "dry-run: lmms-eval prompts for LLaVA-Video -> 1" bash -c "[ $rc -eq 1 ] && grep -q 'llava-video' '$T/err' && one_line '$T/err'"
 
+# --- unclear messages ----------------------------------------------------------------------------
+"$BIN" report --db "$T/shard0.db" --format "" --out "$T/rep" > "$T/out" 2> "$T/err"; rc=$?
+check "message: report --format '' -> 2, no (null)" bash -c "[ $rc -eq 2 ] && grep -q \"format '': no format named\" '$T/err' && ! grep -q null '$T/err'"
+"$BIN" flops --method nosuch --ratio 0.1 > "$T/out" 2> "$T/err"; rc=$?
+check "message: flops --method nosuch -> 2 listing the methods" bash -c "[ $rc -eq 2 ] && grep -q \"'nosuch' is not a known method (tango, fastv\" '$T/err'"
+"$BIN" make-tiny-model "$T/tiny-max" > /dev/null
+sed -i 's/"mm_spatial_pool_mode":[^,]*/"mm_spatial_pool_mode": "max"/' "$T/tiny-max/config.json"
+npy "$T/px1.npy" f4 1,3,100,100 0.25
+"$BIN" encode --model "$T/tiny-max" --pixels "$T/px1.npy" --out "$T/enc2" > "$T/out" 2> "$T/err"; rc=$?
+check "message: mm_spatial_pool_mode max -> 1 naming config.json" bash -c "[ $rc -eq 1 ] && grep -q 'tiny-max/config.json: field mm_spatial_pool_mode: unsupported value \"max\"' '$T/err' && one_line '$T/err'"
+printf '{"models": [{"name": "t", "path": "${TB_UNSET_X:-${TB_NESTED}}/m"}], "benchmarks": [{"name": "mvbench", "manifest": "m"}], "methods": [{"name": "full"}]}' > "$T/c-env.json"
+TB_NESTED=/nested "$BIN" run --config "$T/c-env.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
+check "message: \${A:-\${B}} expands without a stray brace" bash -c "[ $rc -eq 0 ] && grep -q 'model t: /nested/m (' '$T/out'"
+mkdir -p "$T/badtok" && echo '{"a": 0, "b": 1}' > "$T/badtok/vocab.json" && printf '\x01\x1b[31mX\xff a\n' > "$T/badtok/merges.txt"
+"$BIN" tokenize --tokenizer "$T/badtok" --text hi > "$T/out" 2> "$T/err"; rc=$?
+check "message: a binary merges.txt is quoted, not echoed raw" bash -c "[ $rc -eq 1 ] && grep -q 'unknown token \"\\\\x01\\\\x1b\[31mX\\\\xff\"' '$T/err' && ! grep -q \$'\\x1b' '$T/err'"
+
 echo "TB-RESULT: $pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

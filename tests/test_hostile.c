@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <sqlite3.h>
 
+#include "common/check.h"
 #include "common/redact.h"
 #include "common/sha256.h"
 #include "datasets/datasets.h"
+#include "datasets/ds_internal.h"
 #include "engine/engine.h"
 #include "engine/llm.h"
 #include "engine/safetensors.h"
@@ -461,6 +463,27 @@ static void test_cache_manifest_duplicate(void **state) {
     }
 }
 
+/* Regression (issue 14): the dataset viewer's "error" string reached the terminal raw (newlines,
+ * escape sequences). It is quoted (tb_quote). */
+static void test_viewer_error_quoted(void **state) {
+    (void)state;
+    ds_rows acc;
+    assert_int_equal(ds_rows_init(&acc), DS_OK);
+    const char *body = "{\"error\": \"bad\\nline \\u001b[2J\\u001b]0;pwned\\u0007 \\\"q\\\" caf\\u00e9\"}";
+    char err[512];
+    int got = 0;
+    assert_int_equal(ds_rows_page_take(&acc, "http://x/rows", body, strlen(body), &got, err, sizeof err),
+                     DS_ERR_SCHEMA);
+    ds_rows_free(&acc);
+    assert_null(strchr(err, '\n'));
+    assert_null(strchr(err, 0x1b));
+    assert_null(strchr(err, 0x07));
+    if (!strstr(err, "http://x/rows: bad\\nline \\x1b[2J\\x1b]0;pwned\\x07 \\\"q\\\" caf\xc3\xa9")) fail_msg("%s", err);
+    char q[16];
+    assert_string_equal(tb_quote(q, sizeof q, "abcdefghijklmnopqrstuvwxyz", 26), "abcdefghijkl...");
+    assert_string_equal(tb_quote(q, sizeof q, "\xe2\x82", 2), "\\xe2\\x82"); /* a cut UTF-8 sequence */
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("hostile"));
@@ -476,6 +499,7 @@ int main(void) {
         cmocka_unit_test(test_nonfinite_inputs_and_positions),
         cmocka_unit_test(test_store_open_read),
         cmocka_unit_test(test_cache_manifest_duplicate),
+        cmocka_unit_test(test_viewer_error_quoted),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
