@@ -135,7 +135,7 @@ int cmd_encode(int argc, char **argv) {
             fprintf(stderr, "tango-bench encode: cache key too long\n");
             goto out;
         }
-        cache_state = fcache_lookup(cache_dir, key, &o, &ts, &n_ts, err, sizeof err);
+        cache_state = fcache_lookup(cache_dir, key, &vi, video ? n_frames : 0, &o, &ts, &n_ts, err, sizeof err);
         if (cache_state < 0) {
             fprintf(stderr, "tango-bench encode: %s\n", err);
             goto out;

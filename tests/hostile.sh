@@ -132,6 +132,18 @@ cfg "$T/c-vid.json" '{"name": "full"}' lmms-eval mvbench llava-video
 "$BIN" run --config "$T/c-vid.json" --dry-run > "$T/out" 2> "$T/err"; rc=$?
 check "dry-run: lmms-eval prompts for LLaVA-Video -> 1" bash -c "[ $rc -eq 1 ] && grep -q 'llava-video' '$T/err' && one_line '$T/err'"
 
+# --- the feature cache serves only what the request would compute --------------------------------
+"$BIN" synth "$T/syn" > /dev/null
+"$BIN" make-tiny-model "$T/tiny-fc" > /dev/null
+V=$(find "$T/syn" -name '*.mp4' | sort | head -1)
+"$BIN" encode --model "$T/tiny-fc" --video "$V" --frames 2 --cache "$T/fc" --out "$T/e2" > /dev/null 2>&1
+e2=$(ls "$T/fc")
+"$BIN" encode --model "$T/tiny-fc" --video "$V" --frames 6 --cache "$T/fc" --out "$T/e6" > /dev/null 2>&1
+e6=$(ls "$T/fc" | grep -v "$e2")
+for f in "$T/fc/$e2"/*.npy; do cp "$f" "$T/fc/$e6/"; done   # a self-consistent 2-frame entry under the 6-frame key
+"$BIN" encode --model "$T/tiny-fc" --video "$V" --frames 6 --cache "$T/fc" --out "$T/e6b" > "$T/out" 2> "$T/err"; rc=$?
+check "feature cache: a tampered self-consistent entry is refused" bash -c "[ $rc -eq 1 ] && grep -q 'info.npy: 2 frames of' '$T/err' && grep -q '(6 frames' '$T/err'"
+
 # --- unclear messages ----------------------------------------------------------------------------
 "$BIN" report --db "$T/shard0.db" --format "" --out "$T/rep" > "$T/out" 2> "$T/err"; rc=$?
 check "message: report --format '' -> 2, no (null)" bash -c "[ $rc -eq 2 ] && grep -q \"format '': no format named\" '$T/err' && ! grep -q null '$T/err'"
