@@ -156,7 +156,9 @@ typedef struct {
 ds_load_params ds_load_default_params(void);
 
 /* Loads every sample of a benchmark, from p->manifest when set, else from the cache written by
- * ds_fetch (never touches the network). Records are validated field by field; the first bad one
+ * ds_fetch (never touches the network; every cache file must have the size and the SHA-256 its
+ * cache manifest lists, DS_ERR_CHECKSUM otherwise: the bytes are hashed for the content digest
+ * anyway). Records are validated field by field; the first bad one
  * fails the whole load with a message naming the file, record and field. Video paths that are
  * absolute or contain ".." are rejected (DS_ERR_PATH).
  *   manifest forms: videomme: JSON array of rows, JSON Lines, a rows-API page, or a directory of

@@ -74,8 +74,9 @@ static char *entry_dir(ds_bench bench, const char *cache, const char *rev) {
  * Cache entry reading / verification
  */
 int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char ***paths_out, char ***tasks_out,
-                   size_t *n_out, int verify_sha, char *err, size_t err_len) {
+                   char ***shas_out, size_t *n_out, int verify_sha, char *err, size_t err_len) {
     *paths_out = *tasks_out = NULL;
+    if (shas_out) *shas_out = NULL;
     *n_out = 0;
     int st = check_revision(rev, err, err_len);
     if (st) return st;
@@ -88,7 +89,7 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
     char *text = NULL;
     size_t len = 0;
     cJSON *m = NULL;
-    char **paths = NULL, **tasks = NULL;
+    char **paths = NULL, **tasks = NULL, **shas = NULL;
     size_t n = 0;
     if (!ds_exists(mpath)) {
         st = ds_fail(err, err_len, DS_ERR_NOT_CACHED,
@@ -110,7 +111,8 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
     size_t cap = (size_t)cJSON_GetArraySize(files);
     paths = calloc(cap ? cap : 1, sizeof *paths);
     tasks = calloc(cap ? cap : 1, sizeof *tasks);
-    if (!paths || !tasks) {
+    shas = calloc(cap ? cap : 1, sizeof *shas);
+    if (!paths || !tasks || !shas) {
         st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -146,7 +148,12 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
         }
         paths[n] = full;
         tasks[n] = cJSON_IsString(t) ? ds_strdup(t->valuestring) : NULL;
+        shas[n] = ds_strdup(sh->valuestring);
         n++;
+        if (!shas[n - 1]) {
+            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+            goto out;
+        }
         struct stat stt;
         if (stat(full, &stt) != 0) {
             st = ds_fail(err, err_len, DS_ERR_NOT_CACHED, "cache entry %s is missing %s (fetch again)", dir, p->valuestring);
@@ -176,6 +183,11 @@ out:
     free(text);
     free(mpath);
     free(dir);
+    if (st || !shas_out) {
+        for (size_t i = 0; i < n; i++) free(shas[i]);
+        free(shas);
+        shas = NULL;
+    }
     if (st) {
         for (size_t i = 0; i < n; i++) {
             free(paths[i]);
@@ -187,6 +199,7 @@ out:
     }
     *paths_out = paths;
     *tasks_out = tasks;
+    if (shas_out) *shas_out = shas;
     *n_out = n;
     return DS_OK;
 }
@@ -608,7 +621,7 @@ static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info 
         char **paths = NULL, **tasks = NULL;
         size_t n = 0;
         char cerr[1024] = "";
-        int cst = ds_cache_files(bench, cache, rev, &paths, &tasks, &n, 1, cerr, sizeof cerr);
+        int cst = ds_cache_files(bench, cache, rev, &paths, &tasks, NULL, &n, 1, cerr, sizeof cerr);
         if (cst == DS_OK) {
             for (size_t i = 0; i < n && st == DS_OK; i++) {
                 struct stat stt;

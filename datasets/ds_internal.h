@@ -95,10 +95,11 @@ int ds_rows_assemble(const ds_rows *r, char **json, size_t *len, char *err, size
  * count (0 for videomme, which is paged through the rows API). Pointers are static. */
 size_t ds_remote_files(ds_bench b, const char **paths, const char **tasks, size_t max);
 /* Reads <cache>/<bench>/<rev>/manifest.json, checks every listed file's size (and sha256 when
- * verify_sha) and returns malloc'd absolute paths and task stems (caller frees each and the
- * arrays). DS_ERR_NOT_CACHED when the entry is missing or incomplete. */
-int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char ***paths, char ***tasks, size_t *n,
-                   int verify_sha, char *err, size_t err_len);
+ * verify_sha) and returns malloc'd absolute paths, task stems and, when shas is not NULL, the
+ * manifest's sha256 of each (caller frees each and the arrays). DS_ERR_NOT_CACHED when the entry
+ * is missing or incomplete. */
+int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char ***paths, char ***tasks,
+                   char ***shas, size_t *n, int verify_sha, char *err, size_t err_len);
 
 /* ---- sample set internals ------------------------------------------------------------------- */
 struct ds_sample_set {

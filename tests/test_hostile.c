@@ -427,7 +427,9 @@ static void test_store_open_read(void **state) {
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-/* Regression (issue 14): a cache manifest listing a file twice loaded its samples twice. */
+/* Regressions (issue 14): a cache manifest listing a file twice loaded its samples twice; loading
+ * from the cache checked sizes only, so a same-size edit was used (samples --cache now checks the
+ * SHA-256 too, as fetch --offline does). */
 static void test_cache_manifest_duplicate(void **state) {
     (void)state;
     char d[1200], p[1400], err[1024], cmd[3000];
@@ -461,6 +463,22 @@ static void test_cache_manifest_duplicate(void **state) {
             if (!strstr(err, "manifest.json: files[1]: 'json/action_sequence.json' is listed twice")) fail_msg("%s", err);
         }
     }
+    /* one entry again, then one byte of the file changed (same size) */
+    snprintf(man, sizeof man, "{\"benchmark\": \"mvbench\", \"revision\": \"main\", \"files\": [%s]}", entry);
+    snprintf(p, sizeof p, "%s/cache/mvbench/main/manifest.json", dir);
+    write_file(p, man);
+    snprintf(p, sizeof p, "%s/action_sequence.json", d);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, -3, SEEK_END), 0);
+    fputc(' ', f);
+    fclose(f);
+    ds_load_params lp = ds_load_default_params();
+    snprintf(p, sizeof p, "%s/cache", dir);
+    lp.cache_dir = p;
+    ds_sample_set *set = NULL;
+    assert_int_equal(ds_samples_load(DS_BENCH_MVBENCH, &lp, &set, err, sizeof err), DS_ERR_CHECKSUM);
+    if (!strstr(err, "action_sequence.json: sha256") || !strstr(err, "the cache manifest says")) fail_msg("%s", err);
 }
 
 /* Regression (issue 14): the dataset viewer's "error" string reached the terminal raw (newlines,
