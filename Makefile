@@ -118,6 +118,11 @@ $(OUT)/tests/%: tests/%.c $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka
 
+# The allocation-failure test routes every allocation of the library through its own counting
+# allocator (tests/test_alloc_fail.c); only that binary is linked so.
+ALLOC_WRAP := malloc calloc realloc free strdup strndup aligned_alloc
+$(OUT)/tests/test_alloc_fail: LDFLAGS += $(foreach f,$(ALLOC_WRAP),-Wl,--wrap=$(f))
+
 $(OUT)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(LIB) -o $@ $(LDLIBS)

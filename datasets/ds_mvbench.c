@@ -74,7 +74,11 @@ int ds_adapt_mvbench(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sa
             int pick = -1;
             for (int i = 0; i < 4 && pick < 0; i++) {
                 char *p = order[i] ? ds_path_join(a->root, order[i]) : NULL;
-                if (p && ds_exists(p)) pick = i;
+                if (!p) { /* not "absent": another candidate would be picked silently */
+                    for (int j = 0; j < 4; j++) free(order[j]);
+                    return DS_ERR_NOMEM;
+                }
+                if (ds_exists(p)) pick = i;
                 free(p);
             }
             if (pick > 0) { /* move the existing one first so resolve_video picks it */

@@ -168,7 +168,7 @@ static int adapt_one(ds_bench b, const ds_rctx *c, const ds_actx *a, const cJSON
         s.error = ds_strndup(c->err, strlen(c->err));
         st = s.id && s.error ? DS_OK : DS_ERR_NOMEM;
     }
-    if (st == DS_OK) st = set_push(set, &s);
+    if (st == DS_OK && (st = set_push(set, &s)) != DS_OK) ds_fail(c->err, c->err_len, st, "out of memory");
     if (st != DS_OK) sample_clear(&s);
     return st;
 }
@@ -426,7 +426,7 @@ static int load_dir(ds_bench bench, const char *dir_in, const ds_load_params *p,
     for (size_t k = 0; st == DS_OK && n == 0 && k < 2; k++) {
         char *sub = ds_path_join(dir_in, subs[k]);
         if (!sub) {
-            st = DS_ERR_NOMEM;
+            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
             break;
         }
         if (ds_is_dir(sub)) {
@@ -463,7 +463,11 @@ static int load_dir(ds_bench bench, const char *dir_in, const ds_load_params *p,
             if (used[i]) continue;
             if (pass < n_order) {
                 char *stem = file_stem(names[i]);
-                int match = stem && !strcmp(stem, order[pass]);
+                if (!stem) { /* not "no match": the official order would change silently */
+                    st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                int match = !strcmp(stem, order[pass]);
                 free(stem);
                 if (!match) continue;
             } else if (bench == DS_BENCH_LONGVIDEOBENCH && n_order && ds_sample_set_count(*set) > 0) {
