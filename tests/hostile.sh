@@ -144,6 +144,18 @@ for f in "$T/fc/$e2"/*.npy; do cp "$f" "$T/fc/$e6/"; done   # a self-consistent 
 "$BIN" encode --model "$T/tiny-fc" --video "$V" --frames 6 --cache "$T/fc" --out "$T/e6b" > "$T/out" 2> "$T/err"; rc=$?
 check "feature cache: a tampered self-consistent entry is refused" bash -c "[ $rc -eq 1 ] && grep -q 'info.npy: 2 frames of' '$T/err' && grep -q '(6 frames' '$T/err'"
 
+# --- a full disk mid-run: the run stops with an error, nothing is lost, a rerun completes ---------
+printf '{"models": [{"name": "t", "path": "%s", "frames": 2}], "benchmarks": [{"name": "mvbench", "manifest": "%s", "videos": "%s", "max_new_tokens": 2}], "methods": [{"name": "full"}]}' \
+  "$T/tiny-fc" "$T/syn/json" "$T/syn/videos" > "$T/c-full.json"
+"$BIN" run --config "$T/c-full.json" --db "$T/ref.db" --quiet > /dev/null 2>&1
+(trap '' XFSZ; ulimit -f 200; exec "$BIN" run --config "$T/c-full.json" --db "$T/full.db" --quiet) > "$T/out" 2> "$T/err"; rc=$?
+rows=$(sqlite3 "$T/full.db" "SELECT count(*) FROM samples")
+check "disk full: the run stops with an error naming the database" bash -c "[ $rc -eq 1 ] && grep -q 'full.db: committing a sample' '$T/err' && [ $rows -gt 0 ] && [ $rows -lt 16 ]"
+check "disk full: the database is intact" test "$(sqlite3 "$T/full.db" 'PRAGMA integrity_check')" = ok
+"$BIN" run --config "$T/c-full.json" --db "$T/full.db" --quiet > /dev/null 2>&1
+rowdump() { sqlite3 "$1" "SELECT s.sample_id, s.status, s.correct, quote(s.raw_output), (SELECT count(*) FROM timings t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id), (SELECT count(*) FROM layer_tokens t WHERE t.run_key = s.run_key AND t.sample_id = s.sample_id) FROM samples s ORDER BY 1"; }
+check "disk full: after a rerun, exactly the rows of an uninterrupted run" diff <(rowdump "$T/ref.db") <(rowdump "$T/full.db")
+
 # --- unclear messages ----------------------------------------------------------------------------
 "$BIN" report --db "$T/shard0.db" --format "" --out "$T/rep" > "$T/out" 2> "$T/err"; rc=$?
 check "message: report --format '' -> 2, no (null)" bash -c "[ $rc -eq 2 ] && grep -q \"format '': no format named\" '$T/err' && ! grep -q null '$T/err'"

@@ -400,7 +400,7 @@ static int setup(void **state) {
     cJSON_InitHooks(&hooks);
     snprintf(g_dir, sizeof g_dir, "%s", tb_test_dir("alloc_fail"));
     snprintf(g_model, sizeof g_model, "%s/tiny", g_dir);
-    char cmd[8192], out[4096];
+    char cmd[6000], out[4096];
     snprintf(cmd, sizeof cmd, "%s make-tiny-model '%s'", tb_test_bin(), g_model);
     if (tb_test_run(cmd, out, sizeof out) != 0) return -1;
     /* a vocab.json + merges.txt tokenizer (from the tiny model's tokenizer.json) */
