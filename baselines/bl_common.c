@@ -15,6 +15,12 @@ bl_geometry bl_geometry_default(tb_family family, int n_layers) {
     g.newline = tg_model_layout_default(family, n_layers, 0).newline;
     g.n_frames = family == TB_FAMILY_LLAVA_VIDEO ? 64 : 32;
     g.grid_h = g.grid_w = family == TB_FAMILY_LLAVA_VIDEO ? 13 : 14;
+    if (family == TB_FAMILY_QWEN25_VL) { /* 32 frames = 16 slices of a 16:9 video at 448^2: 336x588 px,
+                                           12 x 21 merged units (spec qwen25vl.md §2.2) */
+        g.n_frames = 16;
+        g.grid_h = 12;
+        g.grid_w = 21;
+    }
     g.n_layers = n_layers;
     g.account = BL_ACCOUNT_SEQ;
     return g;

@@ -356,6 +356,14 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
     bl_ctx c;
     int st = bl_ctx_init(&c, "fastvid", in, bl_fastvid_keys, err, err_len);
     if (st) return st;
+    if (c.family == TB_FAMILY_QWEN25_VL) {
+        /* FastVID's Qwen2.5-VL code is a different algorithm (per-slice budgets on the last slice
+         * of each sub-segment, reversed context budgets, a shared segment merge pool; spec
+         * qwen25vl.md §8): running the LLaVA algorithm here would mislabel the row */
+        tb_set_err(err, err_len, "fastvid: the official Qwen2.5-VL variant (spec qwen25vl.md §8) is not implemented "
+                                 "yet; the LLaVA algorithm is not run in its place");
+        return TG_ERR_INPUT;
+    }
     fv_params p = {.c = 8, .p = 4, .tau = 0.9, .d = 0.4, .beta = 0.6};
     if ((st = tg_param_int(in, "c", 1, 1000000, &p.c, err, err_len)) < 0) return st;
     if ((st = tg_param_int(in, "p", 1, 1000000, &p.p, err, err_len)) < 0) return st;

@@ -14,7 +14,14 @@
  * in score order (quirk visionzip.grid_position_mismatch; paper: own position). Each ctx token
  * carries its target's flat index. Contiguous positions (pre-LLM method).
  * Knobs: spatial_tokens = b (overrides the solver), dominant_ratio (0.95: the 5 % contextual
- * share of Tango's setting; HoliTom's script uses 54/64 with b = 20/30/40). */
+ * share of Tango's setting; HoliTom's script uses 54/64 with b = 20/30/40).
+ *
+ * Qwen2.5-VL (spec qwen25vl.md §7): VisionZip has no official code for this model, so only
+ * compat=paper runs (compat=official, the default, is refused with that reason): the same
+ * per-frame algorithm on each temporal slice of merger outputs, score = the ViT's global-query
+ * attention (in->saliency), metric = the last block's unit-mean keys (in->keys), b = round(L r)
+ * per slice unless spatial_tokens is set; a contextual token carries its target's flat index and
+ * so its M-RoPE ids (quirk visionzip_qwen.unofficial_port on every such row). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +39,24 @@ static int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char
     bl_knobs k = bl_knobs_default("visionzip");
     if ((st = tg_param_double(in, "dominant_ratio", 0.0, 1.0, &k.dominant_ratio, err, err_len)) < 0) return st;
     int64_t b = 0, L = c.L, T = c.T, D = c.D;
+    int qwen = c.family == TB_FAMILY_QWEN25_VL;
+    if (qwen && !c.paper) {
+        tb_set_err(err, err_len,
+                   "visionzip: compat=official does not exist for qwen2.5-vl: the official VisionZip code covers "
+                   "CLIP-based LLaVA only and the paper's Qwen rows come from an unpublished port (spec qwen25vl.md "
+                   "§7); run compat=paper, the harness's documented adaptation");
+        return TG_ERR_INPUT;
+    }
     int sb = tg_param_int(in, "spatial_tokens", 1, L, &b, err, err_len);
     if (sb < 0) return sb;
     double pred = 0;
     const char *how = "explicit";
-    if (!sb) {
+    if (!sb && qwen) {
+        b = (int64_t)tb_round_half_even((double)L * c.target); /* b = round(L r) per slice */
+        if (b < 1) b = 1;
+        how = "round(L*r)";
+        sb = 1;
+    } else if (!sb) {
         st = bl_solve("visionzip", c.target, &c.geo, &k, &pred, err, err_len);
         if (st < 0) return st;
         how = st == BL_SOLVE_INEXACT ? "solver-inexact" : "solver";
@@ -154,6 +174,7 @@ static int bl_visionzip_run(const tg_prune_input *in, tg_prune_output *out, char
     st = bl_emit_finish(&c, &s, slots, ns, TG_EMIT_EMPTY_ROWS, out, NULL, err, err_len);
     if (st == TG_OK) {
         out->ratio_used = (double)b / (double)L;
+        if (qwen) bl_quirk(out, "visionzip_qwen.unofficial_port");
         if (!c.paper) {
             bl_quirk(out, "visionzip.ctx_target_plus_mean");
             if (c.newline == TG_NEWLINE_ROW) bl_quirk(out, "visionzip.grid_position_mismatch");

@@ -248,6 +248,7 @@ const char *tb_family_name(tb_family f) {
     switch (f) {
     case TB_FAMILY_LLAVA_OV: return "llava-ov";
     case TB_FAMILY_LLAVA_VIDEO: return "llava-video";
+    case TB_FAMILY_QWEN25_VL: return "qwen2.5-vl";
     }
     return "?";
 }

@@ -89,6 +89,9 @@ typedef enum {
     /* VLMEvalKit dataset-side nframe mode: step = count / (N+1), idx = first + floor(i*step),
      * i = 1..N (endpoints excluded). */
     DS_SAMPLE_INTERIOR = 2,
+    /* qwen-vl-utils: torch.linspace(first, last, N) in float32, rounded half to even
+     * (ds_qwen_frame_indices); N itself comes from ds_qwen_nframes. */
+    DS_SAMPLE_QWEN = 3,
 } ds_sample_rule;
 
 typedef enum {
@@ -96,7 +99,7 @@ typedef enum {
     DS_SEEK_KEYFRAME = 1, /* snap each index to its preceding keyframe (fast, approximate)    */
 } ds_seek_mode;
 
-/* Parses "linspace" | "centred" (also "centered") | "interior"; returns 0 or -1. */
+/* Parses "linspace" | "centred" (also "centered") | "interior" | "qwen"; returns 0 or -1. */
 int ds_sample_rule_parse(const char *s, ds_sample_rule *out);
 const char *ds_sample_rule_str(ds_sample_rule r);
 /* Parses "exact" | "keyframe"; returns 0 or -1. */
@@ -218,6 +221,50 @@ int ds_resize_bicubic_u8(const uint8_t *src, int sw, int sh, size_t src_stride, 
  * Returns 0, or -1 on bad sizes / out of memory. */
 int ds_preprocess_rgb(const uint8_t *rgb, int w, int h, size_t stride, int S, const float mean[3],
                       const float std[3], float *out);
+
+/* ---- Qwen2.5-VL preprocessing (qwen-vl-utils + the HF processor; spec qwen25vl.md §2) -------- */
+
+typedef struct {
+    int nframes;          /* > 0: qwen-vl-utils "nframes" (rounded half-even to even); <= 0: fps mode */
+    double fps;           /* fps mode: sampling rate (default 2.0) */
+    int min_frames;       /* fps mode (default 4) */
+    int max_frames;       /* fps mode; <= 0: min(768, total) */
+    int64_t min_pixels;   /* per frame; <= 0: 128 * 28^2 = 100352 (the video default) */
+    int64_t max_pixels;   /* per frame; <= 0: not given (the budget rule alone) */
+    double total_pixels;  /* <= 0: 128000 * 28^2 * 0.9 */
+    int factor;           /* patch * merge (28) */
+} ds_qwen_video_params;
+
+/* nframes 32, fps 2, min_frames 4, the qwen-vl-utils pixel defaults, factor 28. */
+ds_qwen_video_params ds_qwen_video_default_params(void);
+
+/* qwen-vl-utils smart_nframes for a video of `total` frames at video_fps. 0, or -1 with err
+ * when the result is outside [2, total]. */
+int ds_qwen_nframes(const ds_qwen_video_params *p, int64_t total, double video_fps, int *n, char *err,
+                    size_t err_len);
+
+/* torch.linspace(start, end, n) in float32, rounded half to even: idx[n]. */
+void ds_qwen_frame_indices(int64_t start, int64_t end, int n, int64_t *idx);
+
+/* The per-frame pixel budget of fetch_video for n frames: min = min_pixels,
+ * max = min(given max_pixels, max(min(768 f^2, total / n * 2), int(min * 1.05))). */
+void ds_qwen_frame_budget(const ds_qwen_video_params *p, int n, double *min_px, double *max_px);
+
+/* qwen-vl-utils smart_resize (Python float arithmetic, round half to even, the max(f, .) floor):
+ * the resized (h, w), multiples of factor. 0, or -1 with err (aspect ratio > 200, bad sizes). */
+int ds_qwen_smart_resize(int H, int W, int factor, double min_px, double max_px, int *h_out, int *w_out, char *err,
+                         size_t err_len);
+
+/* torchvision resize(BICUBIC, antialias=True) of one uint8 RGB frame src [sh][sw][3] to dst
+ * [dh][dw][3], bit for bit as PyTorch's scalar CPU kernel (see qwen_frames.c). 0 or -1. */
+int ds_qwen_resize_u8(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw);
+
+/* The HF Qwen2VLImageProcessor on T resized frames [T][h][w][3] (uint8): rescale by 1/255,
+ * normalise with the CLIP mean / std, repeat the last frame when T is odd, and write
+ * pixel_values_videos rows [ceil(T/tp) * (h/patch) * (w/patch)][3 * tp * patch^2] in merge-unit
+ * order (row ((t (gh/m) + bh) (gw/m) + bw) m^2 + mh m + mw; column ((c tp + f) patch + y) patch
+ * + x). h, w multiples of patch * merge. 0 or -1. */
+int ds_qwen_patchify(const uint8_t *frames, int T, int h, int w, int tp, int patch, int merge, float *rows);
 
 /* ---- a small video writer (tests, benchmark, synth) -------------------------------------- */
 

@@ -39,6 +39,7 @@ int ds_sample_rule_parse(const char *s, ds_sample_rule *out) {
     if (!strcmp(s, "linspace")) *out = DS_SAMPLE_LINSPACE;
     else if (!strcmp(s, "centred") || !strcmp(s, "centered")) *out = DS_SAMPLE_CENTRED;
     else if (!strcmp(s, "interior")) *out = DS_SAMPLE_INTERIOR;
+    else if (!strcmp(s, "qwen")) *out = DS_SAMPLE_QWEN;
     else return -1;
     return 0;
 }
@@ -48,6 +49,7 @@ const char *ds_sample_rule_str(ds_sample_rule r) {
     case DS_SAMPLE_LINSPACE: return "linspace";
     case DS_SAMPLE_CENTRED: return "centred";
     case DS_SAMPLE_INTERIOR: return "interior";
+    case DS_SAMPLE_QWEN: return "qwen";
     }
     return "?";
 }
@@ -104,6 +106,9 @@ int ds_clip_range(int64_t total, double fps, int clip, double start_s, double en
 int ds_sample_indices(ds_sample_rule rule, int64_t first, int64_t last, int n, int64_t *out) {
     if (n < 1 || last < first || first < 0 || !out) return -1;
     switch (rule) {
+    case DS_SAMPLE_QWEN:
+        ds_qwen_frame_indices(first, last, n, out);
+        return 0;
     case DS_SAMPLE_LINSPACE: {
         /* numpy.linspace(first, last, n).astype(int) */
         double start = (double)first, stop = (double)last;

@@ -236,8 +236,45 @@ static int finish_vision(eng_vision_config *v, const char *where, char *err, siz
     return 0;
 }
 
-/* Qwen2 fields from obj (root for lmms, text_config for hf). */
-static int parse_llm_block(const cJSON *o, eng_llm_config *l, const char *where, char *err, size_t err_len) {
+/* rope_scaling of a Qwen2.5-VL config: {"type"/"rope_type": "mrope" or "default",
+ * "mrope_section": [t, h, w]}; the sections must sum to head_dim / 2 (checked by the caller). */
+static int parse_mrope(const cJSON *rs, int *sec, const char *where, char *err, size_t err_len) {
+    if (!cJSON_IsObject(rs)) {
+        cfg_err(err, err_len, "%s: field rope_scaling: expected an object with mrope_section", where);
+        return -1;
+    }
+    const char *keys[] = {"type", "rope_type"};
+    for (int i = 0; i < 2; i++) {
+        const char *t = NULL;
+        if (get_str(rs, keys[i], &t, where, err, err_len) < 0) return -1;
+        if (t && strcmp(t, "mrope") != 0 && strcmp(t, "default") != 0) {
+            cfg_err(err, err_len, "%s: field rope_scaling.%s: unsupported value \"%.40s\" (mrope expected)", where,
+                    keys[i], t);
+            return -1;
+        }
+    }
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(rs, "mrope_section");
+    if (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) != 3) {
+        cfg_err(err, err_len, "%s: field rope_scaling.mrope_section: expected a list of 3 integers", where);
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        const cJSON *e = cJSON_GetArrayItem(ms, i);
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
+            e->valuedouble > 4096) {
+            cfg_err(err, err_len, "%s: field rope_scaling.mrope_section: item %d is not a count in [0, 4096]", where,
+                    i);
+            return -1;
+        }
+        sec[i] = (int)e->valuedouble;
+    }
+    return 0;
+}
+
+/* Qwen2 fields from obj (root for lmms / qwen, text_config for hf / newer qwen). mrope: NULL
+ * rejects rope_scaling (LLaVA); else receives its mrope_section (Qwen2.5-VL, required). */
+static int parse_llm_block(const cJSON *o, eng_llm_config *l, const char *where, int *mrope, char *err,
+                           size_t err_len) {
     memset(l, 0, sizeof *l);
     l->rope_theta = 10000.0; /* Qwen2Config default */
     l->rms_norm_eps = 1e-6f;
@@ -279,7 +316,9 @@ static int parse_llm_block(const cJSON *o, eng_llm_config *l, const char *where,
         return -1;
     }
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "rope_scaling");
-    if (rs && !cJSON_IsNull(rs)) {
+    if (mrope) {
+        if (parse_mrope(rs, mrope, where, err, err_len) < 0) return -1;
+    } else if (rs && !cJSON_IsNull(rs)) {
         cfg_err(err, err_len, "%s: field rope_scaling: not supported (null expected)", where);
         return -1;
     }
@@ -304,7 +343,7 @@ static int parse_llm_block(const cJSON *o, eng_llm_config *l, const char *where,
 
 static int parse_lmms(const cJSON *root, eng_config *cfg, const char *src, char *err, size_t err_len) {
     cfg->layout = ENG_LAYOUT_LMMS;
-    if (parse_llm_block(root, &cfg->llm, src, err, err_len) < 0) return -1;
+    if (parse_llm_block(root, &cfg->llm, src, NULL, err, err_len) < 0) return -1;
     if (cfg->llm.tie_embeddings < 0) cfg->llm.tie_embeddings = 0; /* Qwen2Config default */
 
     const char *tower = NULL;
@@ -421,7 +460,7 @@ static int parse_hf(const cJSON *root, eng_config *cfg, const char *src, char *e
         cfg_err(err, err_len, "%s: field model_type: unsupported language model \"%.40s\" (qwen2 expected)", where, mt);
         return -1;
     }
-    if (parse_llm_block(tc, &cfg->llm, where, err, err_len) < 0) return -1;
+    if (parse_llm_block(tc, &cfg->llm, where, NULL, err, err_len) < 0) return -1;
     if (cfg->llm.tie_embeddings < 0) {
         int t = 0;
         if (get_bool(root, "tie_word_embeddings", &t, src, err, err_len) < 0) return -1;
@@ -483,6 +522,147 @@ static int parse_hf(const cJSON *root, eng_config *cfg, const char *src, char *e
     return 0;
 }
 
+/* The Qwen2.5-VL vision_config block (Qwen2_5_VLVisionConfig: absent keys take the class
+ * defaults, as transformers would; the published files set every key). */
+static int parse_qwen_vision(const cJSON *o, eng_qwen_vision_config *v, const char *where, char *err,
+                             size_t err_len) {
+    memset(v, 0, sizeof *v);
+    v->depth = 32;
+    v->hidden = 3584;
+    v->n_heads = 16;
+    v->intermediate = 3420;
+    v->patch = 14;
+    v->temporal_patch = 2;
+    v->merge = 2;
+    v->window = 112;
+    v->out_hidden = 3584;
+    v->tokens_per_second = 4;
+    v->in_channels = 3;
+    const int def_full[4] = {7, 15, 23, 31};
+    v->n_fullatt = 4;
+    memcpy(v->fullatt, def_full, sizeof def_full);
+    if (get_int(o, "depth", 1, 1024, &v->depth, where, err, err_len) < 0) return -1;
+    if (get_int(o, "hidden_size", 1, 65536, &v->hidden, where, err, err_len) < 0) return -1;
+    if (get_int(o, "num_heads", 1, 1024, &v->n_heads, where, err, err_len) < 0) return -1;
+    if (get_int(o, "intermediate_size", 1, 1 << 20, &v->intermediate, where, err, err_len) < 0) return -1;
+    if (get_int(o, "patch_size", 1, 1024, &v->patch, where, err, err_len) < 0) return -1;
+    int sp = v->patch;
+    if (get_int(o, "spatial_patch_size", 1, 1024, &sp, where, err, err_len) < 0) return -1;
+    if (sp != v->patch) {
+        cfg_err(err, err_len, "%s: field spatial_patch_size: %d differs from patch_size %d", where, sp, v->patch);
+        return -1;
+    }
+    if (get_int(o, "temporal_patch_size", 1, 64, &v->temporal_patch, where, err, err_len) < 0) return -1;
+    if (get_int(o, "spatial_merge_size", 1, 64, &v->merge, where, err, err_len) < 0) return -1;
+    if (get_int(o, "window_size", 1, 1 << 16, &v->window, where, err, err_len) < 0) return -1;
+    if (get_int(o, "out_hidden_size", 1, 65536, &v->out_hidden, where, err, err_len) < 0) return -1;
+    if (get_int(o, "tokens_per_second", 0, 1 << 20, &v->tokens_per_second, where, err, err_len) < 0) return -1;
+    if (get_int(o, "in_channels", 1, 16, &v->in_channels, where, err, err_len) < 0) return -1;
+    if (get_int(o, "in_chans", 1, 16, &v->in_channels, where, err, err_len) < 0) return -1;
+    const char *act = NULL;
+    if (get_str(o, "hidden_act", &act, where, err, err_len) < 0) return -1;
+    if (act && strcmp(act, "silu") != 0) {
+        cfg_err(err, err_len, "%s: field hidden_act: unsupported value \"%.40s\" (silu expected)", where, act);
+        return -1;
+    }
+    const cJSON *fa = cJSON_GetObjectItemCaseSensitive(o, "fullatt_block_indexes");
+    if (fa && !cJSON_IsNull(fa)) {
+        if (!cJSON_IsArray(fa) || cJSON_GetArraySize(fa) > ENG_QWEN_MAX_FULLATT) {
+            cfg_err(err, err_len, "%s: field fullatt_block_indexes: expected a list of at most %d block indexes", where,
+                    ENG_QWEN_MAX_FULLATT);
+            return -1;
+        }
+        v->n_fullatt = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, fa) {
+            if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
+                e->valuedouble >= v->depth) {
+                cfg_err(err, err_len, "%s: field fullatt_block_indexes: item is not a block index in [0, %d)", where,
+                        v->depth);
+                return -1;
+            }
+            v->fullatt[v->n_fullatt++] = (int)e->valuedouble;
+        }
+    }
+    if (v->hidden % v->n_heads != 0 || (v->hidden / v->n_heads) % 4 != 0) {
+        cfg_err(err, err_len, "%s: hidden_size %d / num_heads %d must give a head dimension divisible by 4 (2-D RoPE)",
+                where, v->hidden, v->n_heads);
+        return -1;
+    }
+    v->head_dim = v->hidden / v->n_heads;
+    if (v->window % (v->patch * v->merge) != 0) {
+        cfg_err(err, err_len, "%s: window_size %d is not a multiple of patch_size x spatial_merge_size = %d", where,
+                v->window, v->patch * v->merge);
+        return -1;
+    }
+    return 0;
+}
+
+/* Qwen2.5-VL (model_type qwen2_5_vl): the LLM keys at the top level or under text_config, the
+ * vision_config block, the special token ids (absent: the published 7B values). */
+static int parse_qwen(const cJSON *root, eng_config *cfg, const char *src, char *err, size_t err_len) {
+    cfg->layout = ENG_LAYOUT_QWEN25VL;
+    char where[300];
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(root, "text_config");
+    const cJSON *lo = cJSON_IsObject(tc) ? tc : root;
+    snprintf(where, sizeof where, "%s%s", src, lo == root ? "" : ": text_config");
+    if (parse_llm_block(lo, &cfg->llm, where, cfg->mrope_section, err, err_len) < 0) return -1;
+    /* Qwen2_5_VLConfig defaults differ from Qwen2Config's for absent keys */
+    if (!cJSON_GetObjectItemCaseSensitive(lo, "rms_norm_eps")) cfg->llm.rms_norm_eps = 1e-5f;
+    if (!cJSON_GetObjectItemCaseSensitive(lo, "rope_theta")) cfg->llm.rope_theta = 1000000.0;
+    if (cfg->llm.tie_embeddings < 0) {
+        int t = 0;
+        if (get_bool(root, "tie_word_embeddings", &t, src, err, err_len) < 0) return -1;
+        cfg->llm.tie_embeddings = t;
+    }
+    int sum = cfg->mrope_section[0] + cfg->mrope_section[1] + cfg->mrope_section[2];
+    if (sum * 2 != cfg->llm.head_dim) {
+        cfg_err(err, err_len, "%s: field rope_scaling.mrope_section: sums to %d, head_dim / 2 is %d", where, sum,
+                cfg->llm.head_dim / 2);
+        return -1;
+    }
+    const cJSON *vc = cJSON_GetObjectItemCaseSensitive(root, "vision_config");
+    if (!cJSON_IsObject(vc)) {
+        cfg_err(err, err_len, "%s: field vision_config: missing or not an object", src);
+        return -1;
+    }
+    snprintf(where, sizeof where, "%s: vision_config", src);
+    if (parse_qwen_vision(vc, &cfg->qv, where, err, err_len) < 0) return -1;
+    if (cfg->qv.out_hidden != cfg->llm.hidden) {
+        cfg_err(err, err_len, "%s: field out_hidden_size: %d but the LLM hidden size is %d", where, cfg->qv.out_hidden,
+                cfg->llm.hidden);
+        return -1;
+    }
+    /* the shared per-layer naming rule reads the tower's depth and widths from cfg->vision */
+    memset(&cfg->vision, 0, sizeof cfg->vision);
+    cfg->vision.hidden = cfg->qv.hidden;
+    cfg->vision.n_heads = cfg->qv.n_heads;
+    cfg->vision.head_dim = cfg->qv.head_dim;
+    cfg->vision.intermediate = cfg->qv.intermediate;
+    cfg->vision.patch_size = cfg->qv.patch;
+    cfg->vision.n_layers = cfg->vision.n_layers_cfg = cfg->qv.depth;
+    cfg->vision.n_channels = cfg->qv.in_channels;
+    cfg->vision.layer_norm_eps = 1e-6f;
+    cfg->newline = ENG_NEWLINE_NONE;
+    cfg->has_image_newline = 0;
+    cfg->image_token_id = 151655;
+    cfg->video_token_id = 151656;
+    cfg->vision_start_id = 151652;
+    cfg->vision_end_id = 151653;
+    if (get_int(root, "image_token_id", 0, 100000000, &cfg->image_token_id, src, err, err_len) < 0) return -1;
+    if (get_int(root, "video_token_id", 0, 100000000, &cfg->video_token_id, src, err, err_len) < 0) return -1;
+    if (get_int(root, "vision_start_token_id", 0, 100000000, &cfg->vision_start_id, src, err, err_len) < 0) return -1;
+    if (get_int(root, "vision_end_token_id", 0, 100000000, &cfg->vision_end_id, src, err, err_len) < 0) return -1;
+    int ids[4] = {cfg->image_token_id, cfg->video_token_id, cfg->vision_start_id, cfg->vision_end_id};
+    for (int i = 0; i < 4; i++)
+        if (ids[i] >= cfg->llm.vocab) {
+            cfg_err(err, err_len, "%s: special token id %d is outside the vocabulary of %d rows", src, ids[i],
+                    cfg->llm.vocab);
+            return -1;
+        }
+    return 0;
+}
+
 int eng_config_parse(const char *json, size_t len, const char *source, eng_config *cfg, char *err, size_t err_len) {
     const char *src = source ? source : "config.json";
     memset(cfg, 0, sizeof *cfg);
@@ -504,7 +684,9 @@ int eng_config_parse(const char *json, size_t len, const char *source, eng_confi
     if (mt) copy_str(cfg->model_type, sizeof cfg->model_type, mt);
     if (dt) copy_str(cfg->torch_dtype, sizeof cfg->torch_dtype, dt);
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(root, "text_config");
-    if ((tc && !cJSON_IsNull(tc)) || (mt && strcmp(mt, "llava_onevision") == 0)) {
+    if (mt && strcmp(mt, "qwen2_5_vl") == 0) {
+        rc = parse_qwen(root, cfg, src, err, err_len);
+    } else if ((tc && !cJSON_IsNull(tc)) || (mt && strcmp(mt, "llava_onevision") == 0)) {
         rc = parse_hf(root, cfg, src, err, err_len);
     } else if (cJSON_GetObjectItemCaseSensitive(root, "mm_vision_tower") ||
                cJSON_GetObjectItemCaseSensitive(root, "mm_projector_type") ||
@@ -692,7 +874,7 @@ int eng_config_pooled_grid(const eng_config *cfg, eng_pool_mode mode) {
 }
 
 const char *eng_layout_str(eng_layout l) {
-    return l == ENG_LAYOUT_HF ? "hf" : "lmms";
+    return l == ENG_LAYOUT_QWEN25VL ? "qwen2.5-vl" : l == ENG_LAYOUT_HF ? "hf" : "lmms";
 }
 
 const char *eng_pool_mode_str(eng_pool_mode m) {

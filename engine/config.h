@@ -47,7 +47,12 @@
 #include "engine/engine.h"
 #include "engine/safetensors.h"
 
-typedef enum { ENG_LAYOUT_LMMS = 0, ENG_LAYOUT_HF = 1 } eng_layout;
+/* ENG_LAYOUT_QWEN25VL: Qwen/Qwen2.5-VL-*-Instruct (model_type "qwen2_5_vl", spec qwen25vl.md §1):
+ * the Qwen2 LLM keys at the top level (transformers >= 4.53 re-saves them under "text_config";
+ * both read), a "vision_config" block for the windowed ViT, rope_scaling {"mrope_section"}.
+ * Tensor names "visual.*" + "model.*" + "lm_head.weight", or the >= 4.52 in-memory names
+ * "model.visual.*" + "model.language_model.*" (both accepted, detected by eng_checkpoint_bind). */
+typedef enum { ENG_LAYOUT_LMMS = 0, ENG_LAYOUT_HF = 1, ENG_LAYOUT_QWEN25VL = 2 } eng_layout;
 
 /* mm_spatial_pool_mode. VLMEvalKit forces AVERAGE for LLaVA-Video (quirk
  * pipeline.video_pool_average): the caller applies that override, the parser reports the file. */
@@ -94,6 +99,28 @@ typedef struct {
 } eng_llm_config;
 
 #define ENG_MAX_EOS 8
+#define ENG_QWEN_MAX_FULLATT 64
+
+/* Qwen2.5-VL vision transformer (vision_config; spec qwen25vl.md §1.1, §3). C = hidden, Mv =
+ * intermediate, p = patch, Tp = temporal patch, m = spatial merge. The LLaVA eng_vision_config
+ * of the same checkpoint mirrors hidden / heads / head_dim / intermediate / patch / depth (as
+ * n_layers), so per-layer tensor names share one rule. */
+typedef struct {
+    int depth;             /* blocks (32) */
+    int hidden;            /* C (1280) */
+    int n_heads;           /* (16) */
+    int head_dim;          /* C / n_heads (80; not a power of two) */
+    int intermediate;      /* Mv (3420), SwiGLU with biases */
+    int patch;             /* p (14) */
+    int temporal_patch;    /* Tp (2): frames per temporal slice */
+    int merge;             /* m (2): m x m patches -> one LLM token */
+    int window;            /* window side in pixels (112 -> 112/p/m = 4 merged units) */
+    int n_fullatt;         /* blocks with full (per-slice) attention */
+    int fullatt[ENG_QWEN_MAX_FULLATT]; /* their indexes ([7, 15, 23, 31]) */
+    int out_hidden;        /* merger output = LLM hidden (3584) */
+    int tokens_per_second; /* M-RoPE temporal scale (2) */
+    int in_channels;       /* 3 */
+} eng_qwen_vision_config;
 
 /* generation_config.json (all optional). */
 typedef struct {
@@ -124,7 +151,13 @@ typedef struct {
     eng_newline_pos newline;      /* mm_newline_position (hf: one_token) */
     int has_image_newline;        /* 1: image_newline tensor expected (spatial_unpad / hf) */
     int image_token_id;           /* placeholder id: -200 lmms, image_token_index hf (151646) */
-    int video_token_id;           /* hf video_token_index (151647) or -1 */
+    int video_token_id;           /* hf video_token_index (151647), qwen video_token_id (151656), or -1 */
+    /* Qwen2.5-VL only (layout ENG_LAYOUT_QWEN25VL; zero otherwise) */
+    eng_qwen_vision_config qv;
+    int mrope_section[3];         /* rope_scaling.mrope_section: frequency pairs driven by t, h, w
+                                     ([16, 24, 24], sum = head_dim / 2) */
+    int vision_start_id;          /* <|vision_start|> (151652) */
+    int vision_end_id;            /* <|vision_end|> (151653) */
     eng_llm_config llm;
     eng_generation_config gen;
 } eng_config;
@@ -161,7 +194,7 @@ int eng_siglip_config_check(const eng_vision_config *llava, const eng_vision_con
  * LLaVA-Video "average" override. */
 int eng_config_pooled_grid(const eng_config *cfg, eng_pool_mode mode);
 
-const char *eng_layout_str(eng_layout l);       /* "lmms" / "hf" */
+const char *eng_layout_str(eng_layout l);       /* "lmms" / "hf" / "qwen2.5-vl" */
 const char *eng_pool_mode_str(eng_pool_mode m); /* "bilinear" / "average" / "max" */
 
 /* ---- tensor-name scheme -------------------------------------------------------------------- */
@@ -227,6 +260,25 @@ typedef enum {
     ENG_T_SIG_FC1_B,     /* [Mv] */
     ENG_T_SIG_FC2_W,     /* [Dv, Mv] head.mlp.fc2.weight */
     ENG_T_SIG_FC2_B,     /* [Dv] */
+    /* Qwen2.5-VL vision transformer (layout ENG_LAYOUT_QWEN25VL); (L) = block 0..depth-1 */
+    ENG_T_QV_PATCH_W,   /* [C, 3, Tp, p, p]  Conv3d, no bias */
+    ENG_T_QV_NORM1_W,   /* (L) [C] RMSNorm */
+    ENG_T_QV_NORM2_W,   /* (L) [C] */
+    ENG_T_QV_QKV_W,     /* (L) [3C, C]  rows q, k, v */
+    ENG_T_QV_QKV_B,     /* (L) [3C] */
+    ENG_T_QV_PROJ_W,    /* (L) [C, C] */
+    ENG_T_QV_PROJ_B,    /* (L) [C] */
+    ENG_T_QV_GATE_W,    /* (L) [Mv, C] */
+    ENG_T_QV_GATE_B,    /* (L) [Mv] */
+    ENG_T_QV_UP_W,      /* (L) [Mv, C] */
+    ENG_T_QV_UP_B,      /* (L) [Mv] */
+    ENG_T_QV_DOWN_W,    /* (L) [C, Mv] */
+    ENG_T_QV_DOWN_B,    /* (L) [C] */
+    ENG_T_QV_MERGE_LN_W, /* [C] merger.ln_q (RMSNorm) */
+    ENG_T_QV_MERGE1_W,  /* [m*m*C, m*m*C] merger.mlp.0 */
+    ENG_T_QV_MERGE1_B,  /* [m*m*C] */
+    ENG_T_QV_MERGE2_W,  /* [D, m*m*C] merger.mlp.2 */
+    ENG_T_QV_MERGE2_B,  /* [D] */
     ENG_T_COUNT
 } eng_tensor_id;
 
@@ -237,12 +289,17 @@ int eng_tensor_is_layered(eng_tensor_id id);
 /* 1 for the ENG_T_SIG_* ids (they live in the --siglip checkpoint). */
 int eng_tensor_is_siglip(eng_tensor_id id);
 
+/* 1 when a checkpoint of cfg's layout stores id: the LLaVA layouts hold the SigLIP tower,
+ * projector, (newline) and LLM ids; Qwen2.5-VL holds the ENG_T_QV_* and LLM ids. The lm_head is
+ * absent with tied embeddings, the newline without has_image_newline. */
+int eng_tensor_in_layout(const eng_config *cfg, eng_tensor_id id);
+
 /* Writes the checkpoint name of (id, layer) for cfg's layout into buf. Returns 0, or -1 with err
  * set for a bad id or out-of-range layer or a too-small buffer. */
 int eng_tensor_name(const eng_config *cfg, eng_tensor_id id, int layer, char *buf, size_t len, char *err,
                     size_t err_len);
 
-/* Expected shape of id under cfg: writes shape[0..ndim-1], returns ndim (1..4) or -1 for a bad
+/* Expected shape of id under cfg: writes shape[0..ndim-1], returns ndim (1..5) or -1 for a bad
  * id. */
 int eng_tensor_shape(const eng_config *cfg, eng_tensor_id id, int64_t shape[ST_MAX_DIMS]);
 
@@ -268,7 +325,8 @@ int eng_checkpoint_bind(eng_config *cfg, const st_file *st, char *err, size_t er
  * -1 with err naming file and tensor. */
 int eng_siglip_check(const eng_config *cfg, const st_file *siglip, char *err, size_t err_len);
 
-/* Number of tensors a LLaVA checkpoint of this config holds (765 for the 7B lmms layout). */
+/* Number of tensors a checkpoint of this config holds (765 for the 7B lmms layout, 729 for
+ * Qwen2.5-VL-7B). */
 size_t eng_checkpoint_tensor_count(const eng_config *cfg);
 
 #endif

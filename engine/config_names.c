@@ -12,7 +12,7 @@
 
 /* ---- tensor names -------------------------------------------------------------------------- */
 
-typedef enum { G_VIS, G_VIS_L, G_PROJ1, G_PROJ2, G_NEWLINE, G_LLM, G_LLM_L, G_LMHEAD, G_SIG } name_group;
+typedef enum { G_VIS, G_VIS_L, G_PROJ1, G_PROJ2, G_NEWLINE, G_LLM, G_LLM_L, G_LMHEAD, G_SIG, G_QV, G_QV_L } name_group;
 
 typedef struct {
     name_group group;
@@ -74,10 +74,30 @@ static const name_entry k_names[ENG_T_COUNT] = {
     [ENG_T_SIG_FC1_B] = {G_SIG, "vision_model.head.mlp.fc1.bias"},
     [ENG_T_SIG_FC2_W] = {G_SIG, "vision_model.head.mlp.fc2.weight"},
     [ENG_T_SIG_FC2_B] = {G_SIG, "vision_model.head.mlp.fc2.bias"},
+    [ENG_T_QV_PATCH_W] = {G_QV, "patch_embed.proj.weight"},
+    [ENG_T_QV_NORM1_W] = {G_QV_L, "norm1.weight"},
+    [ENG_T_QV_NORM2_W] = {G_QV_L, "norm2.weight"},
+    [ENG_T_QV_QKV_W] = {G_QV_L, "attn.qkv.weight"},
+    [ENG_T_QV_QKV_B] = {G_QV_L, "attn.qkv.bias"},
+    [ENG_T_QV_PROJ_W] = {G_QV_L, "attn.proj.weight"},
+    [ENG_T_QV_PROJ_B] = {G_QV_L, "attn.proj.bias"},
+    [ENG_T_QV_GATE_W] = {G_QV_L, "mlp.gate_proj.weight"},
+    [ENG_T_QV_GATE_B] = {G_QV_L, "mlp.gate_proj.bias"},
+    [ENG_T_QV_UP_W] = {G_QV_L, "mlp.up_proj.weight"},
+    [ENG_T_QV_UP_B] = {G_QV_L, "mlp.up_proj.bias"},
+    [ENG_T_QV_DOWN_W] = {G_QV_L, "mlp.down_proj.weight"},
+    [ENG_T_QV_DOWN_B] = {G_QV_L, "mlp.down_proj.bias"},
+    [ENG_T_QV_MERGE_LN_W] = {G_QV, "merger.ln_q.weight"},
+    [ENG_T_QV_MERGE1_W] = {G_QV, "merger.mlp.0.weight"},
+    [ENG_T_QV_MERGE1_B] = {G_QV, "merger.mlp.0.bias"},
+    [ENG_T_QV_MERGE2_W] = {G_QV, "merger.mlp.2.weight"},
+    [ENG_T_QV_MERGE2_B] = {G_QV, "merger.mlp.2.bias"},
 };
 
-/* Prefix per group: [variant][group]; variant 0 = lmms, 1 = hf (4.45), 2 = hf (>= 4.52). */
-static const char *const k_prefix[3][G_SIG + 1] = {
+/* Prefix per group: [variant][group]; variant 0 = lmms, 1 = hf (4.45), 2 = hf (>= 4.52),
+ * 3 = qwen2.5-vl (as published), 4 = qwen2.5-vl (>= 4.52 in-memory names, re-saved files). */
+#define N_VARIANTS 5
+static const char *const k_prefix[N_VARIANTS][G_QV_L + 1] = {
     {"model.vision_tower.vision_tower.vision_model.", "model.vision_tower.vision_tower.vision_model.encoder.layers.",
      "model.mm_projector.0.", "model.mm_projector.2.", "model.image_newline", "model.", "model.layers.",
      "lm_head.weight", ""},
@@ -87,11 +107,26 @@ static const char *const k_prefix[3][G_SIG + 1] = {
     {"model.vision_tower.vision_model.", "model.vision_tower.vision_model.encoder.layers.",
      "model.multi_modal_projector.linear_1.", "model.multi_modal_projector.linear_2.", "model.image_newline",
      "model.language_model.", "model.language_model.layers.", "lm_head.weight", ""},
+    {"", "", "", "", "", "model.", "model.layers.", "lm_head.weight", "", "visual.", "visual.blocks."},
+    {"", "", "", "", "", "model.language_model.", "model.language_model.layers.", "lm_head.weight", "",
+     "model.visual.", "model.visual.blocks."},
 };
 
 int eng_tensor_is_layered(eng_tensor_id id) {
     if ((int)id < 0 || id >= ENG_T_COUNT) return 0;
-    return k_names[id].group == G_LLM_L ? 2 : k_names[id].group == G_VIS_L ? 1 : 0;
+    name_group g = k_names[id].group;
+    return g == G_LLM_L ? 2 : (g == G_VIS_L || g == G_QV_L) ? 1 : 0;
+}
+
+int eng_tensor_in_layout(const eng_config *cfg, eng_tensor_id id) {
+    if ((int)id < 0 || id >= ENG_T_COUNT) return 0;
+    name_group g = k_names[id].group;
+    if (g == G_SIG) return 0;
+    if (id == ENG_T_LM_HEAD && cfg->llm.tie_embeddings) return 0;
+    if (g == G_LLM || g == G_LLM_L || g == G_LMHEAD) return 1;
+    if (cfg->layout == ENG_LAYOUT_QWEN25VL) return g == G_QV || g == G_QV_L;
+    if (id == ENG_T_NEWLINE) return cfg->has_image_newline;
+    return g != G_QV && g != G_QV_L;
 }
 
 int eng_tensor_is_siglip(eng_tensor_id id) {
@@ -99,7 +134,20 @@ int eng_tensor_is_siglip(eng_tensor_id id) {
 }
 
 static int variant_of(const eng_config *cfg) {
+    if (cfg->layout == ENG_LAYOUT_QWEN25VL) return cfg->hf_new_names ? 4 : 3;
     return cfg->layout == ENG_LAYOUT_LMMS ? 0 : cfg->hf_new_names ? 2 : 1;
+}
+
+/* The other name variant of a layout that has two (hf, qwen), or -1. */
+static int other_variant(const eng_config *cfg, int variant) {
+    switch (variant) {
+    case 1: return 2;
+    case 2: return 1;
+    case 3: return 4;
+    case 4: return 3;
+    }
+    (void)cfg;
+    return -1;
 }
 
 static int name_for_variant(const eng_config *cfg, int variant, eng_tensor_id id, int layer, char *buf, size_t len,
@@ -111,8 +159,8 @@ static int name_for_variant(const eng_config *cfg, int variant, eng_tensor_id id
     if (id == ENG_T_LM_HEAD && cfg->llm.tie_embeddings) id = ENG_T_EMBED;
     const name_entry *e = &k_names[id];
     int n;
-    if (e->group == G_VIS_L || e->group == G_LLM_L) {
-        int max = e->group == G_VIS_L ? cfg->vision.n_layers : cfg->llm.n_layers;
+    if (e->group == G_VIS_L || e->group == G_LLM_L || e->group == G_QV_L) {
+        int max = e->group == G_LLM_L ? cfg->llm.n_layers : cfg->vision.n_layers;
         if (layer < 0 || layer >= max) {
             tb_set_err(err, err_len, "tensor id %d: layer %d out of range [0, %d)", (int)id, layer, max);
             return -1;
@@ -225,6 +273,43 @@ int eng_tensor_shape(const eng_config *cfg, eng_tensor_id id, int64_t shape[ST_M
         return S2(M, D);
     case ENG_T_L_DOWN_W:
         return S2(D, M);
+    case ENG_T_QV_PATCH_W:
+        shape[0] = cfg->qv.hidden;
+        shape[1] = cfg->qv.in_channels;
+        shape[2] = cfg->qv.temporal_patch;
+        shape[3] = cfg->qv.patch;
+        shape[4] = cfg->qv.patch;
+        return 5;
+    case ENG_T_QV_NORM1_W:
+    case ENG_T_QV_NORM2_W:
+    case ENG_T_QV_PROJ_B:
+    case ENG_T_QV_DOWN_B:
+    case ENG_T_QV_MERGE_LN_W:
+        return S1(cfg->qv.hidden);
+    case ENG_T_QV_QKV_W:
+        return S2(3 * (int64_t)cfg->qv.hidden, cfg->qv.hidden);
+    case ENG_T_QV_QKV_B:
+        return S1(3 * (int64_t)cfg->qv.hidden);
+    case ENG_T_QV_PROJ_W:
+        return S2(cfg->qv.hidden, cfg->qv.hidden);
+    case ENG_T_QV_GATE_W:
+    case ENG_T_QV_UP_W:
+        return S2(cfg->qv.intermediate, cfg->qv.hidden);
+    case ENG_T_QV_GATE_B:
+    case ENG_T_QV_UP_B:
+        return S1(cfg->qv.intermediate);
+    case ENG_T_QV_DOWN_W:
+        return S2(cfg->qv.hidden, cfg->qv.intermediate);
+    case ENG_T_QV_MERGE1_W: {
+        int64_t u = (int64_t)cfg->qv.merge * cfg->qv.merge * cfg->qv.hidden;
+        return S2(u, u);
+    }
+    case ENG_T_QV_MERGE1_B:
+        return S1((int64_t)cfg->qv.merge * cfg->qv.merge * cfg->qv.hidden);
+    case ENG_T_QV_MERGE2_W:
+        return S2(cfg->qv.out_hidden, (int64_t)cfg->qv.merge * cfg->qv.merge * cfg->qv.hidden);
+    case ENG_T_QV_MERGE2_B:
+        return S1(cfg->qv.out_hidden);
     case ENG_T_COUNT:
         break;
     }
@@ -284,11 +369,12 @@ const st_tensor *eng_tensor_find(const st_file *st, const eng_config *cfg, eng_t
     int absent = 0;
     int variant = eng_tensor_is_siglip(id) ? 0 : variant_of(cfg);
     const st_tensor *t = find_variant(st, cfg, variant, id, layer, &absent, err, err_len);
-    if (!t && absent && cfg->layout == ENG_LAYOUT_HF && !eng_tensor_is_siglip(id)) {
-        /* not bound yet: accept the other hf prefix set, but report the primary name */
+    int other = eng_tensor_is_siglip(id) ? -1 : other_variant(cfg, variant);
+    if (!t && absent && other >= 0) {
+        /* not bound yet: accept the other prefix set, but report the primary name */
         char saved[512];
         snprintf(saved, sizeof saved, "%s", err ? err : "");
-        t = find_variant(st, cfg, variant == 1 ? 2 : 1, id, layer, &absent, err, err_len);
+        t = find_variant(st, cfg, other, id, layer, &absent, err, err_len);
         if (!t && absent && err && err_len) snprintf(err, err_len, "%s", saved);
     }
     return t;
@@ -309,6 +395,7 @@ float *eng_tensor_load_f32(const st_file *st, const eng_config *cfg, eng_tensor_
 
 size_t eng_checkpoint_tensor_count(const eng_config *cfg) {
     size_t n = (size_t)cfg->llm.n_layers * 12 + 2 + (cfg->llm.tie_embeddings ? 0 : 1);
+    if (cfg->layout == ENG_LAYOUT_QWEN25VL) return n + 1 + (size_t)cfg->qv.depth * 12 + 5;
     n += (size_t)cfg->vision.n_layers * 16 + 5;
     n += 4 + (cfg->has_image_newline ? 1 : 0);
     return n;
@@ -319,11 +406,12 @@ int eng_checkpoint_bind(eng_config *cfg, const st_file *st, char *err, size_t er
         tb_set_err(err, err_len, "eng_checkpoint_bind: no checkpoint or config");
         return -1;
     }
-    if (cfg->layout == ENG_LAYOUT_HF) {
+    if (cfg->layout != ENG_LAYOUT_LMMS) {
         char a[256], b[256];
+        int v0 = cfg->layout == ENG_LAYOUT_HF ? 1 : 3;
         cfg->hf_new_names = 0;
-        if (name_for_variant(cfg, 1, ENG_T_EMBED, 0, a, sizeof a, err, err_len) != 0 ||
-            name_for_variant(cfg, 2, ENG_T_EMBED, 0, b, sizeof b, err, err_len) != 0)
+        if (name_for_variant(cfg, v0, ENG_T_EMBED, 0, a, sizeof a, err, err_len) != 0 ||
+            name_for_variant(cfg, v0 + 1, ENG_T_EMBED, 0, b, sizeof b, err, err_len) != 0)
             return -1;
         if (!st_find(st, a) && st_find(st, b)) cfg->hf_new_names = 1;
     }
@@ -335,9 +423,7 @@ int eng_checkpoint_bind(eng_config *cfg, const st_file *st, char *err, size_t er
     }
     int rc = -1;
     for (int id = 0; id < ENG_T_COUNT; id++) {
-        if (eng_tensor_is_siglip((eng_tensor_id)id)) continue;
-        if (id == ENG_T_NEWLINE && !cfg->has_image_newline) continue;
-        if (id == ENG_T_LM_HEAD && cfg->llm.tie_embeddings) continue;
+        if (!eng_tensor_in_layout(cfg, (eng_tensor_id)id)) continue;
         int lay = eng_tensor_is_layered((eng_tensor_id)id);
         int nl = lay == 1 ? cfg->vision.n_layers : lay == 2 ? cfg->llm.n_layers : 1;
         for (int L = 0; L < nl; L++) {

@@ -100,6 +100,13 @@ typedef struct {
     int has_head;     /* 1 when the SigLIP attention-pooling head is loaded */
     int pool_mode;    /* the config's mm_spatial_pool_mode: 0 bilinear, 1 average */
     const char *backend; /* "ref" / "cpu" / "cuda" (borrowed) */
+    /* Qwen2.5-VL checkpoints (qwen = 1): the windowed ViT; image_size / grid / n_patches / pool
+     * are 0 (the input size varies per video) */
+    int qwen;
+    int temporal_patch; /* frames per temporal slice (2) */
+    int merge;          /* merge side (2): 2x2 patches -> one LLM token */
+    int window;         /* window side in pixels (112) */
+    int depth;          /* ViT blocks (32) */
 } eng_vision_info;
 
 void eng_model_vision_info(const eng_model *m, eng_vision_info *out);
@@ -170,6 +177,46 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
 
 /* Frees the arrays of out and zeroes it; safe on a zeroed or already freed struct. */
 void eng_vision_out_free(eng_vision_out *out);
+
+/* ---- Qwen2.5-VL vision (checkpoints of layout qwen2.5-vl) ------------------------------------ */
+
+/* Output of eng_qwen_vision_encode (spec qwen25vl.md §3, §6.2). Arrays are host memory owned by
+ * the struct (free with eng_qwen_vision_out_free). Gt = grid_t temporal slices (2 frames each),
+ * Lh x Lw = the merged-unit grid of a slice (grid_h/2 x grid_w/2), L = Lh*Lw, U = Gt*L. */
+typedef struct {
+    int64_t grid_t, grid_h, grid_w; /* the patch grid given (video_grid_thw) */
+    int64_t unit_h, unit_w;         /* Lh, Lw */
+    int64_t n_units;                /* U */
+    int64_t units_per_slice;        /* L */
+    int64_t d_model;                /* D: merger output = LLM hidden */
+    int64_t head_dim;               /* ViT head dim (80) */
+    float *merged;    /* [U, D] merger output in raster order (slice, unit row, unit col): the rows
+                         that replace the <|video_pad|> embeddings, in order */
+    float *gq_attn;   /* [Gt, L] global-query attention of the last block (Tango / FastVID saliency,
+                         §6.2): softmax over the slice's units of the slice-mean rotated query
+                         against unit-mean rotated keys, mean over heads; rows sum to 1 */
+    float *unit_keys; /* [Gt, L, head_dim] the last block's unit-mean rotated keys, mean over
+                         heads (VisionZip compat=paper's key metric, §7) */
+    double seconds;   /* wall time */
+} eng_qwen_vision_out;
+
+/* Runs the Qwen2.5-VL ViT and merger on one video. pixel_rows: [grid_t*grid_h*grid_w, 3*Tp*p*p]
+ * float32 host memory in the HF processor's layout (merge-unit order, §2.5; datasets/video.h
+ * ds_qwen_patchify writes it); grid_h, grid_w even. Slices are independent throughout (attention
+ * never crosses a temporal slice), so they run in chunks of slices_per_batch (<= 0: 4) to bound
+ * memory. Fills *out (zeroed first; freed on failure). ENG_ERR_ARG when the model is not
+ * Qwen2.5-VL or the grid is bad. */
+int eng_qwen_vision_encode(eng_model *m, const float *pixel_rows, int64_t grid_t, int64_t grid_h, int64_t grid_w,
+                           int slices_per_batch, eng_qwen_vision_out *out, char *err, size_t err_len);
+
+void eng_qwen_vision_out_free(eng_qwen_vision_out *out);
+
+/* get_window_index of one temporal slice (§3.3): on the Lh x Lw unit grid with windows of v x v
+ * units (v = window / patch / merge), lists the unit ids (raster, 0..L-1) window by window
+ * (windows row-major over the grid padded by v - Lh mod v rows and v - Lw mod v columns, units
+ * row-major inside a window; empty windows vanish) into order[L], and the unit count of each
+ * non-empty window into win_units[] (*n_win of them; capacity L). Pure arithmetic. */
+void eng_qwen_window_order(int64_t Lh, int64_t Lw, int64_t v, int64_t *order, int64_t *win_units, int64_t *n_win);
 
 /* ---- LLM (reserved: added by the Qwen2 issue) ----------------------------------------------- */
 

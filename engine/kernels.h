@@ -49,6 +49,20 @@ typedef struct {
     float scale;       /* logit scale; 0 means 1/sqrt(Dh) */
 } eng_attn_desc;
 
+/* Sections of a sectioned rotary embedding (op rope_sec): the M-RoPE of Qwen2.5-VL's LLM (three
+ * position rows t, h, w; pairs 16 / 24 / 24 of Dh/2 = 64; frequency index running on) and the
+ * 2-D RoPE of its ViT (rows h, w; 20 / 20 pairs of Dh/2 = 40, each section restarting the
+ * frequency index over freq_dim = Dh/2). */
+#define ENG_ROPE_MAX_SEC 4
+typedef struct {
+    int n_sec;                   /* position rows (1..ENG_ROPE_MAX_SEC) */
+    int pairs[ENG_ROPE_MAX_SEC]; /* frequency pairs per section; their sum is Dh/2 */
+    int restart;                 /* 0: pair i has frequency index j = i; 1: j = i - first pair of
+                                    its section */
+    int freq_dim;                /* inv_j = 1 / theta^(2j / freq_dim) (float32, as transformers) */
+    float theta;
+} eng_rope_sec;
+
 typedef struct eng_kernels {
     const char *name; /* "ref", "cpu", "cuda" */
     int on_device;    /* 1: buffers are device memory (upload/download copy across) */
@@ -105,6 +119,13 @@ typedef struct eng_kernels {
      * x: [n_tok, ld] (backend buffer), n_head heads of Dh (even) each; pos[n_tok]: HOST memory. */
     int (*rope)(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
                 const int64_t *pos, float theta);
+    /* In-place sectioned rotary embedding, "rotate half" (pairs (i, i+Dh/2)): pair i lies in
+     * section s (sections in order, sec->pairs[s] pairs each) and turns by
+     *   a = (float)pos[s*pos_ld + t] * inv_j      (j and inv_j: see eng_rope_sec)
+     * in every one of the n_head heads of token t. x: [n_tok, ld] (backend buffer); pos: HOST
+     * memory, row s of n_tok ids starting at pos + s*pos_ld. */
+    int (*rope_sec)(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                    const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec);
     /* y[n] = a[n] + b[n]; y may equal a or b. */
     int (*add)(eng_backend *be, float *y, const float *a, const float *b, size_t n);
     /* y[r, j] = a[r, j] + b[j] for r < rows, j < n (broadcast of one row); y may equal a. */
@@ -139,6 +160,11 @@ void eng_backend_fini(eng_backend *be);
 
 /* Writes a formatted one-line error into be->err and returns -1 (for op implementations). */
 int eng_backend_fail(eng_backend *be, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Checks a rope_sec call (sections sum to Dh/2, even Dh, freq_dim > 0); 0 or -1 with be->err. */
+int eng_rope_sec_check(eng_backend *be, int64_t head_dim, const eng_rope_sec *sec);
+/* Section and frequency index of pair i (i < Dh/2) under sec. */
+void eng_rope_sec_pair(const eng_rope_sec *sec, int64_t i, int *section, int64_t *j);
 
 /* Reference pooling weights, shared by every backend so that they agree bit for bit: PyTorch's
  * bilinear source index for output index o of an n_in -> n_out resize (align_corners=False,

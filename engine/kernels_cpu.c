@@ -294,6 +294,31 @@ static int cpu_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_
     return 0;
 }
 
+/* Angles per (token, pair) first (one cos/sin per pair, shared by the heads), as cpu_rope. */
+static int cpu_rope_sec(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                        const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
+    if (eng_rope_sec_check(be, head_dim, sec)) return -1;
+    int64_t half = head_dim / 2;
+    int sc_of[512];
+    int64_t j_of[512];
+    if (half > 512) return eng_backend_fail(be, "rope_sec: head_dim %lld above 1024", (long long)head_dim);
+    for (int64_t i = 0; i < half; i++) eng_rope_sec_pair(sec, i, &sc_of[i], &j_of[i]);
+#pragma omp parallel for schedule(static) if (n_tok * head_dim * n_head > PAR_MIN)
+    for (int64_t t = 0; t < n_tok; t++) {
+        for (int64_t i = 0; i < half; i++) {
+            float a = eng_rope_angle(pos[sc_of[i] * pos_ld + t], j_of[i], sec->freq_dim, sec->theta);
+            float c = (float)cos((double)a), s = (float)sin((double)a);
+            for (int64_t h = 0; h < n_head; h++) {
+                float *xh = x + t * ld + h * head_dim;
+                float x0 = xh[i], x1 = xh[i + half];
+                xh[i] = x0 * c - x1 * s;
+                xh[i + half] = x1 * c + x0 * s;
+            }
+        }
+    }
+    return 0;
+}
+
 static int cpu_add(eng_backend *be, float *y, const float *a, const float *b, size_t n) {
     (void)be;
 #pragma omp parallel for schedule(static) if ((int64_t)n > PAR_MIN)
@@ -355,6 +380,7 @@ const eng_kernels eng_kernels_cpu = {
     .softmax = cpu_softmax,
     .attention = cpu_attention,
     .rope = cpu_rope,
+    .rope_sec = cpu_rope_sec,
     .add = cpu_add,
     .add_bcast = cpu_add_bcast,
     .head_mean = cpu_head_mean,

@@ -440,6 +440,54 @@ static int cu_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t
     return 0;
 }
 
+/* Sectioned rope: sec_of / j_of per pair are computed on the host (eng_rope_sec_pair) and passed
+ * by value; positions [n_sec][n_tok] are uploaded into im->pos. */
+typedef struct {
+    int sec[512];
+    int j[512];
+} rope_sec_map;
+
+__global__ static void k_rope_sec(float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t hd, const int64_t *pos,
+                                  rope_sec_map map, int freq_dim, float theta) {
+    int64_t half = hd / 2;
+    GRID_STRIDE(idx, (size_t)(n_tok * half)) {
+        int64_t t = (int64_t)idx / half, i = (int64_t)idx % half;
+        float e = (float)(2 * map.j[i]) / (float)freq_dim;
+        float inv = (float)(1.0 / (double)powf(theta, e));
+        float a = (float)pos[(int64_t)map.sec[i] * n_tok + t] * inv;
+        float c = (float)cos((double)a), s = (float)sin((double)a);
+        for (int64_t h = 0; h < n_head; h++) {
+            float *xh = x + t * ld + h * hd;
+            float x0 = xh[i], x1 = xh[i + half];
+            xh[i] = x0 * c - x1 * s;
+            xh[i + half] = x1 * c + x0 * s;
+        }
+    }
+}
+
+static int cu_rope_sec(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                       const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
+    if (eng_rope_sec_check(be, head_dim, sec)) return -1;
+    if (head_dim / 2 > 512) return eng_backend_fail(be, "rope_sec: head_dim %lld above 1024", (long long)head_dim);
+    if (n_tok == 0) return 0;
+    rope_sec_map map;
+    for (int64_t i = 0; i < head_dim / 2; i++) {
+        int64_t j;
+        eng_rope_sec_pair(sec, i, &map.sec[i], &j);
+        map.j[i] = (int)j;
+    }
+    cuda_impl *im = impl_of(be);
+    size_t n = (size_t)sec->n_sec * (size_t)n_tok;
+    if (ensure(be, (void **)&im->pos, &im->pos_n, n, sizeof(int64_t))) return -1;
+    for (int s = 0; s < sec->n_sec; s++)
+        CUDA_CHECK(be, cudaMemcpy(im->pos + (size_t)s * (size_t)n_tok, pos + (size_t)s * (size_t)pos_ld,
+                                  (size_t)n_tok * sizeof(int64_t), cudaMemcpyHostToDevice));
+    k_rope_sec<<<grid_for((size_t)(n_tok * head_dim / 2), 256), 256>>>(x, ld, n_tok, n_head, head_dim, im->pos, map,
+                                                                        sec->freq_dim, sec->theta);
+    LAUNCH_CHECK(be);
+    return 0;
+}
+
 __global__ static void k_head_mean(float *y, const float *x, int64_t ld, int64_t n, int64_t H, int64_t hd) {
     GRID_STRIDE(idx, (size_t)(n * hd)) {
         int64_t i = (int64_t)idx / hd, j = (int64_t)idx % hd;
@@ -525,6 +573,7 @@ const eng_kernels eng_kernels_cuda = {
     .softmax = cu_softmax,
     .attention = cu_attention,
     .rope = cu_rope,
+    .rope_sec = cu_rope_sec,
     .add = cu_add,
     .add_bcast = cu_add_bcast,
     .head_mean = cu_head_mean,

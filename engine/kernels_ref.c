@@ -245,6 +245,50 @@ static int ref_rope(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_
     return 0;
 }
 
+int eng_rope_sec_check(eng_backend *be, int64_t head_dim, const eng_rope_sec *sec) {
+    if (!sec || sec->n_sec < 1 || sec->n_sec > ENG_ROPE_MAX_SEC || head_dim % 2 || sec->freq_dim <= 0)
+        return eng_backend_fail(be, "rope_sec: bad sections or head_dim %lld", (long long)head_dim);
+    int64_t sum = 0;
+    for (int s = 0; s < sec->n_sec; s++) {
+        if (sec->pairs[s] < 0) return eng_backend_fail(be, "rope_sec: negative section");
+        sum += sec->pairs[s];
+    }
+    if (sum * 2 != head_dim)
+        return eng_backend_fail(be, "rope_sec: sections sum to %lld pairs, head_dim / 2 is %lld", (long long)sum,
+                                (long long)head_dim / 2);
+    return 0;
+}
+
+void eng_rope_sec_pair(const eng_rope_sec *sec, int64_t i, int *section, int64_t *j) {
+    int s = 0;
+    int64_t first = 0;
+    while (s < sec->n_sec - 1 && i >= first + sec->pairs[s]) first += sec->pairs[s++];
+    *section = s;
+    *j = sec->restart ? i - first : i;
+}
+
+static int ref_rope_sec(eng_backend *be, float *x, int64_t ld, int64_t n_tok, int64_t n_head, int64_t head_dim,
+                        const int64_t *pos, int64_t pos_ld, const eng_rope_sec *sec) {
+    if (eng_rope_sec_check(be, head_dim, sec)) return -1;
+    int64_t half = head_dim / 2;
+    for (int64_t t = 0; t < n_tok; t++) {
+        for (int64_t i = 0; i < half; i++) {
+            int sc;
+            int64_t j;
+            eng_rope_sec_pair(sec, i, &sc, &j);
+            float a = eng_rope_angle(pos[sc * pos_ld + t], j, sec->freq_dim, sec->theta);
+            double c = cos((double)a), s = sin((double)a);
+            for (int64_t h = 0; h < n_head; h++) {
+                float *xh = x + t * ld + h * head_dim;
+                double x0 = xh[i], x1 = xh[i + half];
+                xh[i] = (float)(x0 * c - x1 * s);
+                xh[i + half] = (float)(x1 * c + x0 * s);
+            }
+        }
+    }
+    return 0;
+}
+
 static int ref_add(eng_backend *be, float *y, const float *a, const float *b, size_t n) {
     (void)be;
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
@@ -332,6 +376,7 @@ const eng_kernels eng_kernels_ref = {
     .softmax = ref_softmax,
     .attention = ref_attention,
     .rope = ref_rope,
+    .rope_sec = ref_rope_sec,
     .add = ref_add,
     .add_bcast = ref_add_bcast,
     .head_mean = ref_head_mean,

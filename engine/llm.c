@@ -4,8 +4,10 @@
  * decode steps and greedy generation. Every computation goes through the backend op table
  * (engine/kernels.h).
  *
- * Deliberately absent: sampling (the reference decodes greedily), batching, fp16/bf16 activations,
- * M-RoPE (Qwen2.5-VL). Dimension letters: D hidden, H query heads, G KV heads, Dh head dim, M MLP
+ * Qwen2.5-VL checkpoints run the same decoder with M-RoPE (three position rows t, h, w; spec
+ * qwen25vl.md §4.4) and a one-for-one splice of the visual rows into the <|video_pad|> ids.
+ *
+ * Deliberately absent: sampling (the reference decodes greedily), batching, fp16/bf16 activations. Dimension letters: D hidden, H query heads, G KV heads, Dh head dim, M MLP
  * width, V vocabulary rows, Vo logits width, L layers, n rows of the current call, C = n_ctx.
  */
 #include "engine/llm.h"
@@ -176,6 +178,13 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
         m->stop_ids[0] = c->eos_id;
     }
     m->rep_pen = m->cfg.gen.present ? m->cfg.gen.repetition_penalty : 1.0;
+    m->pad_id = -1;
+    if (m->cfg.layout == ENG_LAYOUT_QWEN25VL) {
+        m->mrope = 1;
+        m->rsec = (eng_rope_sec){3, {m->cfg.mrope_section[0], m->cfg.mrope_section[1], m->cfg.mrope_section[2], 0}, 0,
+                                 m->Dh, (float)c->rope_theta};
+        m->pad_id = m->cfg.video_token_id;
+    }
 
     if (eng_backend_init(&m->be, p->backend, err, err_len) != 0) goto bad;
     st = st_open(dir, err, err_len);
@@ -246,6 +255,15 @@ void eng_llm_get_info(const eng_llm *m, eng_llm_info *out) {
     out->newline_mode = (int)m->cfg.newline;
     out->has_newline = m->newline != NULL;
     out->image_token_id = m->cfg.image_token_id;
+    out->mrope = m->mrope;
+    if (m->mrope) {
+        for (int i = 0; i < 3; i++) out->mrope_section[i] = m->cfg.mrope_section[i];
+        out->video_token_id = m->cfg.video_token_id;
+        out->vision_start_id = m->cfg.vision_start_id;
+        out->vision_end_id = m->cfg.vision_end_id;
+        out->tokens_per_second = m->cfg.qv.tokens_per_second;
+        out->spatial_merge = m->cfg.qv.merge;
+    }
     out->n_stop = m->n_stop;
     memcpy(out->stop_ids, m->stop_ids, sizeof out->stop_ids);
     out->repetition_penalty = m->rep_pen;
@@ -344,7 +362,7 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
     s->htap = malloc(C * sizeof(float));
     s->hmean = malloc(C * sizeof(float));
     s->logits = malloc((size_t)m->Vo * sizeof(float));
-    s->pos = malloc(C * sizeof(int64_t));
+    s->pos = malloc((m->mrope ? 3 : 1) * C * sizeof(int64_t));
     s->orig = malloc(C * sizeof(int64_t));
     s->kept = malloc(C * sizeof(int64_t));
     s->sel = malloc(C * sizeof(int64_t));
@@ -357,7 +375,7 @@ eng_llm_state *eng_llm_state_init(eng_llm *m, int64_t n_ctx, char *err, size_t e
      * logits_dev; sim, hsim; logits. Then pos, orig, kept, sel, assign (int64) and mark. */
     s->bytes = sizeof(float) * (2 * (size_t)m->L * nCKV + 4 * nCD + 2 * nCHD + 2 * nMLP + (size_t)MLP_CHUNK * D +
                                 4 * C + HD + nLog + 2 * nSim + (size_t)m->Vo) +
-               5 * C * sizeof(int64_t) + C;
+               (5 + (m->mrope ? 2 : 0)) * C * sizeof(int64_t) + C;
     /* commit every page now (the decode loop and timed prefills must not fault) */
     {
         size_t nz = (size_t)1 << 18;
@@ -428,8 +446,8 @@ size_t eng_llm_state_bytes(const eng_llm_state *s) {
  * NULL, receives [n_past + n] the head-averaged attention of the last row over every key. recv:
  * when not NULL, receives [n_past + n] the attention each key receives, averaged over heads and
  * all n query rows. */
-static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos, int causal, float *tap,
-                         float *recv, char *err, size_t err_len) {
+static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos, int64_t pos_ld, int causal,
+                         float *tap, float *recv, char *err, size_t err_len) {
     eng_llm *m = s->m;
     eng_backend *be = &m->be;
     const llm_layer *w = &m->layers[l];
@@ -443,8 +461,13 @@ static int layer_forward(eng_llm_state *s, int l, int64_t n, const int64_t *pos,
     KCALL(be->k->matmul(be, s->q, s->xn, w->q_w, w->q_b, n, D, HD));
     KCALL(be->k->matmul(be, kc, s->xn, w->k_w, w->k_b, n, D, KVD));
     KCALL(be->k->matmul(be, vc, s->xn, w->v_w, w->v_b, n, D, KVD));
-    KCALL(be->k->rope(be, s->q, HD, n, m->H, m->Dh, pos, theta));
-    KCALL(be->k->rope(be, kc, KVD, n, m->G, m->Dh, pos, theta));
+    if (m->mrope) { /* three position rows, pos_ld apart */
+        KCALL(be->k->rope_sec(be, s->q, HD, n, m->H, m->Dh, pos, pos_ld, &m->rsec));
+        KCALL(be->k->rope_sec(be, kc, KVD, n, m->G, m->Dh, pos, pos_ld, &m->rsec));
+    } else {
+        KCALL(be->k->rope(be, s->q, HD, n, m->H, m->Dh, pos, theta));
+        KCALL(be->k->rope(be, kc, KVD, n, m->G, m->Dh, pos, theta));
+    }
     eng_attn_desc ad;
     memset(&ad, 0, sizeof ad);
     ad.n_batch = 1;
@@ -520,7 +543,33 @@ static int head_rows(eng_llm_state *s, int64_t r0, int64_t nr, float *dst, char 
 /* ---- prefill -------------------------------------------------------------------------------- */
 
 static int is_placeholder(const eng_llm *m, int64_t id) {
+    if (m->mrope) return 0; /* Qwen: the pad ids are replaced one for one (splice_pads) */
     return id == ENG_LLM_IMAGE_PLACEHOLDER || id == (int64_t)m->cfg.image_token_id;
+}
+
+/* Qwen2.5-VL splice (masked_scatter of the reference): the n_visual rows replace the ids equal to
+ * the video pad id, in order. They must be exactly n_visual and consecutive (one video block).
+ * *start = index of the first (-1 when none). ENG_OK or ENG_ERR_ARG. */
+static int splice_pads(const eng_llm *m, const eng_llm_prefill_params *p, int64_t *start, char *err, size_t err_len) {
+    int64_t first = -1, count = 0;
+    for (int64_t i = 0; i < p->n_ids; i++) {
+        int64_t id = p->ids[i];
+        if (id == m->pad_id) {
+            if (first < 0) first = i;
+            else if (p->ids[i - 1] != m->pad_id)
+                return fail(err, err_len, ENG_ERR_ARG, "prefill: video pad ids at %lld and %lld are not one block",
+                            (long long)first, (long long)i);
+            count++;
+        } else if (id < 0 || id >= m->V) {
+            return fail(err, err_len, ENG_ERR_ARG, "prefill: token id %lld at %lld outside 0..%lld", (long long)id,
+                        (long long)i, (long long)m->V - 1);
+        }
+    }
+    if (count != p->n_visual)
+        return fail(err, err_len, ENG_ERR_ARG, "prefill: %lld video pad ids (id %lld) but %lld visual rows",
+                    (long long)count, (long long)m->pad_id, (long long)p->n_visual);
+    *start = first;
+    return ENG_OK;
 }
 
 static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_llm_prefill_out *out, char *err,
@@ -532,8 +581,12 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     if (!p->ids && p->n_ids > 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: no token ids");
     if (p->n_ids < 0 || p->n_visual < 0) return fail(err, err_len, ENG_ERR_ARG, "prefill: negative count");
     if (p->n_visual > 0 && !p->visual) return fail(err, err_len, ENG_ERR_ARG, "prefill: no visual rows");
-    int64_t ph = -1;
-    for (int64_t i = 0; i < p->n_ids; i++) {
+    int64_t ph = -1, pad0 = -1;
+    if (m->mrope) {
+        int rc = splice_pads(m, p, &pad0, err, err_len);
+        if (rc != ENG_OK) return rc;
+    }
+    for (int64_t i = 0; i < p->n_ids && !m->mrope; i++) {
         int64_t id = p->ids[i];
         if (is_placeholder(m, id)) {
             if (ph >= 0)
@@ -545,7 +598,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
                         (long long)i, (long long)m->V - 1);
         }
     }
-    if (ph < 0 && p->n_visual > 0)
+    if (ph < 0 && p->n_visual > 0 && !m->mrope)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: %lld visual rows but no image placeholder in the ids",
                     (long long)p->n_visual);
     /* a NaN visual token makes every logit NaN, and greedy decoding then "answers" token 0 */
@@ -553,13 +606,14 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
         if (!isfinite(p->visual[i]))
             return fail(err, err_len, ENG_ERR_ARG, "prefill: visual token %lld, dimension %lld is %s", (long long)(i / D),
                         (long long)(i % D), isnan(p->visual[i]) ? "NaN" : "infinite");
-    int64_t N = p->n_ids - (ph >= 0 ? 1 : 0) + p->n_visual;
+    int64_t N = m->mrope ? p->n_ids : p->n_ids - (ph >= 0 ? 1 : 0) + p->n_visual;
     if (N < 1) return fail(err, err_len, ENG_ERR_ARG, "prefill: empty sequence");
     if (N > s->C)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: sequence of %lld tokens exceeds the state's n_ctx %lld",
                     (long long)N, (long long)s->C);
     if (p->attn_layer < -1 || p->attn_layer >= m->L)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: attention layer %d outside 0..%d", p->attn_layer, m->L - 1);
+    if (m->mrope) ph = pad0;
     int64_t vs = ph >= 0 ? ph : -1, vl = ph >= 0 ? p->n_visual : 0;
     const tb_llm_plan *plan = p->plan && p->plan->layer != 0 ? p->plan : NULL;
     if (plan) {
@@ -574,7 +628,12 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
 
     /* splice: text embeddings and visual rows into hx, positions */
     int64_t o = 0;
-    for (int64_t i = 0; i < p->n_ids; i++) {
+    for (int64_t i = 0; i < p->n_ids && m->mrope; i++, o++) {
+        const float *src = i >= pad0 && pad0 >= 0 && i < pad0 + p->n_visual ? p->visual + (i - pad0) * D
+                                                                            : m->embed + p->ids[i] * D;
+        memcpy(s->hx + o * D, src, (size_t)D * sizeof(float));
+    }
+    for (int64_t i = 0; i < p->n_ids && !m->mrope; i++) {
         if (i == ph) {
             if (p->n_visual > 0) memcpy(s->hx + o * D, p->visual, (size_t)(p->n_visual * D) * sizeof(float));
             o += p->n_visual;
@@ -588,6 +647,17 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
         s->orig[i] = i;
     }
     s->next_pos = s->pos[N - 1] + 1;
+    if (m->mrope) {
+        /* three rows (t, h, w); decode continues at max id + 1 in all three (HF rope_deltas) */
+        int64_t mx = -1;
+        for (int r = 0; r < 3; r++)
+            for (int64_t i = 0; i < N; i++) {
+                int64_t v = p->pos3 ? p->pos3[r * N + i] : p->pos ? p->pos[i] : i;
+                s->pos[r * s->C + i] = v;
+                if (v > mx) mx = v;
+            }
+        s->next_pos = mx + 1;
+    }
     if (s->next_pos > m->cfg.llm.max_position)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: position %lld is past max_position_embeddings %d of the config",
                     (long long)s->next_pos - 1, m->cfg.llm.max_position);
@@ -612,7 +682,7 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
         int causal = !(plan && plan->bidirectional_prev && l == plan->layer - 1);
         float *tap = (want_plan_row || want_tap) ? s->hrow : NULL;
         float *recv = want_plan_row && plan->select == TB_PLAN_SELECT_ALL_QUERIES ? s->hmean : NULL;
-        int rc = layer_forward(s, l, n, s->pos, causal, tap, recv, err, err_len);
+        int rc = layer_forward(s, l, n, s->pos, s->C, causal, tap, recv, err, err_len);
         if (rc != ENG_OK) return rc;
         s->tokens_layer[l] = n;
         s->visual_layer[l] = vl;
@@ -696,9 +766,9 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     double t0 = tb_now_s();
     if (be->k->upload(be, s->x, m->embed + token * m->D, (size_t)m->D) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "decode: upload: %s", be->err);
-    int64_t pos = s->next_pos;
+    int64_t pos[3] = {s->next_pos, s->next_pos, s->next_pos}; /* M-RoPE: the same id in t, h, w */
     for (int l = 0; l < m->L; l++) {
-        int rc = layer_forward(s, l, 1, &pos, 1, NULL, NULL, err, err_len);
+        int rc = layer_forward(s, l, 1, pos, 1, 1, NULL, NULL, err, err_len);
         if (rc != ENG_OK) return rc;
     }
     int rc = head_rows(s, 0, 1, s->logits, err, err_len);

@@ -101,6 +101,12 @@ typedef struct {
     int n_stop;         /* stop ids: generation_config eos list, else config eos_token_id */
     int stop_ids[8];
     double repetition_penalty; /* generation_config value (1.0 when absent) */
+    int mrope;                 /* 1: Qwen2.5-VL (M-RoPE, pad splice); the ids below are set */
+    int mrope_section[3];      /* t, h, w frequency pairs */
+    int video_token_id;        /* the pad id the visual rows replace */
+    int vision_start_id, vision_end_id;
+    int tokens_per_second;     /* vision_config.tokens_per_second (M-RoPE temporal scale) */
+    int spatial_merge;         /* vision_config.spatial_merge_size */
     size_t weight_bytes;       /* float32 weight bytes held (backend buffers + host embedding) */
     const char *backend;       /* "ref" / "cpu" / "cuda" (borrowed) */
 } eng_llm_info;
@@ -146,6 +152,11 @@ typedef struct {
     int64_t n_visual;     /* rows of the assembled visual block (0 allowed: the placeholder, if
                              any, is simply removed) */
     const int64_t *pos;   /* [N] position ids (host), or NULL = 0..N-1 */
+    const int64_t *pos3;  /* M-RoPE models (Qwen2.5-VL): [3][N] position ids, rows t, h, w (host;
+                             eng_qwen_rope_index computes them); NULL: all three rows = pos. Decode
+                             step k runs at max id + 1 + k in all three rows. Such a model takes
+                             the visual rows in place of its video pad ids, one for one: the ids
+                             hold exactly n_visual consecutive pads and N = n_ids */
     int attn_layer;       /* >= 0: record layer attn_layer's last-query-row attention (head mean,
                              over all keys of that layer); -1 (default) = none */
     int all_logits;       /* 1: logits for every final-layer row; 0 (default): last row only */
@@ -230,6 +241,19 @@ void eng_llm_get_timings(const eng_llm_state *s, eng_llm_timings *out);
 /* Bytes the state holds: KV cache, activations, scratch (allocated and touched at init), plus the
  * all-logits buffer grown by prefills that asked for every row. 0 for NULL. */
 size_t eng_llm_state_bytes(const eng_llm_state *s);
+
+/* get_rope_index of Qwen2.5-VL (spec qwen25vl.md §4.3) for a sequence with video blocks: each
+ * <|video_pad|> run that follows a <|vision_start|> id is the next grid of grids[n_grids][3]
+ * (t, h, w in patches; its run must hold t*h*w / merge^2 pads); text tokens get t = h = w =
+ * running index; a video starting at s (max id so far + 1) gets
+ *   t = s + (int64)(slice * second_per_grid_t * tokens_per_second), h = s + unit row, w = s + unit col
+ * (the float product truncated). pos3 [3][n] receives the rows t, h, w; *max_id the largest id
+ * (decode continues at max_id + 1). Image pads (image_token_id) are refused. ENG_OK, or
+ * ENG_ERR_ARG naming the problem (pad count, missing grid, grid not divisible by merge). */
+int eng_qwen_rope_index(const int64_t *ids, int64_t n, const int64_t (*grids)[3], int64_t n_grids,
+                        double second_per_grid_t, int tokens_per_second, int merge, int64_t vision_start_id,
+                        int64_t video_token_id, int64_t image_token_id, int64_t *pos3, int64_t *max_id, char *err,
+                        size_t err_len);
 
 /* FLOPs of one decoder layer over n tokens, spec §8.1 (multiply-add = 2, norms/RoPE/softmax
  * ignored): 4 n D^2 (1 + G/H) + 4 n^2 D + 6 n D M. */

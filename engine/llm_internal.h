@@ -45,6 +45,11 @@ struct eng_llm {
     int n_stop;
     int stop_ids[8];
     double rep_pen;
+    /* Qwen2.5-VL (M-RoPE): 3 position rows (t, h, w) per token, the visual rows replace the
+     * video pad ids one for one */
+    int mrope;
+    eng_rope_sec rsec;   /* sections t/h/w of the M-RoPE, frequency index running on */
+    int64_t pad_id;      /* config video_token_id (-1 without M-RoPE) */
     size_t bytes;     /* weight bytes held (backend + host embedding + newline) */
 };
 
@@ -73,7 +78,7 @@ struct eng_llm_state {
     float *logits;      /* [Vo] last logits */
     float *all_logits;  /* [cap_all] every-row logits (grown on demand by prefill only) */
     size_t cap_all;
-    int64_t *pos;       /* [C] position id of each current row */
+    int64_t *pos;       /* [C] position id of each current row; M-RoPE: [3][C], row r at pos + r*C */
     int64_t *orig;      /* [C] spliced-sequence index of each current row */
     int64_t *kept;      /* [C] span-relative kept indices (ascending) */
     int64_t *sel;       /* [C] selection scratch */

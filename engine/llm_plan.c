@@ -246,18 +246,19 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
         int64_t src = vs + s->kept[i];
         if (src != o) {
             memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
-            s->pos[o] = s->pos[src];
+            for (int r = 0; r < (s->m->mrope ? 3 : 1); r++) s->pos[r * s->C + o] = s->pos[r * s->C + src];
             s->orig[o] = s->orig[src];
         }
     }
     for (int64_t src = vs + vl; src < n; src++, o++) {
         memmove(s->hx + o * D, s->hx + src * D, (size_t)D * sizeof(float));
-        s->pos[o] = s->pos[src];
+        for (int r = 0; r < (s->m->mrope ? 3 : 1); r++) s->pos[r * s->C + o] = s->pos[r * s->C + src];
         s->orig[o] = s->orig[src];
     }
     int64_t n_new = o;
     if (p->pos == TB_PLAN_POS_RENUMBER)
-        for (int64_t i = 0; i < n_new; i++) s->pos[i] = i;
+        for (int r = 0; r < (s->m->mrope ? 3 : 1); r++)
+            for (int64_t i = 0; i < n_new; i++) s->pos[r * s->C + i] = i;
     if (be->k->upload(be, s->x, s->hx, (size_t)(n_new * D)) != 0)
         return fail(err, err_len, ENG_ERR_BACKEND, "plan: upload: %s", be->err);
     s->n_kept = n_keep_all;

@@ -131,7 +131,9 @@ eng_model *eng_model_load(const char *dir, const eng_model_params *p, char *err,
         int n = snprintf(siglip_buf, sizeof siglip_buf, "%s/siglip", dir);
         if (n > 0 && (size_t)n < sizeof siglip_buf && is_dir(siglip_buf)) siglip = siglip_buf;
     }
-    if (p->load_vision) {
+    if (p->load_vision && m->cfg.layout == ENG_LAYOUT_QWEN25VL) {
+        if (eng_qwen_vision_load(m, err, err_len) != ENG_OK) goto fail;
+    } else if (p->load_vision) {
         if (eng_vision_load(m, siglip, err, err_len) != ENG_OK) goto fail;
     }
     if (digest_checkpoint_sample(m, err, err_len) != 0) goto fail;
@@ -152,7 +154,8 @@ fail:
 
 void eng_model_free(eng_model *m) {
     if (!m) return;
-    if (m->be.k) eng_vision_unload(m);
+    if (m->be.k && m->cfg.layout == ENG_LAYOUT_QWEN25VL) eng_qwen_vision_unload(m);
+    else if (m->be.k) eng_vision_unload(m);
     eng_backend_fini(&m->be);
     free(m->newline);
     st_close(m->st);

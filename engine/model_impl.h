@@ -41,12 +41,32 @@ typedef struct {
     float *head_fc2_w, *head_fc2_b; /* [Dv, Mv], [Dv] */
 } eng_vision_weights;
 
+/* One Qwen2.5-VL ViT block (spec qwen25vl.md §3.4). C = hidden, Mv = MLP width. */
+typedef struct {
+    float *norm1, *norm2;         /* [C] RMSNorm weights */
+    float *qkv_w, *qkv_b;         /* [3C, C], [3C] */
+    float *proj_w, *proj_b;       /* [C, C], [C] */
+    float *gate_w, *gate_b;       /* [Mv, C], [Mv] */
+    float *up_w, *up_b;           /* [Mv, C], [Mv] */
+    float *down_w, *down_b;       /* [C, Mv], [C] */
+    int full;                     /* 1: full (per-slice) attention; 0: windowed */
+} eng_qwen_block;
+
+typedef struct {
+    float *patch_w;               /* [C, 3*Tp*p*p]  Conv3d weight flattened (c, t, y, x) */
+    eng_qwen_block *blocks;       /* [depth] */
+    float *merge_ln;              /* [C] */
+    float *merge1_w, *merge1_b;   /* [4C, 4C], [4C] */
+    float *merge2_w, *merge2_b;   /* [D, 4C], [D] */
+} eng_qwen_vision_weights;
+
 struct eng_model {
     eng_config cfg;
     eng_backend be;
     st_file *st;          /* the LLaVA checkpoint (kept open for later loaders) */
     int vision_loaded;
     eng_vision_weights vw;
+    eng_qwen_vision_weights qw;   /* layout qwen2.5-vl (vision_loaded) */
     float *newline;       /* [D] host, or NULL */
     EVP_MD_CTX *digest_ctx; /* open while loading */
     char digest[65];
@@ -66,6 +86,10 @@ float *eng_model_load_tensor(eng_model *m, const st_file *st, eng_tensor_id id, 
  * otherwise uploads it into a new backend buffer and frees the host copy. On failure the host
  * buffer is freed too and NULL is returned with err set. */
 float *eng_model_to_backend(eng_model *m, float *host, size_t n, char *err, size_t err_len);
+
+/* qwen_vision.c: loads / releases the Qwen2.5-VL ViT and merger (layout qwen2.5-vl). */
+int eng_qwen_vision_load(eng_model *m, char *err, size_t err_len);
+void eng_qwen_vision_unload(eng_model *m);
 
 /* vision.c, for benchmarks and tests: a model whose vision tower, projector, newline and (with_head)
  * SigLIP head hold seeded random weights of the shapes in *cfg (only cfg->vision, cfg->llm.hidden,

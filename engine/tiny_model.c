@@ -38,6 +38,13 @@ enum {
     TINY_KV_HEADS = 2,
     TINY_MLP = 128,
     TINY_MAX_POS = 4096,
+    /* Qwen2.5-VL tiny tower: depth 4 with full attention in blocks 1 and 3 (the spec's executed
+     * oracle shape), head_dim 12 (2-D RoPE: 3 + 3 frequency pairs), the real patch / temporal /
+     * merge / window sizes, so windows, padding and the merger run their real code */
+    TINY_QV_DEPTH = 4,
+    TINY_QV_HIDDEN = 48,
+    TINY_QV_HEADS = 4,
+    TINY_QV_MLP = 88,
 };
 
 static void tm_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -63,7 +70,7 @@ eng_tiny_params eng_tiny_default_params(void) {
 }
 
 static int check_params(const eng_tiny_params *p, char *err, size_t err_len) {
-    if (p->layout != ENG_LAYOUT_LMMS && p->layout != ENG_LAYOUT_HF) {
+    if (p->layout != ENG_LAYOUT_LMMS && p->layout != ENG_LAYOUT_HF && p->layout != ENG_LAYOUT_QWEN25VL) {
         tm_err(err, err_len, "tiny model: unknown layout %d", (int)p->layout);
         return -1;
     }
@@ -133,11 +140,54 @@ static void llm_keys(cJSON *o, int n_layers) {
     cJSON_AddNumberToObject(o, "eos_token_id", ENG_TINY_ID_IM_END);
 }
 
+/* The Qwen2.5-VL config.json (transformers 4.50 key set; spec qwen25vl.md §1). */
+static void qwen_config(cJSON *r, const eng_tiny_params *p) {
+    cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString("Qwen2_5_VLForConditionalGeneration"));
+    cJSON_AddStringToObject(r, "model_type", "qwen2_5_vl");
+    llm_keys(r, p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS);
+    cJSON_DeleteItemFromObject(r, "rope_scaling");
+    cJSON *rs = cJSON_AddObjectToObject(r, "rope_scaling");
+    cJSON_AddStringToObject(rs, "type", "mrope");
+    cJSON *ms = cJSON_AddArrayToObject(rs, "mrope_section");
+    int hd2 = TINY_HIDDEN / TINY_HEADS / 2, t = hd2 / 4, h = (hd2 - t) / 2; /* 8 pairs -> 2, 3, 3 */
+    cJSON_AddItemToArray(ms, cJSON_CreateNumber(t));
+    cJSON_AddItemToArray(ms, cJSON_CreateNumber(h));
+    cJSON_AddItemToArray(ms, cJSON_CreateNumber(hd2 - t - h));
+    cJSON_AddNumberToObject(r, "sliding_window", TINY_MAX_POS);
+    cJSON_AddNumberToObject(r, "max_window_layers", p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS);
+    cJSON_AddNumberToObject(r, "vision_start_token_id", ENG_TINY_ID_VISION_START);
+    cJSON_AddNumberToObject(r, "vision_end_token_id", ENG_TINY_ID_VISION_END);
+    cJSON_AddNumberToObject(r, "vision_token_id", ENG_TINY_ID_VISION_PAD);
+    cJSON_AddNumberToObject(r, "image_token_id", ENG_TINY_ID_IMAGE_PAD);
+    cJSON_AddNumberToObject(r, "video_token_id", ENG_TINY_ID_VIDEO_PAD);
+    cJSON_AddStringToObject(r, "torch_dtype", dtype_name(p->dtype));
+    cJSON *v = cJSON_AddObjectToObject(r, "vision_config");
+    cJSON_AddNumberToObject(v, "depth", TINY_QV_DEPTH);
+    cJSON_AddNumberToObject(v, "hidden_size", TINY_QV_HIDDEN);
+    cJSON_AddStringToObject(v, "hidden_act", "silu");
+    cJSON_AddNumberToObject(v, "intermediate_size", TINY_QV_MLP);
+    cJSON_AddNumberToObject(v, "num_heads", TINY_QV_HEADS);
+    cJSON_AddNumberToObject(v, "in_chans", 3);
+    cJSON_AddNumberToObject(v, "out_hidden_size", TINY_HIDDEN);
+    cJSON_AddNumberToObject(v, "patch_size", TINY_PATCH);
+    cJSON_AddNumberToObject(v, "spatial_merge_size", 2);
+    cJSON_AddNumberToObject(v, "spatial_patch_size", TINY_PATCH);
+    cJSON_AddNumberToObject(v, "temporal_patch_size", 2);
+    cJSON_AddNumberToObject(v, "window_size", 112);
+    cJSON *fa = cJSON_AddArrayToObject(v, "fullatt_block_indexes");
+    cJSON_AddItemToArray(fa, cJSON_CreateNumber(1));
+    cJSON_AddItemToArray(fa, cJSON_CreateNumber(3));
+    cJSON_AddNumberToObject(v, "tokens_per_second", 2);
+}
+
 /* config.json text (caller frees with free()). */
 static char *config_json(const eng_tiny_params *p) {
     cJSON *r = cJSON_CreateObject();
     if (!r) return NULL;
-    if (p->layout == ENG_LAYOUT_LMMS) {
+    if (p->layout == ENG_LAYOUT_QWEN25VL) {
+        qwen_config(r, p);
+    } else if (p->layout == ENG_LAYOUT_LMMS) {
         cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
         cJSON_AddItemToArray(arch, cJSON_CreateString("LlavaQwenForCausalLM"));
         cJSON_AddStringToObject(r, "_name_or_path",
@@ -259,6 +309,13 @@ static init_kind kind_of(eng_tensor_id id) {
     case ENG_T_SIG_OUT_B:
     case ENG_T_SIG_FC1_B:
     case ENG_T_SIG_FC2_B:
+    case ENG_T_QV_QKV_B:
+    case ENG_T_QV_PROJ_B:
+    case ENG_T_QV_GATE_B:
+    case ENG_T_QV_UP_B:
+    case ENG_T_QV_DOWN_B:
+    case ENG_T_QV_MERGE1_B:
+    case ENG_T_QV_MERGE2_B:
         return K_BIAS;
     case ENG_T_V_LN1_W:
     case ENG_T_V_LN2_W:
@@ -268,6 +325,9 @@ static init_kind kind_of(eng_tensor_id id) {
     case ENG_T_NORM:
     case ENG_T_SIG_POST_LN_W:
     case ENG_T_SIG_LN_W:
+    case ENG_T_QV_NORM1_W:
+    case ENG_T_QV_NORM2_W:
+    case ENG_T_QV_MERGE_LN_W:
         return K_NORM_W;
     case ENG_T_V_LN1_B:
     case ENG_T_V_LN2_B:
@@ -450,8 +510,11 @@ static int write_tokenizer(const char *dir, const eng_tiny_params *p, char *err,
         tm_err(err, err_len, "%s: out of memory", dir);
         goto out;
     }
-    const char *added[5] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"};
-    int n_added = p->layout == ENG_LAYOUT_HF ? 5 : 3;
+    const char *added_llava[5] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"};
+    const char *added_qwen[8] = {"<|endoftext|>",  "<|im_start|>", "<|im_end|>",   "<|vision_start|>",
+                                 "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"};
+    const char *const *added = p->layout == ENG_LAYOUT_QWEN25VL ? added_qwen : added_llava;
+    int n_added = p->layout == ENG_LAYOUT_QWEN25VL ? 8 : p->layout == ENG_LAYOUT_HF ? 5 : 3;
 
     /* tokenizer.json */
     cJSON *r = cJSON_CreateObject();
@@ -602,12 +665,11 @@ oom:
     return -1;
 }
 
-/* All LLaVA-checkpoint tensors of cfg, in logical order (vision, projector, newline, LLM). */
+/* All checkpoint tensors of cfg's layout, in logical order (LLaVA: vision, projector, newline,
+ * LLM; Qwen2.5-VL: LLM, then the ViT). */
 static int build_llava(tensor_list *l, const eng_config *cfg, uint64_t seed, char *err, size_t err_len) {
     for (int id = 0; id < ENG_T_COUNT; id++) {
-        if (eng_tensor_is_siglip((eng_tensor_id)id)) continue;
-        if (id == ENG_T_NEWLINE && !cfg->has_image_newline) continue;
-        if (id == ENG_T_LM_HEAD && cfg->llm.tie_embeddings) continue;
+        if (!eng_tensor_in_layout(cfg, (eng_tensor_id)id)) continue;
         int lay = eng_tensor_is_layered((eng_tensor_id)id);
         int nl = lay == 1 ? cfg->vision.n_layers : lay == 2 ? cfg->llm.n_layers : 1;
         for (int L = 0; L < nl; L++)
@@ -711,7 +773,7 @@ int eng_tiny_model_write(const char *dir, const eng_tiny_params *p, char *err, s
     if (mkdir_p(dir, err, err_len) != 0) return -1;
     char sub[4096];
     join(sub, sizeof sub, dir, "siglip");
-    if (mkdir_p(sub, err, err_len) != 0) return -1;
+    if (p->layout != ENG_LAYOUT_QWEN25VL && mkdir_p(sub, err, err_len) != 0) return -1;
 
     char *c = config_json(p), *g = generation_json(p);
     int rc = -1;
@@ -745,6 +807,10 @@ int eng_tiny_model_write(const char *dir, const eng_tiny_params *p, char *err, s
         goto out;
     }
     list_free(&l);
+    if (p->layout == ENG_LAYOUT_QWEN25VL) { /* no SigLIP head: the saliency is the ViT's own */
+        rc = 0;
+        goto out;
+    }
 
     /* SigLIP head checkpoint: post_layernorm + head, and a SiglipModel-style config */
     for (int id = 0; id < ENG_T_COUNT; id++)

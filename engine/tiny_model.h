@@ -57,7 +57,12 @@
 #define ENG_TINY_N_MERGES 40
 
 typedef struct {
-    eng_layout layout; /* ENG_LAYOUT_LMMS (default) or ENG_LAYOUT_HF */
+    eng_layout layout; /* ENG_LAYOUT_LMMS (default), ENG_LAYOUT_HF or ENG_LAYOUT_QWEN25VL (the
+                          Qwen2.5-VL tiny model: ViT depth 4 (full attention in blocks 1, 3),
+                          width 48, 4 heads (head_dim 12), MLP 88, patch 14, temporal patch 2,
+                          merge 2, window 112; the LLM below with mrope_section [2, 3, 3];
+                          tokenizer with <|vision_start|> .. <|video_pad|> = 299..303; no
+                          siglip/; image_size and video ignored) */
     uint64_t seed;     /* default 1 */
     int shards;        /* 1 (single model.safetensors, default) or 2 (index + 2 shards) */
     int video;         /* lmms only: 1 -> LLaVA-Video flavour (mm_newline_position "grid",
@@ -85,6 +90,12 @@ int eng_tiny_config(const eng_tiny_params *p, eng_config *cfg, char *err, size_t
 #define ENG_TINY_ID_IM_END (256 + ENG_TINY_N_MERGES + 2)   /* 298 */
 #define ENG_TINY_ID_IMAGE (256 + ENG_TINY_N_MERGES + 3)    /* 299, hf layout only */
 #define ENG_TINY_ID_VIDEO (256 + ENG_TINY_N_MERGES + 4)    /* 300, hf layout only */
+/* Qwen2.5-VL layout: after <|im_end|> come the vision tokens (ENG_TINY_ID_IMAGE / _VIDEO unused) */
+#define ENG_TINY_ID_VISION_START (256 + ENG_TINY_N_MERGES + 3) /* 299 */
+#define ENG_TINY_ID_VISION_END (256 + ENG_TINY_N_MERGES + 4)   /* 300 */
+#define ENG_TINY_ID_VISION_PAD (256 + ENG_TINY_N_MERGES + 5)   /* 301 */
+#define ENG_TINY_ID_IMAGE_PAD (256 + ENG_TINY_N_MERGES + 6)    /* 302 */
+#define ENG_TINY_ID_VIDEO_PAD (256 + ENG_TINY_N_MERGES + 7)    /* 303 */
 #define ENG_TINY_VOCAB 320
 
 /* Writes the tiny checkpoint into dir (created if absent; existing files replaced). Returns 0, or

@@ -246,6 +246,18 @@ void eng_model_vision_info(const eng_model *m, eng_vision_info *out) {
     out->has_head = m->vw.has_head;
     out->pool_mode = m->cfg.pool_mode == ENG_POOL_AVERAGE ? 1 : 0;
     out->backend = m->be.k ? m->be.k->name : "";
+    if (m->cfg.layout == ENG_LAYOUT_QWEN25VL) {
+        const eng_qwen_vision_config *q = &m->cfg.qv;
+        out->qwen = 1;
+        out->image_size = out->grid = out->n_patches = 0;
+        out->pool_mode = 0;
+        out->temporal_patch = q->temporal_patch;
+        out->merge = q->merge;
+        out->window = q->window;
+        out->depth = q->depth;
+        out->patch_size = q->patch;
+        out->has_head = 0;
+    }
 }
 
 /* ---- encode ----------------------------------------------------------------------------------- */

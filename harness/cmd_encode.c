@@ -8,7 +8,14 @@
  *
  * map_attn, pooled_attn and frame_global need the SigLIP head checkpoint (--siglip, default
  * MODEL/siglip when it exists) and are absent without it. With --cache DIR, the outputs of a
- * (weights digest, input file hash, frame policy, pool mode) are reused from DIR. */
+ * (weights digest, input file hash, frame policy, pool mode) are reused from DIR.
+ *
+ * Qwen2.5-VL checkpoints (spec qwen25vl.md §4.6): --frames-npy F.npy takes already sampled uint8
+ * frames [T,H,W,3] (resized with --min-pixels / --max-pixels, default 3136 / 200704), --video
+ * samples --frames N frames as qwen-vl-utils does (its pixel budget, capped by --max-pixels when
+ * given); outputs merged (U,D) in raster order, grid_thw (1,3) int64, vit_attn (Gt,L) (the
+ * global-query saliency), unit_keys (Gt,L,hd), and with --video timestamps (T,) and
+ * frame_indices (T,) int64. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +30,7 @@
 #include "harness/commands.h"
 #include "harness/feature_cache.h"
 #include "harness/npy.h"
+#include "harness/qwen_prep.h"
 
 static int mkdirs(const char *dir) {
     char tmp[4096];
@@ -52,11 +60,110 @@ static int write_arr(const char *dir, const char *name, const float *data, int n
     return 0;
 }
 
+/* The Qwen2.5-VL branch: frames (given or sampled) -> rows -> ViT + merger -> .npy files. */
+static int encode_qwen(eng_model *m, const eng_vision_info *vi, const char *video, const char *frames_npy,
+                       int64_t n_frames, int64_t min_px, int64_t max_px, int slices, const char *out_dir, int quiet,
+                       int write_rows) {
+    char err[1024];
+    int rc = 1;
+    npy_array fa;
+    memset(&fa, 0, sizeof fa);
+    ds_frames fr;
+    memset(&fr, 0, sizeof fr);
+    qp_rows rows;
+    memset(&rows, 0, sizeof rows);
+    eng_qwen_vision_out o;
+    memset(&o, 0, sizeof o);
+    const uint8_t *rgb = NULL;
+    int T = 0, H = 0, W = 0;
+    double mn = (double)min_px, mx = (double)max_px;
+    if (frames_npy) {
+        if (npy_read(frames_npy, NPY_U8, &fa, err, sizeof err)) {
+            fprintf(stderr, "tango-bench encode: %s\n", err);
+            goto out;
+        }
+        if (fa.ndim != 4 || fa.shape[3] != 3 || fa.shape[0] < 1 || fa.shape[0] > 100000) {
+            fprintf(stderr, "tango-bench encode: %s: frames must be (T, H, W, 3) uint8\n", frames_npy);
+            goto out;
+        }
+        rgb = fa.data;
+        T = (int)fa.shape[0], H = (int)fa.shape[1], W = (int)fa.shape[2];
+    } else {
+        ds_qwen_video_params qp = ds_qwen_video_default_params();
+        qp.nframes = (int)n_frames;
+        if (min_px > 0) qp.min_pixels = min_px;
+        if (max_px > 0) qp.max_pixels = max_px;
+        if (qp_sample_video(video, &qp, &fr, &mn, &mx, NULL, err, sizeof err)) {
+            fprintf(stderr, "tango-bench encode: %s\n", err);
+            goto out;
+        }
+        rgb = fr.rgb;
+        T = fr.n, H = fr.height, W = fr.width;
+    }
+    if (qp_frames_to_rows(rgb, T, H, W, mn, mx, vi->temporal_patch, vi->patch_size, vi->merge, &rows, err,
+                          sizeof err)) {
+        fprintf(stderr, "tango-bench encode: %s\n", err);
+        goto out;
+    }
+    if (eng_qwen_vision_encode(m, rows.rows, rows.grid[0], rows.grid[1], rows.grid[2], slices, &o, err,
+                               sizeof err) != ENG_OK) {
+        fprintf(stderr, "tango-bench encode: %s\n", err);
+        goto out;
+    }
+    if (mkdirs(out_dir)) {
+        fprintf(stderr, "tango-bench encode: cannot create %s: %s\n", out_dir, strerror(errno));
+        goto out;
+    }
+    int nw = 0;
+    char path[4200];
+    int64_t gshape[2] = {1, 3};
+    snprintf(path, sizeof path, "%s/grid_thw.npy", out_dir);
+    if (write_arr(out_dir, "merged", o.merged, 2, o.n_units, o.d_model, 0, &nw) ||
+        write_arr(out_dir, "vit_attn", o.gq_attn, 2, o.grid_t, o.units_per_slice, 0, &nw) ||
+        write_arr(out_dir, "unit_keys", o.unit_keys, 3, o.grid_t, o.units_per_slice, o.head_dim, &nw))
+        goto out;
+    if (npy_write(path, NPY_I64, rows.grid, 2, gshape, err, sizeof err)) {
+        fprintf(stderr, "tango-bench encode: %s\n", err);
+        goto out;
+    }
+    nw++;
+    if (write_rows && write_arr(out_dir, "pixel_rows", rows.rows, 2, rows.grid[0] * rows.grid[1] * rows.grid[2],
+                                (int64_t)3 * vi->temporal_patch * vi->patch_size * vi->patch_size, 0, &nw))
+        goto out;
+    if (fr.n > 0) {
+        int64_t shape[1] = {fr.n};
+        snprintf(path, sizeof path, "%s/timestamps.npy", out_dir);
+        if (npy_write(path, NPY_F64, fr.timestamps, 1, shape, err, sizeof err)) {
+            fprintf(stderr, "tango-bench encode: %s\n", err);
+            goto out;
+        }
+        snprintf(path, sizeof path, "%s/frame_indices.npy", out_dir);
+        if (npy_write(path, NPY_I64, fr.indices, 1, shape, err, sizeof err)) {
+            fprintf(stderr, "tango-bench encode: %s\n", err);
+            goto out;
+        }
+        nw += 2;
+    }
+    if (!quiet)
+        printf("encoded %d frames %dx%d -> %dx%d: grid %lldx%lldx%lld, %lld merged tokens (%lld per slice), backend %s, "
+               "%.3f s\nwrote %d arrays to %s\n",
+               T, H, W, rows.height, rows.width, (long long)rows.grid[0], (long long)rows.grid[1],
+               (long long)rows.grid[2], (long long)o.n_units, (long long)o.units_per_slice, vi->backend, o.seconds, nw,
+               out_dir);
+    rc = 0;
+out:
+    npy_free(&fa);
+    ds_frames_free(&fr);
+    qp_rows_free(&rows);
+    eng_qwen_vision_out_free(&o);
+    return rc;
+}
+
 int cmd_encode(int argc, char **argv) {
     const char *model_dir = NULL, *siglip = NULL, *video = NULL, *pixels_path = NULL, *out_dir = NULL;
-    const char *backend_s = "cpu", *pool_s = "config", *rule_s = "linspace", *cache_dir = NULL;
-    int64_t n_frames = 32, batch = 4;
-    int no_hidden = 0, quiet = 0;
+    const char *backend_s = "cpu", *pool_s = "config", *rule_s = "linspace", *cache_dir = NULL, *frames_npy = NULL;
+    int64_t n_frames = 32, batch = 4, min_px = 0, max_px = 0;
+    int no_hidden = 0, quiet = 0, write_rows = 0;
     const cli_opt opts[] = {
         {"model", CLI_STR, &model_dir, "DIR", "checkpoint directory (config.json + safetensors)", .required = 1},
         {"siglip", CLI_STR, &siglip, "PATH", "SigLIP checkpoint with the attention-pooling head (default DIR/siglip)"},
@@ -71,6 +178,16 @@ int cmd_encode(int argc, char **argv) {
         {"cache", CLI_STR, &cache_dir, "DIR", "feature cache directory (reuse outputs of the same inputs)",
          .env = "TB_FEATURE_CACHE"},
         {"no-hidden", CLI_FLAG, &no_hidden, NULL, "do not write vision_hidden and projected (the large arrays)"},
+        {"write-rows", CLI_FLAG, &write_rows, NULL,
+         "Qwen2.5-VL: also write pixel_rows (N,1176), the processor's pixel_values_videos"},
+        {"frames-npy", CLI_STR, &frames_npy, "F.npy",
+         "Qwen2.5-VL: already sampled uint8 frames (T,H,W,3), resized by --min-pixels / --max-pixels"},
+        {"min-pixels", CLI_INT, &min_px, "N",
+         "Qwen2.5-VL: per-frame pixel floor (--frames-npy default 3136; --video default qwen-vl-utils' 100352)",
+         .min = 0, .max = 1e9},
+        {"max-pixels", CLI_INT, &max_px, "N",
+         "Qwen2.5-VL: per-frame pixel cap (--frames-npy default 200704 = 448^2; --video: caps qwen-vl-utils' budget)",
+         .min = 0, .max = 1e9},
         {"quiet", CLI_FLAG, &quiet, NULL, "print nothing on success"},
         {0}};
     const cli_spec spec = {"encode", NULL, 0, 0,
@@ -78,7 +195,8 @@ int cmd_encode(int argc, char **argv) {
     int n_pos = 0;
     int st = cli_parse(&spec, argc, argv, NULL, &n_pos);
     if (st != CLI_OK) return cli_exit_code(st);
-    if (!!video == !!pixels_path) return cli_usage_error(&spec, "give exactly one of --video FILE or --pixels P.npy");
+    if (!!video + !!pixels_path + !!frames_npy != 1)
+        return cli_usage_error(&spec, "give exactly one of --video FILE, --pixels P.npy or --frames-npy F.npy");
     eng_model_params mp = eng_model_default_params();
     if (eng_backend_parse(backend_s, &mp.backend))
         return cli_usage_error(&spec, "--backend must be ref, cpu or cuda, got '%s'", backend_s);
@@ -117,6 +235,23 @@ int cmd_encode(int argc, char **argv) {
     }
     eng_vision_info vi;
     eng_model_vision_info(m, &vi);
+    if (vi.qwen) {
+        if (pixels_path || cache_dir) {
+            fprintf(stderr, "tango-bench encode: %s is a Qwen2.5-VL checkpoint: use --frames-npy or --video (no "
+                    "--pixels, no --cache)\n", model_dir);
+            rc = 2;
+            goto out;
+        }
+        if (frames_npy && !min_px) min_px = 3136;
+        if (frames_npy && !max_px) max_px = 200704;
+        rc = encode_qwen(m, &vi, video, frames_npy, n_frames, min_px, max_px, (int)batch, out_dir, quiet, write_rows);
+        goto out;
+    }
+    if (frames_npy) {
+        fprintf(stderr, "tango-bench encode: --frames-npy is for Qwen2.5-VL checkpoints\n");
+        rc = 2;
+        goto out;
+    }
 
     char key[2048] = "";
     if (cache_dir) {

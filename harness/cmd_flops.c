@@ -64,7 +64,7 @@ int cmd_flops(int argc, char **argv) {
     double ratio = 0, keep = 0.5;
     int json = 0;
     const cli_opt opts[] = {
-        {"model", CLI_STR, &model_name, "NAME|config.json", "built-in preset (qwen2-7b, qwen2-0.5b) or a HF config.json"},
+        {"model", CLI_STR, &model_name, "NAME|config.json", "built-in preset (qwen2-7b, qwen2.5-vl-7b, qwen2-0.5b) or a HF config.json"},
         {"visual", CLI_INT, &n_visual, "N", "visual tokens entering the LLM unpruned", 1, 1e7},
         {"text", CLI_INT, &n_text, "N", "text tokens", 0, 1e7},
         {"layer-tokens", CLI_STR, &layer_tokens, "PLAN", "visual tokens per layer: n0,n1,... or COUNT@LAYER,..."},
@@ -75,7 +75,8 @@ int cmd_flops(int argc, char **argv) {
         {"keep", CLI_DOUBLE, &keep, "P", "fraction kept at layer K for --solve two-stage", 0, 1},
         {"method", CLI_STR, &method, "NAME",
          "show a pruning method's plan at --ratio (its knobs solved for that equivalent retention)"},
-        {"family", CLI_STR, &family, "llava-ov|llava-video", "geometry for --method (32x14x14 or 64x13x13)"},
+        {"family", CLI_STR, &family, "llava-ov|llava-video|qwen2.5-vl",
+         "geometry for --method (32x14x14, 64x13x13, or 16 slices x 12x21 merged units)"},
         {"frames", CLI_INT, &frames, "T", "frames for --method (0 = the family's default)", 0, 4096},
         {"json", CLI_FLAG, &json, NULL, "print one JSON object instead of a table"},
         {0},
@@ -90,7 +91,7 @@ int cmd_flops(int argc, char **argv) {
     char err[512];
     if (fl_model_preset(model_name, &m) && fl_model_from_config(model_name, &m, err, sizeof err)) {
         if (!strchr(model_name, '/') && !strstr(model_name, ".json"))
-            return cli_usage_error(&spec, "unknown model '%s' (presets: qwen2-7b, qwen2-0.5b; or a config.json path)",
+            return cli_usage_error(&spec, "unknown model '%s' (presets: qwen2-7b, qwen2.5-vl-7b, qwen2-0.5b; or a config.json path)",
                                    model_name);
         fprintf(stderr, "tango-bench flops: %s\n", err);
         return 1;
@@ -116,7 +117,7 @@ int cmd_flops(int argc, char **argv) {
         if (m.n_layers > TG_MAX_LAYERS) return cli_usage_error(&spec, "the model has too many layers for a plan");
         tb_family fam;
         if (tb_family_parse(family, &fam))
-            return cli_usage_error(&spec, "--family '%s' is not llava-ov or llava-video", family);
+            return cli_usage_error(&spec, "--family '%s' is not llava-ov, llava-video or qwen2.5-vl", family);
         bl_geometry g = bl_geometry_default(fam, m.n_layers);
         if (frames > 0) g.n_frames = frames;
         bl_knobs kn = bl_knobs_default(method);

@@ -4,7 +4,12 @@
  *
  * Visual input: pooled tokens [T, L, D] (L a square grid) are assembled with image_newline by the
  * model's own convention (config mm_newline_position); an already assembled block [n, D] needs
- * --assembled. The realised token count of every layer is printed on stdout. */
+ * --assembled. The realised token count of every layer is printed on stdout.
+ *
+ * Qwen2.5-VL checkpoints: the ids hold the <|video_pad|> run of the prompt (one pad per merged
+ * unit), V.npy is the merger output [U, D] (encode's merged.npy) and --grid-thw G.npy its grid
+ * [[t, h, w]]; the 3-D position ids are computed here (get_rope_index, second_per_grid_t 1.0 by
+ * default as VLMEvalKit runs it) and only the last row's logits are written. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,10 +66,10 @@ static int assemble_all(const eng_llm *m, const eng_llm_info *info, const float 
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *ids_path = NULL, *vis_path = NULL, *out_path = NULL, *attn_out = NULL,
                *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL, *plan_select = "last",
-               *backend = "cpu";
+               *backend = "cpu", *grid_path = NULL, *pos_out = NULL;
     int assembled = 0, plan_bidir = 0, no_stop = 0;
     int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0;
-    double plan_keep = 0.5, plan_weight = 0.6, rep_pen = -1.0;
+    double plan_keep = 0.5, plan_weight = 0.6, rep_pen = -1.0, spg = 1.0;
     const cli_opt opts[] = {
         {"model", CLI_STR, &model, "DIR", "LLaVA checkpoint directory", .required = 1},
         {"input-ids", CLI_STR, &ids_path, "IDS.npy", "token ids (int64) with -200 where the visual block goes",
@@ -90,6 +95,11 @@ int cmd_forward(int argc, char **argv) {
         {"plan-bidir", CLI_FLAG, &plan_bidir, NULL, "run layer K-1 without the causal mask (Tango quirk)"},
         {"vocab-limit", CLI_INT, &vocab_limit, "N", "logits / argmax over ids < N only (0: all rows)", 0, 1e9},
         {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
+        {"grid-thw", CLI_STR, &grid_path, "G.npy",
+         "Qwen2.5-VL: the video's patch grid [[t, h, w]] (int64; encode's grid_thw.npy)"},
+        {"second-per-grid", CLI_DOUBLE, &spg, "S",
+         "Qwen2.5-VL: seconds per temporal slice in the M-RoPE ids (1.0: VLMEvalKit's processor default)", 0, 1e6},
+        {"positions-out", CLI_STR, &pos_out, "P.npy", "Qwen2.5-VL: write the position ids [3, n] (int64)"},
         {0},
     };
     const cli_spec spec = {"forward", NULL, 0, 0, "run the LLM on token ids and visual tokens; write logits", opts};
@@ -122,7 +132,8 @@ int cmd_forward(int argc, char **argv) {
 
     int rc = 1;
     char err[512];
-    npy_array ids = {0}, vis = {0}, pidx = {0};
+    npy_array ids = {0}, vis = {0}, pidx = {0}, gthw = {0};
+    int64_t *pos3 = NULL;
     eng_llm *m = NULL;
     eng_llm_state *s = NULL;
     float *block = NULL;
@@ -151,10 +162,58 @@ int cmd_forward(int argc, char **argv) {
     }
     eng_llm_info info;
     eng_llm_get_info(m, &info);
+    if ((grid_path || pos_out) && !info.mrope) {
+        fprintf(stderr, "tango-bench forward: --grid-thw / --positions-out are for Qwen2.5-VL checkpoints\n");
+        rc = 2;
+        goto out;
+    }
 
     /* the visual block */
     int64_t n_vis = 0;
-    if (vis_path) {
+    if (info.mrope) {
+        /* Qwen2.5-VL: merged rows replace the pads one for one; positions from ids + grid */
+        int64_t n = (int64_t)ids.numel, max_id = 0, n_grids = 0;
+        if (vis_path && (vis.ndim != 2 || vis.shape[1] != info.hidden)) {
+            fprintf(stderr, "tango-bench forward: %s: merged rows must be [U, %d]\n", vis_path, info.hidden);
+            goto out;
+        }
+        if (vis_path && !grid_path) {
+            fprintf(stderr, "tango-bench forward: --visual on a Qwen2.5-VL checkpoint needs --grid-thw\n");
+            rc = 2;
+            goto out;
+        }
+        if (grid_path) {
+            if (npy_read(grid_path, NPY_I64, &gthw, err, sizeof err) != 0) {
+                fprintf(stderr, "tango-bench forward: %s\n", err);
+                goto out;
+            }
+            if (gthw.numel % 3 || gthw.numel == 0 || gthw.shape[gthw.ndim - 1] != 3) {
+                fprintf(stderr, "tango-bench forward: %s: expected [n, 3] grids\n", grid_path);
+                goto out;
+            }
+            n_grids = (int64_t)gthw.numel / 3;
+        }
+        n_vis = vis_path ? vis.shape[0] : 0;
+        block = vis.data;
+        if (!(pos3 = malloc((size_t)(3 * (n ? n : 1)) * sizeof *pos3))) {
+            fprintf(stderr, "tango-bench forward: out of memory\n");
+            goto out;
+        }
+        if (eng_qwen_rope_index(ids.data, n, (const int64_t(*)[3])gthw.data, n_grids, spg, info.tokens_per_second,
+                                info.spatial_merge, info.vision_start_id, info.video_token_id, info.image_token_id,
+                                pos3, &max_id, err, sizeof err) != ENG_OK) {
+            fprintf(stderr, "tango-bench forward: %s: %s\n", ids_path, err);
+            rc = 2;
+            goto out;
+        }
+        if (pos_out) {
+            int64_t ps[2] = {3, n};
+            if (npy_write(pos_out, NPY_I64, pos3, 2, ps, err, sizeof err) != 0) {
+                fprintf(stderr, "tango-bench forward: %s\n", err);
+                goto out;
+            }
+        }
+    } else if (vis_path) {
         if (assembled) {
             if (vis.ndim != 2 || vis.shape[1] != info.hidden) {
                 fprintf(stderr, "tango-bench forward: %s: --assembled needs [n, %d], got %d dims\n", vis_path,
@@ -193,7 +252,8 @@ int cmd_forward(int argc, char **argv) {
     pp.visual = block;
     pp.n_visual = n_vis;
     pp.attn_layer = (int)attn_layer;
-    pp.all_logits = 1;
+    pp.all_logits = !info.mrope; /* Qwen: the last row (the spec's forward contract) */
+    pp.pos3 = pos3;
     if (plan_layer > 0) {
         plan.layer = (int)plan_layer;
         if (plan_idx_path) {
@@ -265,5 +325,7 @@ out:
     npy_free(&ids);
     npy_free(&vis);
     npy_free(&pidx);
+    npy_free(&gthw);
+    free(pos3);
     return rc;
 }

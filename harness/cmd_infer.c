@@ -63,7 +63,7 @@ int cmd_infer(int argc, char **argv) {
         {"question", CLI_STR, &question, "TEXT", "the question", .required = 1},
         {"options", CLI_STR, &options, "\"A. ..|B. ..\"", "the options, '|'-separated", .required = 1},
         {"benchmark", CLI_STR, &bench_name, "B", "prompt and answer rules: videomme|mvbench|longvideobench|mlvu"},
-        {"family", CLI_STR, &family_name, "NAME", "llava-ov | llava-video (default: from mm_newline_position)"},
+        {"family", CLI_STR, &family_name, "NAME", "llava-ov | llava-video | qwen2.5-vl (default: from the checkpoint)"},
         {"convention", CLI_STR, &convention_name, "NAME", "vlmevalkit | lmms-eval"},
         {"frames", CLI_INT, &n_frames, "N", "frames sampled (default 32 OV, 64 LLaVA-Video)", 0, 4096},
         {"frame-rule", CLI_STR, &rule, "RULE", "linspace | centred | interior"},
@@ -89,7 +89,7 @@ int cmd_infer(int argc, char **argv) {
         return cli_usage_error(&spec, "unknown convention '%s'", convention_name);
     tb_family fam;
     if (family_name && tb_family_parse(family_name, &fam) != 0)
-        return cli_usage_error(&spec, "--family must be llava-ov or llava-video, not '%s'", family_name);
+        return cli_usage_error(&spec, "--family must be llava-ov, llava-video or qwen2.5-vl, not '%s'", family_name);
     const tg_method *meth = reg_method_find(method);
     if (!meth) return cli_usage_error(&spec, "unknown method '%s'", method);
     int no_ratio = (meth->caps & TG_CAP_NO_RATIO) != 0;

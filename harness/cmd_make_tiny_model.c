@@ -9,7 +9,7 @@
 #include "harness/commands.h"
 
 int cmd_make_tiny_model(int argc, char **argv) {
-    const char *layout = "lmms", *dtype = "f32";
+    const char *layout = "lmms", *dtype = "f32", *family = NULL;
     int64_t seed = 1, shards = 1, llm_layers = 4, image_size = 100;
     int video = 0;
     const cli_opt opts[] = {
@@ -22,6 +22,9 @@ int cmd_make_tiny_model(int argc, char **argv) {
          .max = 1024},
         {"llm-layers", CLI_INT, &llm_layers, "N", "LLM decoder layers (28 = the real depth)", .min = 1, .max = 64},
         {"video", CLI_FLAG, &video, NULL, "LLaVA-Video flavour (lmms only): mm_newline_position \"grid\""},
+        {"family", CLI_STR, &family, "NAME",
+         "model family: llava-ov (default; --layout picks lmms or hf), llava-video (= --video), qwen2.5-vl "
+         "(the Qwen2.5-VL layout)"},
         {0}};
     const cli_spec spec = {
         "make-tiny-model", "DIR", 1, 1, "write a deterministic tiny LLaVA-OneVision checkpoint for tests", opts};
@@ -31,7 +34,17 @@ int cmd_make_tiny_model(int argc, char **argv) {
     if (st != CLI_OK) return cli_exit_code(st);
 
     eng_tiny_params p = eng_tiny_default_params();
-    if (strcmp(layout, "lmms") == 0)
+    if (family && !strcmp(family, "qwen2.5-vl")) {
+        layout = "qwen2.5-vl";
+        p.layout = ENG_LAYOUT_QWEN25VL;
+    } else if (family && !strcmp(family, "llava-video")) {
+        video = 1;
+    } else if (family && strcmp(family, "llava-ov") != 0) {
+        return cli_usage_error(&spec, "--family must be llava-ov, llava-video or qwen2.5-vl, got '%s'", family);
+    }
+    if (p.layout == ENG_LAYOUT_QWEN25VL) {
+        if (video) return cli_usage_error(&spec, "--video is a LLaVA flavour, not for --family qwen2.5-vl");
+    } else if (strcmp(layout, "lmms") == 0)
         p.layout = ENG_LAYOUT_LMMS;
     else if (strcmp(layout, "hf") == 0)
         p.layout = ENG_LAYOUT_HF;

@@ -209,7 +209,7 @@ int cmd_prune(int argc, char **argv) {
     sets.n = n_kv;
     tb_family fam;
     if (tb_family_parse(family, &fam))
-        return cli_usage_error(&spec, "--family '%s' is not llava-ov or llava-video", family);
+        return cli_usage_error(&spec, "--family '%s' is not llava-ov, llava-video or qwen2.5-vl", family);
 
     int rc = 1;
     char err[512];

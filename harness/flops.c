@@ -15,6 +15,8 @@
 static const fl_model presets[] = {
     /* Qwen2-7B as configured in LLaVA-OneVision-7B and LLaVA-Video-7B. */
     {"qwen2-7b", 28, 3584, 18944, 28, 4, 152064},
+    /* Qwen2.5-VL-7B's LLM (GQA 28/4, 28 layers, m 18944; untied lm_head). */
+    {"qwen2.5-vl-7b", 28, 3584, 18944, 28, 4, 152064},
     /* Qwen2-0.5B (LLaVA-OneVision-0.5B). */
     {"qwen2-0.5b", 24, 896, 4864, 14, 2, 151936},
 };

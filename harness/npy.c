@@ -20,6 +20,7 @@ size_t npy_dtype_size(npy_dtype d) {
     case NPY_I32: return 4;
     case NPY_F64: return 8;
     case NPY_I64: return 8;
+    case NPY_U8: return 1;
     }
     return 0;
 }
@@ -60,7 +61,7 @@ static const char *dict_value(const char *hdr, const char *key) {
  * the closing quote or the NUL. */
 static int parse_descr(const char *v, npy_dtype *dt, char *err, size_t n, const char *path) {
     static const struct { const char *s; npy_dtype d; } known[] = {
-        {"'<f4'", NPY_F32}, {"'<f8'", NPY_F64}, {"'<i8'", NPY_I64}, {"'<i4'", NPY_I32},
+        {"'<f4'", NPY_F32}, {"'<f8'", NPY_F64}, {"'<i8'", NPY_I64}, {"'<i4'", NPY_I32}, {"'|u1'", NPY_U8},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strncmp(v, known[i].s, strlen(known[i].s))) {
@@ -77,7 +78,7 @@ static int parse_descr(const char *v, npy_dtype *dt, char *err, size_t n, const 
     for (const char *c = v + 1; *c && *c != '\'' && k < sizeof shown - 1; c++)
         shown[k++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
     shown[k] = '\0';
-    snprintf(err, n, "%s: unsupported dtype '%s' (want <f4, <f8, <i4 or <i8)", path, shown);
+    snprintf(err, n, "%s: unsupported dtype '%s' (want <f4, <f8, <i4, <i8 or |u1)", path, shown);
     return -1;
 }
 
@@ -122,6 +123,7 @@ static void convert(const void *src, npy_dtype from, void *dst, npy_dtype to, si
         case NPY_F32: v = ((const float *)src)[i]; break;
         case NPY_F64: v = ((const double *)src)[i]; break;
         case NPY_I32: iv = ((const int32_t *)src)[i]; v = (double)iv; is_int = 1; break;
+        case NPY_U8: iv = ((const uint8_t *)src)[i]; v = (double)iv; is_int = 1; break;
         default: iv = ((const int64_t *)src)[i]; v = (double)iv; is_int = 1; break;
         }
         switch (to) {
@@ -129,6 +131,7 @@ static void convert(const void *src, npy_dtype from, void *dst, npy_dtype to, si
         case NPY_F64: ((double *)dst)[i] = v; break;
         case NPY_I32: ((int32_t *)dst)[i] = (int32_t)(is_int ? iv : (int64_t)v); break;
         case NPY_I64: ((int64_t *)dst)[i] = is_int ? iv : (int64_t)v; break;
+        case NPY_U8: ((uint8_t *)dst)[i] = (uint8_t)iv; break;
         }
     }
 }
@@ -184,6 +187,10 @@ int npy_read(const char *path, npy_dtype want, npy_array *out, char *err, size_t
         goto out;
     }
     if (parse_shape(v, out, err, err_len, path)) goto out;
+    if (want == NPY_U8 && file_dt != NPY_U8) {
+        snprintf(err, err_len, "%s: expected a uint8 array ('|u1')", path);
+        goto out;
+    }
     if ((want == NPY_I64 || want == NPY_I32) && (file_dt == NPY_F32 || file_dt == NPY_F64)) {
         snprintf(err, err_len, "%s: expected an integer array, found floating point", path);
         goto out;
@@ -233,7 +240,7 @@ out:
 
 int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const int64_t *shape, char *err,
               size_t err_len) {
-    static const char *descr[] = {[NPY_F32] = "<f4", [NPY_F64] = "<f8", [NPY_I64] = "<i8", [NPY_I32] = "<i4"};
+    static const char *descr[] = {[NPY_F32] = "<f4", [NPY_F64] = "<f8", [NPY_I64] = "<i8", [NPY_I32] = "<i4", [NPY_U8] = "|u1"};
     if (ndim < 0 || ndim > NPY_MAX_DIMS) {
         snprintf(err, err_len, "%s: bad ndim %d", path, ndim);
         return -1;

@@ -22,7 +22,7 @@
 
 #define NPY_MAX_DIMS 8
 
-typedef enum { NPY_F32, NPY_F64, NPY_I64, NPY_I32 } npy_dtype;
+typedef enum { NPY_F32, NPY_F64, NPY_I64, NPY_I32, NPY_U8 } npy_dtype; /* NPY_U8: '|u1' (frames) */
 
 typedef struct {
     npy_dtype dtype;              /* element type of data (as requested when reading) */
@@ -32,7 +32,7 @@ typedef struct {
     void *data;                   /* numel elements, owned; free with npy_free */
 } npy_array;
 
-/* Reads path converting to want (NPY_F32, NPY_F64 or NPY_I64). Returns 0 or -1 with a one-line
+/* Reads path converting to want (NPY_F32, NPY_F64, NPY_I64; NPY_U8 only from a '|u1' file). Returns 0 or -1 with a one-line
  * message in err. Float-to-int conversion is refused; int-to-float is exact up to 2^24/2^53. */
 int npy_read(const char *path, npy_dtype want, npy_array *out, char *err, size_t err_len);
 

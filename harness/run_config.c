@@ -338,7 +338,7 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         }
         tb_family fam;
         if (tb_family_parse(rm->family, &fam))
-            return fail(err, err_len, "%s.family '%s' is not llava-ov or llava-video", where, rm->family);
+            return fail(err, err_len, "%s.family '%s' is not llava-ov, llava-video or qwen2.5-vl", where, rm->family);
         eng_backend_kind bk;
         if (eng_backend_parse(rm->backend, &bk))
             return fail(err, err_len, "%s.backend '%s' is not ref, cpu or cuda", where, rm->backend);

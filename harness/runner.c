@@ -168,8 +168,11 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                 goto out;
             }
             char frame_policy[128], decoder[96];
-            snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=%s,size=%d", m->n_frames, b->frame_rule,
-                     run_session_image_size(l));
+            if (!strcmp(run_session_family(l), "qwen2.5-vl")) /* qwen-vl-utils sampling at 448^2 */
+                snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=qwen,max_pixels=200704", m->n_frames);
+            else
+                snprintf(frame_policy, sizeof frame_policy, "n=%d,rule=%s,size=%d", m->n_frames, b->frame_rule,
+                         run_session_image_size(l));
             snprintf(decoder, sizeof decoder, "ffmpeg,seek=%s", b->seek);
             /* the manifest by content, never by path: a moved copy keeps its runs, an edited
              * record starts new ones; a cache entry also by its revision name */

@@ -16,11 +16,15 @@
 #include "engine/llm.h"
 #include "engine/tokenizer.h"
 #include "harness/flops.h"
+#include "harness/qwen_prep.h"
 #include "harness/registry.h"
 #include "tango/retention.h"
 #include "common/clock.h"
 
 #define SESSION_MAX_PARAMS 64
+/* The paper's Qwen2.5-VL setting: maximum frame resolution 448 (max_pixels = 448^2, spec
+ * qwen25vl.md §2.1; min_pixels stays qwen-vl-utils' default, quirk pipeline.qwen_min_pixels_default) */
+#define QWEN_MAX_PIXELS 200704
 
 
 /* ---- loading ------------------------------------------------------------------------------- */
@@ -33,6 +37,9 @@ typedef struct {
     double decode_ms, vision_ms;
     double duration_s;   /* of the whole video (the LLaVA-Video prompt states it) */
     char error[1024];    /* non-empty: the video failed before pruning */
+    /* Qwen2.5-VL: the merger output, saliency and keys, and the sampled frames' times */
+    eng_qwen_vision_out qv;
+    double *frame_times; /* [frames.n] index / reader fps */
 } run_sample_work;
 
 struct run_session {
@@ -66,6 +73,8 @@ run_answer_params run_answer_default_params(void) {
 static void work_free(run_sample_work *w) {
     ds_frames_free(&w->frames);
     eng_vision_out_free(&w->vis);
+    eng_qwen_vision_out_free(&w->qv);
+    free(w->frame_times);
     free(w->timestamps);
     memset(w, 0, sizeof *w);
 }
@@ -111,9 +120,16 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
     eng_llm_get_info(l->llm, &l->linfo);
     /* the pruners' view of the model: its family (given, else from the newline layout), the
      * checkpoint's own newline layout, its depth and width */
-    tb_family fam = l->linfo.newline_mode == ENG_NEWLINE_GRID ? TB_FAMILY_LLAVA_VIDEO : TB_FAMILY_LLAVA_OV;
+    tb_family fam = l->linfo.mrope                           ? TB_FAMILY_QWEN25_VL
+                    : l->linfo.newline_mode == ENG_NEWLINE_GRID ? TB_FAMILY_LLAVA_VIDEO
+                                                                : TB_FAMILY_LLAVA_OV;
     if (m->family && tb_family_parse(m->family, &fam)) {
-        snprintf(e, sizeof e, "family '%s' is not llava-ov or llava-video", m->family);
+        snprintf(e, sizeof e, "family '%s' is not llava-ov, llava-video or qwen2.5-vl", m->family);
+        goto fail;
+    }
+    if ((fam == TB_FAMILY_QWEN25_VL) != (l->linfo.mrope != 0)) {
+        snprintf(e, sizeof e, "%.400s: family '%s' does not match the checkpoint (%s)", m->path, tb_family_name(fam),
+                 l->linfo.mrope ? "a Qwen2.5-VL model" : "a LLaVA model");
         goto fail;
     }
     char le[512];
@@ -126,6 +142,8 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
      * and the answer. */
     int64_t grid = l->vinfo.grid - l->vinfo.grid / 2; /* ceil(G/2) >= floor(G/2) */
     l->n_ctx = (int64_t)l->n_frames * grid * (grid + 1) + 2048;
+    /* Qwen: 448^2 px per frame at most -> 256 merged tokens per 2-frame slice */
+    if (fam == TB_FAMILY_QWEN25_VL) l->n_ctx = (int64_t)(l->n_frames + 1) / 2 * (QWEN_MAX_PIXELS / (28 * 28) / 4) + 2048;
     if (!(l->state = eng_llm_state_init(l->llm, l->n_ctx, e, sizeof e))) goto fail;
     l->fl = (fl_model){.n_layers = l->linfo.n_layers, .d = l->linfo.hidden, .m = l->linfo.intermediate,
                        .n_heads = l->linfo.n_heads, .n_kv_heads = l->linfo.n_kv_heads, .vocab = (int)l->linfo.vocab};
@@ -146,8 +164,61 @@ const char *run_session_digest(const run_session *s) { return eng_model_digest(s
 
 /* ---- per video ----------------------------------------------------------------------------- */
 
+/* Qwen2.5-VL: qwen-vl-utils sampling ({"nframes": N, "max_pixels": 448^2}), the processor chain,
+ * the ViT + merger with its saliency tap. */
+static void prepare_qwen(run_session *l, const ds_sample *s, run_sample_work *w) {
+    char e[1024];
+    double t0 = tb_now_s();
+    if (s->video_is_frames || (!isnan(s->start) && !isnan(s->end))) {
+        snprintf(w->error, sizeof w->error, "qwen2.5-vl: frame folders and clips are not supported by this path yet");
+        return;
+    }
+    ds_qwen_video_params qp = ds_qwen_video_default_params();
+    qp.nframes = l->n_frames;
+    qp.max_pixels = QWEN_MAX_PIXELS;
+    double mn = 0, mx = 0, fps = 0;
+    if (qp_sample_video(s->video, &qp, &w->frames, &mn, &mx, &fps, e, sizeof e)) {
+        snprintf(w->error, sizeof w->error, "%s", e);
+        return;
+    }
+    w->duration_s = fps > 0 ? (double)w->frames.n / fps : 0;
+    qp_rows rows;
+    if (qp_frames_to_rows(w->frames.rgb, w->frames.n, w->frames.height, w->frames.width, mn, mx,
+                          l->vinfo.temporal_patch, l->vinfo.patch_size, l->vinfo.merge, &rows, e, sizeof e)) {
+        snprintf(w->error, sizeof w->error, "%s", e);
+        return;
+    }
+    double t1 = tb_now_s();
+    int rc = eng_qwen_vision_encode(l->vision, rows.rows, rows.grid[0], rows.grid[1], rows.grid[2], 4, &w->qv, e,
+                                    sizeof e);
+    qp_rows_free(&rows);
+    if (rc != ENG_OK) {
+        snprintf(w->error, sizeof w->error, "%s", e);
+        return;
+    }
+    double t2 = tb_now_s();
+    w->decode_ms = 1e3 * (t1 - t0);
+    w->vision_ms = 1e3 * (t2 - t1);
+    int64_t Gt = w->qv.grid_t;
+    w->timestamps = malloc((size_t)Gt * sizeof *w->timestamps);
+    w->frame_times = malloc((size_t)w->frames.n * sizeof *w->frame_times);
+    if (!w->timestamps || !w->frame_times) {
+        snprintf(w->error, sizeof w->error, "out of memory");
+        return;
+    }
+    for (int i = 0; i < w->frames.n; i++) w->frame_times[i] = w->frames.timestamps[i];
+    for (int64_t k = 0; k < Gt; k++) { /* a slice's first frame (Tango refines from frame_times) */
+        int64_t f = 2 * k < w->frames.n ? 2 * k : w->frames.n - 1;
+        w->timestamps[k] = (float)w->frames.timestamps[f];
+    }
+}
+
 static void prepare_sample(run_session *l, const ds_sample *s, const run_answer_params *p, run_sample_work *w) {
     memset(w, 0, sizeof *w);
+    if (l->layout.family == TB_FAMILY_QWEN25_VL) {
+        prepare_qwen(l, s, w);
+        return;
+    }
     char e[1024];
     double t0 = tb_now_s();
     ds_video_t *v = NULL;
@@ -417,6 +488,184 @@ out:
 }
 
 
+/* Qwen2.5-VL: prune the merged tokens per temporal slice, give every kept entry the 3-D
+ * position ids of its flat id in the unpruned sequence (get_rope_index on the full prompt; spec
+ * qwen25vl.md §6.6: kept tokens keep their ids, text after the video keeps its ids, decode goes
+ * on from max + 1), splice the kept rows into a run of as many <|video_pad|> ids. */
+static void answer_qwen(run_session *l, const ds_sample *s, const run_sample_work *w, const run_answer_params *p,
+                        const tg_method *method, run_answer *o) {
+    char e[768];
+    tg_prune_output out = {0};
+    float *block = NULL;
+    char *user = NULL, *content = NULL;
+    tok_ids ids = {0};
+    int64_t *full = NULL, *pos_full = NULL, *ids2 = NULL, *pos2 = NULL, gen[4096];
+    int32_t *gen32 = NULL;
+    const eng_qwen_vision_out *q = &w->qv;
+    const eng_llm_info *li = &l->linfo;
+    int64_t T = q->grid_t, L = q->units_per_slice, D = q->d_model, U = q->n_units;
+
+    tg_prune_input in = tg_prune_input_default();
+    in.features = q->merged;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = q->unit_h;
+    in.grid_w = q->unit_w;
+    in.model = l->layout;
+    in.timestamps = w->timestamps;
+    in.frame_times = w->frame_times;
+    in.n_frame_times = w->frames.n;
+    in.saliency = q->gq_attn; /* the global-query attention: Tango, FastVID and VisionZip (§6.2, §7, §8) */
+    in.keys = q->unit_keys;
+    in.key_dim = q->head_dim;
+    in.ratio = method->caps & TG_CAP_NO_RATIO ? 1.0 : p->ratio;
+    in.seed = p->seed;
+    in.params = p->params;
+    in.n_params = p->n_params;
+    double t0 = tb_now_s();
+    if (method->run(&in, &out, e, sizeof e) != TG_OK) {
+        snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
+        goto out;
+    }
+    o->ms[DB_STAGE_PRUNE] = 1e3 * (tb_now_s() - t0);
+    if (out.params_json) o->method_json = strdup(out.params_json);
+    for (int qk = 0, off = 0; qk < out.n_quirks && off < (int)sizeof o->quirks; qk++)
+        off += snprintf(o->quirks + off, sizeof o->quirks - (size_t)off, "%s%s", qk ? "," : "", out.quirks[qk]);
+    if (out.plan.layer > 0) {
+        snprintf(o->error, sizeof o->error, "%s: in-LLM plans are not supported on qwen2.5-vl", method->name);
+        goto out;
+    }
+    if (run_visual_block(&out, NULL, &block, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "%s: %s", method->name, e);
+        goto out;
+    }
+    /* prompt: the chat template with the video item first (VLMEvalKit's one user turn) */
+    ds_prompt_params pp = ds_prompt_default_params();
+    pp.family = l->layout.family;
+    pp.convention = p->convention;
+    ds_video_time vt = {.duration_s = w->duration_s, .frame_height = w->frames.height, .n_frames = w->frames.n,
+                        .frame_times = w->frames.timestamps};
+    if (!(user = ds_prompt_user(s, &pp, &vt, e, sizeof e))) {
+        snprintf(o->error, sizeof o->error, "prompt: %s", e);
+        goto out;
+    }
+    size_t clen = strlen(user) + 64;
+    if (!(content = malloc(clen))) goto oom;
+    snprintf(content, clen, "<|vision_start|><|video_pad|><|vision_end|>\n%s", user);
+    char *chat = tok_chat_render(content);
+    if (!chat) goto oom;
+    int trc = tok_encode(l->tok, chat, strlen(chat), &ids, e, sizeof e);
+    free(chat);
+    if (trc) {
+        snprintf(o->error, sizeof o->error, "tokenizer: %s", e);
+        goto out;
+    }
+    /* the processor's expansion: one pad per merged unit */
+    int64_t n0 = (int64_t)ids.n, pad = -1;
+    for (int64_t i = 0; i < n0; i++)
+        if (ids.v[i] == li->video_token_id) pad = i;
+    if (pad < 0) {
+        snprintf(o->error, sizeof o->error, "prompt has no <|video_pad|> (id %d)", li->video_token_id);
+        goto out;
+    }
+    int64_t nf = n0 - 1 + U, ns = n0 - 1 + out.n_seq;
+    o->n_text = n0 - 1;
+    if (ns + p->max_new_tokens > l->n_ctx) {
+        snprintf(o->error, sizeof o->error, "sequence of %lld tokens exceeds the context of %lld", (long long)ns,
+                 (long long)l->n_ctx);
+        goto out;
+    }
+    full = malloc((size_t)nf * sizeof *full);
+    pos_full = malloc((size_t)(3 * nf) * sizeof *pos_full);
+    ids2 = malloc((size_t)ns * sizeof *ids2);
+    pos2 = malloc((size_t)(3 * ns) * sizeof *pos2);
+    if (!full || !pos_full || !ids2 || !pos2) goto oom;
+    for (int64_t i = 0, k = 0; i < n0; i++) {
+        if (i == pad)
+            for (int64_t u = 0; u < U; u++) full[k++] = li->video_token_id;
+        else
+            full[k++] = ids.v[i];
+    }
+    int64_t grid[1][3] = {{q->grid_t, q->grid_h, q->grid_w}}, max_id = 0;
+    if (eng_qwen_rope_index(full, nf, (const int64_t(*)[3])grid, 1, 1.0, li->tokens_per_second, li->spatial_merge,
+                            li->vision_start_id, li->video_token_id, li->image_token_id, pos_full, &max_id, e,
+                            sizeof e) != ENG_OK) {
+        snprintf(o->error, sizeof o->error, "positions: %s", e);
+        goto out;
+    }
+    /* the kept sequence: text before, the kept entries (their flat id's ids), text after */
+    for (int64_t i = 0, k = 0; i < nf; i++) {
+        int64_t src;
+        if (i < pad) src = i;
+        else if (i < pad + U) {
+            if (i - pad >= out.n_seq) continue;
+            if (out.order[i - pad] < 0 || out.order[i - pad] >= U) {
+                snprintf(o->error, sizeof o->error, "%s: entry %lld is not a merged token", method->name,
+                         (long long)(i - pad));
+                goto out;
+            }
+            src = pad + out.order[i - pad];
+        } else src = i;
+        ids2[k] = full[i < pad || i >= pad + U ? i : pad];
+        for (int r = 0; r < 3; r++) pos2[r * ns + k] = pos_full[r * nf + src];
+        k++;
+    }
+    eng_llm_prefill_params fp = eng_llm_prefill_default_params();
+    fp.ids = ids2;
+    fp.n_ids = ns;
+    fp.visual = block;
+    fp.n_visual = out.n_seq;
+    fp.pos3 = pos2;
+    eng_llm_prefill_out po;
+    if (eng_llm_prefill(l->state, &fp, &po, e, sizeof e) != ENG_OK) {
+        snprintf(o->error, sizeof o->error, "prefill: %s", e);
+        goto out;
+    }
+    eng_llm_gen_params gp = eng_llm_gen_default_params();
+    gp.max_new_tokens = p->max_new_tokens;
+    gp.repetition_penalty = 1.0; /* VLMEvalKit passes 1.0 explicitly (§4.5) */
+    int64_t n_gen = 0;
+    if (eng_llm_generate(l->state, &gp, gen, (int64_t)(sizeof gen / sizeof gen[0]), &n_gen, e, sizeof e) != ENG_OK) {
+        snprintf(o->error, sizeof o->error, "generate: %s", e);
+        goto out;
+    }
+    eng_llm_timings tm;
+    eng_llm_get_timings(l->state, &tm);
+    o->ms[DB_STAGE_PREFILL] = 1e3 * tm.prefill_s;
+    o->ms[DB_STAGE_GENERATE] = 1e3 * tm.decode_s;
+    o->n_generated = n_gen;
+    if (!(gen32 = malloc((size_t)(n_gen ? n_gen : 1) * sizeof *gen32))) goto oom;
+    for (int64_t i = 0; i < n_gen; i++) gen32[i] = (int32_t)gen[i];
+    size_t raw_len = 0;
+    if (!(o->raw = tok_decode(l->tok, gen32, (size_t)n_gen, 1, &raw_len, e, sizeof e))) {
+        snprintf(o->error, sizeof o->error, "detokenize: %s", e);
+        goto out;
+    }
+    ds_answer ans;
+    if (ds_answer_score(s, pp.convention, o->raw, &ans, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "scoring: %s", e);
+        goto out;
+    }
+    o->correct = ans.correct;
+    o->parse_failed = ans.parse != DS_PARSE_OK;
+    o->letter = ans.parse == DS_PARSE_OK ? ans.letter : 0;
+    o->n_visual_in = out.n_visual_full;
+    o->n_seq = out.n_seq;
+    o->n_layers = po.n_layers < TG_MAX_LAYERS ? po.n_layers : TG_MAX_LAYERS;
+    for (int i = 0; i < o->n_layers; i++) o->visual_per_layer[i] = po.n_visual_layer[i];
+    o->retention = tg_equiv_retention(o->visual_per_layer, o->n_layers, out.n_visual_full);
+    l->fl.n_layers = o->n_layers;
+    o->flops = fl_prefill_flops(&l->fl, o->n_text, o->visual_per_layer);
+    goto out;
+oom:
+    snprintf(o->error, sizeof o->error, "out of memory");
+out:
+    tg_prune_output_free(&out);
+    free(block), free(user), free(content), free(full), free(pos_full), free(ids2), free(pos2), free(gen32);
+    tok_ids_free(&ids);
+}
+
 /* Equal, NaN included (absent clip bounds). */
 static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
@@ -452,7 +701,8 @@ int run_session_answer(run_session *l, const ds_sample *s, const run_answer_para
         snprintf(o->error, sizeof o->error, "%s", w->error);
         return 0;
     }
-    answer_with(l, s, w, p, method, o);
+    if (l->layout.family == TB_FAMILY_QWEN25_VL) answer_qwen(l, s, w, p, method, o);
+    else answer_with(l, s, w, p, method, o);
     if (o->error[0]) {
         for (int k = 0; k < DB_N_STAGES; k++) o->ms[k] = -1;
         return 0;

@@ -24,7 +24,9 @@ const char *tg_status_str(int status) {
 tg_model_layout tg_model_layout_default(tb_family family, int n_layers, int64_t hidden) {
     tg_model_layout m;
     m.family = family;
-    m.newline = family == TB_FAMILY_LLAVA_VIDEO ? TG_NEWLINE_ROW : TG_NEWLINE_ONE;
+    m.newline = family == TB_FAMILY_LLAVA_VIDEO ? TG_NEWLINE_ROW
+                : family == TB_FAMILY_QWEN25_VL ? TG_NEWLINE_NONE
+                                                : TG_NEWLINE_ONE;
     m.n_layers = n_layers;
     m.hidden = hidden;
     return m;

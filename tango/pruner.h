@@ -83,9 +83,15 @@ typedef struct {
     int64_t dim;               /* D */
     int64_t grid_h, grid_w;    /* pooled grid, row-major */
     tg_model_layout model;     /* the LLM the tokens are for (required: n_layers >= 1) */
-    const float *timestamps;   /* [T] frame times in seconds (borrowed; required by Tango) */
+    const float *timestamps;   /* [T] frame times in seconds (borrowed; required by Tango). Qwen2.5-VL:
+                                  the "frames" are temporal slices of 2 sampled frames; Tango
+                                  derives slice times from frame_times when given */
+    const double *frame_times; /* Qwen2.5-VL: [n_frame_times] times in seconds of the sampled
+                                  frames (frame index / reader fps), or NULL (borrowed) */
+    int64_t n_frame_times;
     const float *saliency;     /* [T][L] per-token saliency, >= 0 (e.g. SigLIP MAP-head attention
-                                  pooled like the features) (borrowed) */
+                                  pooled like the features; Qwen2.5-VL: the ViT's global-query
+                                  attention, spec qwen25vl.md §6.2) (borrowed) */
     const float *saliency_recv;/* [T][L] optional: mean attention each token receives in the last
                                   vision layer, pooled like the features; NULL if absent */
     const float *frame_global; /* [T][G] optional per-frame global vectors (SigLIP head output);

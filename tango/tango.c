@@ -398,8 +398,11 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
     const int64_t *sk = p->family == TB_FAMILY_LLAVA_VIDEO ? SINKS_VIDEO : SINKS_OV;
     int nsk = p->family == TB_FAMILY_LLAVA_VIDEO ? 3 : 6;
     p->n_sinks = off ? nsk : 1;
+    /* Qwen: the official Qwen pruner has no sink step (its sinks would be SigLIP positions) */
+    if (p->family == TB_FAMILY_QWEN25_VL) p->n_sinks = 0;
+    p->q_qwen_interp = p->family == TB_FAMILY_QWEN25_VL && off;
     for (int i = 0; i < p->n_sinks; i++) p->sinks[i] = sk[i];
-    p->q_sinks_extended = off;
+    p->q_sinks_extended = off && p->family != TB_FAMILY_QWEN25_VL;
     if ((st = tg_param_int_list(in, "sinks", p->sinks, TG_TANGO_MAX_SINKS, &p->n_sinks, err, err_len)) < 0) return st;
     if (st == 1) p->q_sinks_extended = 0;
     for (int i = 0; i < p->n_sinks; i++)
@@ -456,7 +459,10 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
     }
     p->n_threads = in->n_threads;
     GETI("threads", 0, 1024, p->n_threads);
-    p->scores_fp16 = 1;
+    /* the LLaVA models run fp16; Qwen2.5-VL runs bf16, which this port does not emulate: its
+     * scores and beta stay float32 (spec qwen25vl.md §6.7 tango_qwen.bf16_scores, not reproduced) */
+    int qwen = p->family == TB_FAMILY_QWEN25_VL;
+    p->scores_fp16 = !qwen;
     if ((v = tg_param_get(in, "score_dtype"))) {
         if (!strcmp(v, "fp16")) p->scores_fp16 = 1;
         else if (!strcmp(v, "fp32")) p->scores_fp16 = 0;
@@ -465,7 +471,7 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
             return TG_ERR_INPUT;
         }
     }
-    p->beta_fp16 = 1;
+    p->beta_fp16 = !qwen;
     p->q_writeback_perm = off;
 #undef GETD
 #undef GETI
@@ -772,6 +778,11 @@ static void set_quirks(const tg_tango_params *p, tg_prune_output *out) {
     if (p->q_writeback_perm) out->quirks[out->n_quirks++] = TG_Q_WRITEBACK;
     if (p->q_static_tau_fixed) out->quirks[out->n_quirks++] = TG_Q_STATIC_TAU;
     if (p->q_sinks_extended) out->quirks[out->n_quirks++] = TG_Q_SINKS;
+    if (p->family == TB_FAMILY_QWEN25_VL) {
+        out->quirks[out->n_quirks++] = TG_Q_QWEN_GQ;
+        out->quirks[out->n_quirks++] = TG_Q_QWEN_NOSINK;
+        if (p->q_qwen_interp) out->quirks[out->n_quirks++] = TG_Q_QWEN_INTERP;
+    }
     if (p->q_sections_1196) out->quirks[out->n_quirks++] = TG_Q_SECTIONS;
     if (p->q_video_ratio_6sig) out->quirks[out->n_quirks++] = TG_Q_VIDEO_RATIO;
     if (p->q_layer17_bidir) out->quirks[out->n_quirks++] = TG_Q_LAYER17;
@@ -828,7 +839,32 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
         for (int64_t i = 0; i < N; i++) r.A[i] = tg_fp16_round(r.A[i]);
 
     /* 2. ST-RoPE tables (metric rows P = rotate(F / |F|) are made when a token is clustered) */
-    r.rope = tg_strope_ctx_init(T, r.H, r.W, D, in->timestamps, &p->strope, err, err_len);
+    const float *times = in->timestamps;
+    float *slice_t = NULL;
+    if (p->family == TB_FAMILY_QWEN25_VL && in->frame_times && in->n_frame_times > 0) {
+        /* Qwen slice times (spec qwen25vl.md §6.3): official = np.interp of the n sampled-frame
+         * times at k (n-1)/(T-1) (quirk tango_qwen.slice_time_interp); paper = the pair's first
+         * frame. float64, then float32. */
+        slice_t = malloc((size_t)T * sizeof *slice_t);
+        if (!slice_t) goto oom;
+        int64_t n = in->n_frame_times;
+        for (int64_t k = 0; k < T; k++) {
+            double v;
+            if (p->q_qwen_interp) {
+                double x = T > 1 ? (double)k * (double)(n - 1) / (double)(T - 1) : 0.0;
+                int64_t i0 = (int64_t)x;
+                if (i0 >= n - 1) v = in->frame_times[n - 1];
+                else v = in->frame_times[i0] + (x - (double)i0) * (in->frame_times[i0 + 1] - in->frame_times[i0]);
+            } else {
+                int64_t f = 2 * k < n ? 2 * k : n - 1;
+                v = in->frame_times[f];
+            }
+            slice_t[k] = (float)v;
+        }
+        times = slice_t;
+    }
+    r.rope = tg_strope_ctx_init(T, r.H, r.W, D, times, &p->strope, err, err_len);
+    free(slice_t);
     if (!r.rope) {
         rc = TG_ERR_INPUT;
         goto out;

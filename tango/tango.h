@@ -41,6 +41,10 @@ typedef enum { TG_COMPAT_OFFICIAL = 0, TG_COMPAT_PAPER = 1 } tg_compat;
 #define TG_Q_SECTIONS "tango.strope_sections_1196"
 #define TG_Q_VIDEO_RATIO "tango.video_ratio_6sig"
 #define TG_Q_LAYER17 "tango.fastv_layer17_bidirectional"
+/* Qwen2.5-VL (spec qwen25vl.md §6.7) */
+#define TG_Q_QWEN_GQ "tango_qwen.global_query_saliency"
+#define TG_Q_QWEN_INTERP "tango_qwen.slice_time_interp"
+#define TG_Q_QWEN_NOSINK "tango_qwen.no_sink_mask"
 
 typedef struct {
     tb_family family;          /* in->model.family: the official per-model path (sinks, stage) */
@@ -74,6 +78,7 @@ typedef struct {
     int llm_layer;             /* 18 of 28 (tg_scaled_layer on another depth) */
     double llm_keep;           /* 0.5 */
     /* quirk switches (1 = official behaviour) */
+    int q_qwen_interp; /* Qwen: slice times = np.interp of the sampled-frame times (official) */
     int q_writeback_perm, q_static_tau_fixed, q_sinks_extended, q_sections_1196, q_video_ratio_6sig,
         q_layer17_bidir;
 } tg_tango_params;

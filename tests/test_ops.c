@@ -487,6 +487,83 @@ static void hm_run(eng_backend *be, const void *c_, float **outs) {
     release(&b);
 }
 
+typedef struct {
+    int64_t n_tok, n_head, hd, ld;
+    int64_t *pos; /* [n_sec][n_tok] */
+    eng_rope_sec sec;
+    float *x;
+} rope_sec_ctx;
+
+static void rope_sec_run(eng_backend *be, const void *c_, float **outs) {
+    const rope_sec_ctx *c = c_;
+    bufs b = {be, {0}, 0};
+    size_t n = (size_t)(c->n_tok * c->ld);
+    float *x = put(&b, c->x, n);
+    assert_int_equal(be->k->rope_sec(be, x, c->ld, c->n_tok, c->n_head, c->hd, c->pos, c->n_tok, &c->sec), 0);
+    get(&b, outs[0], x, n);
+    release(&b);
+}
+
+/* Qwen2.5-VL's M-RoPE (t/h/w sections of the LLM) and 2-D ViT RoPE (restarting sections), real
+ * and tiny shapes; one section without restart must equal the plain rope op bit for bit. */
+static void test_rope_sec(void **state) {
+    (void)state;
+    if (!op_selected("rope_sec")) TB_SKIP("not selected by -o %s", g_op);
+    static const struct {
+        int64_t n_tok, n_head, hd, ld;
+        eng_rope_sec sec;
+    } cases[] = {
+        {9, 4, 128, 4 * 128 + 3, {3, {16, 24, 24, 0}, 0, 128, 1e6f}}, /* LLM M-RoPE (GQA K rows: 4 heads) */
+        {6, 16, 80, 3 * 1280, {2, {20, 20, 0, 0}, 1, 40, 1e4f}},      /* ViT: q inside the qkv rows */
+        {5, 2, 16, 32, {3, {2, 3, 3, 0}, 0, 16, 1e6f}},               /* tiny LLM */
+        {7, 4, 12, 48, {2, {3, 3, 0, 0}, 1, 6, 1e4f}},                /* tiny ViT */
+        {1, 1, 8, 8, {3, {0, 4, 0, 0}, 0, 8, 1e4f}},                  /* empty sections */
+    };
+    int ok = 1;
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        rope_sec_ctx c = {cases[s].n_tok, cases[s].n_head, cases[s].hd, cases[s].ld, NULL, cases[s].sec, NULL};
+        c.pos = malloc((size_t)(4 * c.n_tok) * sizeof *c.pos);
+        for (int64_t t = 0; t < 4 * c.n_tok; t++) c.pos[t] = t * 613 % 4100;
+        c.x = rnd((size_t)(c.n_tok * c.ld), -1, 1);
+        char label[96];
+        snprintf(label, sizeof label, "rope_sec n=%lld H=%lld Dh=%lld sec=%d restart=%d", (long long)c.n_tok,
+                 (long long)c.n_head, (long long)c.hd, c.sec.n_sec, c.sec.restart);
+        size_t sz = (size_t)(c.n_tok * c.ld);
+        ok &= run_case(label, rope_sec_run, &c, 1, &sz, 1e-10, 2e-6, 1e-5);
+        free(c.pos);
+        free(c.x);
+    }
+    /* one section, no restart, freq_dim = Dh: the plain rope, exactly */
+    eng_backend be;
+    char err[256];
+    assert_int_equal(eng_backend_init(&be, ENG_BACKEND_REF, err, sizeof err), 0);
+    int64_t pos[5] = {0, 3, 17, 400, 4095};
+    float *a = rnd(5 * 2 * 16, -1, 1), *b = malloc(5 * 2 * 16 * sizeof *b);
+    memcpy(b, a, 5 * 2 * 16 * sizeof *b);
+    eng_rope_sec one = {1, {8, 0, 0, 0}, 0, 16, 1e6f};
+    assert_int_equal(be.k->rope(&be, a, 32, 5, 2, 16, pos, 1e6f), 0);
+    assert_int_equal(be.k->rope_sec(&be, b, 32, 5, 2, 16, pos, 5, &one), 0);
+    assert_memory_equal(a, b, 5 * 2 * 16 * sizeof *a);
+    /* hand check: Dh = 4, two restarting sections of one pair, freq index 0 -> inv 1: pair 0
+     * turns by the h id, pair 1 by the w id */
+    float x[4] = {1, 1, 0, 0};
+    int64_t hw[2] = {0, 0}; /* h row then w row, one token */
+    hw[0] = 0;
+    hw[1] = 1;
+    eng_rope_sec two = {2, {1, 1, 0, 0}, 1, 2, 1e4f};
+    assert_int_equal(be.k->rope_sec(&be, x, 4, 1, 1, 4, hw, 1, &two), 0);
+    assert_float_equal(x[0], 1.0f, 1e-7);             /* angle 0 */
+    assert_float_equal(x[2], 0.0f, 1e-7);
+    assert_float_equal(x[1], (float)cos(1.0), 1e-6); /* angle 1 */
+    assert_float_equal(x[3], (float)sin(1.0), 1e-6);
+    eng_rope_sec bad = {2, {1, 2, 0, 0}, 1, 2, 1e4f};
+    assert_int_equal(be.k->rope_sec(&be, x, 4, 1, 1, 4, hw, 1, &bad), -1);
+    eng_backend_fini(&be);
+    free(a);
+    free(b);
+    assert_true(ok);
+}
+
 static void test_head_mean(void **state) {
     (void)state;
     if (!op_selected("head_mean")) TB_SKIP("not selected by -o %s", g_op);
@@ -649,7 +726,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ref_known_answers), cmocka_unit_test(test_matmul),    cmocka_unit_test(test_norms),
         cmocka_unit_test(test_elementwise),       cmocka_unit_test(test_softmax),   cmocka_unit_test(test_attention),
-        cmocka_unit_test(test_rope),              cmocka_unit_test(test_head_mean), cmocka_unit_test(test_pool2d),
+        cmocka_unit_test(test_rope),              cmocka_unit_test(test_rope_sec), cmocka_unit_test(test_head_mean), cmocka_unit_test(test_pool2d),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
