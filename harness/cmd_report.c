@@ -53,8 +53,8 @@ int cmd_report(int argc, char **argv) {
     const char *bad = NULL;
     p.formats = parse_formats(formats, &bad);
     if (!p.formats)
-        return cli_usage_error(&spec, "--format '%s': %s (md, tex, csv, html)", formats,
-                               *bad ? "unknown format" : "no format named");
+        return *bad ? cli_usage_error(&spec, "--format: unknown format in '%s' (md, tex, csv, html)", bad)
+                    : cli_usage_error(&spec, "--format '%s' names no format (md, tex, csv, html)", formats);
     if (!strcmp(perf, "mean-rel")) p.perf = REP_PERF_MEAN_REL;
     else if (!strcmp(perf, "rel-avg")) p.perf = REP_PERF_REL_AVG;
     else return cli_usage_error(&spec, "--perf '%s' is not one of mean-rel, rel-avg", perf);

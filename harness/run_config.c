@@ -198,7 +198,12 @@ static int check_method(const run_config *cfg, const run_model *rm, const tg_mod
                         double r, char *err, size_t err_len) {
     const tg_method *md = reg_method_find(m->name);
     enum { D = 8, DK = 4, DG = 4 };
-    const int64_t G = lay->family == TB_FAMILY_LLAVA_VIDEO ? 13 : 14, L = G * G, T = rm->n_frames;
+    /* Qwen2.5-VL: 16x16 merged units (448 px) per temporal slice of two frames, the
+     * global-query attention and keys, the sampled frames' times; no received attention and no
+     * per-frame global vector (session.c answer_qwen) */
+    const int qwen = lay->family == TB_FAMILY_QWEN25_VL;
+    const int64_t G = qwen ? 16 : lay->family == TB_FAMILY_LLAVA_VIDEO ? 13 : 14, L = G * G,
+                  T = qwen ? (rm->n_frames + 1) / 2 : rm->n_frames;
     float *buf = malloc(sizeof(float) * (size_t)T * (L * D + 2 * L + L * DK + DG + 1));
     if (!md || !buf) {
         free(buf);
@@ -212,6 +217,9 @@ static int check_method(const run_config *cfg, const run_model *rm, const tg_mod
         buf[i] = (float)((s >> 40) & 0xffff) / 65536.0f + 1e-3f; /* positive: valid saliency too */
     }
     for (int64_t t = 0; t < T; t++) ts[t] = (float)t * 0.5f;
+    double ftimes[2048];
+    int64_t n_ft = rm->n_frames < 2048 ? rm->n_frames : 2048;
+    for (int64_t f = 0; f < n_ft; f++) ftimes[f] = 0.25 * (double)f;
     tg_prune_input in = tg_prune_input_default();
     in.features = feat;
     in.n_frames = T;
@@ -222,9 +230,13 @@ static int check_method(const run_config *cfg, const run_model *rm, const tg_mod
     in.model.hidden = 0; /* the synthetic width is not the model's */
     in.timestamps = ts;
     in.saliency = sal;
-    in.saliency_recv = recv;
-    in.frame_global = glob;
-    in.global_dim = DG;
+    in.saliency_recv = qwen ? NULL : recv;
+    in.frame_global = qwen ? NULL : glob;
+    in.global_dim = qwen ? 0 : DG;
+    if (qwen) {
+        in.frame_times = ftimes;
+        in.n_frame_times = n_ft;
+    }
     in.keys = keys;
     in.key_dim = DK;
     in.ratio = r;

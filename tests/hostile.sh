@@ -158,7 +158,7 @@ check "disk full: after a rerun, exactly the rows of an uninterrupted run" diff 
 
 # --- unclear messages ----------------------------------------------------------------------------
 "$BIN" report --db "$T/shard0.db" --format "" --out "$T/rep" > "$T/out" 2> "$T/err"; rc=$?
-check "message: report --format '' -> 2, no (null)" bash -c "[ $rc -eq 2 ] && grep -q \"format '': no format named\" '$T/err' && ! grep -q null '$T/err'"
+check "message: report --format '' -> 2, no (null)" bash -c "[ $rc -eq 2 ] && grep -q \"format '' names no format\" '$T/err' && ! grep -q null '$T/err'"
 "$BIN" flops --method nosuch --ratio 0.1 > "$T/out" 2> "$T/err"; rc=$?
 check "message: flops --method nosuch -> 2 listing the methods" bash -c "[ $rc -eq 2 ] && grep -q \"'nosuch' is not a known method (tango, fastv\" '$T/err'"
 "$BIN" make-tiny-model "$T/tiny-max" > /dev/null
