@@ -786,40 +786,47 @@ void st_close(st_file *st) {
     free(st);
 }
 
-/* Index of the first element whose exponent bits are all ones (NaN or +-Inf), or n. The loops
- * are branch-free over blocks of 256 so the compiler vectorises them; a block with a hit is
- * searched again element by element. */
+/* Index of the first element whose exponent bits are all ones (NaN or +-Inf), or n. Eight bytes
+ * at a time (SWAR): after masking each lane to its exponent and xor-ing with the all-ones
+ * exponent, a non-finite element is a zero lane, which the classic has-zero test finds; a word
+ * with a hit is searched again element by element. */
 static size_t first_nonfinite(const uint8_t *p, size_t n, st_dtype dt) {
-    const size_t blk = 256;
-    for (size_t b = 0; b < n; b += blk) {
-        size_t e = n - b < blk ? n - b : blk;
-        unsigned hit = 0;
+    const size_t esz = dt == ST_F32 ? 4 : 2;
+    uint64_t mask, ones, msb;
+    if (dt == ST_F32) {
+        mask = 0x7f8000007f800000ull, ones = 0x0000000100000001ull, msb = 0x8000000080000000ull;
+    } else {
+        uint64_t m = dt == ST_BF16 ? 0x7f80u : 0x7c00u;
+        mask = m * 0x0001000100010001ull, ones = 0x0001000100010001ull, msb = 0x8000800080008000ull;
+    }
+    size_t bytes = n * esz, w = 0;
+    /* blocks of 64 words without a branch inside, so the compiler vectorises them */
+    for (; w + 512 <= bytes; w += 512) {
+        uint64_t acc = 0;
+        for (int k = 0; k < 64; k++) {
+            uint64_t x;
+            memcpy(&x, p + w + 8 * (size_t)k, 8);
+            uint64_t t = (x & mask) ^ mask; /* lanes have no top bit set: the test is exact */
+            acc |= (t - ones) & ~t & msb;
+        }
+        if (acc) break;
+    }
+    for (; w + 8 <= bytes; w += 8) {
+        uint64_t x;
+        memcpy(&x, p + w, 8);
+        uint64_t t = (x & mask) ^ mask;
+        if ((t - ones) & ~t & msb) break;
+    }
+    for (size_t i = w / esz; i < n; i++) {
+        float v;
         if (dt == ST_F32) {
-            for (size_t i = 0; i < e; i++) {
-                uint32_t x;
-                memcpy(&x, p + 4 * (b + i), 4);
-                hit |= (x & 0x7f800000u) == 0x7f800000u;
-            }
+            memcpy(&v, p + 4 * i, 4);
         } else {
-            uint16_t m = dt == ST_BF16 ? 0x7f80u : 0x7c00u;
-            for (size_t i = 0; i < e; i++) {
-                uint16_t x;
-                memcpy(&x, p + 2 * (b + i), 2);
-                hit |= (uint16_t)(x & m) == m;
-            }
+            uint16_t x;
+            memcpy(&x, p + 2 * i, 2);
+            v = dt == ST_BF16 ? st_bf16_to_f32(x) : st_f16_to_f32(x);
         }
-        if (!hit) continue;
-        for (size_t i = 0; i < e; i++) {
-            float v;
-            if (dt == ST_F32) {
-                memcpy(&v, p + 4 * (b + i), 4);
-            } else {
-                uint16_t x;
-                memcpy(&x, p + 2 * (b + i), 2);
-                v = dt == ST_BF16 ? st_bf16_to_f32(x) : st_f16_to_f32(x);
-            }
-            if (!isfinite(v)) return b + i;
-        }
+        if (!isfinite(v)) return i;
     }
     return n;
 }

@@ -2,27 +2,37 @@
  *
  * Every tensor a model uses is scanned once for NaN/Inf in its stored dtype when it is looked up.
  * A 7B checkpoint is about 16 GB of BF16, so the scan must be cheap beside what a load does with
- * the same bytes anyway. Measured in the same run on the same page-cached file (512 MiB of BF16
- * and 512 MiB of F32, random finite values): the scan, the conversion to float32 that the CPU
+ * the same bytes anyway. Measured in the same run on the same page-cached file (256 MiB of BF16
+ * and 256 MiB of F32, random finite values): the scan, the conversion to float32 that the CPU
  * loader performs (st_convert_f32), and the SHA-256 of the weights digest (OpenSSL), each as
- * GB/s of stored bytes. Target: the scan at least 4x faster than the conversion (it adds under a
- * quarter to the load's own pass over the bytes).
+ * GB/s of stored bytes per second of CPU time (each pass is single-threaded). Target, on BF16
+ * (what real checkpoints store): the scan at least 4x faster than the conversion, so it adds
+ * under a quarter to the load's own pass over the bytes. F32 (whose "conversion" is a copy) is
+ * printed for information.
  *
- * Usage: bench_finite [BUILD_DIR]   (default $TB_BUILD, else build). Needs 1.5 GB of disk and
- * about 3 GB of memory. Exit status 1 when the target is missed or on errors.
+ * Usage: bench_finite [BUILD_DIR]   (default $TB_BUILD, else build). Needs 0.8 GB of disk and
+ * about 1.5 GB of memory. Exit status 1 when the target is missed or on errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "common/sha256.h"
 #include "engine/safetensors.h"
 
-#define N_ELEMS ((size_t)256 << 20) /* 256 Mi elements: 512 MiB of BF16 */
+#define N_ELEMS ((size_t)128 << 20) /* 128 Mi elements: 256 MiB of BF16 */
 
 static double gbps(size_t bytes, double s) { return (double)bytes / s / 1e9; }
+
+/* Process CPU time: all three passes are single-threaded, so a busy machine stretches the wall
+ * clock but not this. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 int main(int argc, char **argv) {
     const char *build = argc > 1 ? argv[1] : getenv("TB_BUILD");
@@ -63,26 +73,27 @@ int main(int argc, char **argv) {
         float *dst = malloc(w->numel * sizeof(float));
         if (!dst) return 1;
         st_convert_f32(w, dst); /* warm: the file is in the page cache from here on */
-        double t0 = tb_now_s();
+        double t0 = cpu_s();
         int rc = st_check_finite(st, w, err, sizeof err);
-        double t_scan = tb_now_s() - t0;
-        t0 = tb_now_s();
+        double t_scan = cpu_s() - t0;
+        t0 = cpu_s();
         st_convert_f32(w, dst);
-        double t_conv = tb_now_s() - t0;
+        double t_conv = cpu_s() - t0;
         char hex[65];
-        t0 = tb_now_s();
+        t0 = cpu_s();
         tb_sha256_hex(w->data, bytes, hex);
-        double t_sha = tb_now_s() - t0;
+        double t_sha = cpu_s() - t0;
         if (rc) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
         double ratio = t_conv / t_scan;
+        int target = w->dtype == ST_BF16;
         printf("%-4s %zu MiB: NaN/Inf scan %.2f GB/s, conversion to f32 %.2f GB/s, SHA-256 %.2f GB/s; "
-               "scan %.1fx faster than the conversion (target >= 4x)%s\n",
+               "scan %.1fx faster than the conversion%s%s\n",
                st_dtype_str(w->dtype), bytes >> 20, gbps(bytes, t_scan), gbps(bytes, t_conv), gbps(bytes, t_sha), ratio,
-               ratio >= 4 ? "" : "  MISSED");
-        miss |= ratio < 4;
+               target ? " (target >= 4x)" : " (information)", target && ratio < 4 ? "  MISSED" : "");
+        miss |= target && ratio < 4;
         free(dst);
         st_close(st);
     }
