@@ -248,6 +248,49 @@ static void test_nonfinite_weights(void **state) {
     }
 }
 
+/* st_check_finite's word-at-a-time scan: a NaN or an Inf at every kind of position (first, inside
+ * a word, at word and 512-byte block edges, in the tail), and the extreme finite values (largest,
+ * smallest subnormal, -0) accepted, in each stored dtype. */
+static void test_finite_scan_edges(void **state) {
+    (void)state;
+    enum { N = 1100 };
+    static const size_t pos[] = {0, 1, 3, 4, 7, 8, 127, 128, 255, 256, 257, 511, 512, 1023, 1024, 1099};
+    static const st_dtype dts[] = {ST_F32, ST_BF16, ST_F16};
+    static const uint32_t bad[3][3] = {{0x7fc00000u, 0x7f800000u, 0xff800001u}, /* NaN, +Inf, -NaN */
+                                       {0x7fc0u, 0x7f80u, 0xff81u},
+                                       {0x7e00u, 0x7c00u, 0xfc01u}};
+    static const uint32_t edge[3][4] = {{0x7f7fffffu, 0xff7fffffu, 0x00000001u, 0x80000000u}, /* max, -max, sub, -0 */
+                                        {0x7f7fu, 0xff7fu, 0x0001u, 0x8000u},
+                                        {0x7bffu, 0xfbffu, 0x0001u, 0x8000u}};
+    char path[1200], err[512];
+    snprintf(path, sizeof path, "%s/finite.safetensors", dir);
+    uint8_t buf[N * 4];
+    for (int d = 0; d < 3; d++) {
+        size_t esz = dts[d] == ST_F32 ? 4 : 2;
+        for (int c = -1; c < (int)(sizeof pos / sizeof pos[0]) * 3; c++) {
+            for (size_t i = 0; i < N; i++) { /* finite values, the extremes among them */
+                uint32_t v = edge[d][i % 4];
+                memcpy(buf + esz * i, &v, esz);
+            }
+            size_t at = c < 0 ? N : pos[c / 3];
+            if (c >= 0) memcpy(buf + esz * at, &bad[d][c % 3], esz);
+            st_write_raw_tensor t = {"w", dts[d], 1, {N}, buf};
+            assert_int_equal(st_write_raw(path, &t, 1, err, sizeof err), 0);
+            st_file *st = st_open(path, err, sizeof err);
+            assert_non_null(st);
+            int rc = st_check_finite(st, st_find(st, "w"), err, sizeof err);
+            st_close(st);
+            if (c < 0) {
+                if (rc) fail_msg("%s: finite extremes refused: %s", st_dtype_str(dts[d]), err);
+                continue;
+            }
+            char want[64];
+            snprintf(want, sizeof want, "element %zu is ", at);
+            if (!rc || !strstr(err, want)) fail_msg("%s: bad value at %zu: rc %d, %s", st_dtype_str(dts[d]), at, rc, err);
+        }
+    }
+}
+
 /* Regressions (issue 14): NaN pixels and NaN visual tokens were accepted (NaN features, then the
  * argmax of an all-NaN logit row "generated" token 0), and generation ran past
  * max_position_embeddings without a word. */
@@ -514,6 +557,7 @@ int main(void) {
         cmocka_unit_test(test_store_redacts_token),
         cmocka_unit_test(test_video_symlink_escape),
         cmocka_unit_test(test_nonfinite_weights),
+        cmocka_unit_test(test_finite_scan_edges),
         cmocka_unit_test(test_nonfinite_inputs_and_positions),
         cmocka_unit_test(test_store_open_read),
         cmocka_unit_test(test_cache_manifest_duplicate),
