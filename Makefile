@@ -174,7 +174,7 @@ info:
 	@if pkg-config --exists cmocka; then echo "  ✓ cmocka (tests)"; else echo "  ✗ cmocka (tests)"; fi
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf build

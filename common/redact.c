@@ -46,7 +46,7 @@ static size_t prefix_tail(const redactor *r, const char *s, size_t n) {
 
 static int emit(redactor *r, size_t upto) {
     if (upto && fwrite(r->pend, 1, upto, r->under) != upto) return -1;
-    memmove(r->pend, r->pend + upto, r->n - upto);
+    if (r->n > upto) memmove(r->pend, r->pend + upto, r->n - upto); /* pend is NULL until a write */
     r->n -= upto;
     return 0;
 }

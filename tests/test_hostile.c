@@ -60,6 +60,14 @@ static void test_redacting_stream(void **state) {
     got = slurp(path);
     assert_string_equal(got, "ends with hf_Se");
     free(got);
+    /* closed without a write (a command that printed nothing): nothing held, nothing written */
+    under = fopen(path, "wb");
+    f = tb_redacting_stream(under, "hf_SeCrEt42");
+    assert_int_equal(fclose(f), 0);
+    fclose(under);
+    got = slurp(path);
+    assert_string_equal(got, "");
+    free(got);
     char s[] = "a hf_SeCrEt42 b";
     assert_int_equal(tb_redact(s, "hf_SeCrEt42"), 1);
     assert_string_equal(s, "a *********** b");
