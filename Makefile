@@ -106,6 +106,9 @@ $(OUT)/obj/%.cu.o: %.cu | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -std=c++17 -arch=sm_$(CUDA_ARCH) -I. -DTB_CUDA=1 -c $< -o $@
 
+# the published-values registry is assembled into the report code (.incbin)
+$(OUT)/obj/reports/report_paper.o: reports/paper_values.tsv
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@

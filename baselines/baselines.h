@@ -1,4 +1,5 @@
-/* baselines.h - the baseline pruning methods of tango-bench (FastV, VisionZip, HoliTom, FastVID)
+/* baselines.h - the baseline pruning methods of tango-bench (FastV, DART, VisionZip, VidCom2,
+ * HoliTom, FastVID)
  * and the control rows (full, uniform, uniform-frames, random, topk), each a tg_method
  * descriptor (tango/pruner.h) that harness/registry.c lists, plus the matched-retention solver that
  * turns a target FLOP-equivalent retention r (paper Eq. 1, mean over LLM layers of the visual
@@ -56,17 +57,21 @@ bl_geometry bl_geometry_default(tb_family family, int n_layers);
  * outputs (out); fields a method does not use stay as bl_knobs_default set them. */
 typedef struct {
     double ratio;          /* (out) pre-LLM nominal ratio: holitom RETAIN_RATIO, fastvid
-                              fastvid_retention_ratio */
+                              fastvid_retention_ratio, vidcom2 base_scale (R_RATIO) */
     int64_t per_frame;     /* (out) per-frame budget: visionzip spatial_tokens, fastvid
                               F_keep = int(L * ratio), topk tokens per frame, uniform rows*cols */
     double dominant_ratio; /* (in) visionzip DOMINANT_RATIO (0.95: the 5 % contextual share) */
     int64_t dominant, contextual; /* (out) visionzip D = int(b * dominant_ratio), C = b - D */
     int64_t rows, cols;    /* (out) uniform: pooled grid */
     int64_t frames;        /* (out) uniform-frames: frames kept */
-    int64_t keep;          /* (out) fastv: keep count M at layer k; random: tokens kept */
-    int llm_layer;         /* (in) fastv k (2) / holitom layer (18); (out) tango; 0 = none */
-    double llm_keep_ratio; /* (in) holitom: 1 - layer_ratio (0.5); (out) fastv: M / V */
+    int64_t keep;          /* (out) fastv: keep count M at layer k; dart: P_v + (P_v + P_t) T;
+                              random: tokens kept */
+    int llm_layer;         /* (in) fastv / dart k (2) / holitom layer (18); (out) tango; 0 = none */
+    double llm_keep_ratio; /* (in) holitom: 1 - layer_ratio (0.5); (out) fastv, dart: M / V */
     int holitom_full;      /* (in) holitom: 1 = variant=full (outer + inner), 0 = outer only */
+    int pivot_image;       /* (in) dart P_v (4) */
+    int pivot_text;        /* (in) dart P_t (4) */
+    int64_t per_pivot;     /* (out) dart T = int(N (1 - rho) / (P_v + P_t)), rho = 1 - R */
     int64_t n_seq;         /* (out) predicted visual tokens entering the LLM, newlines included */
     int64_t n_llm_keep;    /* (out) predicted visual tokens from llm_layer on */
     int data_dependent;    /* (out) 1: the realised count depends on the data (see top) */
@@ -82,10 +87,15 @@ enum { BL_SOLVE_OK = 0, BL_SOLVE_INEXACT = 1 };
 
 /* Solves the method's own knobs for target equivalent retention r in (0, 1] on geometry g, from
  * the (in) fields of *k (start from bl_knobs_default), writing the (out) fields and the
- * predicted realised retention (*realised, may be NULL). Methods: fastv, visionzip, holitom,
- * fastvid, full, uniform, uniform-frames, random, topk, and tango (its plan only: Tango solves
+ * predicted realised retention (*realised, may be NULL). Methods: fastv, dart, visionzip, vidcom2,
+ * holitom, fastvid, full, uniform, uniform-frames, random, topk, and tango (its plan only: Tango solves
  * its own ratio; on LLaVA-Video the two-stage pre-LLM ratio of tg_two_stage_pre_ratio with the
- * in-LLM stage at layer 18 keeping 0.5). Data-independent methods are exact:
+ * in-LLM stage at layer 18 keeping 0.5). DART: R = (L r - k) / (L - k) kept from layer k (spec
+ * §2; infeasible below k / L), rho = 1 - R, T = int(N (1 - rho) / (P_v + P_t)) in double as the
+ * official code computes it (spec §10.2), keep = P_v + (P_v + P_t) T. VidCom2: base_scale solved
+ * so that base_scale * T * L content tokens (plus the kept newlines: OV one, Video all H per
+ * frame) give r; the per-frame budgets round per frame, so the realised count is data-dependent
+ * within a few tokens. Data-independent methods are exact:
  * the run realises *realised. For data-dependent methods (k->data_dependent = 1) the prediction
  * assumes: content = ratio * T * L for holitom / tango (no static/dynamic rounding excess) and
  * T * per_frame for fastvid / topk (no dropped remainders); on LLaVA-Video
@@ -108,6 +118,8 @@ void bl_holitom_budget(double radj, int64_t n_stat, int64_t n_dyn, int64_t *k_st
  * The methods (descriptors for harness/registry.c; run through their .run member)
  * ------------------------------------------------------------------------------------------- */
 extern const tg_method bl_fastv_method;
+extern const tg_method bl_dart_method;
+extern const tg_method bl_vidcom2_method;
 extern const tg_method bl_visionzip_method;
 extern const tg_method bl_holitom_method;
 extern const tg_method bl_fastvid_method;

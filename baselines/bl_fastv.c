@@ -85,4 +85,4 @@ static int bl_fastv_run(const tg_prune_input *in, tg_prune_output *out, char *er
 }
 
 const tg_method bl_fastv_method = {"fastv", "FastV: keep the top-M visual tokens by last-query attention at LLM layer k",
-                                   bl_fastv_run, bl_fastv_keys, TG_CAP_IN_LLM};
+                                   bl_fastv_run, bl_fastv_keys, TG_CAP_IN_LLM | TG_CAP_LLM_ONLY};

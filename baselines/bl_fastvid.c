@@ -88,51 +88,10 @@ static void fv_budgets(const bl_ctx *c, const fv_params *p, int64_t F, fv_plan *
     }
 }
 
-/* DySeg into pl->seg_start / seg_len. */
+/* DySeg into pl->seg_start / seg_len (the shared primitive). */
 static int fv_dyseg(const bl_ctx *c, const fv_params *p, const float *G, int64_t Gd, fv_plan *pl) {
-    int64_t T = c->T;
-    pl->n_seg = 0;
-    if (T == 1) {
-        pl->seg_start[0] = 0;
-        pl->seg_len[0] = 1;
-        pl->n_seg = 1;
-        return 0;
-    }
-    float *gn = malloc((size_t)T * (size_t)Gd * sizeof *gn), *neg = malloc((size_t)T * sizeof *neg);
-    int64_t *idx = malloc((size_t)T * sizeof *idx);
-    uint8_t *cut = calloc((size_t)T, 1);
-    if (!gn || !neg || !idx || !cut) {
-        free(gn);
-        free(neg);
-        free(idx);
-        free(cut);
-        return -1;
-    }
-    bl_normalize_rows(G, T, Gd, gn);
-    for (int64_t t = 0; t + 1 < T; t++) {
-        double s = 0;
-        for (int64_t d = 0; d < Gd; d++) s += (double)gn[t * Gd + d] * gn[(t + 1) * Gd + d];
-        neg[t] = -(float)s;
-        if ((float)s < (float)p->tau) cut[t] = 1;
-    }
-    int64_t nlow = p->c - 1 < T - 1 ? p->c - 1 : T - 1;
-    if (nlow > 0 && tg_topk_desc(neg, T - 1, nlow, idx) == 0)
-        for (int64_t i = 0; i < nlow; i++) cut[idx[i]] = 1;
-    int64_t start = 0;
-    for (int64_t t = 0; t < T; t++)
-        if (cut[t] || t == T - 1) {
-            pl->seg_start[pl->n_seg] = start;
-            pl->seg_len[pl->n_seg] = t - start + 1;
-            pl->n_seg++;
-            start = t + 1;
-        }
-    free(gn);
-    free(neg);
-    free(idx);
-    free(cut);
-    return 0;
+    return tg_segment_cuts(G, c->T, Gd, p->c - 1, p->tau, pl->seg_start, pl->seg_len, &pl->n_seg);
 }
-
 
 /* Normalises n rows (float math, norms accumulated in float per row, eps 1e-12). Sequential on
  * purpose: only the targets are normalised, and an OpenMP team left spinning next to OpenBLAS's

@@ -15,6 +15,9 @@ bl_knobs bl_knobs_default(const char *method) {
     k.dominant_ratio = 0.95;
     k.llm_keep_ratio = 1.0;
     if (method && !strcmp(method, "fastv")) k.llm_layer = 2;
+    k.pivot_image = 4;
+    k.pivot_text = 4;
+    if (method && !strcmp(method, "dart")) k.llm_layer = 2;
     if (method && !strcmp(method, "holitom")) {
         k.llm_layer = 18;
         k.llm_keep_ratio = 0.5;
@@ -160,6 +163,49 @@ int bl_solve(const char *method, double r, const bl_geometry *g, bl_knobs *k, do
         k->n_llm_keep = M;
         k->llm_keep_ratio = (double)M / (double)full;
         /* content accounting gives the same number: content scales with the kept fraction */
+        return finish(got, r, realised);
+    }
+    if (!strcmp(method, "dart")) {
+        int K = k->llm_layer, NL = g->n_layers;
+        if (K < 1 || K >= NL || k->pivot_image < 0 || k->pivot_text < 0) {
+            tb_set_err(err, err_len, "solve dart: k=%d outside [1, %d) or negative pivots", K, NL);
+            return TG_ERR_INPUT;
+        }
+        double R = ((double)NL * r - (double)K) / (double)(NL - K);
+        if (R < 0) {
+            tb_set_err(err, err_len, "solve dart: r=%g is infeasible with k=%d (needs r >= k/%d = %.4f)", r, K, NL,
+                       (double)K / NL);
+            return TG_ERR_INPUT;
+        }
+        if (R > 1) R = 1;
+        /* the official quota: reduction_ratio rho = 1 - R, T = int(N * (1 - rho) / (P_v + P_t)) */
+        int64_t P = (int64_t)k->pivot_image + k->pivot_text;
+        double rho = 1.0 - R;
+        k->per_pivot = P > 0 ? (int64_t)((double)full * (1.0 - rho) / (double)P) : 0;
+        int64_t keep = k->pivot_image + P * k->per_pivot;
+        k->keep = keep < full ? keep : full;
+        k->n_seq = full;
+        k->n_llm_keep = k->keep;
+        k->llm_keep_ratio = (double)k->keep / (double)full;
+        got = plan_retention(g, (double)(T * L), (double)full, K, (double)k->keep);
+        return finish(got, r, realised);
+    }
+    if (!strcmp(method, "vidcom2")) {
+        /* every newline row is kept (OV one, Video H per frame, moved to the frame's end) */
+        double nl = (double)bl_newlines(g->newline, T * H), TL = (double)(T * L);
+        double base = g->account == BL_ACCOUNT_CONTENT ? r : (r * (double)full - nl) / TL;
+        if (!(base > 0)) {
+            tb_set_err(err, err_len,
+                       "solve vidcom2: r=%g is infeasible: the %g newline rows alone exceed it (needs r > %.4f)", r, nl,
+                       nl / (double)full);
+            return TG_ERR_INPUT;
+        }
+        if (base > 1) base = 1;
+        k->ratio = base;
+        k->n_seq = (int64_t)llround(base * TL + nl);
+        k->n_llm_keep = k->n_seq;
+        k->data_dependent = 1;
+        got = plan_retention(g, base * TL, base * TL + nl, 0, 0);
         return finish(got, r, realised);
     }
     if (!strcmp(method, "visionzip")) {

@@ -275,6 +275,10 @@ tb_llm_plan tb_llm_plan_default(void) {
     p.pos = TB_PLAN_POS_KEEP;
     p.span_start = -1;
     p.span_len = -1;
+    p.pivot_image = 4;
+    p.pivot_text = 4;
+    p.per_pivot = 0;
+    p.pivot_order = TB_PLAN_ORDER_PYSET;
     return p;
 }
 
@@ -287,7 +291,11 @@ double tb_round_half_even(double x) {
 
 int64_t tb_plan_keep_count(const tb_llm_plan *p, int64_t n_candidates) {
     int64_t k;
-    if (p->keep_count > 0) {
+    if (p->select == TB_PLAN_SELECT_DART) {
+        int64_t pv = p->pivot_image > 0 ? p->pivot_image : 0, pt = p->pivot_text > 0 ? p->pivot_text : 0;
+        int64_t t = p->per_pivot > 0 ? p->per_pivot : 0;
+        k = (pv + pt) > 0 && t > (INT64_MAX / 4) / (pv + pt) ? INT64_MAX / 2 : pv + (pv + pt) * t;
+    } else if (p->keep_count > 0) {
         k = p->keep_count;
     } else {
         double x = (double)n_candidates * p->keep_ratio;
@@ -305,6 +313,7 @@ const char *tb_plan_select_str(tb_plan_select s) {
     case TB_PLAN_SELECT_LAST_QUERY: return "last-query";
     case TB_PLAN_SELECT_INDICES: return "indices";
     case TB_PLAN_SELECT_ALL_QUERIES: return "all-queries";
+    case TB_PLAN_SELECT_DART: return "dart";
     }
     return "?";
 }
@@ -316,6 +325,58 @@ const char *tb_plan_merge_str(tb_plan_merge m) {
     case TB_PLAN_MERGE_WEIGHTED: return "weighted";
     }
     return "?";
+}
+
+/* CPython's set: the table, its probe sequence and its growth rule (Objects/setobject.c,
+ * set_add_entry / set_insert_clean / set_table_resize) for integer keys, whose hash is the value.
+ * Insertion into a table that holds no deleted entries. */
+static void pyset_insert(int64_t *tab, size_t mask, int64_t v) {
+    size_t i = (size_t)v & mask, perturb = (size_t)v;
+    for (;;) {
+        size_t probes = i + 9 <= mask ? 9 : 0; /* LINEAR_PROBES */
+        for (size_t j = 0; j <= probes; j++)
+            if (tab[i + j] < 0) {
+                tab[i + j] = v;
+                return;
+            }
+        perturb >>= 5; /* PERTURB_SHIFT */
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+}
+
+int tb_plan_pyset_order(const int64_t *keys, int n, int64_t *out) {
+    if (n < 0) return -1;
+    size_t size = 8, used = 0;
+    int64_t *tab = malloc(size * sizeof *tab);
+    if (!tab) return -1;
+    for (size_t i = 0; i < size; i++) tab[i] = -1;
+    for (int k = 0; k < n; k++) {
+        if (keys[k] < 0) goto bad;
+        for (size_t i = 0; i < size; i++)
+            if (tab[i] == keys[k]) goto bad;
+        pyset_insert(tab, size - 1, keys[k]);
+        used++;
+        if (used * 5 >= (size - 1) * 3) {
+            size_t ns = 8, minused = used > 50000 ? used * 2 : used * 4;
+            while (ns <= minused) ns <<= 1;
+            int64_t *nt = malloc(ns * sizeof *nt);
+            if (!nt) goto bad;
+            for (size_t i = 0; i < ns; i++) nt[i] = -1;
+            for (size_t i = 0; i < size; i++) /* old slot order */
+                if (tab[i] >= 0) pyset_insert(nt, ns - 1, tab[i]);
+            free(tab);
+            tab = nt;
+            size = ns;
+        }
+    }
+    int o = 0;
+    for (size_t i = 0; i < size; i++)
+        if (tab[i] >= 0) out[o++] = tab[i];
+    free(tab);
+    return 0;
+bad:
+    free(tab);
+    return -1;
 }
 
 const char *tb_plan_pos_str(tb_plan_pos p) { return p == TB_PLAN_POS_RENUMBER ? "renumber" : "keep"; }

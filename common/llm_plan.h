@@ -9,6 +9,14 @@
  *     protected; n_keep = tb_plan_keep_count(p, candidates);
  *   - selection: the n_keep candidates with the largest score (ties: lower index), or exactly
  *     keep_idx[]; the "keep order" (used for merge ties) is descending score / as given;
+ *     DART (spec visionzip-fastv-dart-vidcom2.md §5, §10): P_v image pivots = the candidates with
+ *     the largest L1 norm of their post-RoPE layer K-1 key (all KV heads concatenated), P_t text
+ *     pivots = the rows AFTER the span with the largest such norm; then, pivot by pivot (in the
+ *     order of pivot_order), the per_pivot remaining candidates least cosine-similar to the pivot
+ *     (layer K-1 outputs through the model's final norm; ties: lower index) are retained. Kept:
+ *     the image pivots and every pick (text pivots are outside the span); keep order = image
+ *     pivots (descending norm), then the picks in pick order. n_keep = P_v + (P_v + P_t) T when
+ *     the span and the text after it are long enough;
  *   - merge: each dropped candidate is assigned to its most cosine-similar kept row (layer-K input
  *     hidden states, L2-normalised, first maximum in keep order), then
  *       PAIRWISE: in ascending dropped order, h_t = (h_t + h_j) / 2 (sequential running average);
@@ -29,7 +37,15 @@ typedef enum {
     TB_PLAN_SELECT_INDICES = 1,     /* exactly keep_idx[0..n_keep_idx), span-relative */
     TB_PLAN_SELECT_ALL_QUERIES = 2, /* attention each row RECEIVES at layer K-1, averaged over heads
                                        and all (causal) query rows (FastV compat=paper) */
+    TB_PLAN_SELECT_DART = 3,        /* DART's pivots + duplication-aware greedy selection (above) */
 } tb_plan_select;
+
+/* Order in which DART's pivots take their picks (greedy: earlier pivots choose first). */
+typedef enum {
+    TB_PLAN_ORDER_PYSET = 0, /* CPython's iteration order of set(V + Q) over the pivots' absolute
+                                sequence indices (quirk dart.pivot_set_order; tb_plan_pyset_order) */
+    TB_PLAN_ORDER_LIST = 1,  /* V by descending norm, then Q by descending norm (compat=paper) */
+} tb_plan_order;
 
 typedef enum {
     TB_PLAN_MERGE_NONE = 0,     /* dropped rows vanish (FastV) */
@@ -64,17 +80,32 @@ typedef struct {
     int64_t span_len;
     const uint8_t *protect;   /* NULL, or [span_len] (borrowed): rows with protect[i] != 0 are
                                  always kept, never scored, selected or merged into */
+    /* TB_PLAN_SELECT_DART only */
+    int pivot_image;          /* P_v: image pivots (4) */
+    int pivot_text;           /* P_t: text pivots among the rows after the span (4) */
+    int64_t per_pivot;        /* T: span rows each pivot retains (TOKEN_TOPK) */
+    tb_plan_order pivot_order;
 } tb_llm_plan;
 
 /* No plan (layer 0), last-query selection, keep ratio 0, half-even rounding, no merge, weight
- * 0.6, pool weight -1, positions kept, the placeholder's span, causal layer K-1. */
+ * 0.6, pool weight -1, positions kept, the placeholder's span, causal layer K-1; DART 4 + 4
+ * pivots, per_pivot 0, CPython set order. */
 tb_llm_plan tb_llm_plan_default(void);
 
 /* The one rule for how many of n_candidates a plan keeps: keep_count when > 0, else
- * round(n_candidates * keep_ratio) with keep_round; clamped to [0, n_candidates]. */
+ * round(n_candidates * keep_ratio) with keep_round; DART: P_v + (P_v + P_t) per_pivot (what it
+ * keeps when at least P_t rows follow the span); clamped to [0, n_candidates]. */
 int64_t tb_plan_keep_count(const tb_llm_plan *p, int64_t n_candidates);
 
-/* Stable short names for records: "last-query"/"indices"/"all-queries",
+/* CPython's iteration order of set(keys) for n distinct non-negative integers (hash(i) = i):
+ * inserted in the given order into a table of 8 slots (probe: slot i = v & mask, then the 9
+ * following slots when they exist, then i = (5 i + 1 + perturb) & mask with perturb >>= 5;
+ * grown to the smallest power of two > 4 * used once fill * 5 >= mask * 3, re-inserting in old
+ * slot order), then read in ascending slot order. out [n] receives the keys in that order.
+ * Returns 0, or -1 for a negative or repeated key (or n < 0 or an allocation failure). */
+int tb_plan_pyset_order(const int64_t *keys, int n, int64_t *out);
+
+/* Stable short names for records: "last-query"/"indices"/"all-queries"/"dart",
  * "none"/"pairwise"/"weighted", "keep"/"renumber", "half-even"/"floor"/"ceil". */
 const char *tb_plan_select_str(tb_plan_select s);
 const char *tb_plan_merge_str(tb_plan_merge m);

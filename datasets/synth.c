@@ -14,12 +14,18 @@
  * scene_transition videos contain 0..3 hard cuts (background colour and static square
  * position change at once) and ask how many cuts there are and the final background colour.
  * Everything derives from the seed through splitmix64; no clock, no global state.
+ *
+ * The salient suite (video.h) asks four questions per video that need particular frames and
+ * regions: the direction of a moving square, the colour and the place of a circle shown during one
+ * of 8 shots, and the number of flashes of a small corner lamp. It trains and evaluates the demo
+ * model (models/demo-tiny-ov/).
  */
 #include "datasets/ds_internal.h"
 #include "datasets/video.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +137,279 @@ static int write_json(const char *path, cJSON *arr, char *err, size_t err_len) {
     return rc;
 }
 
+int ds_synth_suite_parse(const char *s, ds_synth_suite *out) {
+    if (s && !strcmp(s, "basic")) *out = DS_SYNTH_BASIC;
+    else if (s && !strcmp(s, "salient")) *out = DS_SYNTH_SALIENT;
+    else return -1;
+    return 0;
+}
+
+int ds_synth_split_parse(const char *s, ds_synth_split *out) {
+    if (s && !strcmp(s, "test")) *out = DS_SYNTH_TEST;
+    else if (s && !strcmp(s, "train")) *out = DS_SYNTH_TRAIN;
+    else return -1;
+    return 0;
+}
+
+/* =============================================================================================
+ * The salient suite (video.h): questions that need particular frames and regions
+ * ============================================================================================= */
+
+#define SAL_SHOTS 8
+#define SAL_TASKS 4
+
+static const colour sal_circle[4] = {
+    {"red", 220, 30, 30}, {"green", 40, 190, 50}, {"blue", 40, 70, 230}, {"yellow", 235, 215, 40}};
+static const colour sal_bg[4] = {
+    {"black", 10, 10, 10}, {"brown", 60, 40, 20}, {"dark green", 20, 60, 25}, {"dark purple", 45, 20, 60}};
+static const colour sal_white = {"white", 245, 245, 245};
+static const colour sal_lamp_off = {"grey", 100, 100, 100};
+static const colour sal_lamp_on = {"cyan", 40, 210, 220};
+
+static const char *const sal_task[SAL_TASKS] = {"moving_direction", "moving_attribute", "moving_count",
+                                                "object_shuffle"};
+static const char *const sal_question[SAL_TASKS] = {
+    "Which direction does the white square move?",
+    "What colour is the circle that appears only briefly?",
+    "How many times does the lamp in the top-left corner light up?",
+    "In which part of the picture does the circle appear?",
+};
+static const char *const sal_cands[SAL_TASKS][4] = {
+    {"left", "right", "up", "down"},
+    {"red", "green", "blue", "yellow"},
+    {"1", "2", "3", "4"},
+    {"top left", "top right", "bottom left", "bottom right"},
+};
+
+/* Shot of frame k in a video of N frames (8 equal shots, the last one absorbing the remainder). */
+static int sal_shot(int64_t k, int N) {
+    int s = (int)(k * SAL_SHOTS / N);
+    return s < SAL_SHOTS ? s : SAL_SHOTS - 1;
+}
+
+static void fill_disc(uint8_t *rgb, int W, int H, double cx, double cy, double r, const colour *c) {
+    for (int y = (int)(cy - r) - 1; y <= (int)(cy + r) + 1; y++)
+        for (int x = (int)(cx - r) - 1; x <= (int)(cx + r) + 1; x++) {
+            if (x < 0 || y < 0 || x >= W || y >= H) continue;
+            double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+            if (dx * dx + dy * dy > r * r) continue;
+            uint8_t *p = rgb + ((size_t)y * (size_t)W + (size_t)x) * 3;
+            p[0] = c->r;
+            p[1] = c->g;
+            p[2] = c->b;
+        }
+}
+
+/* One salient video's content: everything its frames and its four answers derive from. */
+typedef struct {
+    int bg;                 /* sal_bg index */
+    int dir;                /* 0 left, 1 right, 2 up, 3 down */
+    double x0, y0, x1, y1;  /* the square's top-left corner at the first and last frame */
+    int colour;             /* sal_circle index */
+    int shot;               /* the circle's shot */
+    double cx, cy;          /* circle centre */
+    int n_flash;            /* 1..4 */
+    int lit[SAL_SHOTS];     /* lamp lit during shot s */
+} sal_video;
+
+/* Square position at frame k (linear in time from the first to the last frame). */
+static void sal_square_at(const sal_video *v, int64_t k, int N, double *x, double *y) {
+    double t = N > 1 ? (double)k / (double)(N - 1) : 0.0;
+    *x = v->x0 + (v->x1 - v->x0) * t;
+    *y = v->y0 + (v->y1 - v->y0) * t;
+}
+
+static void sal_draw(const sal_video *v, int64_t k, int N, int W, int H, uint8_t *rgb) {
+    int sq = H / 6, shot = sal_shot(k, N), lamp = H / 10, m = H / 30;
+    fill_rect(rgb, W, H, 0, 0, W, H, &sal_bg[v->bg]);
+    fill_rect(rgb, W, H, m, m, lamp, lamp, v->lit[shot] ? &sal_lamp_on : &sal_lamp_off);
+    double x, y;
+    sal_square_at(v, k, N, &x, &y);
+    fill_rect(rgb, W, H, (int)x, (int)y, sq, sq, &sal_white);
+    if (shot == v->shot) fill_disc(rgb, W, H, v->cx, v->cy, H / 12.0, &sal_circle[v->colour]);
+}
+
+/* Draws one video's content from its stream. The square moves across the picture, clear of the
+ * lamp's corner; the circle is placed clear of the lamp and of the square during its shot. */
+static void sal_plan(uint64_t *s, int W, int H, int N, sal_video *v) {
+    memset(v, 0, sizeof *v);
+    int sq = H / 6, keep = H / 5; /* keep-out corner of the lamp */
+    double r = H / 12.0;
+    v->bg = rnd(s, 4);
+    v->dir = rnd(s, 4);
+    int span_x = W - sq - keep - 4, span_y = H - sq - keep - 4;
+    if (v->dir < 2) { /* horizontal: a row below the lamp */
+        v->y0 = v->y1 = keep + rnd(s, span_y > 1 ? span_y : 1);
+        v->x0 = 4;
+        v->x1 = W - sq - 4;
+    } else {
+        v->x0 = v->x1 = keep + rnd(s, span_x > 1 ? span_x : 1);
+        v->y0 = keep;
+        v->y1 = H - sq - 4;
+    }
+    if (v->dir == 0 || v->dir == 2) { /* left / up: start at the far end */
+        double tx = v->x0, ty = v->y0;
+        v->x0 = v->x1, v->y0 = v->y1;
+        v->x1 = tx, v->y1 = ty;
+    }
+    v->colour = rnd(s, 4);
+    v->shot = rnd(s, SAL_SHOTS);
+    /* circle: rejection sampling for a centre clear of the lamp corner and of the square's
+     * path during the shot (bounding box of its first and last positions in the shot) */
+    int64_t f0 = -1, f1 = -1;
+    for (int64_t k = 0; k < N; k++)
+        if (sal_shot(k, N) == v->shot) {
+            if (f0 < 0) f0 = k;
+            f1 = k;
+        }
+    double ax, ay, bx, by;
+    sal_square_at(v, f0, N, &ax, &ay);
+    sal_square_at(v, f1, N, &bx, &by);
+    double bx0 = (ax < bx ? ax : bx) - r - 2, bx1 = (ax > bx ? ax : bx) + sq + r + 2;
+    double by0 = (ay < by ? ay : by) - r - 2, by1 = (ay > by ? ay : by) + sq + r + 2;
+    for (int tries = 0; tries < 1000; tries++) {
+        v->cx = r + 2 + rnd(s, (int)(W - 2 * r - 4));
+        v->cy = r + 2 + rnd(s, (int)(H - 2 * r - 4));
+        int in_lamp = v->cx < keep + r && v->cy < keep + r;
+        int in_sq = v->cx > bx0 && v->cx < bx1 && v->cy > by0 && v->cy < by1;
+        int on_mid = fabs(v->cx - W / 2.0) < r || fabs(v->cy - H / 2.0) < r; /* one clear quadrant */
+        if (!in_lamp && !in_sq && !on_mid) break;
+    }
+    /* lamp: n_flash non-adjacent lit shots, uniform over such subsets (rejection) */
+    v->n_flash = 1 + rnd(s, 4);
+    for (;;) {
+        int pick[SAL_SHOTS] = {0}, ok = 1;
+        for (int i = 0; i < v->n_flash; i++) {
+            int c;
+            do c = rnd(s, SAL_SHOTS);
+            while (pick[c]);
+            pick[c] = 1;
+        }
+        for (int i = 0; i + 1 < SAL_SHOTS; i++) ok &= !(pick[i] && pick[i + 1]);
+        if (ok) {
+            memcpy(v->lit, pick, sizeof pick);
+            break;
+        }
+    }
+}
+
+static int copy_file(const char *from, const char *to, char *err, size_t err_len) {
+    FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
+    int rc = DS_VIDEO_OK;
+    char buf[65536];
+    size_t n;
+    if (!a || !b) rc = DS_VIDEO_ERR_IO;
+    while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, n, b) != n) rc = DS_VIDEO_ERR_IO;
+    if (a && ferror(a)) rc = DS_VIDEO_ERR_IO;
+    if (a) fclose(a);
+    if (b && fclose(b) != 0) rc = DS_VIDEO_ERR_IO;
+    if (rc) ds_set_err(err, err_len, "%s: cannot write: %s", to, strerror(errno));
+    return rc;
+}
+
+static int synth_salient(const char *dir, const ds_synth_params *p, ds_synth_result *res, char *err, size_t err_len) {
+    int W = p->width, H = p->height, N = p->n_video_frames;
+    if (p->n_videos < 1 || p->n_videos > 4096 || N < 64) {
+        ds_set_err(err, err_len, "synth salient: 1..4096 videos and >= 64 frames per video (8 shots)");
+        return DS_VIDEO_ERR_ARG;
+    }
+    /* the k-th of 8 linspace frames must land in shot k, or a question would not be answerable */
+    int64_t idx[SAL_SHOTS];
+    ds_sample_indices(DS_SAMPLE_LINSPACE, 0, N - 1, SAL_SHOTS, idx);
+    for (int k = 0; k < SAL_SHOTS; k++)
+        if (sal_shot(idx[k], N) != k) {
+            ds_set_err(err, err_len, "synth salient: %d frames puts linspace frame %d outside shot %d", N, k, k);
+            return DS_VIDEO_ERR_ARG;
+        }
+    static const char *dirs[2] = {"clevrer/video_validation", "perception/videos"};
+    char path[1200], copy[1200];
+    for (int t = 0; t < 2; t++) {
+        snprintf(path, sizeof path, "%s/videos/%s", dir, dirs[t]);
+        if (mkdir_p(path)) {
+            ds_set_err(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
+            return DS_VIDEO_ERR_IO;
+        }
+    }
+    snprintf(path, sizeof path, "%s/json", dir);
+    if (mkdir_p(path)) {
+        ds_set_err(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
+        return DS_VIDEO_ERR_IO;
+    }
+    uint8_t *rgb = malloc((size_t)W * (size_t)H * 3);
+    cJSON *arr[SAL_TASKS] = {NULL, NULL, NULL, NULL};
+    int rc = DS_VIDEO_OK, ok = rgb != NULL;
+    char codec[16] = "";
+    for (int t = 0; t < SAL_TASKS; t++) ok &= (arr[t] = cJSON_CreateArray()) != NULL;
+    if (!ok) {
+        ds_set_err(err, err_len, "synth: out of memory");
+        rc = DS_VIDEO_ERR_NOMEM;
+        goto out;
+    }
+    /* the train split's stream is salted so that it never repeats a test video */
+    uint64_t seed_state = p->seed ^ (p->split == DS_SYNTH_TRAIN ? 0x747261696e73706cull : 0x7465737473706c74ull);
+    const char *prefix = p->split == DS_SYNTH_TRAIN ? "train" : "test";
+    for (int vi = 0; vi < p->n_videos && !rc; vi++) {
+        uint64_t s = tb_splitmix64(&seed_state);
+        sal_video v;
+        sal_plan(&s, W, H, N, &v);
+        char name[64];
+        snprintf(name, sizeof name, "%s_%04d.mp4", prefix, vi);
+        snprintf(path, sizeof path, "%s/videos/%s/%s", dir, dirs[0], name);
+        ds_vwriter_params wp = ds_vwriter_default_params();
+        wp.width = W;
+        wp.height = H;
+        wp.fps = p->fps;
+        wp.gop = p->fps * 2;
+        wp.codec = p->codec ? p->codec : "auto";
+        ds_vwriter_t *w = NULL;
+        if ((rc = ds_vwriter_open(path, &wp, &w, err, err_len))) break;
+        snprintf(codec, sizeof codec, "%s", ds_vwriter_codec(w));
+        for (int k = 0; k < N && !rc; k++) {
+            sal_draw(&v, k, N, W, H, rgb);
+            rc = ds_vwriter_put_rgb(w, rgb, err, err_len);
+        }
+        int rc2 = ds_vwriter_close(w, rc ? NULL : err, err_len);
+        if (!rc) rc = rc2;
+        snprintf(copy, sizeof copy, "%s/videos/%s/%s", dir, dirs[1], name);
+        if (!rc) rc = copy_file(path, copy, err, err_len);
+        if (rc) break;
+        int gold[SAL_TASKS] = {v.dir, v.colour, v.n_flash - 1, (v.cy >= H / 2.0) * 2 + (v.cx >= W / 2.0)};
+        for (int t = 0; t < SAL_TASKS; t++)
+            cJSON_AddItemToArray(arr[t], record(name, sal_question[t], (const char **)sal_cands[t], 4,
+                                                sal_cands[t][gold[t]]));
+    }
+    for (int t = 0; t < SAL_TASKS && !rc; t++) {
+        snprintf(path, sizeof path, "%s/json/%s.json", dir, sal_task[t]);
+        rc = write_json(path, arr[t], err, err_len);
+    }
+    if (!rc && res) {
+        res->n_videos = p->n_videos;
+        res->n_questions = SAL_TASKS * p->n_videos;
+        res->n_tasks = SAL_TASKS;
+        for (int t = 0; t < SAL_TASKS; t++) {
+            snprintf(res->task_json[t], sizeof res->task_json[t], "%s.json", sal_task[t]);
+            snprintf(res->task_dir[t], sizeof res->task_dir[t], "%s", dirs[t == 3]);
+            res->task_questions[t] = p->n_videos;
+        }
+        snprintf(res->codec, sizeof res->codec, "%s", codec);
+    }
+out:
+    free(rgb);
+    for (int t = 0; t < SAL_TASKS; t++) cJSON_Delete(arr[t]);
+    return rc;
+}
+
 int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *res, char *err, size_t err_len) {
     if (res) memset(res, 0, sizeof *res);
-    if (!dir || !*dir || !p || p->n_videos < 2 || p->n_videos > 64 || p->width < 64 || p->height < 64 ||
+    if (dir && *dir && p && p->suite == DS_SYNTH_SALIENT && p->width >= 64 && p->height >= 64 && !(p->width & 1) &&
+        !(p->height & 1) && p->width <= 4096 && p->height <= 4096 && p->fps >= 1 && p->fps <= 240)
+        return synth_salient(dir, p, res, err, err_len);
+    if (p && p->suite == DS_SYNTH_BASIC && p->split != DS_SYNTH_TEST) {
+        ds_set_err(err, err_len, "synth: the basic suite has no train split");
+        return DS_VIDEO_ERR_ARG;
+    }
+    if (!dir || !p || p->suite != DS_SYNTH_BASIC || !*dir || !p || p->n_videos < 2 || p->n_videos > 64 || p->width < 64 || p->height < 64 ||
         (p->width & 1) || (p->height & 1) || p->width > 4096 || p->height > 4096 || p->fps < 1 || p->fps > 240 ||
         p->n_video_frames < 20 || p->n_video_frames > 100000) {
         ds_set_err(err, err_len, "synth: bad parameters (2..64 videos, even size 64..4096, fps 1..240, >= 20 frames)");

@@ -308,9 +308,21 @@ int ds_have_libx264(void);
 
 /* ---- synthetic MVBench-format benchmark -------------------------------------------------- */
 
+typedef enum {
+    DS_SYNTH_BASIC = 0,   /* 2 questions per video: square colours, scene cuts (the default)   */
+    DS_SYNTH_SALIENT = 1, /* 4 questions per video that need particular frames and regions    */
+} ds_synth_suite;
+
+typedef enum {
+    DS_SYNTH_TEST = 0,    /* the evaluation split                                              */
+    DS_SYNTH_TRAIN = 1,   /* a disjoint stream of the same generator (salient suite only)      */
+} ds_synth_split;
+
 typedef struct {
+    ds_synth_suite suite; /* default DS_SYNTH_BASIC                                            */
+    ds_synth_split split; /* default DS_SYNTH_TEST                                             */
     uint64_t seed;        /* everything (colours, motion, cuts, answer order) derives from it */
-    int n_videos;         /* 1..64, default 8                                                  */
+    int n_videos;         /* basic 2..64, salient 1..4096; default 8                           */
     int width, height;    /* default 160x120                                                   */
     int fps;              /* default 25                                                        */
     int n_video_frames;   /* frames per video, default 200 (8 s)                               */
@@ -331,6 +343,10 @@ typedef struct {
     char codec[16];                         /* encoder used ("libx264" or "mpeg4")            */
 } ds_synth_result;
 
+/* Parses "basic" | "salient" and "test" | "train"; return 0 or -1. */
+int ds_synth_suite_parse(const char *s, ds_synth_suite *out);
+int ds_synth_split_parse(const char *s, ds_synth_split *out);
+
 /* Writes the synthetic benchmark into dir (created if missing), using real MVBench task names
  * and main-branch folders so the MVBench adapter resolves the videos unchanged:
  *   dir/json/moving_attribute.json   dir/videos/clevrer/video_validation/synth_NN.mp4
@@ -339,7 +355,22 @@ typedef struct {
  * text)}]. moving_attribute asks the colour of the moving / the static square; scene_transition
  * asks the number of scene cuts (0..3) and the final background colour. Videos alternate
  * between the two tasks; 2 questions per video. Deterministic from p->seed (identical bytes for
- * the same seed, FFmpeg build and codec). Fills *res when non-NULL. */
+ * the same seed, FFmpeg build and codec). Fills *res when non-NULL.
+ *
+ * The salient suite (p->suite = DS_SYNTH_SALIENT) is built for 8-frame linspace sampling: a video
+ * is 8 shots of n_video_frames / 8 frames (n_video_frames >= 64), and the k-th of 8 linspace
+ * frames always falls in shot k. Each video holds a white square moving straight across the
+ * picture (left, right, up or down), a circle (red, green, blue or yellow) shown during exactly
+ * one shot, and a small lamp in the top-left corner lit during 1..4 non-adjacent shots, on one of
+ * four dark backgrounds. Four questions per video, one per MVBench task, candidates in a fixed
+ * order per task (the gold letter is uniform over A..D):
+ *   moving_direction     which direction the white square moves       left/right/up/down
+ *   moving_attribute     the colour of the circle shown briefly        red/green/blue/yellow
+ *   moving_count         how many times the lamp lights up             1/2/3/4
+ *   object_shuffle       where in the picture the circle appears       top/bottom left/right
+ * Videos: dir/videos/clevrer/video_validation/NAME and a copy in dir/videos/perception/videos/NAME
+ * (object_shuffle's MVBench folder), NAME = test_NNNN.mp4 or train_NNNN.mp4. The train split
+ * draws from a stream disjoint from the test split's for the same seed. */
 int ds_synth_write(const char *dir, const ds_synth_params *p, ds_synth_result *res, char *err, size_t err_len);
 
 #ifdef __cplusplus

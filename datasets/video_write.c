@@ -206,6 +206,13 @@ static int encode_write(ds_vwriter_t *w, AVFrame *frame, char *err, size_t err_l
     }
 }
 
+/* Zeroes every byte of the frame's planes, the row padding past the width included: the buffer
+ * av_frame_make_writable hands back may be new and uninitialised, and the encoder reads that
+ * padding, which made videos written in one process depend on earlier heap contents. */
+static void clear_frame(AVFrame *f, int H) {
+    for (int i = 0; i < 3 && f->data[i]; i++) memset(f->data[i], 0, (size_t)f->linesize[i] * (size_t)(i ? (H + 1) / 2 : H));
+}
+
 int ds_vwriter_put_yuv420(ds_vwriter_t *w, const uint8_t *y, const uint8_t *u, const uint8_t *v, char *err,
                           size_t err_len) {
     if (!w || !y || !u || !v) return DS_VIDEO_ERR_ARG;
@@ -214,6 +221,7 @@ int ds_vwriter_put_yuv420(ds_vwriter_t *w, const uint8_t *y, const uint8_t *u, c
         return DS_VIDEO_ERR_NOMEM;
     }
     int W = w->enc->width, H = w->enc->height;
+    clear_frame(w->frame, H);
     for (int r = 0; r < H; r++) memcpy(w->frame->data[0] + (size_t)r * (size_t)w->frame->linesize[0], y + (size_t)r * (size_t)W, (size_t)W);
     for (int r = 0; r < H / 2; r++) {
         memcpy(w->frame->data[1] + (size_t)r * (size_t)w->frame->linesize[1], u + (size_t)r * (size_t)(W / 2), (size_t)(W / 2));
@@ -238,6 +246,7 @@ int ds_vwriter_put_rgb(ds_vwriter_t *w, const uint8_t *rgb, char *err, size_t er
         return DS_VIDEO_ERR_NOMEM;
     }
     memcpy(w->rgb_pad, rgb, bytes);
+    clear_frame(w->frame, H);
     const uint8_t *src[4] = {w->rgb_pad, NULL, NULL, NULL};
     int src_ls[4] = {W * 3, 0, 0, 0};
     sws_scale(w->sws, src, src_ls, 0, H, w->frame->data, w->frame->linesize);

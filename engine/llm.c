@@ -677,7 +677,8 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
             if (rc != ENG_OK) return rc;
             plan_s += tb_now_s() - tp;
         }
-        int want_plan_row = plan && l == plan->layer - 1;
+        /* DART reads layer K-1's cached keys and outputs instead of an attention row */
+        int want_plan_row = plan && l == plan->layer - 1 && plan->select != TB_PLAN_SELECT_DART;
         int want_tap = l == p->attn_layer;
         int causal = !(plan && plan->bidirectional_prev && l == plan->layer - 1);
         float *tap = (want_plan_row || want_tap) ? s->hrow : NULL;

@@ -134,6 +134,22 @@ const float *eng_llm_image_newline(const eng_llm *m);
 int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const float *score, float *hidden, int64_t V,
                        int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len);
 
+/* DART's signals for one span (TB_PLAN_SELECT_DART), as the prefill derives them at layer K-1. */
+typedef struct {
+    const double *key_l1; /* [V + n_after] L1 norm of each row's post-RoPE key (all KV heads): the
+                             span rows, then the n_after rows that follow the span */
+    const float *normed;  /* [V + n_after][D] the rows' layer K-1 outputs through the final norm */
+    int64_t n_after;      /* rows after the span (text pivots are drawn from them) */
+    int64_t span_start;   /* sequence index of span row 0 (the CPython set order hashes it) */
+} eng_plan_pivots;
+
+/* eng_llm_plan_apply for a DART plan: the same selection (and merge, when the plan has one) the
+ * prefill runs, from given key norms and normed states. ENG_ERR_ARG for a plan that is not
+ * DART's. */
+int eng_llm_plan_apply_pivots(eng_backend_kind backend, const tb_llm_plan *p, const eng_plan_pivots *pv,
+                              float *hidden, int64_t V, int64_t D, int64_t *kept, int64_t *n_kept, char *err,
+                              size_t err_len);
+
 /* ---- state and prefill ---------------------------------------------------------------------- */
 
 /* Creates a state whose KV cache holds n_ctx tokens (prefill length + generated tokens) for every

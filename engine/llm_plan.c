@@ -2,8 +2,11 @@
  * prefill it selects the visual rows to keep, merges the dropped ones into them and gathers the
  * shortened sequence. The bookkeeping runs on the host on a downloaded copy of the residual
  * stream; the merge similarities are one backend matmul per chunk, so the executor works
- * unchanged on every backend. eng_llm_plan_apply runs the same selection and merge code on one
- * span outside a forward pass (the fold cross-check tests it against an independent reference).
+ * unchanged on every backend. DART's selection also reads layer K-1's post-RoPE keys (the KV
+ * cache rows) and the stream through the final norm (one backend rmsnorm), both downloaded for
+ * the span and the rows after it. eng_llm_plan_apply / eng_llm_plan_apply_pivots run the same
+ * selection and merge code on one span outside a forward pass (tests/test_plan.c checks them
+ * against an independent reference).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,8 +34,13 @@ static int cmp_scored(const void *a, const void *b) {
 /* The rules of a plan that do not depend on the sequence. */
 static int plan_rules_check(const tb_llm_plan *p, int64_t span_len, char *err, size_t err_len) {
     if (p->select != TB_PLAN_SELECT_LAST_QUERY && p->select != TB_PLAN_SELECT_INDICES &&
-        p->select != TB_PLAN_SELECT_ALL_QUERIES)
+        p->select != TB_PLAN_SELECT_ALL_QUERIES && p->select != TB_PLAN_SELECT_DART)
         return fail(err, err_len, ENG_ERR_ARG, "plan: unknown selection rule %d", (int)p->select);
+    if (p->select == TB_PLAN_SELECT_DART &&
+        (p->pivot_image < 0 || p->pivot_text < 0 || p->per_pivot < 0 ||
+         (p->pivot_order != TB_PLAN_ORDER_PYSET && p->pivot_order != TB_PLAN_ORDER_LIST)))
+        return fail(err, err_len, ENG_ERR_ARG, "plan: DART pivots %d + %d, per pivot %lld, order %d invalid",
+                    p->pivot_image, p->pivot_text, (long long)p->per_pivot, (int)p->pivot_order);
     if (p->merge != TB_PLAN_MERGE_NONE && p->merge != TB_PLAN_MERGE_PAIRWISE && p->merge != TB_PLAN_MERGE_WEIGHTED)
         return fail(err, err_len, ENG_ERR_ARG, "plan: unknown merge rule %d", (int)p->merge);
     if (p->pos != TB_PLAN_POS_KEEP && p->pos != TB_PLAN_POS_RENUMBER)
@@ -122,10 +130,115 @@ static int merge_assign(plan_scratch *w, const float *hs, int64_t D, int64_t nk,
     return ENG_OK;
 }
 
-/* Selection and merge on one span: score[vl] (span-relative), hs[vl, D] host rows (merged in
- * place). Fills kept[0..*n_kept) with the selected and protected rows, ascending. */
-static int select_merge(plan_scratch *w, const tb_llm_plan *p, const float *score, float *hs, int64_t vl,
-                        int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len) {
+/* DART's signals for one span: the L1 norms of layer K-1's post-RoPE keys and the layer K-1
+ * outputs through the final norm, for the span rows [0, vl) and the na rows after it [vl, vl+na);
+ * span_abs = the sequence index of span row 0 (CPython's set order hashes sequence indices). */
+typedef struct {
+    const double *key_l1; /* [vl + na] */
+    const float *normed;  /* [vl + na][D] */
+    int64_t na;
+    int64_t span_abs;
+} dart_in;
+
+typedef struct {
+    double v;
+    int64_t idx;
+} vi;
+
+/* descending v, ties to the lower index */
+static int cmp_vi_desc(const void *a, const void *b) {
+    const vi *x = a, *y = b;
+    if (x->v > y->v) return -1;
+    if (x->v < y->v) return 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* ascending v, ties to the lower index */
+static int cmp_vi_asc(const void *a, const void *b) {
+    const vi *x = a, *y = b;
+    if (x->v < y->v) return -1;
+    if (x->v > y->v) return 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* DART's selection (common/llm_plan.h) into w->mark / w->sel; returns the count kept (or < 0 on
+ * an allocation failure). Cosines as torch.nn.functional.cosine_similarity (eps 1e-8):
+ * x.y / sqrt(max(|x|^2 |y|^2, 1e-16)), in double. */
+static int64_t select_dart(plan_scratch *w, const tb_llm_plan *p, const dart_in *di, int64_t vl, int64_t D) {
+    int64_t na = di->na, nk = 0;
+    int n_piv = 0;
+    vi *c = malloc((size_t)(vl + na + 1) * sizeof *c);
+    double *nrm = malloc((size_t)(vl + na + 1) * sizeof *nrm);
+    int64_t *piv = malloc((size_t)(p->pivot_image + p->pivot_text + 1) * sizeof *piv);
+    int64_t *ord = malloc((size_t)(p->pivot_image + p->pivot_text + 1) * sizeof *ord);
+    if (!c || !nrm || !piv || !ord) {
+        nk = -1;
+        goto out;
+    }
+    /* image pivots: the candidates with the largest key norm */
+    int64_t n = 0;
+    for (int64_t i = 0; i < vl; i++)
+        if (!w->mark[i]) c[n++] = (vi){di->key_l1[i], i};
+    qsort(c, (size_t)n, sizeof *c, cmp_vi_desc);
+    int64_t pv = p->pivot_image < n ? p->pivot_image : n;
+    for (int64_t i = 0; i < pv; i++) {
+        w->mark[c[i].idx] = 1;
+        w->sel[nk++] = c[i].idx;
+        piv[n_piv++] = c[i].idx;
+    }
+    /* text pivots: the rows after the span with the largest key norm */
+    for (int64_t j = 0; j < na; j++) c[j] = (vi){di->key_l1[vl + j], vl + j};
+    qsort(c, (size_t)na, sizeof *c, cmp_vi_desc);
+    int64_t pt = p->pivot_text < na ? p->pivot_text : na;
+    for (int64_t j = 0; j < pt; j++) piv[n_piv++] = c[j].idx;
+    /* the order in which the pivots pick */
+    if (p->pivot_order == TB_PLAN_ORDER_PYSET) {
+        for (int i = 0; i < n_piv; i++) ord[i] = di->span_abs + piv[i];
+        if (tb_plan_pyset_order(ord, n_piv, ord)) {
+            nk = -1;
+            goto out;
+        }
+        for (int i = 0; i < n_piv; i++) ord[i] -= di->span_abs;
+    } else {
+        memcpy(ord, piv, (size_t)n_piv * sizeof *ord);
+    }
+    for (int64_t i = 0; i < vl + na; i++) {
+        const float *h = di->normed + i * D;
+        double ss = 0;
+        for (int64_t d = 0; d < D; d++) ss += (double)h[d] * h[d];
+        nrm[i] = ss;
+    }
+    for (int q = 0; q < n_piv; q++) {
+        const float *hp = di->normed + ord[q] * D;
+        n = 0;
+        for (int64_t i = 0; i < vl; i++) {
+            if (w->mark[i]) continue;
+            const float *h = di->normed + i * D;
+            double dot = 0;
+            for (int64_t d = 0; d < D; d++) dot += (double)hp[d] * h[d];
+            double den = nrm[ord[q]] * nrm[i];
+            c[n++] = (vi){dot / sqrt(den > 1e-16 ? den : 1e-16), i};
+        }
+        int64_t t = p->per_pivot < n ? p->per_pivot : n;
+        qsort(c, (size_t)n, sizeof *c, cmp_vi_asc);
+        for (int64_t i = 0; i < t; i++) {
+            w->mark[c[i].idx] = 1;
+            w->sel[nk++] = c[i].idx;
+        }
+    }
+out:
+    free(c);
+    free(nrm);
+    free(piv);
+    free(ord);
+    return nk;
+}
+
+/* Selection and merge on one span: score[vl] (span-relative; unused by DART), dart (DART's
+ * signals; NULL otherwise), hs[vl, D] host rows (merged in place). Fills kept[0..*n_kept) with the
+ * selected and protected rows, ascending. */
+static int select_merge(plan_scratch *w, const tb_llm_plan *p, const float *score, const dart_in *dart, float *hs,
+                        int64_t vl, int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len) {
     int64_t nk, n_prot = 0;
     memset(w->mark, 0, (size_t)vl);
     if (p->protect)
@@ -143,6 +256,10 @@ static int select_merge(plan_scratch *w, const tb_llm_plan *p, const float *scor
             w->mark[p->keep_idx[i]] = 1;
             w->sel[i] = p->keep_idx[i];
         }
+    } else if (p->select == TB_PLAN_SELECT_DART) {
+        if (!dart) return fail(err, err_len, ENG_ERR_ARG, "plan: DART needs its key norms and normed states");
+        nk = select_dart(w, p, dart, vl, D);
+        if (nk < 0) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
     } else {
         int64_t nc = vl - n_prot;
         nk = tb_plan_keep_count(p, nc);
@@ -233,7 +350,45 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
     int64_t *kept = malloc((size_t)(vl > 0 ? vl : 1) * sizeof *kept);
     if (!kept) return fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory");
     int64_t n_keep_all = 0;
-    rc = select_merge(&w, p, score, hs, vl, D, kept, &n_keep_all, err, err_len);
+    dart_in di = {NULL, NULL, n - vs - vl, vs};
+    float *keys = NULL, *normed = NULL;
+    double *l1 = NULL;
+    if (p->select == TB_PLAN_SELECT_DART) {
+        /* layer K-1's post-RoPE keys (its cache rows) and the stream through the final norm, for
+         * the span and every row after it */
+        int64_t KVD = (int64_t)m->G * m->Dh, nr = n - vs, lk = p->layer - 1;
+        keys = malloc((size_t)(nr ? nr : 1) * (size_t)KVD * sizeof *keys);
+        normed = malloc((size_t)(nr ? nr : 1) * (size_t)D * sizeof *normed);
+        l1 = malloc((size_t)(nr ? nr : 1) * sizeof *l1);
+        if (!keys || !normed || !l1) {
+            rc = fail(err, err_len, ENG_ERR_NOMEM, "plan: out of memory for DART's %lld rows", (long long)nr);
+            goto dart_out;
+        }
+        if (s->kv_len[lk] != n) {
+            rc = fail(err, err_len, ENG_ERR_ARG, "plan: layer %d cached %lld rows, not %lld", (int)lk,
+                      (long long)s->kv_len[lk], (long long)n);
+            goto dart_out;
+        }
+        if (be->k->download(be, keys, s->kc[lk] + vs * KVD, (size_t)(nr * KVD)) != 0 ||
+            be->k->rmsnorm(be, s->xn, s->x, m->norm, n, D, m->cfg.llm.rms_norm_eps) != 0 ||
+            be->k->download(be, normed, s->xn + vs * D, (size_t)(nr * D)) != 0) {
+            rc = fail(err, err_len, ENG_ERR_BACKEND, "plan: DART signals: %s", be->err);
+            goto dart_out;
+        }
+        for (int64_t i = 0; i < nr; i++) {
+            double a = 0;
+            for (int64_t j = 0; j < KVD; j++) a += fabs((double)keys[i * KVD + j]);
+            l1[i] = a;
+        }
+        di.key_l1 = l1;
+        di.normed = normed;
+    }
+    rc = select_merge(&w, p, score, p->select == TB_PLAN_SELECT_DART ? &di : NULL, hs, vl, D, kept, &n_keep_all,
+                      err, err_len);
+dart_out:
+    free(keys);
+    free(normed);
+    free(l1);
     if (rc != ENG_OK) {
         free(kept);
         return rc;
@@ -270,10 +425,8 @@ int eng_llm_plan_execute(eng_llm_state *s, const tb_llm_plan *p, const float *ta
 
 /* ---- on one span ---------------------------------------------------------------------------- */
 
-int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const float *score, float *hidden, int64_t V,
-                       int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len) {
-    if (!p || !score || !hidden || !kept || !n_kept || V < 1 || D < 1)
-        return fail(err, err_len, ENG_ERR_ARG, "eng_llm_plan_apply: bad arguments");
+static int apply_span(eng_backend_kind backend, const tb_llm_plan *p, const float *score, const dart_in *dart,
+                      float *hidden, int64_t V, int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len) {
     int rc = plan_rules_check(p, V, err, err_len);
     if (rc != ENG_OK) return rc;
     eng_backend be;
@@ -289,7 +442,7 @@ int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const flo
     if (!w.mark || !w.sel || !w.drop || !w.assign || !w.hsim || !w.pn || !w.sim)
         rc = fail(err, err_len, ENG_ERR_NOMEM, "eng_llm_plan_apply: out of memory (V=%lld)", (long long)V);
     else
-        rc = select_merge(&w, p, score, hidden, V, D, kept, n_kept, err, err_len);
+        rc = select_merge(&w, p, score, dart, hidden, V, D, kept, n_kept, err, err_len);
     free(w.mark);
     free(w.sel);
     free(w.drop);
@@ -299,4 +452,25 @@ int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const flo
     be.k->free(&be, w.sim);
     eng_backend_fini(&be);
     return rc;
+}
+
+int eng_llm_plan_apply(eng_backend_kind backend, const tb_llm_plan *p, const float *score, float *hidden, int64_t V,
+                       int64_t D, int64_t *kept, int64_t *n_kept, char *err, size_t err_len) {
+    if (!p || !score || !hidden || !kept || !n_kept || V < 1 || D < 1)
+        return fail(err, err_len, ENG_ERR_ARG, "eng_llm_plan_apply: bad arguments");
+    if (p->select == TB_PLAN_SELECT_DART)
+        return fail(err, err_len, ENG_ERR_ARG, "eng_llm_plan_apply: DART plans need eng_llm_plan_apply_pivots");
+    return apply_span(backend, p, score, NULL, hidden, V, D, kept, n_kept, err, err_len);
+}
+
+int eng_llm_plan_apply_pivots(eng_backend_kind backend, const tb_llm_plan *p, const eng_plan_pivots *pv,
+                              float *hidden, int64_t V, int64_t D, int64_t *kept, int64_t *n_kept, char *err,
+                              size_t err_len) {
+    if (!p || !pv || !pv->key_l1 || !pv->normed || pv->n_after < 0 || pv->span_start < 0 || !hidden || !kept ||
+        !n_kept || V < 1 || D < 1)
+        return fail(err, err_len, ENG_ERR_ARG, "eng_llm_plan_apply_pivots: bad arguments");
+    if (p->select != TB_PLAN_SELECT_DART)
+        return fail(err, err_len, ENG_ERR_ARG, "eng_llm_plan_apply_pivots: the plan is not a DART plan");
+    dart_in di = {pv->key_l1, pv->normed, pv->n_after, pv->span_start};
+    return apply_span(backend, p, NULL, &di, hidden, V, D, kept, n_kept, err, err_len);
 }

@@ -9,7 +9,12 @@
  * Qwen2.5-VL checkpoints: the ids hold the <|video_pad|> run of the prompt (one pad per merged
  * unit), V.npy is the merger output [U, D] (encode's merged.npy) and --grid-thw G.npy its grid
  * [[t, h, w]]; the 3-D position ids are computed here (get_rope_index, second_per_grid_t 1.0 by
- * default as VLMEvalKit runs it) and only the last row's logits are written. */
+ * default as VLMEvalKit runs it) and only the last row's logits are written.
+ * The plan is either spelled out (--plan-layer, --plan-keep, ...) or a registered method's
+ * (--method M --ratio R [--set k=v]...): the method runs on the pooled tokens as it would in
+ * `run` (its pre-LLM stage included: HoliTom's and Tango's prune first), its visual block is the
+ * one the LLM receives, and its in-LLM plan executes inside the prefill; --kept-out writes the
+ * span-relative indices (into that block, int64, ascending) of the visual rows the plan kept. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/npy.h"
+#include "harness/registry.h"
 #include "harness/session.h"
 #include "tango/kit.h"
 
@@ -63,13 +69,97 @@ static int assemble_all(const eng_llm *m, const eng_llm_info *info, const float 
     return rc ? -1 : 0;
 }
 
+/* The method's run on the pooled tokens [T, L, D] (see the top): fills *out. Saliency and
+ * timestamps are those given; a method that prunes only inside the LLM (TG_CAP_LLM_ONLY) reads
+ * neither, and gets a uniform saliency when none is given. Returns 0, 2 (usage) or 1 with a line
+ * on stderr. */
+static int run_method(const tg_method *meth, const eng_llm_info *info, const npy_array *vis, const npy_array *A,
+                      const npy_array *AR, const npy_array *TS, const char *family, double ratio, uint64_t seed,
+                      const cli_list *sets, tg_prune_output *out) {
+    char err[512];
+    int64_t T = vis->shape[0], L = vis->shape[1], D = vis->shape[2];
+    int64_t grid = (int64_t)llround(sqrt((double)L));
+    if (grid * grid != L) {
+        fprintf(stderr, "tango-bench forward: L = %lld tokens per frame is not a square grid\n", (long long)L);
+        return 2;
+    }
+    tb_family fam = info->newline_mode == ENG_NEWLINE_GRID ? TB_FAMILY_LLAVA_VIDEO : TB_FAMILY_LLAVA_OV;
+    if (family && tb_family_parse(family, &fam)) {
+        fprintf(stderr, "tango-bench forward: --family '%s' is not llava-ov or llava-video\n", family);
+        return 2;
+    }
+    const npy_array *chk[3] = {A, AR, TS};
+    const char *what[3] = {"--attn", "--attn-recv", "--timestamps"};
+    for (int i = 0; i < 3; i++) {
+        if (!chk[i]->data) continue;
+        int ok = i < 2 ? chk[i]->ndim == 2 && chk[i]->shape[0] == T && chk[i]->shape[1] == L
+                       : chk[i]->ndim == 1 && chk[i]->shape[0] == T;
+        if (!ok) {
+            fprintf(stderr, "tango-bench forward: %s must be (%lld%s) to match the visual tokens\n", what[i],
+                    (long long)T, i < 2 ? ", L" : ",");
+            return 2;
+        }
+    }
+    if (!A->data && !(meth->caps & TG_CAP_LLM_ONLY)) {
+        fprintf(stderr, "tango-bench forward: method %s prunes before the LLM too: give its saliency with --attn\n",
+                meth->name);
+        return 2;
+    }
+    if (!TS->data && (meth->caps & TG_CAP_NEEDS_TIMES)) {
+        fprintf(stderr, "tango-bench forward: method %s needs --timestamps\n", meth->name);
+        return 2;
+    }
+    float *uni = NULL;
+    if (!A->data) {
+        uni = malloc((size_t)(T * L) * sizeof *uni);
+        if (!uni) {
+            fprintf(stderr, "tango-bench forward: out of memory\n");
+            return 1;
+        }
+        for (int64_t i = 0; i < T * L; i++) uni[i] = 1.0f / (float)L;
+    }
+    tg_prune_input in = tg_prune_input_default();
+    in.features = vis->data;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = in.grid_w = grid;
+    if (run_model_layout(info, fam, &in.model, err, sizeof err)) {
+        free(uni);
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        return 2;
+    }
+    in.saliency_recv = AR->data;
+    in.saliency = A->data ? A->data : ((meth->caps & TG_CAP_RECV_ATTN) && AR->data ? AR->data : uni);
+    in.timestamps = TS->data;
+    in.ratio = meth->caps & TG_CAP_NO_RATIO ? 1.0 : ratio;
+    in.seed = seed;
+    in.params = (const char *const *)sets->items;
+    in.n_params = sets->n;
+    int st = meth->run(&in, out, err, sizeof err);
+    free(uni);
+    if (st != TG_OK) {
+        fprintf(stderr, "tango-bench forward: %s: %s\n", meth->name, err);
+        return st == TG_ERR_INPUT ? 2 : 1;
+    }
+    if (out->plan.layer <= 0) {
+        fprintf(stderr, "tango-bench forward: %s has no in-LLM stage on this model (family %s)%s\n", meth->name,
+                tb_family_name(fam), (meth->caps & TG_CAP_IN_LLM) ? "; see its --set keys" : "");
+        tg_prune_output_free(out);
+        return 2;
+    }
+    return 0;
+}
+
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *ids_path = NULL, *vis_path = NULL, *out_path = NULL, *attn_out = NULL,
                *gen_out = NULL, *plan_rule = "fastv", *plan_pos = "keep", *plan_idx_path = NULL, *plan_select = "last",
-               *backend = "cpu", *grid_path = NULL, *pos_out = NULL;
+               *backend = "cpu", *grid_path = NULL, *pos_out = NULL, *method = NULL, *kept_out = NULL,
+               *m_attn = NULL, *m_recv = NULL, *m_ts = NULL, *family = NULL;
     int assembled = 0, plan_bidir = 0, no_stop = 0;
-    int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0;
-    double plan_keep = 0.5, plan_weight = 0.6, rep_pen = -1.0, spg = 1.0;
+    int64_t attn_layer = -1, gen_n = 0, plan_layer = 0, vocab_limit = 0, seed = 0;
+    double plan_keep = 0.5, plan_weight = 0.6, rep_pen = -1.0, spg = 1.0, ratio = 0.0;
+    cli_list sets = {0};
     const cli_opt opts[] = {
         {"model", CLI_STR, &model, "DIR", "LLaVA checkpoint directory", .required = 1},
         {"input-ids", CLI_STR, &ids_path, "IDS.npy", "token ids (int64) with -200 where the visual block goes",
@@ -93,6 +183,17 @@ int cmd_forward(int argc, char **argv) {
         {"plan-select", CLI_STR, &plan_select, "last|mean",
          "score: last query row (FastV code) or mean over all rows (FastV paper)"},
         {"plan-bidir", CLI_FLAG, &plan_bidir, NULL, "run layer K-1 without the causal mask (Tango quirk)"},
+        {"method", CLI_STR, &method, "NAME",
+         "run a registered method's plan instead (fastv, dart, holitom, tango: its pre-LLM stage too)"},
+        {"ratio", CLI_DOUBLE, &ratio, "R", "target equivalent retention of --method, in (0, 1]", 0, 1},
+        {"set", CLI_LIST, &sets, "KEY=VALUE", "a --method parameter, one per --set (see prune --help)"},
+        {"attn", CLI_STR, &m_attn, "A.npy", "--method: saliency (T, L) (not read by fastv and dart)"},
+        {"attn-recv", CLI_STR, &m_recv, "A.npy", "--method: mean received attention (T, L), optional"},
+        {"timestamps", CLI_STR, &m_ts, "T.npy", "--method: frame times in seconds (T,) (tango)"},
+        {"family", CLI_STR, &family, "llava-ov|llava-video", "--method: the model family (default: from the layout)"},
+        {"seed", CLI_INT, &seed, "N", "--method: seed of its random draws", 0, 9e18},
+        {"kept-out", CLI_STR, &kept_out, "K.npy",
+         "write the span-relative indices of the visual rows the plan kept (int64, ascending)"},
         {"vocab-limit", CLI_INT, &vocab_limit, "N", "logits / argmax over ids < N only (0: all rows)", 0, 1e9},
         {"backend", CLI_STR, &backend, "ref|cpu|cuda", "compute backend"},
         {"grid-thw", CLI_STR, &grid_path, "G.npy",
@@ -129,15 +230,33 @@ int cmd_forward(int argc, char **argv) {
     if (attn_out && attn_layer < 0) return cli_usage_error(&spec, "--attn-out needs --attn-layer");
     if (gen_out && gen_n <= 0) return cli_usage_error(&spec, "--gen-out needs --generate N");
     if (plan_idx_path && plan_layer <= 0) return cli_usage_error(&spec, "--plan-indices needs --plan-layer");
+    const tg_method *meth = NULL;
+    if (method) {
+        if (!(meth = reg_method_find(method))) {
+            char names[512];
+            return cli_usage_error(&spec, "unknown method '%s' (known: %s)", method,
+                                   reg_method_names(names, sizeof names, ", "));
+        }
+        if (!(meth->caps & TG_CAP_IN_LLM))
+            return cli_usage_error(&spec, "method %s has no in-LLM stage (use prune for pre-LLM methods)", method);
+        if (plan_layer > 0 || plan_idx_path) return cli_usage_error(&spec, "--method excludes --plan-layer / --plan-indices");
+        if (assembled || !vis_path) return cli_usage_error(&spec, "--method needs --visual pooled tokens [T, L, D]");
+        if (!(ratio > 0.0 && ratio <= 1.0) && !(meth->caps & TG_CAP_NO_RATIO))
+            return cli_usage_error(&spec, "--method needs --ratio in (0, 1]");
+    } else if (sets.n || m_attn || m_recv || m_ts || family) {
+        return cli_usage_error(&spec, "--set, --attn, --attn-recv, --timestamps and --family go with --method");
+    }
+    if (kept_out && !method && plan_layer <= 0) return cli_usage_error(&spec, "--kept-out needs a plan (--method or --plan-layer)");
 
     int rc = 1;
     char err[512];
-    npy_array ids = {0}, vis = {0}, pidx = {0}, gthw = {0};
+    npy_array ids = {0}, vis = {0}, pidx = {0}, gthw = {0}, mA = {0}, mAR = {0}, mTS = {0};
     int64_t *pos3 = NULL;
     eng_llm *m = NULL;
     eng_llm_state *s = NULL;
     float *block = NULL;
-    int64_t *gen = NULL;
+    int64_t *gen = NULL, *vpos = NULL;
+    tg_prune_output mo = {0};
     if (npy_read(ids_path, NPY_I64, &ids, err, sizeof err) != 0) {
         fprintf(stderr, "tango-bench forward: %s\n", err);
         goto out;
@@ -152,6 +271,12 @@ int cmd_forward(int argc, char **argv) {
         goto out;
     }
     if (plan_idx_path && npy_read(plan_idx_path, NPY_I64, &pidx, err, sizeof err) != 0) {
+        fprintf(stderr, "tango-bench forward: %s\n", err);
+        goto out;
+    }
+    if ((m_attn && npy_read(m_attn, NPY_F32, &mA, err, sizeof err)) ||
+        (m_recv && npy_read(m_recv, NPY_F32, &mAR, err, sizeof err)) ||
+        (m_ts && npy_read(m_ts, NPY_F32, &mTS, err, sizeof err))) {
         fprintf(stderr, "tango-bench forward: %s\n", err);
         goto out;
     }
@@ -170,6 +295,12 @@ int cmd_forward(int argc, char **argv) {
 
     /* the visual block */
     int64_t n_vis = 0;
+    if (info.mrope && meth) {
+        fprintf(stderr, "tango-bench forward: %s: --method runs on the LLaVA families' pooled tokens; on Qwen2.5-VL "
+                        "give the plan with --plan-layer\n", model);
+        rc = 2;
+        goto out;
+    }
     if (info.mrope) {
         /* Qwen2.5-VL: merged rows replace the pads one for one; positions from ids + grid */
         int64_t n = (int64_t)ids.numel, max_id = 0, n_grids = 0;
@@ -222,6 +353,24 @@ int cmd_forward(int argc, char **argv) {
             }
             n_vis = vis.shape[0];
             block = vis.data;
+        } else if (meth) {
+            if (vis.ndim != 3 || vis.shape[2] != info.hidden) {
+                fprintf(stderr, "tango-bench forward: %s: pooled tokens must be [T, L, %d]\n", vis_path, info.hidden);
+                rc = 2;
+                goto out;
+            }
+            int mrc = run_method(meth, &info, &vis, &mA, &mAR, &mTS, family, ratio, (uint64_t)seed, &sets, &mo);
+            if (mrc) {
+                rc = mrc;
+                goto out;
+            }
+            if (run_visual_block(&mo, eng_llm_image_newline(m), &block, err, sizeof err)) {
+                fprintf(stderr, "tango-bench forward: %s: %s\n", method, err);
+                goto out;
+            }
+            n_vis = mo.n_seq;
+            printf("%s: %lld visual tokens enter the LLM (of %lld unpruned), plan at layer %d\n", method,
+                   (long long)n_vis, (long long)mo.n_visual_full, mo.plan.layer);
         } else {
             if (vis.ndim != 3 || vis.shape[2] != info.hidden) {
                 fprintf(stderr, "tango-bench forward: %s: pooled tokens must be [T, L, %d] (or use --assembled)\n",
@@ -254,7 +403,20 @@ int cmd_forward(int argc, char **argv) {
     pp.attn_layer = (int)attn_layer;
     pp.all_logits = !info.mrope; /* Qwen: the last row (the spec's forward contract) */
     pp.pos3 = pos3;
-    if (plan_layer > 0) {
+    if (meth) {
+        int contiguous = 1;
+        for (int64_t i = 0; i < mo.n_seq; i++) contiguous &= mo.positions[i] == i;
+        int64_t ph = -1;
+        for (size_t i = 0; i < ids.numel; i++)
+            if (((int64_t *)ids.data)[i] == ENG_LLM_IMAGE_PLACEHOLDER || ((int64_t *)ids.data)[i] == info.image_token_id)
+                ph = (int64_t)i;
+        if (!contiguous && ph >= 0 && run_visual_positions(&mo, ph, (int64_t)ids.numel, &vpos)) {
+            fprintf(stderr, "tango-bench forward: out of memory\n");
+            goto out;
+        }
+        pp.pos = vpos;
+        pp.plan = &mo.plan;
+    } else if (plan_layer > 0) {
         plan.layer = (int)plan_layer;
         if (plan_idx_path) {
             plan.select = TB_PLAN_SELECT_INDICES;
@@ -288,6 +450,16 @@ int cmd_forward(int argc, char **argv) {
     printf("visual tokens per layer:");
     for (int l = 0; l < po.n_layers; l++) printf(" %lld", (long long)po.n_visual_layer[l]);
     printf("\n");
+    if (kept_out) {
+        int64_t ks[1] = {po.n_kept};
+        int64_t none = 0;
+        if (npy_write(kept_out, NPY_I64, po.kept ? po.kept : &none, 1, ks, err, sizeof err) != 0) {
+            fprintf(stderr, "tango-bench forward: %s\n", err);
+            goto out;
+        }
+        printf("kept %lld of %lld visual rows at layer %d -> %s\n", (long long)po.n_kept, (long long)po.n_visual,
+               meth ? mo.plan.layer : (int)plan_layer, kept_out);
+    }
     if (gen_n > 0) {
         gen = malloc((size_t)gen_n * sizeof *gen);
         if (!gen) {
@@ -319,6 +491,11 @@ int cmd_forward(int argc, char **argv) {
     rc = 0;
 out:
     free(gen);
+    free(vpos);
+    tg_prune_output_free(&mo);
+    npy_free(&mA);
+    npy_free(&mAR);
+    npy_free(&mTS);
     if (block != vis.data) free(block);
     eng_llm_state_free(s);
     eng_llm_free(m);

@@ -66,7 +66,14 @@ static cJSON *plan_json(const tg_prune_output *out) {
     cJSON_AddBoolToObject(o, "span_includes_newlines", pl->protect == NULL);
     cJSON_AddStringToObject(o, "score", pl->select == TB_PLAN_SELECT_ALL_QUERIES  ? "received_attention_all_queries_head_mean"
                                         : pl->select == TB_PLAN_SELECT_LAST_QUERY ? "last_query_row_head_mean"
+                                        : pl->select == TB_PLAN_SELECT_DART       ? "dart_key_l1_pivots_least_cosine"
                                                                                   : "indices");
+    if (pl->select == TB_PLAN_SELECT_DART) {
+        cJSON_AddNumberToObject(o, "pivot_image", pl->pivot_image);
+        cJSON_AddNumberToObject(o, "pivot_text", pl->pivot_text);
+        cJSON_AddNumberToObject(o, "per_pivot", (double)pl->per_pivot);
+        cJSON_AddStringToObject(o, "pivot_order", pl->pivot_order == TB_PLAN_ORDER_PYSET ? "cpython-set" : "list");
+    }
     cJSON_AddBoolToObject(o, "score_causal_mask", !pl->bidirectional_prev);
     double wk = 1.0, wp = 0.0;
     if (pl->merge == TB_PLAN_MERGE_WEIGHTED) {

@@ -44,6 +44,8 @@ int cmd_report(int argc, char **argv) {
         {"no-plots", CLI_FLAG, &no_plots, NULL, "skip the gnuplot plots"},
         {"bootstrap", CLI_INT, &iters, "N", "bootstrap resamples for the confidence intervals", 100, 1e6},
         {"seed", CLI_INT, &seed, "S", "bootstrap seed", 0, 9e18},
+        {"paper", CLI_STR, &p.paper_path, "FILE|none",
+         "published values set beside the reproduced ones (default: the built-in reports/paper_values.tsv)"},
         {0},
     };
     const cli_spec spec = {"report", NULL, 0, 0, "write tables and plots from a results database", opts};

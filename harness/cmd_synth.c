@@ -9,10 +9,13 @@
 
 int cmd_synth(int argc, char **argv) {
     int64_t seed = 1, videos = 8, frames = 200, width = 160, height = 120, fps = 25;
-    const char *codec = "auto";
+    const char *codec = "auto", *suite = "basic", *split = "test";
     const cli_opt opts[] = {
+        {"suite", CLI_STR, &suite, "NAME",
+         "basic (2 questions per video) or salient (4 questions that need particular frames and regions)"},
+        {"split", CLI_STR, &split, "NAME", "salient suite: test or train (a disjoint stream of the same generator)"},
         {"seed", CLI_INT, &seed, "N", "random seed (everything derives from it)", .min = 0, .max = 9e18},
-        {"videos", CLI_INT, &videos, "N", "number of videos (2 questions each)", .min = 2, .max = 64},
+        {"videos", CLI_INT, &videos, "N", "number of videos (basic: 2..64, salient: 1..4096)", .min = 1, .max = 4096},
         {"frames", CLI_INT, &frames, "N", "frames per video", .min = 20, .max = 100000},
         {"width", CLI_INT, &width, "W", "frame width (even)", .min = 64, .max = 4096},
         {"height", CLI_INT, &height, "H", "frame height (even)", .min = 64, .max = 4096},
@@ -27,6 +30,10 @@ int cmd_synth(int argc, char **argv) {
     if (st != CLI_OK) return cli_exit_code(st);
     if ((width & 1) || (height & 1)) return cli_usage_error(&spec, "--width and --height must be even");
     ds_synth_params p = ds_synth_default_params();
+    if (ds_synth_suite_parse(suite, &p.suite)) return cli_usage_error(&spec, "--suite must be basic or salient");
+    if (ds_synth_split_parse(split, &p.split)) return cli_usage_error(&spec, "--split must be test or train");
+    if (p.suite == DS_SYNTH_BASIC && p.split != DS_SYNTH_TEST)
+        return cli_usage_error(&spec, "--split train exists only for --suite salient");
     p.seed = (uint64_t)seed;
     p.n_videos = (int)videos;
     p.n_video_frames = (int)frames;

@@ -9,8 +9,9 @@
 #include "tango/tango.h"
 
 static const tg_method *const methods[] = {
-    &tg_tango_method,     &bl_fastv_method, &bl_visionzip_method,      &bl_holitom_method, &bl_fastvid_method,
-    &bl_full_method,      &bl_uniform_method, &bl_uniform_frames_method, &bl_random_method,  &bl_topk_method,
+    &tg_tango_method,   &bl_fastv_method,   &bl_dart_method,           &bl_visionzip_method, &bl_vidcom2_method,
+    &bl_holitom_method, &bl_fastvid_method, &bl_full_method,           &bl_uniform_method,   &bl_uniform_frames_method,
+    &bl_random_method,  &bl_topk_method,
 };
 
 size_t reg_n_methods(void) { return sizeof methods / sizeof methods[0]; }

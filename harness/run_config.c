@@ -161,11 +161,23 @@ void run_config_free(run_config *cfg) {
     free(cfg);
 }
 
+const double *run_model_ratios(const run_config *cfg, const run_model *m, int *n) {
+    *n = m->has_ratios ? m->n_ratios : cfg->n_ratios;
+    return m->has_ratios ? m->ratios : cfg->ratios;
+}
+
 void run_config_print(const run_config *cfg, FILE *out) {
     fprintf(out, "config %s (%s): %d runs\n", cfg->path, cfg->name, run_config_n_runs(cfg));
-    for (int i = 0; i < cfg->n_models; i++)
-        fprintf(out, "  model %s: %s (%s, %d frames, %s)\n", cfg->models[i].name, cfg->models[i].path,
-                cfg->models[i].family, cfg->models[i].n_frames, cfg->models[i].backend);
+    for (int i = 0; i < cfg->n_models; i++) {
+        const run_model *m = &cfg->models[i];
+        fprintf(out, "  model %s: %s (%s, %d frames, %s)", m->name, m->path, m->family, m->n_frames, m->backend);
+        if (m->has_ratios) {
+            fprintf(out, ", its own ratios:");
+            for (int k = 0; k < m->n_ratios; k++) fprintf(out, " %g%%", 100 * m->ratios[k]);
+            if (!m->n_ratios) fprintf(out, " none (methods without a ratio only)");
+        }
+        fputc('\n', out);
+    }
     for (int i = 0; i < cfg->n_benches; i++) {
         const run_bench *b = &cfg->benches[i];
         fprintf(out, "  benchmark %s: %s%s, videos %s, %s prompts, %s frames, %d new tokens\n", b->name,
@@ -173,8 +185,11 @@ void run_config_print(const run_config *cfg, FILE *out) {
                 b->convention, b->frame_rule, b->max_new_tokens);
     }
     for (int i = 0; i < cfg->n_methods; i++) {
-        fprintf(out, "  method %s %s at", cfg->methods[i].name, cfg->methods[i].params_json);
-        if (reg_method_no_ratio(cfg->methods[i].name)) fprintf(out, " 100%%");
+        const run_method *rm = &cfg->methods[i];
+        fprintf(out, "  method %s%s%s%s %s at", rm->name, rm->label[0] ? " (\"" : "", rm->label,
+                rm->label[0] ? "\")" : "", rm->params_json);
+        if (reg_method_no_ratio(rm->name)) fprintf(out, " 100%%");
+        else if (cfg->n_ratios == 0) fprintf(out, " each model's own ratios");
         else
             for (int k = 0; k < cfg->n_ratios; k++) fprintf(out, " %g%%", 100 * cfg->ratios[k]);
         fputc('\n', out);
@@ -182,9 +197,26 @@ void run_config_print(const run_config *cfg, FILE *out) {
 }
 
 int run_config_n_runs(const run_config *cfg) {
-    int per = 0;
-    for (int i = 0; i < cfg->n_methods; i++) per += reg_method_no_ratio(cfg->methods[i].name) ? 1 : cfg->n_ratios;
-    return cfg->n_models * cfg->n_benches * per;
+    int n = 0;
+    for (int mi = 0; mi < cfg->n_models; mi++) {
+        int nr;
+        run_model_ratios(cfg, &cfg->models[mi], &nr);
+        for (int i = 0; i < cfg->n_methods; i++) n += reg_method_no_ratio(cfg->methods[i].name) ? 1 : nr;
+    }
+    return n * cfg->n_benches;
+}
+
+/* Reads a list of ratios in (0, 1] into r[0..*n). */
+static int get_ratios(const cJSON *arr, double *r, int *n, const char *where, char *err, size_t err_len) {
+    *n = 0;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > RUN_MAX_RATIOS)
+        return fail(err, err_len, "%s: ratios must be a list of at most %d numbers", where, RUN_MAX_RATIOS);
+    for (const cJSON *x = arr->child; x; x = x->next) {
+        if (!cJSON_IsNumber(x) || !(x->valuedouble > 0) || x->valuedouble > 1)
+            return fail(err, err_len, "%s: ratios[%d] must be a number in (0, 1]", where, *n);
+        r[(*n)++] = x->valuedouble;
+    }
+    return 0;
 }
 
 /* ---- checking the grid without loading anything ---------------------------------------------- */
@@ -250,7 +282,8 @@ static int check_method(const run_config *cfg, const run_model *rm, const tg_mod
     tg_prune_output_free(&out);
     free(buf);
     if (rc != TG_OK)
-        return fail(err, err_len, "%s: method %s %s at ratio %g with model %s: %s", cfg->path, m->name, m->params_json, r,
+        return fail(err, err_len, "%s: method %s%s%s%s %s at ratio %g with model %s: %s", cfg->path, m->name,
+                    m->label[0] ? " (" : "", m->label, m->label[0] ? ")" : "", m->params_json, r,
                     rm->name, e);
     return 0;
 }
@@ -304,8 +337,10 @@ int run_config_check(const run_config *cfg, char *err, size_t err_len) {
                 if (check_method(cfg, rm, &lay, m, 1.0, err, err_len)) return -1;
                 continue;
             }
-            for (int ri = 0; ri < cfg->n_ratios; ri++)
-                if (check_method(cfg, rm, &lay, m, cfg->ratios[ri], err, err_len)) return -1;
+            int n_r = 0;
+            const double *rs = run_model_ratios(cfg, rm, &n_r); /* a model's own list (Fig. 6) */
+            for (int ri = 0; ri < n_r; ri++)
+                if (check_method(cfg, rm, &lay, m, rs[ri], err, err_len)) return -1;
         }
     }
     return 0;
@@ -313,10 +348,10 @@ int run_config_check(const run_config *cfg, char *err, size_t err_len) {
 
 static int parse_config(const char *path, const cJSON *root, run_config *cfg, char *err, size_t err_len) {
     static const char *top_keys[] = {"name", "models", "benchmarks", "methods", "ratios", "seed", "comment", NULL};
-    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", NULL};
+    static const char *model_keys[] = {"name", "path", "siglip", "family", "frames", "backend", "ratios", NULL};
     static const char *bench_keys[] = {"name", "manifest", "cache", "revision", "videos", "convention",
                                        "frame_rule", "seek", "limit", "max_new_tokens", NULL};
-    static const char *method_keys[] = {"name", "params", NULL};
+    static const char *method_keys[] = {"name", "label", "params", NULL};
     char where[160];
     if (!cJSON_IsObject(root)) return fail(err, err_len, "%s: not a JSON object", path);
     if (known_keys(root, top_keys, path, err, err_len)) return -1;
@@ -355,6 +390,13 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         if (eng_backend_parse(rm->backend, &bk))
             return fail(err, err_len, "%s.backend '%s' is not ref, cpu or cuda", where, rm->backend);
         rm->n_frames = (int)frames;
+        const cJSON *mr = cJSON_GetObjectItemCaseSensitive(m, "ratios");
+        if (mr && !cJSON_IsNull(mr)) {
+            char w2[200];
+            snprintf(w2, sizeof w2, "%s", where);
+            if (get_ratios(mr, rm->ratios, &rm->n_ratios, w2, err, err_len)) return -1;
+            rm->has_ratios = 1;
+        }
         cfg->n_models++;
     }
 
@@ -410,26 +452,40 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         snprintf(where, sizeof where, "%s: methods[%d]", path, cfg->n_methods);
         if (!cJSON_IsObject(m) || known_keys(m, method_keys, where, err, err_len))
             return err[0] ? -1 : fail(err, err_len, "%s must be an object", where);
-        if (get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len)) return -1;
-        if (!reg_method_find(rm->name)) return fail(err, err_len, "%s.name '%s' is not a known method", where, rm->name);
+        if (get_str(m, "name", rm->name, sizeof rm->name, where, err, err_len) ||
+            get_str(m, "label", rm->label, sizeof rm->label, where, err, err_len))
+            return -1;
+        const tg_method *desc = reg_method_find(rm->name);
+        if (!desc) return fail(err, err_len, "%s.name '%s' is not a known method", where, rm->name);
         const cJSON *params = cJSON_GetObjectItemCaseSensitive(m, "params");
         if (params && !cJSON_IsObject(params)) return fail(err, err_len, "%s.params must be an object", where);
         cfg->n_methods++; /* counted before filling so run_config_free releases partial params */
         rm->params_json = params ? cJSON_PrintUnformatted(params) : strdup("{}");
         if (!rm->params_json) return fail(err, err_len, "out of memory");
         if (method_params(params, rm, where, err, err_len)) return -1;
+        /* every parameter must be one the method accepts (a typo is an error, not a default) */
+        for (int q = 0; q < rm->n_kv; q++) {
+            size_t kl = strcspn(rm->kv[q], "=");
+            int ok = 0;
+            for (const char *const *k = desc->param_keys; k && *k && !ok; k++)
+                ok = strlen(*k) == kl && !strncmp(*k, rm->kv[q], kl);
+            if (!ok)
+                return fail(err, err_len, "%s.params: '%.*s' is not a parameter of %s", where, (int)kl, rm->kv[q],
+                            rm->name);
+        }
+        /* two entries of one method need labels to tell their rows apart */
+        for (int q = 0; q < cfg->n_methods - 1; q++)
+            if (!strcmp(cfg->methods[q].name, rm->name) && !strcmp(cfg->methods[q].label, rm->label))
+                return fail(err, err_len, "%s: method %s appears twice with the same label '%s'", where, rm->name,
+                            rm->label);
     }
 
     const cJSON *ratios = cJSON_GetObjectItemCaseSensitive(root, "ratios");
-    if (ratios && (!cJSON_IsArray(ratios) || cJSON_GetArraySize(ratios) > RUN_MAX_RATIOS))
-        return fail(err, err_len, "%s: ratios must be a list of at most %d numbers", path, RUN_MAX_RATIOS);
-    for (const cJSON *r = ratios ? ratios->child : NULL; r; r = r->next) {
-        if (!cJSON_IsNumber(r) || !(r->valuedouble > 0) || r->valuedouble > 1)
-            return fail(err, err_len, "%s: ratios[%d] must be a number in (0, 1]", path, cfg->n_ratios);
-        cfg->ratios[cfg->n_ratios++] = r->valuedouble;
-    }
+    if (ratios && get_ratios(ratios, cfg->ratios, &cfg->n_ratios, path, err, err_len)) return -1;
+    int some_ratios = cfg->n_ratios > 0;
+    for (int i = 0; i < cfg->n_models; i++) some_ratios |= cfg->models[i].has_ratios && cfg->models[i].n_ratios > 0;
     for (int i = 0; i < cfg->n_methods; i++)
-        if (!reg_method_no_ratio(cfg->methods[i].name) && cfg->n_ratios == 0)
+        if (!reg_method_no_ratio(cfg->methods[i].name) && !some_ratios)
             return fail(err, err_len, "%s: method %s needs at least one entry in ratios", path, cfg->methods[i].name);
     return 0;
 }

@@ -23,6 +23,10 @@ typedef struct {
     char family[16];       /* llava-ov | llava-video */
     int n_frames;
     char backend[8];
+    int has_ratios;        /* 1: this model's own "ratios" replace the config's (Fig. 6: one
+                              retention per frame count) */
+    double ratios[RUN_MAX_RATIOS];
+    int n_ratios;
 } run_model;
 
 typedef struct {
@@ -41,6 +45,8 @@ typedef struct {
 
 typedef struct {
     char name[32];
+    char label[64];                  /* "" or the row label reports show (ablation variants of one
+                                        method); recorded in the run's params as "label" */
     char *params_json;               /* canonical parameters object (owned) */
     char *kv[RUN_MAX_PARAMS];        /* "key=value" strings for the pruner (owned) */
     int n_kv;
@@ -59,5 +65,9 @@ struct run_config {
     int n_ratios;
     int64_t seed;
 };
+
+/* The ratios a model runs the ratio-taking methods at: its own list when it has one, else the
+ * config's. */
+const double *run_model_ratios(const run_config *cfg, const run_model *m, int *n);
 
 #endif

@@ -162,7 +162,9 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
 
             /* open one store run per (method, ratio) */
             int n_slots = 0;
-            slots = calloc((size_t)cfg->n_methods * (size_t)(cfg->n_ratios + 1), sizeof *slots);
+            int n_mr = 0;
+            const double *mratios = run_model_ratios(cfg, m, &n_mr);
+            slots = calloc((size_t)cfg->n_methods * (size_t)(n_mr + 1), sizeof *slots);
             if (!slots) {
                 fail(err, err_len, "out of memory");
                 goto out;
@@ -181,10 +183,10 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                      b->manifest[0] ? "" : "@", ds_sample_set_content_sha256(set));
             for (int k = 0; k < cfg->n_methods; k++) {
                 int is_full = reg_method_no_ratio(cfg->methods[k].name);
-                for (int r = 0; r < (is_full ? 1 : cfg->n_ratios); r++) {
+                for (int r = 0; r < (is_full ? 1 : n_mr); r++) {
                     run_slot *sl = &slots[n_slots++];
                     sl->method = &cfg->methods[k];
-                    sl->ratio = is_full ? 1.0 : cfg->ratios[r];
+                    sl->ratio = is_full ? 1.0 : mratios[r];
                     /* params as recorded: the method's own plus the target ratio, model family,
                      * convention, token budget (all of which change answers) */
                     cJSON *pj = cJSON_Parse(sl->method->params_json);
@@ -193,6 +195,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         goto out;
                     }
                     if (!is_full) cJSON_AddNumberToObject(pj, "ratio", sl->ratio);
+                    if (sl->method->label[0]) cJSON_AddStringToObject(pj, "label", sl->method->label);
                     cJSON_AddStringToObject(pj, "family", m->family);
                     cJSON_AddStringToObject(pj, "convention", b->convention);
                     cJSON_AddNumberToObject(pj, "max_new_tokens", b->max_new_tokens);

@@ -17,7 +17,11 @@
  *       "ratios": [0.10, 0.15, 0.20],
  *       "seed": 0
  *     }
- * "full" runs once (ratio 1); every other method runs once per ratio.
+ * "full" runs once (ratio 1); every other method runs once per ratio. A model may carry its own
+ * "ratios" (they replace the config's for that model: Figure 6 runs each frame count at the ratio
+ * that keeps 32x196 tokens). A method entry may carry a "label": several entries of one method
+ * (Tango's ablation switches) are then separate rows in the reports; the label is recorded in the
+ * run's params. Every method parameter must be one of the method's --set keys.
  *
  * Usage:
  *     run_config *cfg;

@@ -325,6 +325,22 @@ int run_visual_block(const tg_prune_output *out, const float *newline, float **b
     return 0;
 }
 
+int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos_out) {
+    /* the method's own positions (gaps allowed) inside the visual block, text after it continuing
+     * from the block's last position */
+    int64_t *pos = malloc((size_t)(out->n_seq + n_ids) * sizeof *pos);
+    *pos_out = pos;
+    if (!pos) return -1;
+    int64_t k = 0, last = ph - 1;
+    for (int64_t i = 0; i < ph; i++) pos[k++] = i;
+    for (int64_t i = 0; i < out->n_seq; i++) {
+        pos[k++] = ph + out->positions[i];
+        if (ph + out->positions[i] > last) last = ph + out->positions[i];
+    }
+    for (int64_t i = ph + 1; i < n_ids; i++) pos[k++] = ++last;
+    return 0;
+}
+
 static void answer_with(run_session *l, const ds_sample *s, const run_sample_work *w, const run_answer_params *p,
                         const tg_method *method, run_answer *o) {
     char e[768];
@@ -413,18 +429,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
                  (long long)(o->n_text + out.n_seq), (long long)l->n_ctx);
         goto out;
     }
-    /* Position ids: the method's own (gaps allowed) inside the visual block, text after it
-     * continuing from the block's last position. */
-    if (!contiguous) {
-        if (!(pos = malloc((size_t)(out.n_seq + (int64_t)ids.n) * sizeof *pos))) goto oom;
-        int64_t k = 0, last = ph - 1;
-        for (int64_t i = 0; i < ph; i++) pos[k++] = i;
-        for (int64_t i = 0; i < out.n_seq; i++) {
-            pos[k++] = ph + out.positions[i];
-            if (ph + out.positions[i] > last) last = ph + out.positions[i];
-        }
-        for (size_t i = (size_t)ph + 1; i < ids.n; i++) pos[k++] = ++last;
-    }
+    if (!contiguous && run_visual_positions(&out, ph, (int64_t)ids.n, &pos)) goto oom;
 
     /* prefill (with the method's in-LLM plan, executed as given) + generate */
     eng_llm_prefill_params fp = eng_llm_prefill_default_params();

@@ -106,6 +106,12 @@ int run_model_layout(const eng_llm_info *info, tb_family family, tg_model_layout
  * *block: [n_seq][D] (caller frees). Returns 0, or -1 with one line in err. */
 int run_visual_block(const tg_prune_output *out, const float *newline, float **block, char *err, size_t err_len);
 
+/* Position ids of a prompt of n_ids ids whose placeholder at index ph is replaced by a pruner's
+ * visual block: 0..ph-1, then ph + out->positions[i] (gaps allowed), then the text after the
+ * block continuing from the block's largest position. *pos: [out->n_seq + n_ids - 1] (caller
+ * frees). Returns 0, or -1 when out of memory. */
+int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, int64_t **pos);
+
 /* Frees what an answer owns; safe on a zeroed answer. */
 void run_answer_free(run_answer *a);
 

@@ -57,6 +57,31 @@ typedef struct {
     int mark[REP_MAX_COLS + 2]; /* 1 best, 2 second (columns, then Avg., Perf.) */
 } rep_row;
 
+#define REP_MAX_SWEEP 64
+
+/* A table beyond the main one (published values beside reproduced ones, a method's variant rows,
+ * a grid over two parameters): a title, a caption, a header row and body rows of preformatted
+ * cells; every renderer prints it its own way, CSV as OUT/file. Built by report_paper.c. */
+typedef struct {
+    char title[200];
+    char caption[1024];
+    char file[96];
+    int n_cols, n_rows;
+    char **cells; /* [(n_rows + 1) * n_cols] owned, the header first */
+} rep_section;
+
+/* Labelled variants of one (model, ratio) that differ in ONE numeric parameter (the layout of the
+ * paper's Figure 8, the alpha sweep): plotted as accuracy against that parameter. */
+typedef struct {
+    char model[256];
+    double ratio;
+    char key[48];
+    int n;                               /* points, ascending x */
+    double x[REP_MAX_SWEEP];
+    double avg[REP_MAX_SWEEP];
+    double v[REP_MAX_SWEEP][REP_MAX_COLS]; /* accuracy per column (c->cols) */
+} rep_sweep;
+
 /* Plots written by rep_write_plots, listed in the HTML page. */
 typedef struct {
     char names[REP_MAX_PLOTS][160];
@@ -77,6 +102,10 @@ typedef struct {
     rep_row *rows;             /* [n_rows] the main table, per model: reference block, then ratios */
     int n_rows;
     rep_plot_list plots;
+    rep_section *sections;     /* [n_sections] report_paper.c */
+    int n_sections;
+    rep_sweep *sweeps;         /* [n_sweeps] report_paper.c */
+    int n_sweeps;
 } rep_ctx;
 
 /* ---- report.c: errors and output files ---- */
@@ -124,6 +153,27 @@ void rep_fmt_acc_ci(char *buf, size_t n, const rep_run *r);
 
 /* "100%" for a reference row, else the target ratio as a percentage ("10%"). */
 void rep_ratio_label(char *buf, size_t n, const rep_row *r);
+
+/* ---- report_paper.c: published values, variant rows, grids, sweeps ---- */
+
+/* Builds c->sections and c->sweeps from the rows and runs: the published values of the registry
+ * (p->paper_path, or the built-in reports/paper_values.tsv) that match a row, with the reproduced
+ * value, the difference and the 95 % CI (clustered bootstrap over the row's runs, and its
+ * reference runs for Perf.); for every (model, ratio) with labelled variants of a method, their
+ * rows with the parameters that tell them apart (the paper's Table 3 layout), a grid when two
+ * parameters vary (its Table 4 layout), a sweep when one numeric parameter varies (Figure 8).
+ * Reads the scored samples through the store. -1 with the error recorded. */
+int rep_paper_build(rep_ctx *c, db_store *db);
+void rep_paper_free(rep_ctx *c);
+
+/* The sections in each format (after the main tables); CSV writes one file per section. */
+void rep_sections_md(const rep_ctx *c, FILE *f);
+void rep_sections_tex(const rep_ctx *c, FILE *f);
+void rep_sections_html(const rep_ctx *c, FILE *f);
+int rep_sections_csv(rep_ctx *c);
+
+/* Frame count of a run (the "n=" of its frame policy), 0 when absent. */
+int rep_run_frames(const rep_run *r);
 
 /* ---- renderers (one file each) ---- */
 

@@ -19,7 +19,8 @@ const char *const rep_durations[3] = {"short", "medium", "long"};
 
 rep_params rep_default_params(void) {
     return (rep_params){.out_dir = "report", .formats = REP_MD | REP_TEX | REP_CSV | REP_HTML, .plots = 1,
-                        .perf = REP_PERF_MEAN_REL, .bootstrap_iters = 1000, .seed = 1234, .method_last = NULL};
+                        .perf = REP_PERF_MEAN_REL, .bootstrap_iters = 1000, .seed = 1234, .method_last = NULL,
+                        .paper_path = NULL};
 }
 
 int rep_fail(rep_ctx *c, const char *fmt, ...) {
@@ -77,6 +78,10 @@ static int load_runs(rep_ctx *c, db_store *db) {
     if (!(c->runs = calloc(c->n_runs, sizeof *c->runs))) return rep_fail(c, "out of memory");
     for (size_t i = 0; i < c->n_runs; i++) {
         rep_run *r = &c->runs[i];
+        /* a run recorded with a label (one variant of a method, e.g. an ablation) is reported
+         * under its label: its own row, never merged with the method's plain runs */
+        if (c->summaries[i].label[0])
+            snprintf(c->summaries[i].method, sizeof c->summaries[i].method, "%s", c->summaries[i].label);
         const db_run_summary *s = r->s = &c->summaries[i];
         r->reference = isnan(s->target_ratio);
         r->ratio = r->reference ? 1.0 : s->target_ratio;
@@ -124,13 +129,15 @@ int rep_write(db_store *db, const rep_params *p, int *n_runs, char *err, size_t 
     rep_sort_runs(c);
     rep_build_columns(c);
     if (rep_build_rows(c)) goto out;
+    if (rep_paper_build(c, db)) goto out;
     if (p->plots && rep_write_plots(c)) goto out;
     if ((p->formats & REP_MD) && rep_write_markdown(c)) goto out;
     if ((p->formats & REP_TEX) && rep_write_latex(c)) goto out;
-    if ((p->formats & REP_CSV) && rep_write_csv(c)) goto out;
+    if ((p->formats & REP_CSV) && (rep_write_csv(c) || rep_sections_csv(c))) goto out;
     if ((p->formats & REP_HTML) && rep_write_html(c)) goto out;
     rc = 0;
 out:
+    rep_paper_free(c);
     free(c->rows);
     free(c->sorted);
     free(c->runs);

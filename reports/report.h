@@ -8,8 +8,15 @@
  * target retention is params.ratio; a run without one (absent or null, as the runner records a
  * method that takes no ratio) is the full-token reference row, shown as 100 % and the base of
  * Perf. and of the speed-ups. Video-MME duration columns come from categories.duration
- * (short/medium/long). When several runs share (model, benchmark, method, ratio), the newest
- * is reported. No method is known by name here.
+ * (short/medium/long). A run recorded with params.label is reported under that label (a row of
+ * its own: ablation variants of one method). When several runs share (model, benchmark, method
+ * or label, ratio), the newest is reported. No method is known by name here.
+ *
+ * Beyond the main table: the paper's published values (reports/paper_values.tsv, built in) beside
+ * every reproduced cell that matches one, with the difference and whether the 95 % interval covers
+ * it; the rows of a method's labelled variants with the parameters that tell them apart (Table 3),
+ * a grid when two parameters vary (Table 4); plots of accuracy against a swept parameter (Figure 8)
+ * and against the frame count (Figure 6).
  *
  * Usage:
  *     rep_params p = rep_default_params();
@@ -41,6 +48,8 @@ typedef struct {
     uint64_t seed;        /* bootstrap seed, default 1234 */
     const char *method_last; /* listed last in every block, as the paper lists its own method
                                 ("Ours"); NULL (default): alphabetical only. Borrowed */
+    const char *paper_path;  /* registry of published values (format: reports/paper_values.tsv);
+                                NULL (default): the one built in; "none": no comparison. Borrowed */
 } rep_params;
 
 rep_params rep_default_params(void);

@@ -112,6 +112,7 @@ int rep_write_html(rep_ctx *c) {
                "Perf. = %s &times; 100.</p>\n", rep_perf_name(c->p->perf));
     write_main_tables(c, f);
     write_runs_table(c, f);
+    rep_sections_html(c, f);
     write_figures(c, f);
     fputs("</body>\n</html>\n", f);
     return rep_close(c, f, path);

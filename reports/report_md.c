@@ -57,5 +57,6 @@ int rep_write_markdown(rep_ctx *c) {
         }
         fputc('\n', f);
     }
+    rep_sections_md(c, f);
     return rep_close(c, f, path);
 }

@@ -1,10 +1,15 @@
 /* report_plot.c - gnuplot plots of a report, in OUT/plots:
  *
- *   acc_MODEL_BENCH      accuracy versus realised equivalent retention, a curve per method, the
- *                        reference (full-token) accuracy as a dashed line
+ *   acc_MODEL_BENCH      accuracy versus realised equivalent retention, a curve per method with
+ *                        its 95 % CI as a translucent band, the reference (full-token) accuracy
+ *                        as a dashed line over its grey CI band
  *   latency_MODEL        mean latency per sample by stage, stacked per (method, ratio), with the
  *                        speed-up over the reference run printed above each bar
  *   layers_MODEL_rPCT    visual tokens per LLM layer at one target ratio, a curve per method
+ *   sweep_MODEL_KEY_N    accuracy (Avg. and per benchmark) against a parameter swept by labelled
+ *                        variants (report_paper.c finds them; the paper's Figure 8 layout)
+ *   frames_BENCH         accuracy against the frames per video, a curve per method, when runs
+ *                        differ in frame count (the paper's Figure 6 layout)
  *
  * Each plot is a whitespace-separated NAME.dat (one gnuplot data block per curve, "# method"
  * first) and a NAME.gp script that renders NAME.png and NAME.svg, so a user can restyle and
@@ -20,10 +25,13 @@
 
 #include "reports/rep_internal.h"
 
-/* The look shared by every plot. */
+/* The look shared by every plot: large enough to read at a glance on a laptop screen and in a
+ * slide (the PNG is shown at its natural size in index.html). */
 static const struct {
-    int width, height; /* pixels (PNG) and points (SVG) */
-} plot_style = {900, 540};
+    int width, height;    /* pixels (PNG) and points (SVG) */
+    const char *font;     /* gnuplot font spec: family, size in points */
+    double lw;            /* terminal line-width multiplier */
+} plot_style = {1280, 800, "Sans,18", 1.5};
 
 static int isalnum_ascii(int ch) {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
@@ -44,16 +52,17 @@ static void gp_str(FILE *f, const char *s) {
 
 /* Writes the script head for one plot rendered twice (PNG, then SVG via replot). */
 static void gp_begin(FILE *f, const char *name, const char *title, const char *xlabel, const char *ylabel) {
-    fprintf(f, "set terminal pngcairo size %d,%d noenhanced\nset output '%s.png'\n", plot_style.width,
-            plot_style.height, name);
+    fprintf(f, "set terminal pngcairo size %d,%d noenhanced font '%s' linewidth %g\nset output '%s.png'\n",
+            plot_style.width, plot_style.height, plot_style.font, plot_style.lw, name);
     fputs("set title \"", f);
     gp_str(f, title);
-    fprintf(f, "\"\nset xlabel \"%s\"\nset ylabel \"%s\"\nset grid\nset key outside right top\n", xlabel, ylabel);
+    fprintf(f, "\"\nset xlabel \"%s\"\nset ylabel \"%s\"\nset grid\nset key outside right top\n"
+               "set border lw 1.5\nset pointsize 1.6\n", xlabel, ylabel);
 }
 
 static void gp_end(FILE *f, const char *name) {
-    fprintf(f, "set terminal svg size %d,%d noenhanced\nset output '%s.svg'\nreplot\nunset output\n",
-            plot_style.width, plot_style.height, name);
+    fprintf(f, "set terminal svg size %d,%d noenhanced font '%s' linewidth %g\nset output '%s.svg'\nreplot\n"
+               "unset output\n", plot_style.width, plot_style.height, plot_style.font, plot_style.lw, name);
 }
 
 static int run_gnuplot(rep_ctx *c, const char *plot_dir, const char *script) {
@@ -130,6 +139,7 @@ static int plot_accuracy(rep_ctx *c, const char *dir, const char *model, const c
         if (!seen) methods[n_methods++] = r->s->method;
     }
     int rc = 0;
+    double x_max = 0.0;
     if (n_methods == 0) goto done;
     /* method order as in the tables */
     for (int i = 1; i < n_methods; i++) {
@@ -147,8 +157,13 @@ static int plot_accuracy(rep_ctx *c, const char *dir, const char *model, const c
             if (accuracy_point(&c->runs[i], model, bench) && !strcmp(c->runs[i].s->method, methods[k]))
                 sel[n++] = &c->runs[i];
         qsort(sel, n, sizeof *sel, cmp_run_retention);
-        fprintf(dat, "# %s\n", methods[k]);
-        for (size_t j = 0; j < n; j++) fprintf(dat, "%.6f %.4f\n", sel[j]->s->mean_retention, sel[j]->acc);
+        fprintf(dat, "# %s: retention accuracy ci_lo ci_hi (95 %% bootstrap, clustered by video)\n", methods[k]);
+        for (size_t j = 0; j < n; j++) {
+            const rep_run *r = sel[j];
+            fprintf(dat, "%.6f %.4f %.4f %.4f\n", r->s->mean_retention, r->acc, isnan(r->ci_lo) ? r->acc : r->ci_lo,
+                    isnan(r->ci_hi) ? r->acc : r->ci_hi);
+            if (r->s->mean_retention > x_max) x_max = r->s->mean_retention;
+        }
         fputs("\n\n", dat);
     }
     if (rep_close(c, dat, path)) goto done;
@@ -156,11 +171,22 @@ static int plot_accuracy(rep_ctx *c, const char *dir, const char *model, const c
     if (!gp) goto done;
     snprintf(title, sizeof title, "%s on %s: accuracy vs equivalent retention", model, bench);
     gp_begin(gp, name, title, "equivalent retention (realised, mean over layers)", "accuracy (%)");
+    /* Accuracy runs from 0 to 100 so that curves of different reports compare by eye; each
+     * method's 95 % CI is a translucent band in its own colour, the full-token accuracy a
+     * dashed black line with its CI as a grey band across the plot. */
+    fprintf(gp, "set xrange [0:%.4f]\nset yrange [0:100]\nset style fill transparent solid 0.15 noborder\n",
+            x_max > 0 ? x_max * 1.08 : 1.0);
     fputs("plot ", gp);
+    if (ref) {
+        double lo = isnan(ref->ci_lo) ? ref->acc : ref->ci_lo, hi = isnan(ref->ci_hi) ? ref->acc : ref->ci_hi;
+        fprintf(gp, "'+' using 1:(%.4f):(%.4f) with filledcurves lc rgb 'gray40' notitle, ", lo, hi);
+    }
     for (int k = 0; k < n_methods; k++)
-        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lw 2 pt 7 title \"%s\"", k ? ", " : "", name, k,
-                methods[k]);
-    if (ref) fprintf(gp, ", %.4f with lines dt 2 lc rgb 'black' title \"full tokens\"", ref->acc);
+        fprintf(gp, "'%s.dat' index %d using 1:3:4 with filledcurves lc %d notitle, ", name, k, k + 1);
+    for (int k = 0; k < n_methods; k++)
+        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lc %d lw 2 pt 7 title \"%s\"", k ? ", " : "", name,
+                k, k + 1, methods[k]);
+    if (ref) fprintf(gp, ", %.4f with lines dt 2 lw 2 lc rgb 'black' title \"full tokens (%.1f %%)\"", ref->acc, ref->acc);
     fputc('\n', gp);
     rc = plot_finish(c, dir, gp, path, name, title);
 done:
@@ -271,6 +297,99 @@ static int plot_layers(rep_ctx *c, const char *dir, const char *model) {
     return 0;
 }
 
+/* ---- a swept parameter (the paper's Figure 8 layout) ----------------------------------------- */
+
+/* One plot per sweep (rep_sweep, report_paper.c): Avg. and each benchmark's accuracy against the
+ * parameter's value. */
+static int plot_sweep(rep_ctx *c, const char *dir, const rep_sweep *w, int idx) {
+    char base[200], name[160], path[1400], title[512];
+    safe_name(base, sizeof base, w->model);
+    snprintf(name, sizeof name, "sweep_%.60s_%.30s_%d", base, w->key, idx);
+    FILE *dat = open_plot_file(c, dir, name, "dat", path, sizeof path);
+    if (!dat) return -1;
+    fputs("# Avg.\n", dat);
+    for (int i = 0; i < w->n; i++)
+        if (!isnan(w->avg[i])) fprintf(dat, "%.10g %.4f\n", w->x[i], w->avg[i]);
+    fputs("\n\n", dat);
+    int n_curves = 1;
+    const char *titles[REP_MAX_COLS + 1] = {"Avg."};
+    for (int k = 0; k < c->n_cols; k++) {
+        fprintf(dat, "# %s\n", c->cols[k].label);
+        for (int i = 0; i < w->n; i++)
+            if (!isnan(w->v[i][k])) fprintf(dat, "%.10g %.4f\n", w->x[i], w->v[i][k]);
+        fputs("\n\n", dat);
+        titles[n_curves++] = c->cols[k].label;
+    }
+    if (rep_close(c, dat, path)) return -1;
+    FILE *gp = open_plot_file(c, dir, name, "gp", path, sizeof path);
+    if (!gp) return -1;
+    snprintf(title, sizeof title, "%s at %g%% equivalent retention: accuracy vs %s", w->model, 100 * w->ratio, w->key);
+    gp_begin(gp, name, title, w->key, "accuracy (%)");
+    fputs("plot ", gp);
+    for (int k = 0; k < n_curves; k++)
+        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lw %d pt 7 title \"%s\"", k ? ", " : "", name, k,
+                k ? 1 : 3, titles[k]);
+    fputc('\n', gp);
+    return plot_finish(c, dir, gp, path, name, title);
+}
+
+/* ---- accuracy against the frame count (the paper's Figure 6 layout) ------------------------- */
+
+/* Per benchmark, when some method (or label) ran at two or more frame counts (models that differ
+ * in frames): accuracy against frames, a curve per method, the full-token runs included. */
+static int plot_frames(rep_ctx *c, const char *dir, const char *bench) {
+    const char *methods[64];
+    int n_methods = 0, multi = 0;
+    for (size_t i = 0; i < c->n_runs; i++) {
+        const rep_run *r = &c->runs[i];
+        if (!r->selected || strcmp(r->s->benchmark, bench) || isnan(r->acc) || !rep_run_frames(r)) continue;
+        int seen = 0;
+        for (int k = 0; k < n_methods; k++) seen |= !strcmp(methods[k], r->s->method);
+        if (!seen && n_methods < 64) methods[n_methods++] = r->s->method;
+        for (size_t j = 0; j < c->n_runs; j++)
+            multi |= c->runs[j].selected && !strcmp(c->runs[j].s->benchmark, bench) &&
+                     !strcmp(c->runs[j].s->method, r->s->method) && rep_run_frames(&c->runs[j]) != rep_run_frames(r);
+    }
+    if (!multi) return 0;
+    char name[160], path[1400], title[512];
+    snprintf(name, sizeof name, "frames_%.60s", bench);
+    FILE *dat = open_plot_file(c, dir, name, "dat", path, sizeof path);
+    if (!dat) return -1;
+    for (int k = 0; k < n_methods; k++) {
+        fprintf(dat, "# %s\n", methods[k]);
+        /* ascending frames; one point per frame count (the first selected run) */
+        int last = 0;
+        for (;;) {
+            int best = 0;
+            const rep_run *pick = NULL;
+            for (size_t i = 0; i < c->n_runs; i++) {
+                const rep_run *r = &c->runs[i];
+                int fr = rep_run_frames(r);
+                if (!r->selected || strcmp(r->s->benchmark, bench) || strcmp(r->s->method, methods[k]) ||
+                    isnan(r->acc) || fr <= last || (best && fr >= best))
+                    continue;
+                best = fr;
+                pick = r;
+            }
+            if (!pick) break;
+            fprintf(dat, "%d %.4f %.4f\n", best, pick->acc, pick->s->mean_retention);
+            last = best;
+        }
+        fputs("\n\n", dat);
+    }
+    if (rep_close(c, dat, path)) return -1;
+    FILE *gp = open_plot_file(c, dir, name, "gp", path, sizeof path);
+    if (!gp) return -1;
+    snprintf(title, sizeof title, "%s: accuracy vs frames per video", bench);
+    gp_begin(gp, name, title, "frames sampled per video", "accuracy (%)");
+    fputs("plot ", gp);
+    for (int k = 0; k < n_methods; k++)
+        fprintf(gp, "%s'%s.dat' index %d using 1:2 with linespoints lw 2 pt 7 title \"%s\"", k ? ", " : "", name, k,
+                methods[k]);
+    fputc('\n', gp);
+    return plot_finish(c, dir, gp, path, name, title);
+}
+
 /* ---- entry ---------------------------------------------------------------------------------- */
 
 int rep_write_plots(rep_ctx *c) {
@@ -284,5 +403,9 @@ int rep_write_plots(rep_ctx *c) {
             if (c->cols[k].dur < 0 && plot_accuracy(c, dir, model, c->cols[k].bench)) return -1;
         if (plot_latency(c, dir, model) || plot_layers(c, dir, model)) return -1;
     }
+    for (int i = 0; i < c->n_sweeps; i++)
+        if (plot_sweep(c, dir, &c->sweeps[i], i)) return -1;
+    for (int k = 0; k < c->n_cols; k++)
+        if (c->cols[k].dur < 0 && plot_frames(c, dir, c->cols[k].bench)) return -1;
     return 0;
 }

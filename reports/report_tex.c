@@ -58,5 +58,6 @@ int rep_write_latex(rep_ctx *c) {
         fprintf(f, " & %s \\\\\n", cell);
     }
     if (model) table_end(f);
+    rep_sections_tex(c, f);
     return rep_close(c, f, path);
 }

@@ -81,6 +81,51 @@ int stats_bootstrap_diff(const int *a, const int *b, const int *cluster, size_t 
     return cluster_bootstrap(a, b, cluster, n, iters, seed, lo, hi);
 }
 
+int stats_bootstrap_multi(const stats_sample_set *sets, int n_sets,
+                          double (*fn)(const double *acc, int n_sets, void *ctx), void *ctx, int iters,
+                          uint64_t seed, double *lo, double *hi) {
+    *lo = *hi = NAN;
+    if (n_sets < 1 || iters < 100) return -1;
+    int rc = -1, *k = calloc((size_t)n_sets, sizeof *k);
+    double **sum = calloc((size_t)n_sets, sizeof *sum), **cnt = calloc((size_t)n_sets, sizeof *cnt);
+    double *acc = malloc((size_t)n_sets * sizeof *acc), *stat = malloc((size_t)iters * sizeof *stat);
+    if (!k || !sum || !cnt || !acc || !stat) goto out;
+    for (int s = 0; s < n_sets; s++) {
+        if (sets[s].n == 0) goto out;
+        for (size_t i = 0; i < sets[s].n; i++)
+            if (sets[s].cluster[i] + 1 > k[s]) k[s] = sets[s].cluster[i] + 1;
+        sum[s] = calloc((size_t)k[s], sizeof **sum);
+        cnt[s] = calloc((size_t)k[s], sizeof **cnt);
+        if (!sum[s] || !cnt[s]) goto out;
+        for (size_t i = 0; i < sets[s].n; i++) {
+            sum[s][sets[s].cluster[i]] += sets[s].correct[i] != 0;
+            cnt[s][sets[s].cluster[i]] += 1;
+        }
+    }
+    tb_rng r;
+    tb_rng_seed(&r, seed);
+    for (int it = 0; it < iters; it++) {
+        for (int s = 0; s < n_sets; s++) {
+            double a = 0, c = 0;
+            for (int j = 0; j < k[s]; j++) {
+                uint64_t pick = tb_rng_below(&r, (uint64_t)k[s]);
+                a += sum[s][pick];
+                c += cnt[s][pick];
+            }
+            acc[s] = c > 0 ? a / c : 0.0;
+        }
+        stat[it] = fn(acc, n_sets, ctx);
+    }
+    qsort(stat, (size_t)iters, sizeof *stat, cmp_double);
+    *lo = percentile(stat, iters, 0.025);
+    *hi = percentile(stat, iters, 0.975);
+    rc = 0;
+out:
+    for (int s = 0; sum && cnt && s < n_sets; s++) free(sum[s]), free(cnt[s]);
+    free(k), free(sum), free(cnt), free(acc), free(stat);
+    return rc;
+}
+
 typedef struct {
     const char *key;
     size_t index;

@@ -28,6 +28,21 @@ int stats_bootstrap_acc(const int *correct, const int *cluster, size_t n, int it
 int stats_bootstrap_diff(const int *a, const int *b, const int *cluster, size_t n, int iters, uint64_t seed,
                          double *lo, double *hi);
 
+/* One run's scored samples for stats_bootstrap_multi: correct[i] in {0, 1}, cluster[i] dense. */
+typedef struct {
+    const int *correct;
+    const int *cluster;
+    size_t n;
+} stats_sample_set;
+
+/* 95 % percentile bootstrap CI of a statistic of several independent runs' accuracies (Avg. over
+ * benchmarks, Perf. relative to a reference run): each iteration resamples every set's clusters
+ * with replacement, computes its accuracy acc[k], and evaluates fn(acc, n_sets, ctx). iters >= 100.
+ * Returns 0, or -1 (an empty set, out of memory; lo = hi = NaN). */
+int stats_bootstrap_multi(const stats_sample_set *sets, int n_sets,
+                          double (*fn)(const double *acc, int n_sets, void *ctx), void *ctx, int iters,
+                          uint64_t seed, double *lo, double *hi);
+
 /* Maps arbitrary string keys to dense cluster ids 0..k-1 in first-seen order; returns k or -1.
  * out[n]. */
 int stats_dense_clusters(const char *const *keys, size_t n, int *out);

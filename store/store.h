@@ -214,6 +214,10 @@ typedef struct {
     char model[256];
     char benchmark[64];
     char method[64];
+    char label[64];          /* params.label as recorded (a config's row label for one of several
+                                variants of a method); "" when absent */
+    char frame_policy[128];  /* as recorded, e.g. "n=32,rule=linspace,size=384" */
+    char *params_json;       /* the run's params as recorded (a JSON object; owned by the array) */
     char created[32];        /* ISO 8601, UTC */
     double target_ratio;     /* params.ratio as recorded; NAN when absent or null, which is what the
                                 runner writes for a method without a ratio (the full-token reference) */

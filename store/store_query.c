@@ -118,7 +118,10 @@ static double double_or_nan(sqlite3_stmt *st, int i) {
 }
 
 void db_run_summaries_free(db_run_summary *s, size_t n) {
-    for (size_t i = 0; s && i < n; i++) free(s[i].visual_per_layer);
+    for (size_t i = 0; s && i < n; i++) {
+        free(s[i].visual_per_layer);
+        free(s[i].params_json);
+    }
     free(s);
 }
 
@@ -175,7 +178,8 @@ int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out) {
         " count(s.sample_id), coalesce(sum(s.status = 'ok'), 0), coalesce(sum(s.status = 'failed'), 0),"
         " coalesce(sum(CASE WHEN s.status = 'ok' THEN s.correct END), 0), coalesce(sum(s.parse_failed), 0),"
         " avg(CASE WHEN s.status = 'ok' THEN s.equiv_retention END),"
-        " avg(CASE WHEN s.status = 'ok' THEN s.flops END)"
+        " avg(CASE WHEN s.status = 'ok' THEN s.flops END), json_extract(r.params, '$.label'), r.frame_policy,"
+        " r.params"
         " FROM runs r LEFT JOIN samples s ON s.run_key = r.run_key"
         " WHERE json_valid(r.params) GROUP BY r.run_key ORDER BY r.created, r.run_key";
     static const char *dur_sql =
@@ -224,6 +228,13 @@ int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out) {
         s->n_parse_failed = sqlite3_column_int64(st, 10);
         s->mean_retention = double_or_nan(st, 11);
         s->mean_flops = double_or_nan(st, 12);
+        if (sqlite3_column_type(st, 13) == SQLITE_TEXT) copy_text(s->label, sizeof s->label, st, 13);
+        copy_text(s->frame_policy, sizeof s->frame_policy, st, 14);
+        const char *pj = (const char *)sqlite3_column_text(st, 15);
+        if (!(s->params_json = strdup(pj ? pj : "{}"))) {
+            db_set_err(db, DB_ERR_IO, "out of memory reading runs");
+            goto out;
+        }
     }
     if (rc != SQLITE_DONE) {
         db_sql_err(db, "reading runs");

@@ -9,7 +9,7 @@
  *     form sqrt(clamp(|x|^2 + |y|^2 - 2 x.y, 1e-30))) and PyTorch cdist's choice between them;
  *   - DPC-KNN (density peaks with a K-nearest-neighbour Gaussian density) with seeded jitter;
  *   - nearest-centre assignment and the beta-weighted cluster merge;
- *   - the HoliTom segmentation dynamic program and static-token masks / pooling;
+ *   - the HoliTom segmentation dynamic program, FastVID's DySeg cuts, static-token masks / pooling;
  *   - bilinear (PyTorch align_corners=False) and 2x2 average pooling on token grids;
  *   - ST-RoPE (spatio-temporal rotary embedding, half-split pairing per section);
  *   - helpers the methods share: fp16 rounding, a seeded generator, stable top-k.
@@ -177,6 +177,15 @@ int tg_cluster_merge(const float *x /* [m][D] */, int64_t m, int64_t D, const in
 int tg_segment_dp(const float *s /* [T-1][L] */, int64_t T, int64_t L, double tau, int64_t max_window,
                   int64_t *seg_start /* [T] */, int64_t *seg_len /* [T] */, int64_t *n_seg, int64_t *reduced,
                   char *err, size_t err_len);
+
+/* FastVID's DySeg (spec holitom-fastvid.md §2, tango.md §4.2), Tango's segment=fastvid: the
+ * cosines of consecutive per-frame global vectors G[t] (normalised with double norms, dotted in
+ * double, compared as float32); a cut after transition t when it is among the n_low lowest
+ * (ties: lower index) or below tau (float32, strict); segments end at the cuts and at T-1.
+ * Writes seg_start[k], seg_len[k] (k < *n_seg, time order). Returns 0, or -1 (T < 1,
+ * allocation). */
+int tg_segment_cuts(const float *G /* [T][Gd] */, int64_t T, int64_t Gd, int64_t n_low, double tau,
+                    int64_t *seg_start /* [T] */, int64_t *seg_len /* [T] */, int64_t *n_seg);
 
 /* Static mask of window [a, a+n-1] (n >= 1): mask[l] = 1 iff s[f][l] > (float)tau for all f = a..a+n-2
  * (all tokens are static when n = 1 by this definition; callers treat n = 1 separately).

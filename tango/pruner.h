@@ -186,6 +186,8 @@ enum {
     TG_CAP_IN_LLM = 1 << 2,      /* may return an in-LLM plan (out->plan.layer > 0) */
     TG_CAP_NEEDS_KEYS = 1 << 3,  /* reads in->keys when present (VisionZip's key-cosine context) */
     TG_CAP_NEEDS_TIMES = 1 << 4, /* requires in->timestamps */
+    TG_CAP_LLM_ONLY = 1 << 5,    /* prunes only inside the LLM: every pre-LLM token is kept and no
+                                    vision-side signal (saliency, keys, times) is read (FastV, DART) */
 };
 
 typedef struct {

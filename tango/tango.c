@@ -33,7 +33,7 @@
 const char *const tg_tango_keys[] = {
     "tau_segment", "tau_static", "context_ratio", "alpha", "beta", "knn", "sinks", "strope_sections",
     "base_time", "base_space", "jitter", "seed", "compat", "max_window", "dist", "threads",
-    "score_dtype", "llm_stage", "llm_layer", "llm_keep", NULL,
+    "score_dtype", "llm_stage", "llm_layer", "llm_keep", "selection", "score", "st_rope", "time", "segment", NULL,
 };
 
 #define SEG_ERR_LEN 256
@@ -245,8 +245,16 @@ static int compress_impl(const float *X, const float *Q, const float *a, int64_t
         tb_set_err(err, err_len, "tango: out of memory (compress, %lld tokens)", (long long)m);
         goto out;
     }
-    /* salient: top-C candidates, then one max-score member per cluster */
-    if (b.sal > 0) {
+    /* salient: top-C candidates, then one max-score member per cluster (or the ablations' rules) */
+    if (b.sal > 0 && p->selection == TG_SELECT_TOPK) {
+        if (tg_topk_desc(a, m, b.k, cand)) {
+            tb_set_err(err, err_len, "tango: top-k failed");
+            goto out;
+        }
+        for (int64_t i = 0; i < b.k; i++) is_kept[cand[i]] = 1;
+    } else if (b.sal > 0 && p->selection == TG_SELECT_UNIFORM) {
+        for (int64_t i = 0; i < b.k; i++) is_kept[(i * m) / b.k] = 1;
+    } else if (b.sal > 0) {
         if (tg_topk_desc(a, m, b.cand, cand)) {
             tb_set_err(err, err_len, "tango: top-k failed");
             goto out;
@@ -471,7 +479,36 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
             return TG_ERR_INPUT;
         }
     }
-    p->beta_fp16 = !qwen;
+    p->beta_fp16 = p->scores_fp16; /* one switch: the model dtype's rounding of scores and beta */
+    /* ablation switches */
+    static const char *const sel_names[] = {"diversity", "topk", "uniform", NULL};
+    static const char *const score_names[] = {"p-attn", "attn", NULL};
+    static const char *const onoff[] = {"off", "on", NULL};
+    static const char *const time_names[] = {"seconds", "index", NULL};
+    static const char *const seg_names[] = {"holitom", "fastvid", NULL};
+    int ch = 0;
+    if ((st = tg_param_choice(in, "selection", sel_names, &ch, err, err_len)) < 0) return st;
+    p->selection = st ? (tg_tango_selection)ch : TG_SELECT_DIVERSITY;
+    ch = 0;
+    if ((st = tg_param_choice(in, "score", score_names, &ch, err, err_len)) < 0) return st;
+    p->score_recv = ch;
+    ch = 1;
+    if ((st = tg_param_choice(in, "st_rope", onoff, &ch, err, err_len)) < 0) return st;
+    p->st_rope = ch;
+    ch = 0;
+    if ((st = tg_param_choice(in, "time", time_names, &ch, err, err_len)) < 0) return st;
+    p->time_index = ch;
+    ch = 0;
+    if ((st = tg_param_choice(in, "segment", seg_names, &ch, err, err_len)) < 0) return st;
+    p->segment_fastvid = ch;
+    if (p->score_recv && !in->saliency_recv) {
+        tb_set_err(err, err_len, "score=attn needs the mean received attention (saliency_recv / --attn-recv)");
+        return TG_ERR_INPUT;
+    }
+    if (!p->st_rope) { /* no rotation: the metric is the normalised features */
+        p->strope.sec_t = p->strope.sec_h = p->strope.sec_w = 0;
+        p->q_sections_1196 = 0;
+    }
     p->q_writeback_perm = off;
 #undef GETD
 #undef GETI
@@ -613,7 +650,24 @@ static int run_segment(tango_run *r, seg_state *w, int64_t f0, int64_t n, tg_seg
         is_sal = calloc((size_t)n * (size_t)Ld, 1);
         if (!sal_pos || !is_sal) goto oom;
         int64_t per = 0; /* salient picks per frame (before de-duplication) */
-        if (b.cand > 0) {
+        if (b.cand > 0 && p->selection != TG_SELECT_DIVERSITY) {
+            /* ablations: per frame the top-k dynamic tokens by score, or k evenly spaced ones */
+            per = b.k;
+            for (int64_t f = 0; f < n && per > 0; f++) {
+                int64_t *out_f = sal_pos + (size_t)f * b.cand;
+                if (p->selection == TG_SELECT_UNIFORM) {
+                    for (int64_t i = 0; i < per; i++) out_f[i] = (i * Ld) / per;
+                    continue;
+                }
+                float *sc = malloc((size_t)Ld * sizeof *sc);
+                if (!sc) goto oom;
+                const float *af = r->A + (f0 + f) * L;
+                for (int64_t j = 0; j < Ld; j++) sc[j] = af[dyn[j]];
+                int bad = tg_topk_desc(sc, Ld, per, out_f);
+                free(sc);
+                if (bad) goto oom;
+            }
+        } else if (b.cand > 0) {
             int direct = b.cand <= b.k || b.cand <= 1;
             per = direct ? b.cand : b.k;
             if (!direct && p->jitter != 0) {
@@ -763,8 +817,12 @@ static char *params_json(const tg_tango_params *p) {
            p->strope.base_space);
     st |= tb_buf_printf(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
            (unsigned long long)p->seed, dist_names[p->dist_mode], p->n_threads, p->scores_fp16 ? "fp16" : "fp32");
-    st |= tb_buf_printf(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g}",
+    static const char *sel_names[] = {"diversity", "topk", "uniform"};
+    st |= tb_buf_printf(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g,",
            p->beta_fp16 ? "fp16" : "fp32", p->llm_stage, p->llm_layer, p->llm_keep);
+    st |= tb_buf_printf(&b, "\"selection\":\"%s\",\"score\":\"%s\",\"st_rope\":\"%s\",\"time\":\"%s\",\"segment\":\"%s\"}",
+           sel_names[p->selection], p->score_recv ? "attn" : "p-attn", p->st_rope ? "on" : "off",
+           p->time_index ? "index" : "seconds", p->segment_fastvid ? "fastvid" : "holitom");
     if (st) {
         tb_buf_free(&b);
         return NULL;
@@ -797,8 +855,13 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
                        (long long)in->n_tokens);
             return TG_ERR_INPUT;
         }
-    if (!in->timestamps) {
-        tb_set_err(err, err_len, "tango needs frame timestamps (seconds) for ST-RoPE");
+    if (!in->timestamps && p->st_rope && !p->time_index) {
+        tb_set_err(err, err_len, "tango needs frame timestamps (seconds) for ST-RoPE (or time=index / st_rope=off)");
+        return TG_ERR_INPUT;
+    }
+    const float *score_src = p->score_recv ? in->saliency_recv : in->saliency;
+    if (!score_src) {
+        tb_set_err(err, err_len, "tango: score=attn needs the mean received attention");
         return TG_ERR_INPUT;
     }
     tango_run r;
@@ -813,6 +876,7 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     int64_t T = r.T, L = r.L, D = r.D, N = T * L;
     int rc = TG_ERR_NOMEM;
     int64_t *seg_start = NULL, *seg_len = NULL;
+    float *tpos = NULL, *gmean = NULL;
     scratch *scrs = NULL;
     int *seg_rc = NULL;
     char *seg_err = NULL;
@@ -832,7 +896,7 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     }
 
     /* 1. sink masking (zero, not -inf) and the score dtype */
-    memcpy(r.A, in->saliency, (size_t)N * sizeof *r.A);
+    memcpy(r.A, score_src, (size_t)N * sizeof *r.A);
     for (int64_t t = 0; t < T; t++)
         for (int i = 0; i < p->n_sinks; i++) r.A[t * L + p->sinks[i]] = 0.0f;
     if (p->scores_fp16)
@@ -863,6 +927,15 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
         }
         times = slice_t;
     }
+    /* time=index: t = 0, 1, 2, ... (also when ST-RoPE is off and no timestamps are given) */
+    if (p->time_index || !times) {
+        if (!(tpos = malloc((size_t)T * sizeof *tpos))) {
+            free(slice_t);
+            goto oom;
+        }
+        for (int64_t t = 0; t < T; t++) tpos[t] = (float)t;
+        times = tpos;
+    }
     r.rope = tg_strope_ctx_init(T, r.H, r.W, D, times, &p->strope, err, err_len);
     free(slice_t);
     if (!r.rope) {
@@ -873,8 +946,24 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     /* 3. consecutive-frame cosines (F.normalize then dot, float32) */
     if (T > 1 && tg_cos_consecutive(r.F, T, L, D, p->n_threads, r.sim)) goto oom;
 
-    /* segmentation */
-    if (tg_segment_dp(r.sim, T, L, p->tau_segment, p->max_window, seg_start, seg_len, &n_seg, NULL, err, err_len)) {
+    /* segmentation: the HoliTom DP on the token cosines, or FastVID's cuts on per-frame globals
+     * (the SigLIP head output; the frame's mean feature when absent) with c = 8 */
+    if (p->segment_fastvid) {
+        const float *G = in->frame_global;
+        int64_t Gd = in->global_dim;
+        if (!G || Gd < 1) {
+            if (!(gmean = calloc((size_t)T * (size_t)D, sizeof *gmean))) goto oom;
+            for (int64_t t = 0; t < T; t++) {
+                for (int64_t l = 0; l < L; l++)
+                    for (int64_t d = 0; d < D; d++) gmean[t * D + d] += r.F[((size_t)t * L + l) * D + d];
+                for (int64_t d = 0; d < D; d++) gmean[t * D + d] /= (float)L;
+            }
+            G = gmean;
+            Gd = D;
+        }
+        if (tg_segment_cuts(G, T, Gd, 7, p->tau_segment, seg_start, seg_len, &n_seg)) goto oom;
+    } else if (tg_segment_dp(r.sim, T, L, p->tau_segment, p->max_window, seg_start, seg_len, &n_seg, NULL, err,
+                             err_len)) {
         rc = TG_ERR_INTERNAL;
         goto out;
     }
@@ -1004,6 +1093,8 @@ out:
     free(r.src);
     free(seg_start);
     free(seg_len);
+    free(tpos);
+    free(gmean);
     if (rc) tg_prune_output_free(out);
     return rc;
 }

@@ -16,6 +16,11 @@
  *      LLaVA-Video one after every grid row that keeps a token); LLaVA-Video adds the in-LLM plan
  *      (layer 18 of 28, scaled to the model's depth; keep 50 %, 0.6/0.4 fold).
  *
+ * Ablation switches (the paper's Table 3 / Figure 7; defaults = the full method, each in the run
+ * record): selection=diversity|topk|uniform, score=p-attn|attn, st_rope=on|off,
+ * time=seconds|index, segment=holitom|fastvid; score_dtype=fp16|fp32 is the one numerics switch
+ * (every fp16 rounding of the official model dtype: saliency, static-pool score, merge beta).
+ *
  * Usage: through the descriptor (tg_tango_method.run) with "key=value" parameters; or
  *     tg_tango_params p;
  *     tg_tango_params_resolve(&in, &p, err, sizeof err);   // defaults + overrides
@@ -33,6 +38,13 @@
 #define TG_TANGO_MAX_SINKS 64
 
 typedef enum { TG_COMPAT_OFFICIAL = 0, TG_COMPAT_PAPER = 1 } tg_compat;
+
+/* Salient selection (ablation switch selection=): the paper's diversity-driven selection (top
+ * floor(alpha k) candidates by score, DPC-KNN k clusters on the metric, the max-score member of
+ * each), the plain top-k by score, or k tokens evenly spaced in index order among the pool
+ * (token floor(i m / k), i < k, of the m candidates: the frame's dynamic tokens, or the
+ * COMPRESS pool). */
+typedef enum { TG_SELECT_DIVERSITY = 0, TG_SELECT_TOPK = 1, TG_SELECT_UNIFORM = 2 } tg_tango_selection;
 
 /* Quirk names (spec §13). */
 #define TG_Q_WRITEBACK "tango.merge_writeback_permutation"
@@ -72,8 +84,23 @@ typedef struct {
     int n_threads;             /* threads= (0: OpenMP default): segments run in parallel on this
                                   many threads; OpenBLAS is set to 1 thread for the duration of
                                   that loop and restored afterwards */
-    int scores_fp16;           /* score_dtype=fp16 (default) | fp32: saliency rounded to fp16 */
-    int beta_fp16;             /* merge beta rounded to fp16 (the model dtype): 1 */
+    int scores_fp16;           /* score_dtype=fp16 (default) | fp32: the official code's model dtype;
+                                  fp16 rounds the saliency, the static pool's mean score and the
+                                  merge beta (every rounding that dtype causes here) */
+    int beta_fp16;             /* merge beta rounded to fp16: follows score_dtype */
+    /* ablation switches (defaults = the full method; spec tango.md, the paper's Table 3 / Fig. 7) */
+    tg_tango_selection selection; /* selection=diversity (default) | topk | uniform */
+    int score_recv;            /* score=p-attn (0, default: in->saliency, the MAP-head global-query
+                                  attention) | attn (1: in->saliency_recv, the mean received
+                                  attention of the last vision layer) */
+    int st_rope;               /* st_rope=on (1, default) | off (0: the metric is the L2-normalised
+                                  features, unrotated) */
+    int time_index;            /* time=seconds (0, default: ST-RoPE t = frame timestamp) | index (1:
+                                  t = frame index, a fixed increment) */
+    int segment_fastvid;       /* segment=holitom (0, default: the DP) | fastvid (1: DySeg cuts on the
+                                  per-frame global vectors, in->frame_global or the frame's mean
+                                  feature, 8 segments' worth of lowest cosines plus any below
+                                  tau_segment) */
     int llm_stage;             /* in-LLM stage (LLaVA-Video default 1, OV 0) */
     int llm_layer;             /* 18 of 28 (tg_scaled_layer on another depth) */
     double llm_keep;           /* 0.5 */

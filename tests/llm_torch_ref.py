@@ -12,7 +12,11 @@ visionzip-fastv-dart-vidcom2.md §4), without sharing any code with the C engine
     generated ids and the checkpoint's stop ids (with a plan: the prefill's selection frozen,
     position policy "keep", causal layer K-1 only);
   * an in-LLM plan at layer K: top-k by the layer K-1 row, merge none / pairwise (HoliTom) /
-    weighted (Tango), positions kept or renumbered, optional bidirectional layer K-1.
+    weighted (Tango), positions kept or renumbered, optional bidirectional layer K-1;
+  * DART's selection at layer K (visionzip-fastv-dart-vidcom2.md §5, §10): pivots by the L1 norm
+    of layer K-1's post-RoPE keys (KV heads concatenated), layer K-1 outputs through the final
+    norm, torch cosine_similarity (eps 1e-8), the pivots iterated as a real Python set (or the
+    list order), T least-similar picks each.
 
 Outputs (numpy .npy, float64 / int64) named PREFIX_logits.npy (every final-layer row),
 PREFIX_attn.npy, PREFIX_gen.npy, PREFIX_kept.npy, PREFIX_counts.npy (tokens per layer).
@@ -119,6 +123,7 @@ class Model:
         v = (x @ W[p + "self_attn.v_proj.weight"].T + W[p + "self_attn.v_proj.bias"]).view(n, self.G, self.Dh)
         q = rope(q, pos, self.theta)
         k = rope(k, pos, self.theta)
+        self.last_keys = k.reshape(n, self.G * self.Dh)  # post-RoPE keys, KV heads concatenated
         rep = self.H // self.G
         k = k.repeat_interleave(rep, dim=1)
         v = v.repeat_interleave(rep, dim=1)
@@ -148,6 +153,9 @@ class Model:
         row_prev = None
         for l in range(self.L):
             if plan and l == plan["layer"]:
+                if plan.get("select") == "dart" and plan.get("indices") is None:
+                    normed = rms(h, self.w[self.pre + "norm.weight"], self.eps)
+                    plan["dart_sel"] = dart_select(normed, keys_prev, vs, vl, plan)
                 h, pos, vl, kept = apply_plan(h, pos, vs, vl, row_prev, plan)
             causal = not (plan and plan.get("bidir") and l == plan["layer"] - 1)
             h, pr = self.layer(l, h, pos, causal)
@@ -156,8 +164,36 @@ class Model:
                 tap = row.clone()
             # FastV compat=paper score: attention received, mean over heads and all query rows
             row_prev = pr.mean(dim=(0, 1)) if plan and plan.get("select") == "attn-mean" else row
+            keys_prev = self.last_keys
             counts.append(h.shape[0])
         return self.logits(h), tap, kept, counts
+
+
+def dart_select(normed, keys, vs, vl, plan):
+    """DART's retained span rows (span-relative, in retention order): pivots and greedy picks."""
+    l1 = keys.abs().sum(-1)
+    n = normed.shape[0]
+    protect = set(plan.get("protect") or [])
+    cand = [i for i in range(vl) if i not in protect]
+    img = sorted(cand, key=lambda i: (-float(l1[vs + i]), i))[: plan["pv"]]
+    txt = sorted(range(vs + vl, n), key=lambda j: (-float(l1[j]), j))[: plan["pt"]]
+    image_idx = [vs + i for i in img]
+    pivots = image_idx + txt
+    order = list(set(pivots)) if plan.get("order", "set") == "set" else pivots
+    valid = set(vs + i for i in cand) - set(image_idx)
+    picks = []
+    for p in order:
+        vlist = sorted(valid)
+        if not vlist:
+            break
+        cs = torch.nn.functional.cosine_similarity(normed[p][None, :], normed[vlist], dim=-1, eps=1e-8)
+        k = min(plan["topk"], len(vlist))
+        # least similar first, ties to the lower index
+        got = sorted(range(len(vlist)), key=lambda i: (float(cs[i]), i))[:k]
+        for i in got:
+            picks.append(vlist[i])
+            valid.discard(vlist[i])
+    return [i - vs for i in image_idx + picks]
 
 
 def apply_plan(h, pos, vs, vl, row, plan):
@@ -167,6 +203,9 @@ def apply_plan(h, pos, vs, vl, row, plan):
     if plan.get("indices") is not None:
         top = torch.tensor(plan["indices"], dtype=torch.long)
         plan["selected"] = list(plan["indices"])
+    elif plan.get("select") == "dart":
+        top = torch.tensor(plan["dart_sel"], dtype=torch.long)
+        plan["selected"] = list(plan["dart_sel"])
     else:
         nc = len(cand)
         nk = plan["keep"] if plan["keep"] > 0 else int(round(nc * plan["ratio"]))
@@ -231,7 +270,10 @@ def main(argv=None, model_cache={}):
     ap.add_argument("--plan-bidir", action="store_true")
     ap.add_argument("--plan-pool-weight", type=float, default=-1.0)
     ap.add_argument("--plan-protect", help="comma list of span-relative indices always kept")
-    ap.add_argument("--plan-select", default="attn", help="attn (last row) | attn-mean (all rows)")
+    ap.add_argument("--plan-select", default="attn", help="attn (last row) | attn-mean (all rows) | dart")
+    ap.add_argument("--dart-pivots", default="4,4", help="DART image,text pivots")
+    ap.add_argument("--dart-topk", type=int, default=0, help="DART picks per pivot")
+    ap.add_argument("--dart-order", default="set", help="set (CPython set order) | list")
     ap.add_argument("--plan-indices", help="comma list of span-relative indices to keep (in keep order)")
     ap.add_argument("--out", required=True, help="output prefix")
     ap.add_argument("--batch", help="file of lines 'TAG ARGS...': run each (prefix DIR/TAG, DIR = --out)")
@@ -274,6 +316,9 @@ def main(argv=None, model_cache={}):
         plan = dict(layer=a.plan_layer, keep=a.plan_keep, ratio=a.plan_ratio, merge=a.plan_merge,
                     weight=a.plan_weight, pos=a.plan_pos, bidir=a.plan_bidir, select=a.plan_select)
         plan["pool_weight"] = a.plan_pool_weight
+        plan["pv"], plan["pt"] = (int(x) for x in a.dart_pivots.split(","))
+        plan["topk"] = a.dart_topk
+        plan["order"] = a.dart_order
         if a.plan_protect:
             plan["protect"] = [int(x) for x in a.plan_protect.split(",") if x != ""]
         if a.plan_indices is not None:

@@ -19,7 +19,7 @@ cat > "$tmp/cfg.json" <<EOF
  "models": [{"name": "tiny384", "path": "$tmp/model", "family": "llava-ov", "frames": 8}],
  "benchmarks": [{"name": "mvbench", "manifest": "$tmp/synth/json", "videos": "$tmp/synth/videos",
                  "limit": 1, "max_new_tokens": 1}],
- "methods": [{"name": "tango", "params": {"sinks": ""}}, {"name": "fastv"}, {"name": "visionzip"},
+ "methods": [{"name": "tango", "params": {"sinks": ""}}, {"name": "fastv"}, {"name": "dart"}, {"name": "visionzip"}, {"name": "vidcom2"},
              {"name": "holitom"}, {"name": "fastvid"}, {"name": "uniform"}, {"name": "random"},
              {"name": "topk"}, {"name": "uniform-frames"}],
  "ratios": [0.10, 0.15, 0.20]}
@@ -43,7 +43,7 @@ while IFS='|' read -r method target realised status; do
   fi
 done < <(sqlite3 "$tmp/r.db" "SELECT r.method, json_extract(r.params, '$.ratio'), s.equiv_retention, s.status
                               FROM samples s JOIN runs r USING (run_key) ORDER BY 1, 2")
-expected=27
+expected=33
 [ $((passed + failed)) -eq $expected ] || { echo "FAILED: $((passed + failed)) results, expected $expected"; failed=$((failed + 1)); }
 
 # The model's real depth reaches the pruners: on a 4-layer LLM the realised retention is still r,

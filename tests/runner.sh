@@ -35,6 +35,14 @@ bad_config "unknown method" "{$ok_model,\"methods\":[{\"name\":\"fastvv\"}],\"ra
 bad_config "ratio out of range" "{$ok_model,\"methods\":[{\"name\":\"tango\"}],\"ratios\":[1.5]}" "ratios[0] must be a number in (0, 1]"
 bad_config "method without ratios" "{$ok_model,\"methods\":[{\"name\":\"tango\"}]}" "needs at least one entry in ratios"
 bad_config "malformed json" "{\"models\": [" "malformed JSON"
+bad_config "unknown method parameter" "{$ok_model,\"methods\":[{\"name\":\"tango\",\"params\":{\"tau_x\":1}}],\"ratios\":[0.1]}" "'tau_x' is not a parameter of tango"
+bad_config "a method twice without labels" "{$ok_model,\"methods\":[{\"name\":\"tango\"},{\"name\":\"tango\",\"params\":{\"alpha\":2}}],\"ratios\":[0.1]}" "appears twice with the same label"
+bad_config "model ratios out of range" "{\"models\":[{\"path\":\"m\",\"ratios\":[0]}],\"benchmarks\":[{\"name\":\"mvbench\"}],\"methods\":[{\"name\":\"tango\"}]}" "ratios[0] must be a number in (0, 1]"
+# per-model ratios (Figure 6) and labelled variants (Table 3) in the grid the dry run prints
+TB_MODELS=/m TB_DATA=/d "$bin" run --config configs/fig6_frame_scaling_llava_ov.json --dry-run > "$tmp/fig6.txt" 2>&1
+check "fig6: each frame count at its own ratio" sh -c "grep -q '(fig6-frame-scaling-llava-ov): 28 runs' '$tmp/fig6.txt' && grep -q '128 frames, cpu), its own ratios: 25%' '$tmp/fig6.txt' && grep -q '32 frames, cpu), its own ratios: none' '$tmp/fig6.txt'"
+TB_MODELS=/m TB_DATA=/d "$bin" run --config configs/table3_components_llava_ov.json --dry-run > "$tmp/t3.txt" 2>&1
+check "table3: labelled variants with their switches" grep -q 'method tango ("+ w/ div.") {"selection":"diversity","st_rope":"off","time":"seconds"}' "$tmp/t3.txt"
 bad_config "unset variable" "{\"models\":[{\"path\":\"\${TB_SURELY_UNSET_VAR}/m\"}],\"benchmarks\":[{\"name\":\"mvbench\"}],\"methods\":[{\"name\":\"full\"}]}" "TB_SURELY_UNSET_VAR is not set"
 
 "$bin" run --config configs/demo.json --shard 2/2 --dry-run > /dev/null 2>&1

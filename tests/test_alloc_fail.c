@@ -329,8 +329,8 @@ static int op_run_config(char *err, size_t n) {
 }
 
 /* Pruning: every registered method once on a small synthetic video (4 frames of the real 14x14
- * pooled grid, every optional signal present), LLaVA-OneVision layout with 4 LLM layers, ratio
- * 0.3. */
+ * pooled grid, every optional signal present), LLaVA-OneVision layout with the 7B models' 28 LLM
+ * layers (so the in-LLM methods' default layers exist), ratio 0.3. */
 enum { PT = 4, PG = 14, PL = PG * PG, PD = 16, PK = 8, PGD = 8 };
 static float g_feat[PT * PL * PD], g_sal[PT * PL], g_recv[PT * PL], g_keys[PT * PL * PK], g_glob[PT * PGD], g_ts[PT];
 static const tg_method *g_method;
@@ -342,7 +342,7 @@ static int op_prune(char *err, size_t n) {
     in.n_tokens = PL;
     in.dim = PD;
     in.grid_h = in.grid_w = PG;
-    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 4, PD);
+    in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 28, PD);
     in.timestamps = g_ts;
     in.saliency = g_sal;
     in.saliency_recv = g_recv;
@@ -353,11 +353,6 @@ static int op_prune(char *err, size_t n) {
     in.ratio = 0.3;
     in.seed = 7;
     in.n_threads = 1;
-    static const char *const k1[] = {"k=1"};
-    if (!strcmp(g_method->name, "fastv")) { /* K = 2 is infeasible at 0.3 with 4 layers */
-        in.params = k1;
-        in.n_params = 1;
-    }
     tg_prune_output out = {0};
     int rc = g_method->run(&in, &out, err, n);
     tg_prune_output_free(&out);

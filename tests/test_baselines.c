@@ -25,7 +25,8 @@
 static const tg_method *find(const char *name) {
     static const tg_method *const all[] = {&bl_fastv_method,   &bl_visionzip_method,      &bl_holitom_method,
                                            &bl_fastvid_method, &bl_full_method,           &bl_uniform_method,
-                                           &bl_uniform_frames_method, &bl_random_method, &bl_topk_method};
+                                           &bl_uniform_frames_method, &bl_random_method, &bl_topk_method,
+                                           &bl_dart_method,    &bl_vidcom2_method};
     for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(all[i]->name, name)) return all[i];
     return NULL;
@@ -194,8 +195,8 @@ static void test_solver_budgets(void **state) {
         NEAR(k.ratio, 28.0 * rs[i] / (18.0 + 10.0 * 0.5), 1e-9);
         NEAR(got, rs[i], 1e-9);
         /* every method except uniform-frames / full lands within tolerance */
-        const char *ms[] = {"fastv", "visionzip", "holitom", "fastvid", "uniform", "random", "topk"};
-        for (int m = 0; m < 7; m++)
+        const char *ms[] = {"fastv", "visionzip", "holitom", "fastvid", "uniform", "random", "topk", "dart", "vidcom2"};
+        for (int m = 0; m < 9; m++)
             for (int model = 0; model < 2; model++) {
                 solve_one(ms[m], (tb_family)model, rs[i], &k, &got, BL_SOLVE_OK);
                 NEAR(got, rs[i], BL_TOL);
@@ -665,6 +666,149 @@ static void test_fastv_plan(void **state) {
     free_video(&v);
 }
 
+/* ===== DART: the quota of the spec's table and correction §10.2, the plan it hands the engine ===== */
+
+static void test_dart_budget_and_plan(void **state) {
+    (void)state;
+    bl_knobs k;
+    double got;
+    /* spec §2 table (N = 6273, K = 2): T = int(N * R / 8) -> kept 4 + 8 T */
+    const double rs[4] = {0.10, 0.15, 0.20, 0.25};
+    const int64_t T_[4] = {24, 66, 108, 150}, keep[4] = {196, 532, 868, 1204};
+    for (int i = 0; i < 4; i++) {
+        solve_one("dart", TB_FAMILY_LLAVA_OV, rs[i], &k, &got, BL_SOLVE_OK);
+        assert_int_equal(k.per_pivot, T_[i]);
+        assert_int_equal(k.keep, keep[i]);
+        assert_int_equal(k.llm_layer, 2);
+        NEAR(got, (2.0 * 6273 + 26.0 * (double)keep[i]) / (28.0 * 6273), 1e-12);
+    }
+    /* §10.2: rho = 1 - R in double makes N R / 8 = 1 (N = 80, R = 0.1) give T = 0, not 1 */
+    bl_geometry g = bl_geometry_default(TB_FAMILY_LLAVA_OV, 28);
+    g.newline = TG_NEWLINE_NONE;
+    g.n_frames = 5, g.grid_h = g.grid_w = 4; /* N = 80 */
+    k = bl_knobs_default("dart");
+    char err[256];
+    double r = (2.0 + 26.0 * 0.1) / 28.0; /* R = (28 r - 2) / 26 = 0.1 */
+    assert_true(bl_solve("dart", r, &g, &k, &got, err, sizeof err) >= 0);
+    assert_int_equal(k.per_pivot, 0);
+    assert_int_equal(k.keep, 4);
+    /* infeasible below K / L */
+    g = bl_geometry_default(TB_FAMILY_LLAVA_OV, 28);
+    k = bl_knobs_default("dart");
+    assert_int_equal(bl_solve("dart", 0.05, &g, &k, &got, err, sizeof err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "infeasible"));
+    /* the method: everything enters the LLM, a DART plan at layer 2, official pivot order */
+    video v = make_video(32, 14, 4, 3);
+    tg_prune_input in = video_input(&v, 0.15, NULL, 0);
+    tg_prune_output out;
+    assert_int_equal(run("dart", &in, &out, err), TG_OK);
+    assert_int_equal(out.n_seq, 6273);
+    assert_int_equal(out.plan.layer, 2);
+    assert_int_equal(out.plan.select, TB_PLAN_SELECT_DART);
+    assert_int_equal(out.plan.pivot_image, 4);
+    assert_int_equal(out.plan.pivot_text, 4);
+    assert_int_equal(out.plan.per_pivot, 66);
+    assert_int_equal(out.plan.pivot_order, TB_PLAN_ORDER_PYSET);
+    assert_int_equal(out.plan.merge, TB_PLAN_MERGE_NONE);
+    assert_int_equal(out.plan.pos, TB_PLAN_POS_KEEP);
+    assert_int_equal(out.visual_per_layer[1], 6273);
+    assert_int_equal(out.visual_per_layer[2], 532);
+    assert_string_equal(out.quirks[0], "dart.pivot_set_order");
+    tg_prune_output_free(&out);
+    const char *kp[] = {"compat=paper", "token_topk=10", "pivot_text=2"};
+    in = video_input(&v, 0.15, kp, 3);
+    assert_int_equal(run("dart", &in, &out, err), TG_OK);
+    assert_int_equal(out.plan.pivot_order, TB_PLAN_ORDER_LIST);
+    assert_int_equal(out.plan.per_pivot, 10);
+    assert_int_equal(out.visual_per_layer[27], 4 + 6 * 10);
+    assert_int_equal(out.n_quirks, 0);
+    tg_prune_output_free(&out);
+    const char *kr[] = {"reduction_ratio=0.9"};
+    in = video_input(&v, 0.15, kr, 1);
+    assert_int_equal(run("dart", &in, &out, err), TG_OK);
+    assert_int_equal(out.plan.per_pivot, (int64_t)(6273.0 * (1.0 - 0.9) / 8.0));
+    tg_prune_output_free(&out);
+    const char *kb[] = {"reduction_ratio=0.9", "token_topk=3"};
+    in = video_input(&v, 0.15, kb, 2);
+    assert_int_equal(run("dart", &in, &out, err), TG_ERR_INPUT);
+    free_video(&v);
+}
+
+/* ===== VidCom2 by hand ===== */
+
+/* 4 frames of 14x14 (196 tokens, the official OV frame), D = 8. Every token of frames 0-2 is
+ * about (1,...,1), every token of frame 3 about -(1,...,1) (plus noise 0.05), so every channel has
+ * the same variance and any channel half sees unit vectors u (frames 0-2) and -u (frame 3): the
+ * video centre is u/2, |x - g|^2 is 1/4 in frames 0-2 and 9/4 in frame 3, frame 3's -mean(vs) is
+ * the largest by far and the softmax at tau = 0.01 is one-hot on it. Budgets (spec §6 step 5,
+ * p - mean(p) = 3/4 and -1/4): k_3 = round(fp16(fp16(0.2 * 1.75) * 196)) = round(68.625) = 69,
+ * k_f = round(fp16(fp16(0.2 * 0.75) * 196)) = round(29.40) = 29. */
+static void test_vidcom2_hand(void **state) {
+    (void)state;
+    enum { T = 4, L = 196, D = 8 };
+    static float F[T * L * D], A[T * L];
+    tg_rng r;
+    tg_rng_seed(&r, 77);
+    for (int t = 0; t < T; t++)
+        for (int l = 0; l < L; l++)
+            for (int d = 0; d < D; d++) {
+                (void)d;
+                F[(t * L + l) * D + d] = (t < 3 ? 1.0f : -1.0f) + 0.05f * gauss(&r);
+            }
+    tg_prune_input in = tg_prune_input_default();
+    in.features = F;
+    in.saliency = A;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = in.grid_w = 14;
+    in.ratio = 0.2;
+    const char *kv[] = {"base_scale=0.2"};
+    in.params = kv;
+    in.n_params = 1;
+    tg_prune_output out;
+    char err[256];
+    assert_int_equal(run("vidcom2", &in, &out, err), TG_OK);
+    int64_t per[T] = {0};
+    for (int64_t i = 0; i < out.n_kept; i++) per[out.kept[i] / L]++;
+    assert_int_equal(per[0], 29);
+    assert_int_equal(per[1], 29);
+    assert_int_equal(per[2], 29);
+    assert_int_equal(per[3], 69);
+    assert_int_equal(out.n_seq, out.n_kept + 1);
+    assert_int_equal(out.order[out.n_seq - 1], TG_NEWLINE);
+    assert_non_null(strstr(out.params_json, "\"frame_budgets\":[29,29,29,69]"));
+    assert_string_equal(out.quirks[0], "vidcom2.low_variance_channels");
+    assert_string_equal(out.quirks[1], "vidcom2.hardcoded_196");
+    for (int64_t i = 0; i < out.n_kept; i++) /* tokens gathered from the input, unmerged */
+        assert_memory_equal(out.tokens + i * D, F + out.kept[i] * D, D * sizeof(float));
+    tg_prune_output_free(&out);
+    /* official OV on a 6x6 grid: T*L = 144 is no multiple of the hard-coded 196 */
+    in.n_tokens = 36;
+    in.grid_h = in.grid_w = 6;
+    assert_int_equal(run("vidcom2", &in, &out, err), TG_ERR_INPUT);
+    assert_non_null(strstr(err, "vidcom2.hardcoded_196"));
+    const char *kp[] = {"base_scale=0.2", "compat=paper"};
+    in.params = kp;
+    in.n_params = 2;
+    assert_int_equal(run("vidcom2", &in, &out, err), TG_OK);
+    assert_int_equal(out.n_quirks, 0);
+    tg_prune_output_free(&out);
+    /* LLaVA-Video official: every frame's H newlines follow its kept tokens */
+    const char *kvv[] = {"base_scale=0.2", "model=llava-video"};
+    in.params = kvv;
+    in.n_params = 2;
+    assert_int_equal(run("vidcom2", &in, &out, err), TG_OK);
+    assert_int_equal(out.n_newlines, T * 6);
+    int64_t pos = 0;
+    for (int t = 0; t < T; t++) {
+        while (pos < out.n_seq && out.order[pos] != TG_NEWLINE) assert_true(out.order[pos++] / 36 == t);
+        for (int h = 0; h < 6; h++) assert_int_equal(out.order[pos++], TG_NEWLINE);
+    }
+    assert_int_equal(pos, out.n_seq);
+    tg_prune_output_free(&out);
+}
+
 /* ===== properties over every method, both models, r = 0.10 / 0.15 / 0.20 ===== */
 
 static void check_valid(const tg_prune_output *o, int64_t N) {
@@ -685,11 +829,11 @@ static void check_valid(const tg_prune_output *o, int64_t N) {
 
 static void test_matched_retention(void **state) {
     (void)state;
-    const char *ms[] = {"fastv", "visionzip", "holitom", "fastvid", "uniform", "random", "topk"};
+    const char *ms[] = {"fastv", "visionzip", "holitom", "fastvid", "uniform", "random", "topk", "dart", "vidcom2"};
     const double rs[3] = {0.10, 0.15, 0.20};
     for (int model = 0; model < 2; model++) {
         video v = model ? make_video(64, 13, 8, 11) : make_video(32, 14, 8, 5);
-        for (int m = 0; m < 7; m++)
+        for (int m = 0; m < 9; m++)
             for (int i = 0; i < 3; i++) {
                 const char *kv[] = {model ? "model=llava-video" : "model=llava-ov", "seed=3"};
                 tg_prune_input in = video_input(&v, rs[i], kv, 2);
@@ -815,6 +959,8 @@ int main(void) {
         cmocka_unit_test(test_fastvid_dyseg_budgets),
         cmocka_unit_test(test_holitom_paper_context),
         cmocka_unit_test(test_fastv_plan),
+        cmocka_unit_test(test_dart_budget_and_plan),
+        cmocka_unit_test(test_vidcom2_hand),
         cmocka_unit_test(test_matched_retention),
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_bad_inputs),

@@ -1,5 +1,7 @@
-/* test_baselines_oracle.c - VisionZip, HoliTom (outer stage) and FastVID (OV, and the
- * LLaVA-Video rules at any T) through `tango-bench prune`, compared entry by entry with an
+/* test_baselines_oracle.c - VisionZip, HoliTom (outer stage), FastVID (OV, and the LLaVA-Video
+ * rules at any T) and VidCom2 (both layouts; OV official on a 7x7 grid whose 8 frames the
+ * official code splits into two "frames" of 196) through `tango-bench prune`, compared entry by
+ * entry with an
  * independent numpy/torch rendering of the specs (tests/fixtures/baselines/oracle.py, run once
  * with $PYTHON over all cases): the LLM order (flat indices and newlines), the position ids and
  * every token vector (merged values included, |diff| <= 1e-4 + 1e-4 |ref|). Both sides run with
@@ -38,7 +40,7 @@ static int setup(void **state) {
     if (strlen(g_dir) > 200) return -1; /* paths below are printed with %.200s */
     char why[700];
     g_have_python = tb_test_python_has("numpy, torch", why, sizeof why);
-    static float F[T * L * D], A[T * L], AR[T * L], G[T * 8], base[L * D], gb[8];
+    static float F[T * L * D], A[T * L], AR[T * L], G[T * 8], base[L * D], gb[8], F49[T * 49 * D], A49[T * 49];
     uint8_t frozen[L];
     tg_rng r;
     tg_rng_seed(&r, 2024);
@@ -56,8 +58,14 @@ static int setup(void **state) {
         }
         for (int g = 0; g < 8; g++) G[t * 8 + g] = gb[g] + 0.2f * gauss(&r);
     }
+    for (int i = 0; i < T * 49 * D; i++) F49[i] = gauss(&r);
+    for (int i = 0; i < T * 49; i++) A49[i] = tg_rng_uniform(&r);
     char path[512], err[256];
-    int64_t s3[3] = {T, L, D}, s2[2] = {T, L}, sg[2] = {T, 8};
+    int64_t s3[3] = {T, L, D}, s2[2] = {T, L}, sg[2] = {T, 8}, s49[3] = {T, 49, D}, s49a[2] = {T, 49};
+    snprintf(path, sizeof path, "%.200s/F49.npy", g_dir);
+    if (npy_write(path, NPY_F32, F49, 3, s49, err, sizeof err)) return -1;
+    snprintf(path, sizeof path, "%.200s/A49.npy", g_dir);
+    if (npy_write(path, NPY_F32, A49, 2, s49a, err, sizeof err)) return -1;
     snprintf(path, sizeof path, "%.200s/F.npy", g_dir);
     if (npy_write(path, NPY_F32, F, 3, s3, err, sizeof err)) return -1;
     snprintf(path, sizeof path, "%.200s/A.npy", g_dir);
@@ -71,6 +79,7 @@ static int setup(void **state) {
 
 typedef struct {
     const char *method, *model, *kv;
+    int grid7; /* the 7x7 video F49.npy / A49.npy instead of F.npy / A.npy */
 } job;
 
 static const job JOBS[] = {
@@ -90,6 +99,11 @@ static const job JOBS[] = {
     {"fastvid", "llava-video", "retention=0.5 c=3 compat=paper"},
     {"fastvid", "llava-video", "retention=0.4 c=3 p=2 compat=paper"},
     {"fastvid", "llava-video", "retention=0.4 c=6 compat=paper"},
+    {"vidcom2", "llava-ov", "base_scale=0.3", 1},
+    {"vidcom2", "llava-ov", "base_scale=0.3 compat=paper", 1},
+    {"vidcom2", "llava-ov", "base_scale=0.2 compat=paper"},
+    {"vidcom2", "llava-video", "base_scale=0.25"},
+    {"vidcom2", "llava-video", "base_scale=0.35 compat=paper"},
     {"fastvid", "llava-ov", "retention=0.5 c=3 beta=0.7"}, /* the oracle keeps 0.6: must differ */
 };
 #define N_JOBS ((int)(sizeof JOBS / sizeof JOBS[0]))
@@ -111,16 +125,23 @@ static int run_all(void **state) {
             if (sp) *sp++ = 0;
             n += (size_t)snprintf(sets + n, sizeof sets - n, " --set %s", tok);
         }
-        snprintf(cmd, sizeof cmd,
-                 "%.300s prune --method %s --features %.200s/F.npy --attn %.200s/A.npy --attn-recv %.200s/AR.npy "
-                 "--frame-global %.200s/G.npy --ratio 0.3 --set model=%s --set jitter=0%s --out %.200s/c%d",
-                 tb_test_bin(), JOBS[j].method, g_dir, g_dir, g_dir, g_dir, JOBS[j].model, sets, g_dir, j);
+        if (JOBS[j].grid7)
+            snprintf(cmd, sizeof cmd,
+                     "%.300s prune --method %s --features %.200s/F49.npy --attn %.200s/A49.npy --ratio 0.3 "
+                     "--set model=%s --set jitter=0%s --out %.200s/c%d",
+                     tb_test_bin(), JOBS[j].method, g_dir, g_dir, JOBS[j].model, sets, g_dir, j);
+        else
+            snprintf(cmd, sizeof cmd,
+                     "%.300s prune --method %s --features %.200s/F.npy --attn %.200s/A.npy --attn-recv %.200s/AR.npy "
+                     "--frame-global %.200s/G.npy --ratio 0.3 --set model=%s --set jitter=0%s --out %.200s/c%d",
+                     tb_test_bin(), JOBS[j].method, g_dir, g_dir, g_dir, g_dir, JOBS[j].model, sets, g_dir, j);
         if (tb_test_run(cmd, log, sizeof log)) {
             fprintf(stderr, "%s\n%s\n", cmd, log);
             fclose(jf);
             return -1;
         }
-        fprintf(jf, "r%d %s %s %s\n", j, JOBS[j].method, JOBS[j].model, JOBS[j].kv);
+        fprintf(jf, "r%d %s %s %s%s\n", j, JOBS[j].method, JOBS[j].model, JOBS[j].kv,
+                JOBS[j].grid7 ? " features=F49.npy" : "");
     }
     fclose(jf);
     snprintf(cmd, sizeof cmd, "%.300s tests/fixtures/baselines/oracle.py %.200s %.400s", tb_test_python(), g_dir, path);
@@ -239,6 +260,14 @@ static void test_fastvid_video(void **s) {
     for (int j = 13; j < 16; j++) compare(j);
 }
 
+/* VidCom2: kept sets, the LLM order (newlines at each LLaVA-Video frame's end officially) and the
+ * gathered vectors, both compat modes; OV official on 7x7 frames split into frames of 196. */
+static void test_vidcom2(void **s) {
+    (void)s;
+    TB_NEED_PYTHON("numpy, torch");
+    for (int j = 16; j < 21; j++) compare(j);
+}
+
 static void test_oracle_detects_change(void **s) {
     (void)s;
     TB_NEED_PYTHON("numpy, torch");
@@ -252,6 +281,7 @@ int main(void) {
         cmocka_unit_test(test_holitom),
         cmocka_unit_test(test_fastvid_ov),
         cmocka_unit_test(test_fastvid_video),
+        cmocka_unit_test(test_vidcom2),
         cmocka_unit_test(test_oracle_detects_change),
     };
     return cmocka_run_group_tests(tests, run_all, NULL);

@@ -140,6 +140,20 @@ static void test_flops_method_plans(void **state) {
     snprintf(cmd, sizeof cmd, "%s flops --json --method visionzip --ratio 0.2 --family llava-video", tb_test_bin());
     assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"visual\":11648"));
+    /* DART: 4 + 8 T with T = int(6273 R / 8) from layer 2 (spec table: 196 at 10 %, 868 at 20 %) */
+    snprintf(cmd, sizeof cmd, "%s flops --json --method dart --ratio 0.10", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"tokens_per_layer\":[6273,6273,196,196"));
+    snprintf(cmd, sizeof cmd, "%s flops --json --method dart --ratio 0.20", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "6273,6273,868,868"));
+    snprintf(cmd, sizeof cmd, "%s flops --method dart --ratio 0.10 --k 3", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "infeasible"));
+    /* VidCom2 on LLaVA-Video keeps all 832 newline rows: 0.10 * 11648 = 1165 in every layer */
+    snprintf(cmd, sizeof cmd, "%s flops --json --method vidcom2 --ratio 0.10 --family llava-video", tb_test_bin());
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"tokens_per_layer\":[1165,1165,"));
     snprintf(cmd, sizeof cmd, "%s flops --method frobnicate --ratio 0.2", tb_test_bin());
     assert_int_not_equal(tb_test_run(cmd, out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "%s flops --method fastv", tb_test_bin());

@@ -85,6 +85,31 @@ static int setup(void **state) {
     shp[0] = N_LONG;
     pathf(p, sizeof p, "vis_long.npy");
     if (npy_write(p, NPY_F32, g_long, 2, shp, err, sizeof err) != 0) return -1;
+    /* the same 300 rows as pooled tokens [3, 100, D] for forward --method, and their assembled block
+     * (+ the one_token newline) for the oracle */
+    {
+        int64_t s3[3] = {3, 100, D_TINY};
+        pathf(p, sizeof p, "pooled_long.npy");
+        if (npy_write(p, NPY_F32, g_long, 3, s3, err, sizeof err) != 0) return -1;
+        eng_llm *m2 = eng_llm_load(g_model, NULL, err, sizeof err);
+        float *blk = malloc((size_t)(N_LONG + 1) * D_TINY * sizeof(float));
+        if (!m2 || !blk) return -1;
+        memcpy(blk, g_long, (size_t)N_LONG * D_TINY * sizeof(float));
+        memcpy(blk + (size_t)N_LONG * D_TINY, eng_llm_image_newline(m2), D_TINY * sizeof(float));
+        eng_llm_free(m2);
+        float at[300], ts[3] = {0.0f, 0.5f, 1.0f};
+        for (int i = 0; i < 300; i++) at[i] = (float)((i * 37) % 101) / 101.0f;
+        int64_t sa[2] = {3, 100}, st1[1] = {3};
+        pathf(p, sizeof p, "attn_long.npy");
+        if (npy_write(p, NPY_F32, at, 2, sa, err, sizeof err) != 0) return -1;
+        pathf(p, sizeof p, "ts3.npy");
+        if (npy_write(p, NPY_F32, ts, 1, st1, err, sizeof err) != 0) return -1;
+        int64_t s2[2] = {N_LONG + 1, D_TINY};
+        pathf(p, sizeof p, "vis_long_nl.npy");
+        int wrc = npy_write(p, NPY_F32, blk, 2, s2, err, sizeof err);
+        free(blk);
+        if (wrc) return -1;
+    }
     char cmd[7000], out[4096], why[700];
     if (!tb_test_python_has("torch, numpy", why, sizeof why)) return 0; /* each oracle test reports the skip */
     /* every oracle scenario in one python process (torch's import dominates) */
@@ -93,6 +118,11 @@ static int setup(void **state) {
     if (!f) return -1;
     fprintf(f, "long --visual %s/vis_long.npy --plan-layer 2 --plan-ratio 0.3 --plan-select attn-mean "
                "--attn-layer 1 --generate 3\n", g_dir);
+    fprintf(f, "dart --visual %s/vis_long.npy --plan-layer 2 --plan-select dart --dart-topk 9 --generate 3\n", g_dir);
+    fprintf(f, "dartlist --visual %s/vis_long.npy --plan-layer 3 --plan-select dart --dart-pivots 3,6 --dart-topk 7 "
+               "--dart-order list\n", g_dir);
+    fprintf(f, "dartfw --visual %s/vis_long_nl.npy --plan-layer 2 --plan-select dart --dart-topk 9 --generate 4\n",
+            g_dir);
     fputs("base --attn-layer 2 --generate 8\n"
           "fastv --plan-layer 2 --plan-ratio 0.5 --generate 8\n"
           "holitom --plan-layer 1 --plan-keep 4 --plan-merge pairwise --generate 6\n"
@@ -367,6 +397,25 @@ static void test_llm_plan_indices_renumber_vs_torch(void **state) {
     p.merge = TB_PLAN_MERGE_WEIGHTED;
     p.pos = TB_PLAN_POS_RENUMBER;
     plan_case("indices", &p, 0, -1);
+}
+
+/* DART at layer 2 on the 311-token sequence (300 visual rows, 8 text rows after them): 4 + 8 x 9
+ * rows kept, pivots in CPython's set order of their sequence indices; then 3 and 6 pivots in list
+ * order at layer 3. Kept sets, every logit and the continuation against the oracle. */
+static void test_llm_plan_dart_vs_torch(void **state) {
+    (void)state;
+    TB_NEED_PYTHON("torch, numpy");
+    tb_llm_plan p = tb_llm_plan_default();
+    p.layer = 2;
+    p.select = TB_PLAN_SELECT_DART;
+    p.per_pivot = 9;
+    plan_case_vis("dart", &p, 3, -1, g_long, N_LONG);
+    p.layer = 3;
+    p.pivot_image = 3;
+    p.pivot_text = 6;
+    p.per_pivot = 7;
+    p.pivot_order = TB_PLAN_ORDER_LIST;
+    plan_case_vis("dartlist", &p, 0, -1, g_long, N_LONG);
 }
 
 /* C-only: the logits of KV-cache decode steps equal a fresh prefill of the extended sequence
@@ -669,6 +718,116 @@ static void test_llm_forward_cli(void **state) {
     assert_non_null(strstr(out, "none.npy"));
 }
 
+/* forward --method dart on pooled tokens [3, 100, D]: the command assembles the block (300 rows +
+ * the newline), runs DART's plan at layer 2 with T = 9, and writes the kept span-relative indices
+ * (int64, ascending; test_llm_forward_method_dart_vs_torch checks them against the oracle). Other
+ * in-LLM methods run through the same path (HoliTom with its pre-LLM stage); pre-LLM methods,
+ * missing inputs and a method without a stage on the model are usage errors. */
+static void test_llm_forward_method_cli(void **state) {
+    (void)state;
+    char cmd[7000], out[8192], p[1200], err[512];
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method dart --ratio 0.5 "
+             "--set token_topk=9 --kept-out %s/fw_kept.npy --out %s/fw_logits.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "dart: 301 visual tokens enter the LLM"));
+    assert_non_null(strstr(out, "visual tokens per layer: 301 301 76 76"));
+    npy_array k = {0};
+    pathf(p, sizeof p, "fw_kept.npy");
+    assert_int_equal(npy_read(p, NPY_I64, &k, err, sizeof err), 0);
+    assert_int_equal(k.ndim, 1);
+    assert_int_equal((int64_t)k.numel, 76);
+    const int64_t *kv = k.data;
+    for (size_t i = 1; i < k.numel; i++) assert_true(kv[i] > kv[i - 1] && kv[i] < 301);
+    npy_free(&k);
+    /* FastV through the same path: on 4 layers with k = 2, r = 0.75 keeps (4 * 0.75 - 2) * 301 / 2
+     * = 150.5 -> 151 rows from layer 2 (the solver's keep count) */
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method fastv --ratio 0.75 "
+             "--kept-out %s/fw_kept2.npy --out %s/fw_logits2.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir);
+    rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "visual tokens per layer: 301 301 151 151"));
+    /* HoliTom: its pre-LLM stage needs --attn; with it, the block it keeps and a plan at layer 3 */
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method holitom --ratio 0.4 "
+             "--out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "--attn"));
+    /* a pre-LLM method is refused, so is a method name that does not exist */
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method vidcom2 --ratio 0.4 "
+             "--out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "no in-LLM stage"));
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method nope --ratio 0.4 "
+             "--out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    /* Tango on a one_token (OneVision) model has no in-LLM stage unless asked for */
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method tango --ratio 0.4 "
+             "--attn %s/attn_long.npy --timestamps %s/ts3.npy --set sinks= --out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "no in-LLM stage"));
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method tango --ratio 0.4 "
+             "--attn %s/attn_long.npy --timestamps %s/ts3.npy --set sinks= --set llm_stage=1 --kept-out %s/fw_kt.npy "
+             "--out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir);
+    rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "plan at layer 3"));
+    /* --kept-out without a plan, --set without --method */
+    snprintf(cmd, sizeof cmd, "%s forward --model %s --input-ids %s/ids.npy --kept-out %s/k.npy --out %s/x.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s forward --model %s --input-ids %s/ids.npy --set k=2 --out %s/x.npy", tb_test_bin(),
+             g_model, g_dir, g_dir);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+}
+
+/* forward --method dart against the oracle: kept rows, every logit, the continuation. */
+static void test_llm_forward_method_dart_vs_torch(void **state) {
+    (void)state;
+    TB_NEED_PYTHON("torch, numpy");
+    char cmd[7000], out[8192], p[1200], err[512];
+    snprintf(cmd, sizeof cmd,
+             "%s forward --model %s --input-ids %s/ids.npy --visual %s/pooled_long.npy --method dart --ratio 0.5 "
+             "--set token_topk=9 --kept-out %s/fwo_kept.npy --out %s/fwo_logits.npy --generate 4 --gen-out %s/fwo_gen.npy",
+             tb_test_bin(), g_model, g_dir, g_dir, g_dir, g_dir, g_dir);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    npy_array k = {0}, rk = {0}, lg = {0}, rl = {0}, g = {0}, rg = {0};
+    pathf(p, sizeof p, "fwo_kept.npy");
+    assert_int_equal(npy_read(p, NPY_I64, &k, err, sizeof err), 0);
+    load_ref("dartfw", "kept", NPY_I64, &rk);
+    assert_int_equal(rk.numel, k.numel);
+    assert_memory_equal(rk.data, k.data, k.numel * sizeof(int64_t));
+    pathf(p, sizeof p, "fwo_logits.npy");
+    assert_int_equal(npy_read(p, NPY_F32, &lg, err, sizeof err), 0);
+    load_ref("dartfw", "logits", NPY_F64, &rl);
+    assert_int_equal(lg.numel, rl.numel);
+    assert_close("forward --method dart logits", lg.data, rl.data, rl.numel, 1e-4);
+    pathf(p, sizeof p, "fwo_gen.npy");
+    assert_int_equal(npy_read(p, NPY_I64, &g, err, sizeof err), 0);
+    load_ref("dartfw", "gen", NPY_I64, &rg);
+    assert_int_equal(g.numel, rg.numel);
+    assert_memory_equal(g.data, rg.data, g.numel * sizeof(int64_t));
+    npy_free(&k), npy_free(&rk), npy_free(&lg), npy_free(&rl), npy_free(&g), npy_free(&rg);
+}
+
 /* The infer command end to end on the tiny model and a 2-second test-pattern video: exit 0, an
  * extracted answer, the visual token count of 4 frames x 16 pooled tokens + 1 newline, timings;
  * bad usage 2, a missing video 1 naming it. */
@@ -710,11 +869,14 @@ int main(void) {
         cmocka_unit_test(test_llm_plan_attn_mean_vs_torch),
         cmocka_unit_test(test_llm_plan_protect_vs_torch),
         cmocka_unit_test(test_llm_plan_indices_renumber_vs_torch),
+        cmocka_unit_test(test_llm_plan_dart_vs_torch),
         cmocka_unit_test(test_llm_kv_cache_vs_reprefill),
         cmocka_unit_test(test_llm_layouts_and_positions),
         cmocka_unit_test(test_llm_vocab_limit),
         cmocka_unit_test(test_llm_bad_inputs),
         cmocka_unit_test(test_llm_forward_cli),
+        cmocka_unit_test(test_llm_forward_method_cli),
+        cmocka_unit_test(test_llm_forward_method_dart_vs_torch),
         cmocka_unit_test(test_llm_infer_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -49,6 +49,53 @@ static void test_bootstrap(void **state) {
     assert_true(isnan(lo));
 }
 
+static double mean_of(const double *acc, int n, void *ctx) {
+    (void)ctx;
+    double s = 0;
+    for (int i = 0; i < n; i++) s += acc[i];
+    return s / n;
+}
+
+static double ratio_of(const double *acc, int n, void *ctx) {
+    (void)ctx;
+    (void)n;
+    return acc[1] > 0 ? acc[0] / acc[1] : 0;
+}
+
+/* Several runs: one set alone equals stats_bootstrap_acc (same draws); the mean of two sets with
+ * constant accuracies 0.5 and 1 is exactly 0.75; a ratio of independent runs brackets its point
+ * value. */
+static void test_bootstrap_multi(void **state) {
+    (void)state;
+    enum { N = 200 };
+    int c1[N], k1[N], c2[N], k2[N];
+    for (int i = 0; i < N; i++) {
+        c1[i] = (i * 7) % 3 == 0;
+        k1[i] = i / 4;
+        c2[i] = 1;
+        k2[i] = i / 2;
+    }
+    stats_sample_set one = {c1, k1, N};
+    double lo, hi, lo2, hi2;
+    assert_int_equal(stats_bootstrap_multi(&one, 1, mean_of, NULL, 500, 9, &lo, &hi), 0);
+    assert_int_equal(stats_bootstrap_acc(c1, k1, N, 500, 9, &lo2, &hi2), 0);
+    assert_true(fabs(lo - lo2) < 1e-12 && fabs(hi - hi2) < 1e-12);
+    int half[N];
+    for (int i = 0; i < N; i++) half[i] = i % 2; /* every cluster of 2 holds one right answer */
+    stats_sample_set two[2] = {{half, k2, N}, {c2, k2, N}};
+    assert_int_equal(stats_bootstrap_multi(two, 2, mean_of, NULL, 300, 1, &lo, &hi), 0);
+    assert_true(fabs(lo - 0.75) < 1e-12 && fabs(hi - 0.75) < 1e-12);
+    stats_sample_set rat[2] = {{c1, k1, N}, {c2, k2, N}};
+    double point = 0;
+    for (int i = 0; i < N; i++) point += c1[i];
+    point /= N;
+    assert_int_equal(stats_bootstrap_multi(rat, 2, ratio_of, NULL, 1000, 3, &lo, &hi), 0);
+    assert_true(lo < point && point < hi && hi - lo < 0.3);
+    stats_sample_set empty = {c1, k1, 0};
+    assert_int_equal(stats_bootstrap_multi(&empty, 1, mean_of, NULL, 500, 1, &lo, &hi), -1);
+    assert_true(isnan(lo));
+}
+
 static void test_dense_clusters(void **state) {
     (void)state;
     const char *keys[] = {"v9", "v1", "v9", NULL, "v1", "v3", NULL};
@@ -71,6 +118,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mcnemar_by_hand),
         cmocka_unit_test(test_bootstrap),
+        cmocka_unit_test(test_bootstrap_multi),
         cmocka_unit_test(test_dense_clusters),
         cmocka_unit_test(test_rng_below),
     };

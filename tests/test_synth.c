@@ -1,7 +1,8 @@
 /* test_synth.c - the synthetic benchmark: layout and MVBench record format, determinism from the
  * seed, questions answerable from the pixels (cut count from frame differences, moving vs
  * static square from colour centroids), the `synth` and `frames` commands end to end, and the
- * MVBench adapter reading what synth wrote (`tango-bench samples mvbench`).
+ * MVBench adapter reading what synth wrote (`tango-bench samples mvbench`); the salient suite:
+ * every question answered from the 8 frames the harness samples, splits, determinism.
  */
 #include "tests/tb_test.h"
 
@@ -293,11 +294,166 @@ static void test_cli_synth_frames_samples(void **state) {
     assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
 }
 
+/* ---- the salient suite ---------------------------------------------------------------------- */
+
+/* The record of `video` in DIR/json/TASK.json: the index of its answer among the candidates. */
+static int gold_index(const char *dir, const char *task, const char *video) {
+    char path[1400];
+    snprintf(path, sizeof path, "%s/json/%s.json", dir, task);
+    char *text = slurp(path, NULL);
+    assert_non_null(text);
+    cJSON *arr = cJSON_Parse(text), *rec;
+    int gold = -1;
+    cJSON_ArrayForEach(rec, arr) {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(rec, "video")->valuestring, video)) continue;
+        const char *ans = cJSON_GetObjectItemCaseSensitive(rec, "answer")->valuestring;
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "candidates");
+        assert_int_equal(cJSON_GetArraySize(c), 4);
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(cJSON_GetArrayItem(c, i)->valuestring, ans)) gold = i;
+    }
+    cJSON_Delete(arr);
+    free(text);
+    assert_true(gold >= 0);
+    return gold;
+}
+
+/* Every question of the salient suite is answerable from the 8 linspace frames the harness
+ * samples, read at native size: the lamp's lit frames, the one frame with a circle (its colour
+ * and quadrant), the white square's displacement between the first and the last frame. */
+static void test_salient_answerable(void **state) {
+    (void)state;
+    char err[512], dir[1200];
+    snprintf(dir, sizeof dir, "%s/salient", g_dir);
+    ds_synth_params p = ds_synth_default_params();
+    p.suite = DS_SYNTH_SALIENT;
+    p.n_videos = 12;
+    ds_synth_result r;
+    if (ds_synth_write(dir, &p, &r, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(r.n_tasks, 4);
+    assert_int_equal(r.n_questions, 48);
+    static const int circle[4][3] = {{220, 30, 30}, {40, 190, 50}, {40, 70, 230}, {235, 215, 40}};
+    static const int white[3] = {245, 245, 245}, lamp_on[3] = {40, 210, 220};
+    int seen_gold[4][4] = {{0}};
+    for (int vi = 0; vi < p.n_videos; vi++) {
+        char name[64], path[1400];
+        snprintf(name, sizeof name, "test_%04d.mp4", vi);
+        snprintf(path, sizeof path, "%s/videos/clevrer/video_validation/%s", dir, name);
+        ds_video_params vp = ds_video_default_params();
+        vp.n_frames = 8;
+        vp.size = 0;
+        vp.keep_rgb = 1;
+        ds_frames f;
+        if (ds_video_sample_path(path, 0, &vp, &f, NULL, err, sizeof err)) fail_msg("%s", err);
+        size_t fsz = (size_t)f.width * (size_t)f.height * 3;
+        int lit = 0, circle_frame = -1, circle_colour = -1, circle_quadrant = -1;
+        double wx[8], wy[8];
+        for (int k = 0; k < 8; k++) {
+            const uint8_t *img = f.rgb + (size_t)k * fsz;
+            double cx, cy;
+            lit += centroid(img, f.width, f.height, lamp_on, &cx, &cy) > 40;
+            assert_true(centroid(img, f.width, f.height, white, &wx[k], &wy[k]) > 200);
+            for (int c = 0; c < 4; c++)
+                if (centroid(img, f.width, f.height, circle[c], &cx, &cy) > 80) {
+                    assert_int_equal(circle_frame, -1); /* one frame, one colour */
+                    circle_frame = k;
+                    circle_colour = c;
+                    circle_quadrant = (cy + 0.5 >= f.height / 2.0) * 2 + (cx + 0.5 >= f.width / 2.0);
+                }
+        }
+        double dx = wx[7] - wx[0], dy = wy[7] - wy[0];
+        int dir_seen = fabs(dx) > fabs(dy) ? (dx < 0 ? 0 : 1) : (dy < 0 ? 2 : 3);
+        int gold[4] = {gold_index(dir, "moving_direction", name), gold_index(dir, "moving_attribute", name),
+                       gold_index(dir, "moving_count", name), gold_index(dir, "object_shuffle", name)};
+        assert_int_equal(dir_seen, gold[0]);
+        assert_int_equal(circle_colour, gold[1]);
+        assert_int_equal(lit, gold[2] + 1);
+        assert_true(circle_frame >= 0);
+        assert_int_equal(circle_quadrant, gold[3]);
+        for (int t = 0; t < 4; t++) seen_gold[t][gold[t]]++;
+        /* the object_shuffle copy is the same file */
+        char copy[1400];
+        snprintf(copy, sizeof copy, "%s/videos/perception/videos/%s", dir, name);
+        size_t na, nb;
+        char *a = slurp(path, &na), *b = slurp(copy, &nb);
+        assert_non_null(b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        free(a);
+        free(b);
+        ds_frames_free(&f);
+    }
+    for (int t = 0; t < 4; t++) { /* 12 videos: every task uses at least 3 of its 4 answers */
+        int used = 0;
+        for (int g = 0; g < 4; g++) used += seen_gold[t][g] > 0;
+        assert_true(used >= 3);
+    }
+}
+
+/* The salient suite is deterministic; the train split never repeats the test split; bad sizes
+ * are refused with a message. */
+static void test_salient_splits(void **state) {
+    (void)state;
+    char err[512], a[1200], b[1200], c[1200];
+    snprintf(a, sizeof a, "%s/sal-a", g_dir2);
+    snprintf(b, sizeof b, "%s/sal-b", g_dir2);
+    snprintf(c, sizeof c, "%s/sal-train", g_dir2);
+    ds_synth_params p = ds_synth_default_params();
+    p.suite = DS_SYNTH_SALIENT;
+    p.n_videos = 3;
+    p.n_video_frames = 64;
+    assert_int_equal(ds_synth_write(a, &p, NULL, err, sizeof err), 0);
+    assert_int_equal(ds_synth_write(b, &p, NULL, err, sizeof err), 0);
+    p.split = DS_SYNTH_TRAIN;
+    assert_int_equal(ds_synth_write(c, &p, NULL, err, sizeof err), 0);
+    char pa[1400], pb[1400], pc[1400];
+    snprintf(pa, sizeof pa, "%s/videos/clevrer/video_validation/test_0002.mp4", a);
+    snprintf(pb, sizeof pb, "%s/videos/clevrer/video_validation/test_0002.mp4", b);
+    snprintf(pc, sizeof pc, "%s/videos/clevrer/video_validation/train_0002.mp4", c);
+    size_t na, nb, nc;
+    char *ta = slurp(pa, &na), *tb = slurp(pb, &nb), *tc = slurp(pc, &nc);
+    assert_non_null(ta);
+    assert_non_null(tb);
+    assert_non_null(tc);
+    assert_int_equal(na, nb);
+    assert_memory_equal(ta, tb, na);
+    assert_true(na != nc || memcmp(ta, tc, na) != 0);
+    free(ta);
+    free(tb);
+    free(tc);
+    p.n_video_frames = 40; /* fewer than 8 shots of 8 frames */
+    assert_int_equal(ds_synth_write(c, &p, NULL, err, sizeof err), DS_VIDEO_ERR_ARG);
+    assert_non_null(strstr(err, "64 frames"));
+    ds_synth_suite su;
+    ds_synth_split sp;
+    assert_int_equal(ds_synth_suite_parse("salient", &su), 0);
+    assert_int_equal(su, DS_SYNTH_SALIENT);
+    assert_int_equal(ds_synth_suite_parse("fancy", &su), -1);
+    assert_int_equal(ds_synth_split_parse("train", &sp), 0);
+    assert_int_equal(ds_synth_split_parse("dev", &sp), -1);
+    /* the basic suite has no train split */
+    p.suite = DS_SYNTH_BASIC;
+    p.n_video_frames = 40;
+    assert_int_equal(ds_synth_write(c, &p, NULL, err, sizeof err), DS_VIDEO_ERR_ARG);
+    /* the CLI: usage errors exit 2 */
+    char cmd[2048], out[4096];
+    snprintf(cmd, sizeof cmd, "%s synth '%s/x' --suite fancy", tb_test_bin(), g_dir2);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s synth '%s/x' --split train", tb_test_bin(), g_dir2);
+    assert_int_equal(tb_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s synth '%s/x' --suite salient --videos 1 --frames 64", tb_test_bin(), g_dir2);
+    int rc = tb_test_run(cmd, out, sizeof out);
+    if (rc) fail_msg("synth --suite salient failed: %s", out);
+    assert_non_null(strstr(out, "object_shuffle.json: 1 questions"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_and_format),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_answerable_from_pixels),
+        cmocka_unit_test(test_salient_answerable),
+        cmocka_unit_test(test_salient_splits),
         cmocka_unit_test(test_cli_synth_frames_samples),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);

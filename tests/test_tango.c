@@ -691,25 +691,177 @@ static void test_python_oracle(void **state) {
     save_f32(dir, "F.npy", v.F, 3, s3);
     save_f32(dir, "A.npy", v.A, 2, s2);
     save_f32(dir, "T.npy", v.ts, 1, s1);
+    /* the ablation switches' inputs: received attention and per-frame globals (scene vectors) */
+    float *AR = malloc(sizeof(float) * (size_t)(v.T * v.L)), *G = malloc(sizeof(float) * (size_t)(v.T * 6));
+    assert_non_null(AR);
+    assert_non_null(G);
+    tg_rng r;
+    tg_rng_seed(&r, 5);
+    for (int64_t i = 0; i < v.T * v.L; i++) AR[i] = tg_rng_uniform(&r);
+    for (int64_t t = 0; t < v.T; t++)
+        for (int g = 0; g < 6; g++) G[t * 6 + g] = (float)((t / 3 + g) % 4) + 0.3f * gauss(&r);
+    int64_t sg[2] = {v.T, 6};
+    save_f32(dir, "AR.npy", AR, 2, s2);
+    save_f32(dir, "G.npy", G, 2, sg);
     snprintf(cmd, sizeof cmd,
              "%s tests/fixtures/tango/oracle_tango.py '%s' r10:0.1:0.65:28+27+41+169+11+12:official "
-             "r20:0.2:0.8:28+27+41+169+11+12:official p15:0.15:0.8:28:paper",
+             "r20:0.2:0.8:28+27+41+169+11+12:official p15:0.15:0.8:28:paper "
+             "f32:0.15:0.8:28+27+41+169+11+12:official:dtype=fp32 "
+             "topk:0.15:0.8:28+27+41+169+11+12:official:selection=topk "
+             "unif:0.2:0.8:28+27+41+169+11+12:official:selection=uniform "
+             "attn:0.15:0.8:28+27+41+169+11+12:official:score=attn "
+             "norope:0.15:0.8:28+27+41+169+11+12:official:st_rope=off "
+             "tidx:0.15:0.8:28+27+41+169+11+12:official:time=index "
+             "fvseg:0.15:0.8:28+27+41+169+11+12:official:segment=fastvid "
+             "combo:0.1:0.65:28:paper:dtype=fp32,selection=topk,time=index",
              py, dir);
     assert_int_equal(system(cmd), 0);
     struct {
         const char *name;
         double r;
-        const char *compat;
-    } cases[] = {{"r10", 0.1, "compat=official"}, {"r20", 0.2, "compat=official"}, {"p15", 0.15, "compat=paper"}};
-    for (int c = 0; c < 3; c++) {
-        const char *kv[] = {"jitter=0", cases[c].compat};
-        tg_prune_input in = input_of(&v, cases[c].r, kv, 2);
+        const char *kv[5];
+    } cases[] = {
+        {"r10", 0.1, {"compat=official"}},
+        {"r20", 0.2, {"compat=official"}},
+        {"p15", 0.15, {"compat=paper"}},
+        {"f32", 0.15, {"score_dtype=fp32"}},
+        {"topk", 0.15, {"selection=topk"}},
+        {"unif", 0.2, {"selection=uniform"}},
+        {"attn", 0.15, {"score=attn"}},
+        {"norope", 0.15, {"st_rope=off"}},
+        {"tidx", 0.15, {"time=index"}},
+        {"fvseg", 0.15, {"segment=fastvid"}},
+        {"combo", 0.1, {"compat=paper", "score_dtype=fp32", "selection=topk", "time=index"}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *kv[8] = {"jitter=0"};
+        int n = 1;
+        for (int k = 0; k < 5 && cases[c].kv[k]; k++) kv[n++] = cases[c].kv[k];
+        tg_prune_input in = input_of(&v, cases[c].r, kv, n);
+        in.saliency_recv = AR;
+        in.frame_global = G;
+        in.global_dim = 6;
         tg_prune_output o;
         char err[256];
-        assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_OK);
+        int rc = tg_tango_prune(&in, &o, err, sizeof err);
+        if (rc) fprintf(stderr, "%s: %s\n", cases[c].name, err);
+        assert_int_equal(rc, TG_OK);
         compare_case(dir, cases[c].name, &v, &o);
         tg_prune_output_free(&o);
     }
+    free(AR);
+    free(G);
+    free_video(&v);
+}
+
+/* Each ablation switch changes what it should and nothing else (the oracle test above pins what
+ * each computes): selection keeps the segmentation and the per-segment counts; score=attn is the
+ * default run on the received attention; time=index is the default run with timestamps
+ * 0, 1, 2, ...; st_rope=off ignores the timestamps; segment=fastvid changes the segments only
+ * through the cuts; score_dtype=fp32 keeps the kept set here (no fp16 ties) and moves merged
+ * tokens by beta's rounding; every switch shows in the run record. */
+static void test_ablation_switches(void **state) {
+    (void)state;
+    video v = make_video(12, 14, 14, 48, 3, 91);
+    float *AR = malloc(sizeof(float) * (size_t)(v.T * v.L)), *ts2 = malloc(sizeof(float) * (size_t)v.T);
+    assert_non_null(AR);
+    assert_non_null(ts2);
+    tg_rng r;
+    tg_rng_seed(&r, 6);
+    for (int64_t i = 0; i < v.T * v.L; i++) AR[i] = tg_rng_uniform(&r);
+    char err[256];
+#define RUN(o, ratio, sal, times, ...)                                                                     \
+    do {                                                                                                   \
+        const char *kv_[] = {"jitter=0", __VA_ARGS__};                                                      \
+        tg_prune_input in_ = input_of(&v, ratio, kv_, (int)(sizeof kv_ / sizeof kv_[0]));                   \
+        in_.saliency = sal;                                                                                \
+        in_.saliency_recv = AR;                                                                            \
+        in_.timestamps = times;                                                                            \
+        int rc_ = tg_tango_prune(&in_, &(o), err, sizeof err);                                             \
+        if (rc_) fprintf(stderr, "%s\n", err);                                                             \
+        assert_int_equal(rc_, TG_OK);                                                                      \
+    } while (0)
+    tg_prune_output base, o, o2;
+    RUN(base, 0.15, v.A, v.ts, "compat=official");
+    assert_non_null(strstr(base.params_json, "\"selection\":\"diversity\",\"score\":\"p-attn\",\"st_rope\":\"on\","
+                                             "\"time\":\"seconds\",\"segment\":\"holitom\""));
+    assert_non_null(strstr(base.params_json, "\"score_dtype\":\"fp16\""));
+    assert_non_null(strstr(base.params_json, "\"beta_dtype\":\"fp16\""));
+    /* selection: same segments, budgets and counts; another salient set */
+    const char *sels[] = {"selection=topk", "selection=uniform"};
+    for (int k = 0; k < 2; k++) {
+        RUN(o, 0.15, v.A, v.ts, sels[k]);
+        assert_int_equal(o.n_segments, base.n_segments);
+        for (int s = 0; s < o.n_segments; s++) {
+            assert_int_equal(o.segments[s].start, base.segments[s].start);
+            assert_int_equal(o.segments[s].len, base.segments[s].len);
+            assert_int_equal(o.segments[s].budget, base.segments[s].budget);
+            assert_int_equal(o.segments[s].kept_salient, base.segments[s].kept_salient);
+            assert_int_equal(o.segments[s].kept, base.segments[s].kept);
+        }
+        assert_int_equal(o.n_kept, base.n_kept);
+        assert_true(memcmp(o.kept, base.kept, sizeof(int64_t) * (size_t)o.n_kept) != 0);
+        assert_non_null(strstr(o.params_json, k ? "\"selection\":\"uniform\"" : "\"selection\":\"topk\""));
+        tg_prune_output_free(&o);
+    }
+    /* score=attn == the default on the received attention */
+    RUN(o, 0.15, v.A, v.ts, "score=attn");
+    RUN(o2, 0.15, AR, v.ts, "score=p-attn");
+    assert_int_equal(o.n_kept, o2.n_kept);
+    assert_memory_equal(o.kept, o2.kept, sizeof(int64_t) * (size_t)o.n_kept);
+    assert_memory_equal(o.tokens, o2.tokens, sizeof(float) * (size_t)(o.n_kept * o.dim));
+    assert_true(o.n_kept != base.n_kept || memcmp(o.kept, base.kept, sizeof(int64_t) * (size_t)o.n_kept) != 0);
+    tg_prune_output_free(&o);
+    tg_prune_output_free(&o2);
+    /* time=index == the default with timestamps 0, 1, 2, ... (the test video's are 0.5 t) */
+    for (int64_t t = 0; t < v.T; t++) ts2[t] = (float)t;
+    RUN(o, 0.15, v.A, v.ts, "time=index");
+    RUN(o2, 0.15, v.A, ts2, "time=seconds");
+    assert_memory_equal(o.kept, o2.kept, sizeof(int64_t) * (size_t)o.n_kept);
+    assert_memory_equal(o.tokens, o2.tokens, sizeof(float) * (size_t)(o.n_kept * o.dim));
+    assert_true(memcmp(o.tokens, base.tokens, sizeof(float) * (size_t)(o.n_kept * o.dim)) != 0);
+    tg_prune_output_free(&o);
+    tg_prune_output_free(&o2);
+    /* st_rope=off: the timestamps do not matter any more; the segmentation is untouched */
+    RUN(o, 0.15, v.A, v.ts, "st_rope=off");
+    RUN(o2, 0.15, v.A, ts2, "st_rope=off");
+    assert_memory_equal(o.kept, o2.kept, sizeof(int64_t) * (size_t)o.n_kept);
+    assert_memory_equal(o.tokens, o2.tokens, sizeof(float) * (size_t)(o.n_kept * o.dim));
+    assert_int_equal(o.n_segments, base.n_segments);
+    assert_true(!has_quirk(&o, TG_Q_SECTIONS));
+    tg_prune_output_free(&o);
+    tg_prune_output_free(&o2);
+    /* segment=fastvid (frame means as globals, c = 8 -> 7 cuts on 12 frames at least) */
+    RUN(o, 0.15, v.A, v.ts, "segment=fastvid");
+    assert_true(o.n_segments >= 8);
+    assert_true(o.n_segments != base.n_segments);
+    tg_prune_output_free(&o);
+    /* score_dtype=fp32: the same kept set, merged tokens moved by beta's fp16 rounding (~1e-4) */
+    RUN(o, 0.15, v.A, v.ts, "score_dtype=fp32");
+    assert_non_null(strstr(o.params_json, "\"beta_dtype\":\"fp32\""));
+    assert_int_equal(o.n_kept, base.n_kept);
+    assert_memory_equal(o.kept, base.kept, sizeof(int64_t) * (size_t)o.n_kept);
+    double dmax = 0;
+    for (int64_t i = 0; i < o.n_kept * o.dim; i++) dmax = fmax(dmax, fabs((double)o.tokens[i] - base.tokens[i]));
+    assert_true(dmax > 1e-5 && dmax < 1e-2); /* above the oracle comparison's 1e-5: the f32 case is sharp */
+    tg_prune_output_free(&o);
+    /* bad values are refused by name; score=attn without the received attention too */
+    const char *bad[] = {"selection=random", "score=x", "st_rope=maybe", "time=frames", "segment=dp"};
+    for (int k = 0; k < 5; k++) {
+        const char *kv[] = {bad[k]};
+        tg_prune_input in = input_of(&v, 0.15, kv, 1);
+        assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_ERR_INPUT);
+        char key[32];
+        snprintf(key, sizeof key, "%.*s", (int)(strchr(bad[k], '=') - bad[k]), bad[k]);
+        assert_non_null(strstr(err, key));
+    }
+    const char *kva[] = {"score=attn"};
+    tg_prune_input in = input_of(&v, 0.15, kva, 1);
+    assert_int_equal(tg_tango_prune(&in, &o, err, sizeof err), TG_ERR_INPUT);
+#undef RUN
+    tg_prune_output_free(&base);
+    free(AR);
+    free(ts2);
     free_video(&v);
 }
 
@@ -743,6 +895,7 @@ int main(void) {
         cmocka_unit_test(test_video_model),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_python_oracle),
+        cmocka_unit_test(test_ablation_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
