@@ -154,6 +154,8 @@ static int migrate(db_store *db) {
                           "schema version %d is newer than this tango-bench understands (%d); use a newer tango-bench",
                           v, DB_SCHEMA_VERSION);
     if (v == DB_SCHEMA_VERSION) return DB_OK;
+    if (v < 0) /* found by fuzz_store_merge: migrations[v] would be read out of bounds and run */
+        return db_set_err(db, DB_ERR_SCHEMA, "schema version %d is not a tango-bench schema version", v);
     if (v == 0) { /* a fresh file, or a foreign database we must not touch */
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)

@@ -442,6 +442,15 @@ static void test_store_open_read(void **state) {
     assert_int_not_equal(db_merge_from(out, p, &ms), DB_OK);
     if (!strstr(db_errmsg(out), "nosamples.db")) fail_msg("%s", db_errmsg(out));
     db_close(out);
+    /* a negative schema version (found by fuzz_store_merge: migrations[-256] was read and run) */
+    snprintf(p, sizeof p, "%s/negver.db", dir);
+    small_db(p);
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s, "PRAGMA user_version = -256", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(s);
+    assert_null(db_open_read(p, err, sizeof err));
+    if (!strstr(err, "negver.db: schema version -256 is not a tango-bench schema version")) fail_msg("%s", err);
+    assert_null(db_open(p, err, sizeof err));
     /* read-only: a WAL database in a directory nobody may write (a read-only mount) is read as
      * it is. The child drops root, which ignores permissions, to the nobody user. */
     char ro[1200];
