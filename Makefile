@@ -30,7 +30,8 @@ endif
 VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-PKGS := sqlite3 libcurl libcjson libavformat libavcodec libswscale libavutil libcrypto libpcre2-8 openblas
+PKGS := sqlite3 libcurl libcjson libavformat libavcodec libswscale libavutil libcrypto libpcre2-8 openblas \
+        libzip libxml-2.0
 
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wno-missing-field-initializers
@@ -39,7 +40,8 @@ DEFS    := -DTB_VERSION=\"$(VERSION)\" -DTB_GIT_REV=\"$(GIT_REV)\" -UNDEBUG
 INC      = -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(DEFS) $(INC) -fopenmp -MMD -MP
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  += $(PKG_LIBS) -fopenmp -lm -lpthread
+# libunistring (Unicode properties and case mapping for the answer scorers) ships no .pc file.
+LDLIBS  += $(PKG_LIBS) -lunistring -fopenmp -lm -lpthread
 
 ifneq ($(SANITIZE),)
   CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -175,6 +177,7 @@ info:
 	@for p in $(PKGS); do if pkg-config --exists $$p; then echo "  ✓ $$p $$(pkg-config --modversion $$p)"; else echo "  ✗ $$p"; fi; done
 	@if command -v $(NVCC) >/dev/null; then echo "  ✓ nvcc (make CUDA=1)"; else echo "  ✗ nvcc"; fi
 	@if pkg-config --exists cmocka; then echo "  ✓ cmocka (tests)"; else echo "  ✗ cmocka (tests)"; fi
+	@if [ -f /usr/include/unicase.h ]; then echo "  ✓ libunistring"; else echo "  ✗ libunistring"; fi
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'

@@ -24,7 +24,8 @@
  *         const char *prediction = run_model(s->video, s->start, s->end, chat);
  *         ds_answer a;
  *         ds_answer_score(s, pp.convention, prediction, &a, err, sizeof err);
- *         // a.letter ('A'.. or 0), a.correct (0/1), a.parse (DS_PARSE_OK / FAILED / REFUSED)
+ *         // a.letter ('A'.. or 0), a.correct (0/1), a.parse (DS_PARSE_OK / FAILED / REFUSED),
+ *         // a.score (1, 0, -1, or NAN = not counted)
  *         free(user); free(chat);
  *     }
  *     ds_sample_set_free(set);
@@ -77,14 +78,33 @@ typedef enum {
     DS_BENCH_COUNT = 4
 } ds_bench;
 
-typedef enum { DS_CONV_VLMEVALKIT = 0, DS_CONV_LMMS_EVAL = 1 } ds_convention;
+/* Scoring conventions: the peers' rule sets, named and versioned (README "Scoring conventions").
+ * A convention fixes the prompt (VLMEvalKit's or lmms-eval's text) and how an answer is scored
+ * and aggregated. The first two are what the Tango paper's numbers mean (the copies vendored in
+ * xjtupanda/Tango@cc815b6) and are the defaults; the versioned ones are the peers today. */
+typedef enum {
+    DS_CONV_VLMEVALKIT = 0,         /* "vlmevalkit": VLMEvalKit as in xjtupanda/Tango@cc815b6 */
+    DS_CONV_LMMS_EVAL = 1,          /* "lmms-eval": lmms-eval as in xjtupanda/Tango@cc815b6 (= 0.7.1) */
+    DS_CONV_VLMEVALKIT_E8E78F0 = 2, /* "vlmevalkit@e8e78f0": open-compass/VLMEvalKit@e8e78f0 */
+    DS_CONV_LMMS_EVAL_073 = 3,      /* "lmms-eval@0.7.3": lmms-eval 0.7.3 (PyPI) */
+    DS_CONV_COUNT = 4
+} ds_convention;
 
 /* "videomme", "mvbench", "longvideobench", "mlvu". NULL for an out-of-range value. */
 const char *ds_bench_name(ds_bench b);
 /* Parses a benchmark name (the four above); returns 0 and sets *out, or -1. */
 int ds_bench_parse(const char *name, ds_bench *out);
-/* "vlmevalkit" / "lmms-eval"; returns 0 or -1. (Model families: common/family.h.) */
+/* A convention's name (above); NULL for an out-of-range value. */
+const char *ds_convention_name(ds_convention c);
+/* Parses a convention name; returns 0 and sets *out, or -1. (Model families: common/family.h.) */
 int ds_convention_parse(const char *name, ds_convention *out);
+/* The names of all conventions, "a|b|c|d", for help texts. Static string. */
+const char *ds_convention_names(void);
+/* Where a convention's rules come from, one line ("xjtupanda/Tango@cc815b6 VLMEvalKit/...").
+ * Static string, NULL for an out-of-range value. */
+const char *ds_convention_source(ds_convention c);
+/* 1 when the convention uses lmms-eval's prompts, 0 for VLMEvalKit's. */
+int ds_convention_lmms(ds_convention c);
 
 /* ---------------------------------------------------------------------------------------------
  * The common sample. All strings are owned by the sample set (valid until ds_sample_set_free).
@@ -202,9 +222,11 @@ typedef struct {
 /* The user-turn text after its leading "<image>\n", byte for byte as the reference pipeline
  * (family, convention) built it, e.g. Video-MME/VLMEvalKit begins with "\nThese are the frames".
  * For TB_FAMILY_LLAVA_VIDEO + VLMEvalKit the time instruction is prepended; with vt == NULL it
- * keeps the literal placeholders {DUR}, {H} and {FRAME_TIME}. DS_ERR_UNSUPPORTED (NULL return,
- * err set) for combinations the spec does not define: lmms-eval + llava-video, lmms-eval + MLVU
- * (its prompt needs the sy1998/MLVU_dev rows whose question embeds the options).
+ * keeps the literal placeholders {DUR}, {H} and {FRAME_TIME}. A versioned convention builds the
+ * prompt of its tool (vlmevalkit@e8e78f0 as vlmevalkit, lmms-eval@0.7.3 as lmms-eval: their text
+ * for a video LLM without subtitles is unchanged). DS_ERR_UNSUPPORTED (NULL return, err set) for
+ * combinations the spec does not define: lmms-eval + llava-video, lmms-eval + MLVU (its prompt
+ * needs the sy1998/MLVU_dev rows whose question embeds the options; scoring works).
  * Returns a malloc'd string (caller frees) or NULL with err set. */
 char *ds_prompt_user(const ds_sample *s, const ds_prompt_params *p, const ds_video_time *vt,
                      char *err, size_t err_len);
@@ -216,38 +238,46 @@ char *ds_prompt_chat(const ds_sample *s, const ds_prompt_params *p, const ds_vid
                      char *err, size_t err_len);
 
 /* ---------------------------------------------------------------------------------------------
- * Answer extraction and scoring (exact-matching path of each reference, no judge).
+ * Answer extraction and scoring: each convention's exact-matching path (no LLM judge), with
+ * Python's Unicode semantics where the peer relies on them (str.strip/split whitespace, \w and
+ * \b, str.lower) and the peer's aggregation rule.
  */
 typedef enum {
     DS_PARSE_OK = 0,      /* a letter was extracted (correct or not) */
-    DS_PARSE_FAILED = 1,  /* no letter could be extracted: scored wrong, recorded as failure */
+    DS_PARSE_FAILED = 1,  /* no letter could be extracted (or no prediction at all) */
     DS_PARSE_REFUSED = 2  /* a refusal string (VLMEvalKit can_infer 'Z'): scored wrong */
 } ds_parse;
 
 typedef struct {
     char letter;     /* 'A'.. the extracted / matched option letter, 0 when parse != DS_PARSE_OK */
-    int correct;     /* 1 when the reference scorer counts the prediction as correct */
+    int correct;     /* 1 when the peer's headline accuracy counts the sample as correct */
     ds_parse parse;
+    double score;    /* the sample's term in the peer's accuracy (ds_aggregate): 1 or 0, -1 where
+                        the peer penalises (VLMEvalKit MLVU: a missing or failed prediction), NAN
+                        where the peer leaves the sample out of the denominator (lmms-eval MVBench:
+                        an empty response) */
 } ds_answer;
 
-/* Scores one prediction against s->gold with the rules of the benchmark and convention:
- *   Video-MME / LongVideoBench: prefix removal + first capital A-D (A-E) (datasets.md §2.5, §4.5);
- *   MVBench VLMEvalKit: check_ans_with_model first-token rule, then can_infer (§3.6);
- *   MVBench lmms-eval: mcq_acc normalisation (§3.6);
- *   MLVU VLMEvalKit: character before the first ')' then can_infer (§5.5).
- * Reference quirks are kept (an empty MVBench prediction counts as correct; "Based..." gives B).
- * When correct, letter == gold. Returns DS_OK, or DS_ERR_ARG / DS_ERR_UNSUPPORTED (lmms-eval +
- * MLVU) with err set. */
+/* Scores one prediction against s->gold (and s->options where the peer uses option texts) with
+ * the rules of the benchmark and convention (README "Scoring conventions"): VLMEvalKit reads a
+ * prediction that pandas would read as missing ("", "NA", "None", ...) as missing; lmms-eval
+ * first strips <think>/<analysis> blocks. Reference quirks are kept (VLMEvalKit: "Based..." gives
+ * B, an empty MVBench prediction counts as correct). A peer's random fallback (lmms-eval
+ * LongVideoBench) is not copied: it is recorded as DS_PARSE_FAILED, scored 0. When correct and a
+ * letter is reported, letter == gold. Returns DS_OK, or DS_ERR_ARG (bad sample) / DS_ERR_NOMEM
+ * with err set. */
 int ds_answer_score(const ds_sample *s, ds_convention conv, const char *prediction, ds_answer *out,
                     char *err, size_t err_len);
+/* The same on prediction bytes that may contain NUL. */
+int ds_answer_score_n(const ds_sample *s, ds_convention conv, const char *prediction, size_t len,
+                      ds_answer *out, char *err, size_t err_len);
 
-/* Video-MME / LongVideoBench extractor E(s) on its own: returns the letter or 0 on failure.
- * max_letter 'D' or 'E'; lmms_eval selects the shorter prefix list. */
-char ds_extract_letter(const char *prediction, char max_letter, int lmms_eval);
-
-/* VLMEvalKit can_infer(pred, {A: options[0], ...}): the letter, 'Z' for a refusal / standalone Z,
- * or 0 on failure. */
-char ds_can_infer(const char *prediction, const char *const *options, int n_options);
+/* How a convention aggregates a benchmark's per-sample scores into its headline accuracy, as the
+ * rule line of common/aggregate.h that the results store keeps with a run: "micro" (sum of scores
+ * over the samples counted) for all but lmms-eval's mlvu_dev, which is "macro:task:anomaly_reco,
+ * count,ego,needle,order,plotQA,topic_reasoning" (the mean of the seven task accuracies, a task
+ * without samples counting 0). Returns 0, or -1 when buf is too small. */
+int ds_aggregate_describe(ds_convention c, ds_bench b, char *buf, size_t buf_len);
 
 /* ---------------------------------------------------------------------------------------------
  * Download (tango-bench fetch).

@@ -37,13 +37,6 @@ int ds_bench_parse(const char *name, ds_bench *out) {
     return -1;
 }
 
-int ds_convention_parse(const char *name, ds_convention *out) {
-    if (name && !strcmp(name, "vlmevalkit")) *out = DS_CONV_VLMEVALKIT;
-    else if (name && !strcmp(name, "lmms-eval")) *out = DS_CONV_LMMS_EVAL;
-    else return -1;
-    return 0;
-}
-
 /* ============================================================================================
  * Remote files (ds_fetch.c)
  */

@@ -31,7 +31,9 @@ void cli_print_help(const cli_spec *spec, FILE *out) {
             break;
         }
         case CLI_INT: fprintf(out, " (default: %lld)", (long long)*(int64_t *)o->dst); break;
-        case CLI_DOUBLE: fprintf(out, " (default: %g)", *(double *)o->dst); break;
+        case CLI_DOUBLE: /* NAN: no value unless given */
+            if (!isnan(*(double *)o->dst)) fprintf(out, " (default: %g)", *(double *)o->dst);
+            break;
         case CLI_LIST: fprintf(out, " (repeatable)"); break;
         case CLI_FLAG: break;
         }

@@ -64,7 +64,7 @@ int cmd_infer(int argc, char **argv) {
         {"options", CLI_STR, &options, "\"A. ..|B. ..\"", "the options, '|'-separated", .required = 1},
         {"benchmark", CLI_STR, &bench_name, "B", "prompt and answer rules: videomme|mvbench|longvideobench|mlvu"},
         {"family", CLI_STR, &family_name, "NAME", "llava-ov | llava-video | qwen2.5-vl (default: from the checkpoint)"},
-        {"convention", CLI_STR, &convention_name, "NAME", "vlmevalkit | lmms-eval"},
+        {"convention", CLI_STR, &convention_name, "NAME", "vlmevalkit | lmms-eval | vlmevalkit@e8e78f0 | lmms-eval@0.7.3"},
         {"frames", CLI_INT, &n_frames, "N", "frames sampled (default 32 OV, 64 LLaVA-Video)", 0, 4096},
         {"frame-rule", CLI_STR, &rule, "RULE", "linspace | centred | interior"},
         {"seek", CLI_STR, &seek, "MODE", "exact | keyframe"},
@@ -86,7 +86,7 @@ int cmd_infer(int argc, char **argv) {
     run_answer_params ap = run_answer_default_params();
     if (ds_bench_parse(bench_name, &bench) != 0) return cli_usage_error(&spec, "unknown benchmark '%s'", bench_name);
     if (ds_convention_parse(convention_name, &ap.convention) != 0)
-        return cli_usage_error(&spec, "unknown convention '%s'", convention_name);
+        return cli_usage_error(&spec, "unknown convention '%s' (one of %s)", convention_name, ds_convention_names());
     tb_family fam;
     if (family_name && tb_family_parse(family_name, &fam) != 0)
         return cli_usage_error(&spec, "--family must be llava-ov, llava-video or qwen2.5-vl, not '%s'", family_name);

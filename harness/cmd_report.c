@@ -46,6 +46,8 @@ int cmd_report(int argc, char **argv) {
         {"seed", CLI_INT, &seed, "S", "bootstrap seed", 0, 9e18},
         {"paper", CLI_STR, &p.paper_path, "FILE|none",
          "published values set beside the reproduced ones (default: the built-in reports/paper_values.tsv)"},
+        {"convention", CLI_STR, &p.convention, "C",
+         "scoring convention of the main table and plots (default: the one most runs have)"},
         {0},
     };
     const cli_spec spec = {"report", NULL, 0, 0, "write tables and plots from a results database", opts};

@@ -1,4 +1,5 @@
 /* cmd_runs.c - tango-bench runs: list a database's runs with their progress and accuracy. */
+#include <math.h>
 #include <stdio.h>
 
 #include "harness/cli.h"
@@ -8,18 +9,17 @@
 static int print_run(const db_run_info *r, void *ctx) {
     int *n = ctx;
     if ((*n)++ == 0)
-        printf("%-12s  %-20s  %-10s  %-16s  %-8s  %11s  %6s  %6s  %s\n", "run", "created", "method", "benchmark",
-               "status", "done", "failed", "acc%", "model");
+        printf("%-12s  %-20s  %-10s  %-16s  %-18s  %-8s  %11s  %6s  %6s  %s\n", "run", "created", "method", "benchmark",
+               "convention", "status", "done", "failed", "acc%", "model");
     char done[32];
     if (r->n_expected > 0)
         snprintf(done, sizeof done, "%lld/%lld", (long long)r->n_done, (long long)r->n_expected);
     else
         snprintf(done, sizeof done, "%lld", (long long)r->n_done);
-    int64_t scored = r->n_done - r->n_failed;
-    char acc[16] = "-";
-    if (scored > 0) snprintf(acc, sizeof acc, "%.1f", 100.0 * (double)r->n_correct / (double)scored);
-    printf("%.12s  %-20s  %-10s  %-16s  %-8s  %11s  %6lld  %6s  %s\n", r->key, r->created, r->method, r->benchmark,
-           r->status, done, (long long)r->n_failed, acc, r->model);
+    char acc[16] = "-"; /* the convention's headline accuracy (its aggregation rule) */
+    if (!isnan(r->accuracy)) snprintf(acc, sizeof acc, "%.1f", 100.0 * r->accuracy);
+    printf("%.12s  %-20s  %-10s  %-16s  %-18s  %-8s  %11s  %6lld  %6s  %s\n", r->key, r->created, r->method,
+           r->benchmark, r->convention[0] ? r->convention : "-", r->status, done, (long long)r->n_failed, acc, r->model);
     return 0;
 }
 

@@ -65,7 +65,7 @@ int cmd_samples(int argc, char **argv) {
         {"limit", CLI_INT, &limit, "N", "print at most N samples (0 = all)", .min = 0, .max = 1e12},
         {"json", CLI_FLAG, &json, NULL, "one JSON object per line"},
         {"family", CLI_STR, &family, "NAME", "model family for the prompt: llava-ov | llava-video"},
-        {"convention", CLI_STR, &convention, "NAME", "prompt/scoring convention: vlmevalkit | lmms-eval"},
+        {"convention", CLI_STR, &convention, "NAME", "prompt/scoring convention: vlmevalkit | lmms-eval | vlmevalkit@e8e78f0 | lmms-eval@0.7.3"},
         {"cache", CLI_STR, &cache, "DIR", "cache root written by fetch", .env = "TB_CACHE"},
         {"revision", CLI_STR, &revision, "REV", "dataset revision of the cache entry"},
         {"videos", CLI_STR, &videos, "DIR", "videos root (benchmark layout below it)"},
@@ -83,7 +83,7 @@ int cmd_samples(int argc, char **argv) {
     if (tb_family_parse(family, &pp.family) != 0)
         return cli_usage_error(&spec, "--family must be llava-ov or llava-video, not '%s'", family);
     if (ds_convention_parse(convention, &pp.convention) != 0)
-        return cli_usage_error(&spec, "--convention must be vlmevalkit or lmms-eval, not '%s'", convention);
+        return cli_usage_error(&spec, "--convention must be one of %s, not '%s'", ds_convention_names(), convention);
     ds_load_params lp = ds_load_default_params();
     lp.cache_dir = cache && *cache ? cache : NULL;
     lp.revision = revision;

@@ -39,5 +39,8 @@ int cmd_merge(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_flops(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_rescore(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

@@ -432,7 +432,7 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
         ds_sample_rule rule;
         ds_seek_mode seek;
         if (ds_convention_parse(rb->convention, &conv))
-            return fail(err, err_len, "%s.convention '%s' is not vlmevalkit or lmms-eval", where, rb->convention);
+            return fail(err, err_len, "%s.convention '%s' is not one of %s", where, rb->convention, ds_convention_names());
         if (ds_sample_rule_parse(rb->frame_rule, &rule))
             return fail(err, err_len, "%s.frame_rule '%s' is not linspace, centred or interior", where,
                         rb->frame_rule);

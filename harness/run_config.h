@@ -36,7 +36,7 @@ typedef struct {
     char cache[RUN_PATH];
     char revision[64];
     char videos[RUN_PATH];
-    char convention[16];
+    char convention[32];
     char frame_rule[16];
     char seek[16];
     int64_t limit;

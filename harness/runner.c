@@ -76,6 +76,17 @@ static char *categories_json(const ds_sample *s) {
     return text;
 }
 
+/* The sample's option texts as a JSON array (what rescoring under another convention needs), or
+ * NULL for a record that did not validate. Caller frees. */
+static char *options_json(const ds_sample *s) {
+    if (s->error || s->n_options <= 0) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < s->n_options; i++) cJSON_AddItemToArray(a, cJSON_CreateString(s->options[i] ? s->options[i] : ""));
+    char *text = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return text;
+}
+
 typedef struct {
     const run_params *p;
     double t_start;
@@ -181,6 +192,13 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
             char revision[160];
             snprintf(revision, sizeof revision, "%s%ssha256:%s", b->manifest[0] ? "" : b->revision,
                      b->manifest[0] ? "" : "@", ds_sample_set_content_sha256(set));
+            ds_convention conv = DS_CONV_VLMEVALKIT;
+            ds_convention_parse(b->convention, &conv);
+            char aggregate[512];
+            if (ds_aggregate_describe(conv, b->bench, aggregate, sizeof aggregate)) {
+                fail(err, err_len, "benchmark %s: aggregation rule too long", b->name);
+                goto out;
+            }
             for (int k = 0; k < cfg->n_methods; k++) {
                 int is_full = reg_method_no_ratio(cfg->methods[k].name);
                 for (int r = 0; r < (is_full ? 1 : n_mr); r++) {
@@ -223,6 +241,8 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         if (!strncmp(sl->method->kv[q], "compat=", 7)) rs.compat = sl->method->kv[q] + 7;
                     rs.seed = cfg->seed;
                     rs.code_version = code_version;
+                    rs.convention = b->convention;
+                    rs.aggregate = aggregate;
                     rs.n_expected = (int64_t)n_pick;
                     int resumed;
                     if (db_run_open(db, &rs, sl->key, &resumed)) {
@@ -236,12 +256,12 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
 
             for (size_t pi = 0; pi < n_pick; pi++) {
                 const ds_sample *s = ds_sample_set_get(set, picked[pi]);
-                char *cats = NULL;
+                char *cats = NULL, *opts = NULL;
                 for (int k = 0; k < n_slots; k++) {
                     run_slot *sl = &slots[k];
                     int done;
                     if (db_sample_done(db, sl->key, s->id, &done)) {
-                        free(cats);
+                        free(cats), free(opts);
                         fail(err, err_len, "%s", db_errmsg(db));
                         goto out;
                     }
@@ -251,6 +271,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         continue;
                     }
                     if (!cats) cats = categories_json(s);
+                    if (!opts) opts = options_json(s);
                     run_answer_params ap = run_answer_default_params();
                     ap.method = sl->method->name;
                     ap.ratio = sl->ratio;
@@ -274,7 +295,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                         .parse_failed = o.parse_failed, .n_visual_in = o.n_visual_in, .n_text = o.n_text,
                         .n_layers = o.error[0] ? 0 : o.n_layers, .visual_per_layer = o.visual_per_layer,
                         .flops = o.flops, .equiv_retention = o.retention, .peak_bytes = peak,
-                        .method_json = o.method_json,
+                        .method_json = o.method_json, .score_set = 1, .score = o.score, .options_json = opts,
                     };
                     memcpy(r.ms, o.ms, sizeof r.ms);
                     int put = db_sample_put(db, sl->key, &r);
@@ -284,7 +305,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     }
                     run_answer_free(&o);
                     if (put) {
-                        free(cats);
+                        free(cats), free(opts);
                         fail(err, err_len, "%s", db_errmsg(db));
                         goto out;
                     }
@@ -298,7 +319,7 @@ int run_execute(const run_config *cfg, const run_params *p, run_stats *stats, ch
                     snprintf(what, sizeof what, "%s %s@%g %s", b->name, sl->method->name, sl->ratio, s->id);
                     progress_show(&pr, what, 0);
                 }
-                free(cats);
+                free(cats), free(opts);
             }
             for (int k = 0; k < n_slots; k++)
                 if (db_run_finish(db, slots[k].key, DB_RUN_OK)) {

@@ -341,6 +341,21 @@ int run_visual_positions(const tg_prune_output *out, int64_t ph, int64_t n_ids, 
     return 0;
 }
 
+/* Scores o->raw under conv into o (letter, correct, parse failure, score); -1 with o->error set. */
+static int score_answer(const ds_sample *s, ds_convention conv, run_answer *o) {
+    ds_answer ans;
+    char e[512];
+    if (ds_answer_score(s, conv, o->raw, &ans, e, sizeof e)) {
+        snprintf(o->error, sizeof o->error, "scoring: %s", e);
+        return -1;
+    }
+    o->correct = ans.correct;
+    o->score = ans.score;
+    o->parse_failed = ans.parse != DS_PARSE_OK;
+    o->letter = ans.parse == DS_PARSE_OK ? ans.letter : 0;
+    return 0;
+}
+
 static void answer_with(run_session *l, const ds_sample *s, const run_sample_work *w, const run_answer_params *p,
                         const tg_method *method, run_answer *o) {
     char e[768];
@@ -466,14 +481,7 @@ static void answer_with(run_session *l, const ds_sample *s, const run_sample_wor
     }
 
     /* score */
-    ds_answer ans;
-    if (ds_answer_score(s, pp.convention, o->raw, &ans, e, sizeof e)) {
-        snprintf(o->error, sizeof o->error, "scoring: %s", e);
-        goto out;
-    }
-    o->correct = ans.correct;
-    o->parse_failed = ans.parse != DS_PARSE_OK;
-    o->letter = ans.parse == DS_PARSE_OK ? ans.letter : 0;
+    if (score_answer(s, pp.convention, o)) goto out;
 
     /* realised accounting from what the engine ran */
     o->n_visual_in = out.n_visual_full;
@@ -647,14 +655,7 @@ static void answer_qwen(run_session *l, const ds_sample *s, const run_sample_wor
         snprintf(o->error, sizeof o->error, "detokenize: %s", e);
         goto out;
     }
-    ds_answer ans;
-    if (ds_answer_score(s, pp.convention, o->raw, &ans, e, sizeof e)) {
-        snprintf(o->error, sizeof o->error, "scoring: %s", e);
-        goto out;
-    }
-    o->correct = ans.correct;
-    o->parse_failed = ans.parse != DS_PARSE_OK;
-    o->letter = ans.parse == DS_PARSE_OK ? ans.letter : 0;
+    if (score_answer(s, pp.convention, o)) goto out;
     o->n_visual_in = out.n_visual_full;
     o->n_seq = out.n_seq;
     o->n_layers = po.n_layers < TG_MAX_LAYERS ? po.n_layers : TG_MAX_LAYERS;

@@ -77,6 +77,7 @@ typedef struct {
     char letter;             /* extracted option letter, 0 on a parse failure */
     int correct;
     int parse_failed;
+    double score;            /* the sample's term in the convention's accuracy (ds_answer.score) */
     int64_t n_visual_in;     /* visual block of the unpruned video (newlines included) */
     int64_t n_seq;           /* visual tokens the LLM received */
     int64_t n_text;          /* prompt tokens */

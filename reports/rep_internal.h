@@ -35,7 +35,8 @@ typedef struct {
     double ci_lo, ci_hi;     /* 95 % bootstrap CI of acc (clustered by video), percent; NAN when none */
     double tflops;           /* mean prefill TFLOPs */
     double dur_acc[3];       /* Video-MME short/medium/long accuracy, percent; NAN when no sample */
-    int selected;            /* newest run of its (model, benchmark, method, reference, ratio) */
+    int latest;              /* newest run of its (model, benchmark, method, reference, ratio, convention) */
+    int selected;            /* latest, and of the table's convention */
 } rep_run;
 
 typedef struct {
@@ -106,6 +107,7 @@ typedef struct {
     int n_sections;
     rep_sweep *sweeps;         /* [n_sweeps] report_paper.c */
     int n_sweeps;
+    char convention[32];       /* the scoring convention of the main table and plots */
 } rep_ctx;
 
 /* ---- report.c: errors and output files ---- */

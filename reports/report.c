@@ -69,7 +69,8 @@ static int load_ci(rep_ctx *c, db_store *db, rep_run *r) {
 
 static int same_cell(const rep_run *a, const rep_run *b) {
     return a->reference == b->reference && a->ratio == b->ratio && !strcmp(a->s->model, b->s->model) &&
-           !strcmp(a->s->benchmark, b->s->benchmark) && !strcmp(a->s->method, b->s->method);
+           !strcmp(a->s->benchmark, b->s->benchmark) && !strcmp(a->s->method, b->s->method) &&
+           !strcmp(a->s->convention, b->s->convention);
 }
 
 static int load_runs(rep_ctx *c, db_store *db) {
@@ -85,7 +86,7 @@ static int load_runs(rep_ctx *c, db_store *db) {
         const db_run_summary *s = r->s = &c->summaries[i];
         r->reference = isnan(s->target_ratio);
         r->ratio = r->reference ? 1.0 : s->target_ratio;
-        r->acc = s->n_ok > 0 ? 100.0 * (double)s->n_correct / (double)s->n_ok : NAN;
+        r->acc = 100.0 * s->accuracy; /* NAN stays NAN */
         r->tflops = s->mean_flops / 1e12;
         for (int d = 0; d < 3; d++) {
             r->dur_acc[d] = NAN;
@@ -95,12 +96,28 @@ static int load_runs(rep_ctx *c, db_store *db) {
         }
         if (load_ci(c, db, r)) return -1;
     }
-    /* newest run per cell: the summaries come in creation order */
+    /* newest run per cell and convention: the summaries come in creation order */
     for (size_t i = 0; i < c->n_runs; i++) {
-        c->runs[i].selected = 1;
-        for (size_t j = i + 1; j < c->n_runs && c->runs[i].selected; j++)
-            if (same_cell(&c->runs[i], &c->runs[j])) c->runs[i].selected = 0;
+        c->runs[i].latest = 1;
+        for (size_t j = i + 1; j < c->n_runs && c->runs[i].latest; j++)
+            if (same_cell(&c->runs[i], &c->runs[j])) c->runs[i].latest = 0;
     }
+    /* the main table's convention: the one asked for, else the one most runs have */
+    if (c->p->convention) {
+        snprintf(c->convention, sizeof c->convention, "%s", c->p->convention);
+    } else {
+        size_t best = 0;
+        for (size_t i = 0; i < c->n_runs; i++) {
+            size_t k = 0;
+            for (size_t j = 0; j < c->n_runs; j++) k += !strcmp(c->summaries[i].convention, c->summaries[j].convention);
+            if (k > best || (k == best && strcmp(c->summaries[i].convention, c->convention) < 0)) {
+                best = k;
+                snprintf(c->convention, sizeof c->convention, "%s", c->summaries[i].convention);
+            }
+        }
+    }
+    for (size_t i = 0; i < c->n_runs; i++)
+        c->runs[i].selected = c->runs[i].latest && !strcmp(c->summaries[i].convention, c->convention);
     return 0;
 }
 

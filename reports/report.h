@@ -9,8 +9,12 @@
  * method that takes no ratio) is the full-token reference row, shown as 100 % and the base of
  * Perf. and of the speed-ups. Video-MME duration columns come from categories.duration
  * (short/medium/long). A run recorded with params.label is reported under that label (a row of
- * its own: ablation variants of one method). When several runs share (model, benchmark, method
- * or label, ratio), the newest is reported. No method is known by name here.
+ * its own: ablation variants of one method). A run's accuracy is its scoring convention's
+ * headline number (the store's db_run_summary.accuracy, by the convention's aggregation rule).
+ * The main table and the plots show the runs of one convention (rep_params.convention); when
+ * several runs share (model, benchmark, method or label, ratio, convention), the newest is
+ * reported. The per-run tables list the newest run of every convention with its name. No method
+ * is known by name here.
  *
  * Beyond the main table: the paper's published values (reports/paper_values.tsv, built in) beside
  * every reproduced cell that matches one, with the difference and whether the 95 % interval covers
@@ -50,6 +54,8 @@ typedef struct {
                                 ("Ours"); NULL (default): alphabetical only. Borrowed */
     const char *paper_path;  /* registry of published values (format: reports/paper_values.tsv);
                                 NULL (default): the one built in; "none": no comparison. Borrowed */
+    const char *convention;  /* the scoring convention of the main table and plots; NULL (default):
+                                the one most runs have (ties: the first by name). Borrowed */
 } rep_params;
 
 rep_params rep_default_params(void);

@@ -54,7 +54,7 @@ static int write_details(rep_ctx *c) {
     if (!f) return -1;
     fputs("run_key,model,benchmark,method,target_ratio,realised_retention,n_total,n_scored,n_failed,"
           "n_parse_failed,n_correct,acc_pct,ci_lo_pct,ci_hi_pct,tflops,ms_decode,ms_vision,ms_prune,ms_prefill,"
-          "ms_generate,ms_total,created\n", f);
+          "ms_generate,ms_total,created,convention\n", f);
     for (size_t i = 0; i < c->n_runs; i++) {
         const rep_run *r = &c->runs[i];
         const db_run_summary *s = r->s;
@@ -72,6 +72,7 @@ static int write_details(rep_ctx *c) {
         csv_num(f, r->tflops);
         for (int k = 0; k < DB_N_STAGES; k++) csv_num(f, s->ms[k]);
         csv_str(f, s->created, 0);
+        csv_str(f, s->convention, 0);
         fputc('\n', f);
     }
     return rep_close(c, f, path);

@@ -52,13 +52,13 @@ static void write_main_tables(rep_ctx *c, FILE *f) {
 }
 
 static void write_runs_table(rep_ctx *c, FILE *f) {
-    fputs("<h2>Runs</h2>\n<table><thead><tr><th>Model</th><th>Benchmark</th><th>Method</th><th>Target r</th>"
-          "<th>Realised r</th><th>Scored/Total</th><th>Failed</th><th>Parse failures</th>"
+    fputs("<h2>Runs</h2>\n<table><thead><tr><th>Model</th><th>Benchmark</th><th>Method</th><th>Convention</th>"
+          "<th>Target r</th><th>Realised r</th><th>Scored/Total</th><th>Failed</th><th>Parse failures</th>"
           "<th>Acc. [95% CI]</th><th>TFLOPs</th><th>ms total</th></tr></thead><tbody>\n", f);
     for (size_t i = 0; i < c->n_runs; i++) {
         const rep_run *r = c->sorted[i];
         const db_run_summary *s = r->s;
-        if (!r->selected) continue;
+        if (!r->latest) continue;
         char target[32], realised[32], acc[64], tflops[32], total[32];
         rep_fmt_num(target, sizeof target, "%.3f", r->ratio);
         rep_fmt_num(realised, sizeof realised, "%.4f", s->mean_retention);
@@ -71,6 +71,8 @@ static void write_runs_table(rep_ctx *c, FILE *f) {
         html_escape(f, s->benchmark);
         fputs("</td><td>", f);
         html_escape(f, s->method);
+        fputs("</td><td>", f);
+        html_escape(f, s->convention[0] ? s->convention : "-");
         fprintf(f, "</td><td>%s</td><td>%s</td><td>%lld/%lld</td><td>%lld</td><td>%lld</td><td>%s</td><td>%s</td>"
                    "<td>%s</td></tr>\n",
                 target, realised, (long long)s->n_ok, (long long)s->n_samples, (long long)s->n_failed,
@@ -110,6 +112,9 @@ int rep_write_html(rep_ctx *c) {
           "</style>\n</head>\n<body>\n<h1>tango-bench report</h1>\n", f);
     fprintf(f, "<p>Accuracy in %%; best per retention block in <b>bold</b>, second <u>underlined</u>. "
                "Perf. = %s &times; 100.</p>\n", rep_perf_name(c->p->perf));
+    fputs("<p>Scoring convention: ", f);
+    html_escape(f, c->convention[0] ? c->convention : "(none recorded)");
+    fputs(" (runs of other conventions are listed under Runs).</p>\n", f);
     write_main_tables(c, f);
     write_runs_table(c, f);
     rep_sections_html(c, f);

@@ -6,11 +6,15 @@
  *   1  runs, samples, layer_tokens, timings
  *   2  samples.kl_mean / samples.top1_agree (agreement with the unpruned run), index by video
  *   3  samples.method_json (the method's solved knobs and accounting per sample)
+ *   4  runs.convention / runs.aggregate (the scoring convention and its aggregation rule),
+ *      samples.score (the sample's term in the convention's accuracy, NULL = not counted) and
+ *      samples.options (the option texts, for rescoring); older rows get score = correct
  * Migrations run in order inside one transaction; a database newer than DB_SCHEMA_VERSION is
  * refused rather than guessed at. */
 #include "store/store.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -88,6 +92,14 @@ static const char *const migrations[] = {
     "CREATE INDEX samples_by_video ON samples(run_key, video_id);",
     /* 2 -> 3 */
     "ALTER TABLE samples ADD COLUMN method_json TEXT;",
+    /* 3 -> 4 */
+    "ALTER TABLE runs ADD COLUMN convention TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN aggregate TEXT NOT NULL DEFAULT 'micro';"
+    "ALTER TABLE samples ADD COLUMN score REAL;"
+    "ALTER TABLE samples ADD COLUMN options TEXT;"
+    "UPDATE runs SET convention = coalesce(json_extract(params, '$.convention'), '')"
+    " WHERE json_valid(params) AND json_type(params, '$.convention') = 'text';"
+    "UPDATE samples SET score = correct WHERE status = 'ok';",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION, "one migration per schema version");
@@ -117,6 +129,12 @@ static void now_iso(char out[32]) {
 }
 
 static const char *nz(const char *s) { return s ? s : ""; }
+
+/* A column as a malloc'd string ("" for NULL); NULL only when out of memory. */
+static char *col_dup(sqlite3_stmt *st, int i) {
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return strdup(t ? t : "");
+}
 
 /* Runs statements without parameters (schema and pragmas only). */
 static int exec(db_store *db, const char *sql, const char *what) {
@@ -418,6 +436,7 @@ int db_run_key(const db_run_spec *s, char key[DB_KEY_LEN + 1], char **canonical,
     cJSON_AddStringToObject(root, "quirks", nz(s->quirks));
     cJSON_AddNumberToObject(root, "seed", (double)s->seed);
     cJSON_AddStringToObject(root, "code_version", nz(s->code_version));
+    cJSON_AddStringToObject(root, "convention", nz(s->convention));
     if (canonicalise(root) || !(text = cJSON_PrintUnformatted(root))) {
         snprintf(err, err_len, "out of memory building the run key");
         goto out;
@@ -473,8 +492,9 @@ int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], in
     sqlite3_stmt *st = NULL;
     static const char *sql =
         "INSERT INTO runs (run_key, created, updated, code_version, model, weights_digest, benchmark, revision,"
-        " split, frame_policy, decoder, method, params, compat, quirks, seed, spec, n_expected, status)"
-        " VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'running')"
+        " split, frame_policy, decoder, method, params, compat, quirks, seed, spec, n_expected, status, convention,"
+        " aggregate)"
+        " VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'running', ?18, ?19)"
         " ON CONFLICT (run_key) DO UPDATE SET status = 'running', updated = ?2,"
         " n_expected = max(n_expected, excluded.n_expected)";
     if (!params) {
@@ -506,6 +526,8 @@ int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], in
     sqlite3_bind_int64(st, 15, s->seed);
     bind_text_or_null(st, 16, spec_json);
     sqlite3_bind_int64(st, 17, s->n_expected);
+    sqlite3_bind_text(st, 18, nz(s->convention), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 19, s->aggregate && *s->aggregate ? s->aggregate : "micro", -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) {
         db_sql_err(db, "creating the run");
         goto out;
@@ -578,8 +600,9 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
 
     static const char *ins =
         "INSERT INTO samples (run_key, sample_id, video_id, categories, status, error, raw_output, parsed, gold,"
-        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, method_json)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, method_json,"
+        " score, options)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
     if (sqlite3_prepare_v2(db->db, ins, -1, &st, NULL) != SQLITE_OK) {
         db_sql_err(db, "writing a sample");
         goto rollback;
@@ -602,6 +625,10 @@ int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
     sqlite3_bind_int64(st, 16, r->peak_bytes);
     sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
     bind_text_or_null(st, 18, r->method_json);
+    double score = r->score_set ? r->score : (r->correct != 0);
+    if (r->error || isnan(score)) sqlite3_bind_null(st, 19);
+    else sqlite3_bind_double(st, 19, score);
+    bind_text_or_null(st, 20, r->options_json);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(db->db);
@@ -759,5 +786,177 @@ int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats) {
     status = DB_OK;
 detach:
     sqlite3_exec(db->db, "DETACH DATABASE src", NULL, NULL, NULL);
+    return status;
+}
+
+/* ---- reading a run's spec ------------------------------------------------------------------- */
+
+void db_run_record_free(db_run_record *r) {
+    if (!r) return;
+    char **f[] = {&r->model, &r->weights_digest, &r->benchmark, &r->revision, &r->split, &r->frame_policy,
+                  &r->decoder, &r->method, &r->params_json, &r->compat, &r->quirks, &r->code_version,
+                  &r->convention, &r->aggregate, &r->status, &r->created};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(*f[i]);
+    memset(r, 0, sizeof *r);
+}
+
+int db_run_get(db_store *db, const char *key, db_run_record *out) {
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    static const char *sql =
+        "SELECT model, weights_digest, benchmark, revision, split, frame_policy, decoder, method, params, compat,"
+        " quirks, code_version, convention, aggregate, status, created, seed, n_expected FROM runs WHERE run_key = ?1";
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_sql_err(db, "reading the run");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE) return db_set_err(db, DB_ERR_NOT_FOUND, "no run %s", key);
+        return db_sql_err(db, "reading the run");
+    }
+    char **f[] = {&out->model, &out->weights_digest, &out->benchmark, &out->revision, &out->split,
+                  &out->frame_policy, &out->decoder, &out->method, &out->params_json, &out->compat,
+                  &out->quirks, &out->code_version, &out->convention, &out->aggregate, &out->status,
+                  &out->created};
+    int ok = 1;
+    for (int i = 0; i < (int)(sizeof f / sizeof f[0]); i++) ok &= (*f[i] = col_dup(st, i)) != NULL;
+    out->seed = sqlite3_column_int64(st, 16);
+    out->n_expected = sqlite3_column_int64(st, 17);
+    sqlite3_finalize(st);
+    if (!ok) {
+        db_run_record_free(out);
+        return db_set_err(db, DB_ERR_IO, "out of memory reading run %.12s", key);
+    }
+    return DB_OK;
+}
+
+db_run_spec db_run_record_spec(const db_run_record *r) {
+    db_run_spec s = db_run_spec_default();
+    s.model = r->model, s.weights_digest = r->weights_digest, s.benchmark = r->benchmark;
+    s.revision = r->revision, s.split = r->split, s.frame_policy = r->frame_policy, s.decoder = r->decoder;
+    s.method = r->method, s.params_json = r->params_json, s.compat = r->compat, s.quirks = r->quirks;
+    s.seed = r->seed, s.code_version = r->code_version, s.convention = r->convention;
+    s.aggregate = r->aggregate, s.n_expected = r->n_expected;
+    return s;
+}
+
+/* ---- rescoring -------------------------------------------------------------------------------- */
+
+typedef struct {
+    db_store *db;
+    const char *key;
+    db_rescore_fn fn;
+    void *ctx;
+    sqlite3_stmt *ins;
+    int64_t n;
+    int failed;
+} rescore_ctx;
+
+static int rescore_one(const db_sample_row *r, void *vctx) {
+    rescore_ctx *c = vctx;
+    db_rescored out = {.score = NAN};
+    char err[512] = "";
+    if (r->ok && c->fn(r, &out, c->ctx, err, sizeof err)) {
+        db_set_err(c->db, DB_ERR_INVALID, "sample %s: %s", r->sample_id, err);
+        return c->failed = 1;
+    }
+    sqlite3_stmt *st = c->ins;
+    sqlite3_bind_text(st, 1, c->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->sample_id, -1, SQLITE_STATIC);
+    if (r->ok) {
+        if (out.parsed[0]) sqlite3_bind_text(st, 3, out.parsed, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(st, 3);
+        sqlite3_bind_int(st, 4, out.correct != 0);
+        sqlite3_bind_int(st, 5, out.parse_failed != 0);
+        if (isnan(out.score)) sqlite3_bind_null(st, 6);
+        else sqlite3_bind_double(st, 6, out.score);
+        sqlite3_bind_int(st, 7, 1);
+    } else {
+        sqlite3_bind_null(st, 3), sqlite3_bind_int(st, 4, 0), sqlite3_bind_int(st, 5, r->parse_failed);
+        sqlite3_bind_null(st, 6), sqlite3_bind_int(st, 7, 0);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        db_sql_err(c->db, "writing a rescored sample");
+        return c->failed = 1;
+    }
+    c->n++;
+    return 0;
+}
+
+int db_run_rescore(db_store *db, const char *src, const db_run_spec *spec, db_rescore_fn fn, void *ctx,
+                   char key[DB_KEY_LEN + 1], int *existed, int64_t *n_samples) {
+    char err[512];
+    *existed = 0;
+    *n_samples = 0;
+    if (db_run_key(spec, key, NULL, err, sizeof err)) return db_set_err(db, DB_ERR_INVALID, "%s", err);
+    if (!strcmp(key, src)) return db_set_err(db, DB_ERR_INVALID, "the rescored run would be run %.12s itself", src);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM runs WHERE run_key = ?1", -1, &st, NULL) != SQLITE_OK)
+        return db_sql_err(db, "looking up the run");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) {
+        *existed = 1;
+        return DB_OK;
+    }
+    if (rc != SQLITE_DONE) return db_sql_err(db, "looking up the run");
+    if (exec(db, "SAVEPOINT rescore", "starting the rescoring")) return DB_ERR_IO;
+    int resumed, status = DB_ERR_IO;
+    rescore_ctx c = {.db = db, .key = key, .fn = fn, .ctx = ctx};
+    if ((status = db_run_open(db, spec, key, &resumed))) goto rollback;
+    status = DB_ERR_IO;
+    /* every column of the source row, the answer fields replaced */
+    static const char *ins =
+        "INSERT INTO samples (run_key, sample_id, video_id, categories, status, error, raw_output, parsed, gold,"
+        " correct, parse_failed, n_visual_in, n_text, flops, equiv_retention, peak_bytes, created, kl_mean,"
+        " top1_agree, method_json, score, options)"
+        " SELECT ?1, sample_id, video_id, categories, status, error, raw_output,"
+        " CASE WHEN ?7 THEN ?3 ELSE parsed END, gold, ?4, ?5, n_visual_in, n_text, flops, equiv_retention,"
+        " peak_bytes, created, kl_mean, top1_agree, method_json, ?6, options"
+        " FROM samples WHERE run_key = ?8 AND sample_id = ?2";
+    if (sqlite3_prepare_v2(db->db, ins, -1, &c.ins, NULL) != SQLITE_OK) {
+        db_sql_err(db, "rescoring");
+        goto rollback;
+    }
+    sqlite3_bind_text(c.ins, 8, src, -1, SQLITE_STATIC);
+    rc = db_sample_rows(db, src, rescore_one, &c);
+    sqlite3_finalize(c.ins);
+    c.ins = NULL;
+    if (c.failed) {
+        status = DB_ERR_INVALID;
+        if (strstr(db->err, "writing")) status = DB_ERR_IO;
+        goto rollback;
+    }
+    if (rc) goto rollback;
+    static const char *const copies[] = {
+        "INSERT INTO layer_tokens (run_key, sample_id, layer, visual)"
+        " SELECT ?1, sample_id, layer, visual FROM layer_tokens WHERE run_key = ?2",
+        "INSERT INTO timings (run_key, sample_id, stage, ms) SELECT ?1, sample_id, stage, ms FROM timings"
+        " WHERE run_key = ?2",
+        "UPDATE runs SET status = (SELECT status FROM runs WHERE run_key = ?2),"
+        " quirks = (SELECT quirks FROM runs WHERE run_key = ?2) WHERE run_key = ?1",
+    };
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
+        if (sqlite3_prepare_v2(db->db, copies[i], -1, &st, NULL) != SQLITE_OK) {
+            db_sql_err(db, "rescoring");
+            goto rollback;
+        }
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, src, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            db_sql_err(db, "rescoring");
+            goto rollback;
+        }
+    }
+    if (exec(db, "RELEASE rescore", "committing the rescoring")) goto rollback;
+    *n_samples = c.n;
+    return DB_OK;
+rollback:
+    sqlite3_exec(db->db, "ROLLBACK TO rescore; RELEASE rescore", NULL, NULL, NULL);
     return status;
 }

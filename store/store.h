@@ -23,7 +23,9 @@
  *     if (db_run_summaries(db, &runs, &n) == DB_OK) { ...; db_run_summaries_free(runs, n); }
  *     db_close(db);
  *
- * Files: store.c (open, migrate, write, merge), store_query.c (reads), store_export.c (export).
+ * Files: store.c (open, migrate, write, merge, rescore), store_query.c (reads), store_export.c
+ * (export, also in lmms-eval's and VLMEvalKit's layouts), store_import.c (lmms-eval samples and
+ * VLMEvalKit prediction files), store_xlsx.c (the .xlsx reader, libzip + libxml2).
  */
 #ifndef TB_STORE_H
 #define TB_STORE_H
@@ -33,7 +35,7 @@
 #include <stdio.h>
 
 #define DB_KEY_LEN 64          /* hex SHA-256 */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct db_store db_store; /* opaque: one open database */
 
@@ -69,6 +71,9 @@ typedef struct {
     const char *quirks;         /* active quirks, comma separated (recorded, part of the key) */
     int64_t seed;
     const char *code_version;   /* tango-bench version + git revision */
+    const char *convention;     /* scoring convention ("vlmevalkit", "lmms-eval@0.7.3", ...), in the key */
+    const char *aggregate;      /* the convention's aggregation rule (common/aggregate.h), NULL "micro";
+                                   follows from convention and benchmark, so not in the key */
     int64_t n_expected;         /* samples the run will attempt (progress only, not in the key); 0 = unknown */
 } db_run_spec;
 
@@ -93,6 +98,10 @@ typedef struct {
     int64_t peak_bytes;          /* peak memory; 0 = not measured */
     const char *method_json;     /* the method's resolved knobs and accounting for this sample (JSON
                                     object: solved knobs, predicted and realised retention, ...) */
+    int score_set;               /* 0: the sample's score is `correct`; 1: `score` below */
+    double score;                /* the sample's term in the convention's accuracy (1, 0, -1); NAN:
+                                    left out of the denominator */
+    const char *options_json;    /* JSON array of the option texts (what rescoring needs), or NULL */
 } db_sample_result;
 
 /* Default spec: empty strings, compat "official", seed 0. */
@@ -172,7 +181,9 @@ typedef struct {
     char benchmark[64];
     char model[256];
     char status[16];
+    char convention[32];
     int64_t n_expected, n_done, n_failed, n_correct, n_parse_failed;
+    double accuracy;  /* by the run's aggregation rule, as a fraction; NAN when nothing is scored */
 } db_run_info;
 
 /* Calls fn for each run, newest first; stops early when fn returns non-zero. */
@@ -204,8 +215,8 @@ int db_samples_each(db_store *db, const char *key, int (*fn)(const db_outcome *o
 /* Scored samples that share one value of a category (e.g. categories.duration = "short"). */
 typedef struct {
     char value[32];
-    int64_t n;         /* scored samples with this value */
-    int64_t n_correct; /* of which correct */
+    int64_t n;         /* scored samples with this value that the convention counts (score set) */
+    int64_t n_correct; /* the sum of their scores */
 } db_group;
 
 /* Aggregates of one run, as reports need them. */
@@ -219,12 +230,17 @@ typedef struct {
     char frame_policy[128];  /* as recorded, e.g. "n=32,rule=linspace,size=384" */
     char *params_json;       /* the run's params as recorded (a JSON object; owned by the array) */
     char created[32];        /* ISO 8601, UTC */
+    char convention[32];     /* the scoring convention ("" for a run recorded without one) */
+    char aggregate_rule[256];/* its aggregation rule (common/aggregate.h) */
+    double accuracy;         /* the convention's headline accuracy over the scored samples, by the
+                                run's aggregation rule (common/aggregate.h), as a fraction; NAN
+                                when nothing is scored */
     double target_ratio;     /* params.ratio as recorded; NAN when absent or null, which is what the
                                 runner writes for a method without a ratio (the full-token reference) */
     int64_t n_samples;       /* sample rows stored (ok + failed) */
     int64_t n_ok;            /* scored */
     int64_t n_failed;
-    int64_t n_correct;       /* correct among the scored */
+    int64_t n_correct;       /* correct among the scored (as the convention counts) */
     int64_t n_parse_failed;  /* answers with no parsable letter */
     double mean_retention;   /* mean realised equivalent retention (Eq. 1) over scored samples */
     double mean_flops;       /* mean prefill FLOPs over scored samples */
@@ -250,7 +266,8 @@ void db_run_summaries_free(db_run_summary *s, size_t n);
 /* The scored samples of one run, for resampling (the bootstrap clusters questions by video). */
 typedef struct {
     size_t n;
-    int *correct;    /* [n] 0/1 */
+    int *correct;    /* [n] the sample's score: 1, 0, or -1 (a convention's penalty); samples the
+                        convention leaves out of the denominator are not listed */
     char **cluster;  /* [n] the sample's video id, or its sample id when no video was recorded */
 } db_scored;
 
@@ -260,11 +277,110 @@ typedef struct {
 int db_run_scored(db_store *db, const char *key, db_scored *out);
 void db_scored_free(db_scored *s);
 
+/* A run as stored: every field of its spec (strings owned; free with db_run_record_free). */
+typedef struct {
+    char *model, *weights_digest, *benchmark, *revision, *split, *frame_policy, *decoder, *method, *params_json,
+        *compat, *quirks, *code_version, *convention, *aggregate, *status, *created;
+    int64_t seed, n_expected;
+} db_run_record;
+
+/* Reads run key (a full key). DB_ERR_NOT_FOUND when absent. */
+int db_run_get(db_store *db, const char *key, db_run_record *out);
+void db_run_record_free(db_run_record *r);
+/* A spec that borrows r's strings (valid while r is). */
+db_run_spec db_run_record_spec(const db_run_record *r);
+
+/* One stored sample, every field the exports and rescoring read. Strings borrowed for the
+ * callback; NULL for SQL NULL. */
+typedef struct {
+    const char *sample_id, *video_id, *categories_json, *error, *raw_output, *parsed, *gold, *options_json,
+        *method_json;
+    int ok;            /* status 'ok' (else failed) */
+    int correct, parse_failed;
+    double score;      /* NAN: left out of the denominator (or a failed sample) */
+    int64_t index;     /* 0.. in insertion order */
+} db_sample_row;
+
+/* Calls fn for each sample of a run in insertion order (the order of the benchmark's samples);
+ * stops when fn returns non-zero (that value is returned). */
+int db_sample_rows(db_store *db, const char *key, int (*fn)(const db_sample_row *r, void *ctx), void *ctx);
+
+/* ---- Rescoring (store.c) ---------------------------------------------------------------------
+ * A run's stored raw outputs scored again under another convention, into a new run: the spec,
+ * the samples, per-layer counts and timings are copied, the answer fields come from fn. */
+typedef struct {
+    char parsed[8];    /* the letter read, "" for none */
+    int correct, parse_failed;
+    double score;      /* 1, 0, -1; NAN: left out of the denominator */
+} db_rescored;
+
+/* fn scores one ok sample (failed samples are copied as they are); returns 0, or non-zero with
+ * one line in err to abandon the rescoring. */
+typedef int (*db_rescore_fn)(const db_sample_row *row, db_rescored *out, void *ctx, char *err, size_t err_len);
+
+/* Creates the run of spec and fills it with src's samples rescored by fn, in one transaction.
+ * key receives the new run's key. When that run exists already (the same rescoring was done)
+ * nothing is written and *existed = 1. */
+int db_run_rescore(db_store *db, const char *src, const db_run_spec *spec, db_rescore_fn fn, void *ctx,
+                   char key[DB_KEY_LEN + 1], int *existed, int64_t *n_samples);
+
+/* ---- Import (store_import.c) -----------------------------------------------------------------
+ * Other tools' per-sample outputs as rows the store can hold. The parsers are pure functions of
+ * the file's bytes (untrusted; fuzzable), per benchmark ("videomme", "mvbench", "longvideobench",
+ * "mlvu"); scoring the rows is the caller's (tango-bench import). */
+typedef struct {
+    char *sample_id;       /* tango-bench's id when it can be derived (README "Import"), else the tool's */
+    char *video_id;        /* may be NULL */
+    char *raw;             /* the model's output as the tool recorded it ("" when it recorded none) */
+    char *gold;            /* one option letter */
+    char *options_json;    /* JSON array of the option texts, or NULL when the file has none */
+    char *categories_json; /* JSON object of the sample's categories (as the runner writes them) */
+} db_import_row;
+
+typedef struct {
+    db_import_row *rows;
+    size_t n, cap;
+} db_import_set;
+
+void db_import_set_free(db_import_set *s);
+
+/* Appends the samples of one lmms-eval per-sample file ("<date>_samples_<task>.jsonl": one JSON
+ * object per line with doc_id, target, resps / filtered_resps and the task's metric dict) to io.
+ * name is the file's name: an MVBench task comes from its "_samples_mvbench_<task>" part. The raw
+ * output is "resps" when present (the response before lmms-eval stripped reasoning tags), else
+ * "filtered_resps". Returns DB_OK, or DB_ERR_INVALID with one line in err naming the line and
+ * field. */
+int db_import_lmms(const char *name, const char *data, size_t len, const char *bench, db_import_set *io, char *err,
+                   size_t err_len);
+
+/* Appends the rows of one VLMEvalKit prediction file (the eval file with its `prediction` column,
+ * or a score file) to io: .xlsx, .tsv, .csv or .json (records), chosen by name's extension. The
+ * option texts come from `candidates` (a Python list literal), the gold letter from `answer` or
+ * `correct_choice`. Returns DB_OK, or DB_ERR_INVALID with one line in err. */
+int db_import_vlmeval(const char *name, const void *data, size_t len, const char *bench, db_import_set *io,
+                      char *err, size_t err_len);
+
 /* ---- Export (store_export.c) ---------------------------------------------------------------- */
 
 typedef enum { DB_EXPORT_CSV, DB_EXPORT_JSONL } db_export_format;
 
 /* Writes the run's per-sample rows (ordered by sample id) to out. */
 int db_export(db_store *db, const char *key, db_export_format fmt, FILE *out);
+
+/* The run in lmms-eval's output layout, in dir (created if missing): <date>_results.json (the
+ * task's headline number under the run's convention in results[task]["<metric>,none"], plus
+ * "tango_bench" provenance) and <date>_samples_<task>.jsonl (one line per scored sample: doc_id,
+ * target, filtered_resps = the raw output, the task's metric dict, and a "tango_bench" object
+ * with the sample's id, options and categories, which import reads back). Tasks: videomme,
+ * longvideobench_val_v, mlvu_dev, mvbench_<task>. <date> is the run's creation time. written
+ * (optional) receives the file paths, one per line. Failed samples are not exported. */
+int db_export_lmms(db_store *db, const char *key, const char *dir, char *written, size_t written_len);
+
+/* The run as VLMEvalKit's per-sample score file, <dir>/<model>_<Dataset>_score.csv (Dataset:
+ * Video-MME, MVBench, LongVideoBench, MLVU_MCQ; every field quoted, as VLMEvalKit's dump writes
+ * CSV): the dataset's columns as far as the store has them (candidates as a Python list literal,
+ * answer as VLMEvalKit keeps it), prediction = the raw output, score = the sample's term in the
+ * run's accuracy, and sample_id. Failed samples are not exported. */
+int db_export_vlmeval(db_store *db, const char *key, const char *dir, char *written, size_t written_len);
 
 #endif

@@ -8,8 +8,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/aggregate.h"
 #include "store/store.h"
 #include "store/store_internal.h"
+
+/* ---- the headline accuracy -------------------------------------------------------------------- */
+
+int db_run_accuracy(db_store *db, const char *key, const char *rule, double *acc) {
+    tb_agg a;
+    if (tb_agg_init(&a, rule)) return db_set_err(db, DB_ERR_IO, "run %.12s: bad aggregation rule '%s'", key, rule);
+    sqlite3_stmt *st;
+    static const char *sql = "SELECT score, CASE WHEN json_valid(categories) THEN json_extract(categories, ?2) END"
+                             " FROM samples WHERE run_key = ?1 AND status = 'ok' AND score IS NOT NULL";
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_sql_err(db, "reading scores");
+    char path[TB_AGG_NAME + 8];
+    snprintf(path, sizeof path, "$.\"%s\"", a.key);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        tb_agg_add(&a, sqlite3_column_double(st, 0), (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_sql_err(db, "reading scores");
+    *acc = tb_agg_value(&a);
+    return DB_OK;
+}
 
 /* ---- listings ------------------------------------------------------------------------------ */
 
@@ -38,7 +61,7 @@ int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), vo
     static const char *sql =
         "SELECT r.run_key, r.created, r.method, r.benchmark, r.model, r.status, r.n_expected,"
         " count(s.sample_id), coalesce(sum(s.status = 'failed'), 0), coalesce(sum(s.correct), 0),"
-        " coalesce(sum(s.parse_failed), 0)"
+        " coalesce(sum(s.parse_failed), 0), r.convention, r.aggregate"
         " FROM runs r LEFT JOIN samples s ON s.run_key = r.run_key"
         " GROUP BY r.run_key ORDER BY r.created DESC, r.run_key";
     sqlite3_stmt *st;
@@ -58,6 +81,11 @@ int db_runs_list(db_store *db, int (*fn)(const db_run_info *info, void *ctx), vo
         info.n_failed = sqlite3_column_int64(st, 8);
         info.n_correct = sqlite3_column_int64(st, 9);
         info.n_parse_failed = sqlite3_column_int64(st, 10);
+        snprintf(info.convention, sizeof info.convention, "%s", (const char *)sqlite3_column_text(st, 11));
+        if (db_run_accuracy(db, info.key, (const char *)sqlite3_column_text(st, 12), &info.accuracy)) {
+            sqlite3_finalize(st);
+            return DB_ERR_IO;
+        }
         if (fn(&info, ctx)) {
             rc = SQLITE_DONE;
             break;
@@ -179,12 +207,13 @@ int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out) {
         " coalesce(sum(CASE WHEN s.status = 'ok' THEN s.correct END), 0), coalesce(sum(s.parse_failed), 0),"
         " avg(CASE WHEN s.status = 'ok' THEN s.equiv_retention END),"
         " avg(CASE WHEN s.status = 'ok' THEN s.flops END), json_extract(r.params, '$.label'), r.frame_policy,"
-        " r.params"
+        " r.params, r.convention, r.aggregate"
         " FROM runs r LEFT JOIN samples s ON s.run_key = r.run_key"
         " WHERE json_valid(r.params) GROUP BY r.run_key ORDER BY r.created, r.run_key";
     static const char *dur_sql =
-        "SELECT json_extract(categories, '$.duration'), count(*), sum(correct) FROM samples"
-        " WHERE run_key = ?1 AND status = 'ok' AND json_valid(categories) GROUP BY 1 ORDER BY 1";
+        "SELECT json_extract(categories, '$.duration'), count(*), sum(score) FROM samples"
+        " WHERE run_key = ?1 AND status = 'ok' AND score IS NOT NULL AND json_valid(categories)"
+        " GROUP BY 1 ORDER BY 1";
     static const char *ms_sql =
         "SELECT t.stage, avg(t.ms) FROM timings t JOIN samples s USING (run_key, sample_id)"
         " WHERE t.run_key = ?1 AND s.status = 'ok' GROUP BY t.stage";
@@ -235,13 +264,17 @@ int db_run_summaries(db_store *db, db_run_summary **out, size_t *n_out) {
             db_set_err(db, DB_ERR_IO, "out of memory reading runs");
             goto out;
         }
+        copy_text(s->convention, sizeof s->convention, st, 16);
+        copy_text(s->aggregate_rule, sizeof s->aggregate_rule, st, 17);
     }
     if (rc != SQLITE_DONE) {
         db_sql_err(db, "reading runs");
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (summary_details(db, &runs[i], dur, ms, layers)) goto out;
+        if (summary_details(db, &runs[i], dur, ms, layers) ||
+            db_run_accuracy(db, runs[i].key, runs[i].aggregate_rule, &runs[i].accuracy))
+            goto out;
     *out = runs;
     *n_out = n;
     runs = NULL;
@@ -266,8 +299,8 @@ void db_scored_free(db_scored *s) {
 int db_run_scored(db_store *db, const char *key, db_scored *out) {
     /* Grouped by video, the way the samples_by_video index reads them, so the order (and with
      * it the cluster numbering a bootstrap derives) does not depend on the query planner. */
-    static const char *sql = "SELECT correct, coalesce(video_id, sample_id) FROM samples"
-                             " WHERE run_key = ?1 AND status = 'ok' ORDER BY video_id, rowid";
+    static const char *sql = "SELECT score, coalesce(video_id, sample_id) FROM samples"
+                             " WHERE run_key = ?1 AND status = 'ok' AND score IS NOT NULL ORDER BY video_id, rowid";
     memset(out, 0, sizeof *out);
     size_t cap = 0;
     sqlite3_stmt *st;
@@ -285,7 +318,7 @@ int db_run_scored(db_store *db, const char *key, db_scored *out) {
         }
         const char *v = (const char *)sqlite3_column_text(st, 1);
         if (!(out->cluster[out->n] = strdup(v ? v : ""))) goto oom;
-        out->correct[out->n++] = sqlite3_column_int(st, 0) != 0;
+        out->correct[out->n++] = sqlite3_column_int(st, 0); /* 1, 0, or a penalty of -1 */
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -297,4 +330,40 @@ oom:
     sqlite3_finalize(st);
     db_scored_free(out);
     return db_set_err(db, DB_ERR_IO, "out of memory reading the samples of run %.12s", key);
+}
+
+/* ---- every field of a run's samples --------------------------------------------------------------- */
+
+int db_sample_rows(db_store *db, const char *key, int (*fn)(const db_sample_row *r, void *ctx), void *ctx) {
+    static const char *sql =
+        "SELECT sample_id, video_id, categories, error, raw_output, parsed, gold, options, method_json,"
+        " status = 'ok', correct, parse_failed, score FROM samples WHERE run_key = ?1 ORDER BY rowid";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_sql_err(db, "reading samples");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc, stop = 0;
+    int64_t index = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_sample_row r = {
+            .sample_id = (const char *)sqlite3_column_text(st, 0),
+            .video_id = (const char *)sqlite3_column_text(st, 1),
+            .categories_json = (const char *)sqlite3_column_text(st, 2),
+            .error = (const char *)sqlite3_column_text(st, 3),
+            .raw_output = (const char *)sqlite3_column_text(st, 4),
+            .parsed = (const char *)sqlite3_column_text(st, 5),
+            .gold = (const char *)sqlite3_column_text(st, 6),
+            .options_json = (const char *)sqlite3_column_text(st, 7),
+            .method_json = (const char *)sqlite3_column_text(st, 8),
+            .ok = sqlite3_column_int(st, 9),
+            .correct = sqlite3_column_int(st, 10),
+            .parse_failed = sqlite3_column_int(st, 11),
+            .score = double_or_nan(st, 12),
+            .index = index++,
+        };
+        if ((stop = fn(&r, ctx))) break;
+    }
+    sqlite3_finalize(st);
+    if (stop) return stop;
+    if (rc != SQLITE_DONE) return db_sql_err(db, "reading samples");
+    return DB_OK;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "baselines/baselines.h"
+#include "harness/registry.h"
 #include "tango/primitives.h"
 
 #define T 32
@@ -88,7 +89,7 @@ int main(int argc, char **argv) {
     } runs[] = {{"tango", 0.10, 0},   {"fastv", 0.10, 0},   {"visionzip", 0.10, 0}, {"holitom", 0.10, 0},
                 {"holitom", 0.20, 0}, {"fastvid", 0.10, 0}, {"fastvid", 0.20, 0},   {"fastvid", 0.20, 1},
                 {"full", 1.0, 0},     {"uniform", 0.10, 0}, {"uniform-frames", 0.10, 0}, {"random", 0.10, 0},
-                {"topk", 0.10, 0}};
+                {"topk", 0.10, 0},    {"dart", 0.10, 0},    {"vidcom2", 0.10, 0}};
     int n_runs = (int)(sizeof runs / sizeof runs[0]);
     printf("pre-LLM pruning, %d x %d x %d float32, 2 threads, median of %d (target <= %.0f ms)\n", T, L, D, reps,
            TARGET_MS);
@@ -96,7 +97,7 @@ int main(int argc, char **argv) {
     double tango_ms = 0;
     int rc = 0;
     for (int i = 0; i < n_runs; i++) {
-        const tg_method *m = tg_method_find(runs[i].method);
+        const tg_method *m = reg_method_find(runs[i].method);
         if (!m) {
             printf("%-16s not registered\n", runs[i].method);
             rc = 1;
@@ -108,6 +109,7 @@ int main(int argc, char **argv) {
         in.n_tokens = L;
         in.dim = D;
         in.grid_h = in.grid_w = H;
+        in.model = tg_model_layout_default(TB_FAMILY_LLAVA_OV, 28, D);
         in.saliency = A;
         in.saliency_recv = AR;
         in.frame_global = runs[i].worst ? Gw : G;

@@ -157,11 +157,17 @@ json.dump(recs, open(p, "w"))
 EOF
 k_edit=$(run_key "$(key_cfg "$tmp/elsewhere/copied" edit)" "$tmp/key-edit.db")
 check "run key: an edited record changes it" test -n "$k_edit" -a "$k_edit" != "$k_orig"
+# every scored answer carries its term in the convention's accuracy, the options for rescoring,
+# and the run its convention and aggregation rule
+check "scores and options stored" test "$(sqlite3 "$tmp/full.db" "SELECT count(*) FROM samples WHERE status = 'ok'
+  AND (score IS NULL OR score != correct OR options IS NULL)")" = 0
+check "run convention stored" test "$(sqlite3 "$tmp/full.db" "SELECT DISTINCT convention || ' ' || aggregate FROM runs")" = \
+  "vlmevalkit micro"
 
 # ---- 4. report and compare
 "$bin" report --db "$tmp/full.db" --out "$tmp/report" > /dev/null 2>&1
 check "report table has every method" sh -c "grep -q '| 100% | full |' '$tmp/report/table.md' && grep -q '| 20% | fastv |' '$tmp/report/table.md' && grep -q '| 20% | random |' '$tmp/report/table.md' && grep -q '| 20% | tango |' '$tmp/report/table.md'"
-check "report counts failures" grep -q '| tiny | mvbench | tango | 0.200 | .* | 8/11 | 3 |' "$tmp/report/table.md"
+check "report counts failures" grep -q '| tiny | mvbench | tango | vlmevalkit | 0.200 | .* | 8/11 | 3 |' "$tmp/report/table.md"
 check "report html and plots" test -s "$tmp/report/index.html" -a -s "$tmp/report/plots/latency_tiny.png" -a -s "$tmp/report/plots/layers_tiny_r20.svg"
 # the HTML page: every image it names exists, and headless Chromium renders it without a
 # console message (script errors, bad markup reported by the browser)

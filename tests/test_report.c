@@ -139,9 +139,9 @@ static void test_report_files(void **state) {
     char *pf = strstr(md, "| 10% | fastv |"), *pv = strstr(md, "| 10% | visionzip |"), *pt = strstr(md, "| 10% | tango |");
     assert_true(pf && pv && pt && pf < pv && pv < pt);
     /* per-run details with counts and CI */
-    assert_non_null(strstr(md, "| tiny-ov | videomme | tango | 0.100 | 0.1000 | 90/90 | 0 | 0 | 63.3 ["));
+    assert_non_null(strstr(md, "| tiny-ov | videomme | tango | - | 0.100 | 0.1000 | 90/90 | 0 | 0 | 63.3 ["));
     /* a run with nothing scored and nothing timed shows "-", never "nan" */
-    assert_non_null(strstr(md, "| tiny-ov | videomme | fastv | 0.200 | - | 0/5 | 5 | 0 | - | - | - | - | - | - | - |"));
+    assert_non_null(strstr(md, "| tiny-ov | videomme | fastv | - | 0.200 | - | 0/5 | 5 | 0 | - | - | - | - | - | - | - |"));
     assert_null(strstr(md, "nan"));
     /* the ratio-less run is the reference row: 100 %, Perf. relative to it (75.0 / 50.0) */
     assert_non_null(strstr(md, "## tiny-ref"));

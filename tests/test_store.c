@@ -212,7 +212,10 @@ static void test_migration_from_v1(void **state) {
              "CREATE TABLE timings (run_key TEXT, sample_id TEXT, stage TEXT, ms REAL);"
              "INSERT INTO runs VALUES ('k1','t','t','v','m','d','b','r','s','f','dec','tango','{}','official','',"
              " 0,'{}',3,'ok');"
+             "INSERT INTO runs VALUES ('k2','t','t','v','m','d','b','r','s','f','dec','tango',"
+             " '{\"convention\":\"lmms-eval\"}','official','',0,'{}',3,'ok');"
              "INSERT INTO samples (run_key, sample_id, status, correct, created) VALUES ('k1','old','ok',1,'t');"
+             "INSERT INTO samples (run_key, sample_id, status, correct, created) VALUES ('k1','bad','failed',0,'t');"
              "PRAGMA user_version = 1;");
     char err[2048];
     db_store *db = db_open(db_path, err, sizeof err);
@@ -220,8 +223,14 @@ static void test_migration_from_v1(void **state) {
     assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
     db_close(db);
     assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 'old' AND kl_mean IS NULL"), 1);
-    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE method_json IS NULL"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE method_json IS NULL"), 2);
     assert_int_equal(count_rows("SELECT count(*) FROM sqlite_schema WHERE name = 'samples_by_video'"), 1);
+    /* 4: the convention comes from params, old answers keep their 0/1 as score, failed ones none */
+    assert_int_equal(count_rows("SELECT count(*) FROM runs WHERE run_key = 'k1' AND convention = ''"
+                                " AND aggregate = 'micro'"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM runs WHERE run_key = 'k2' AND convention = 'lmms-eval'"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 'old' AND score = 1"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM samples WHERE sample_id = 'bad' AND score IS NULL"), 1);
 }
 
 static void test_refuses_newer_foreign_corrupt(void **state) {

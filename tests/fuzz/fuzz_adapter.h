@@ -1,9 +1,9 @@
 /* fuzz_adapter.h - one benchmark adapter end to end (datasets/): parts "RECORDS ##### PREDICTION".
  * RECORDS (a JSON array, JSON Lines or a rows-API page, in that benchmark's record format) go
  * through ds_samples_parse, once failing on the first bad record and once keeping bad records as
- * failed samples (as the runner does); every good sample gets its chat prompt for each family and
- * convention, with and without the LLaVA-Video time instruction, and PREDICTION is scored against
- * it (answer extraction, can_infer). MVBench and MLVU need a task: it is chosen by the input size
+ * failed samples (as the runner does); every good sample gets its chat prompt for each model
+ * family and scoring convention, with and without the time instruction, and PREDICTION (bytes,
+ * NULs included) is scored under each convention. MVBench and MLVU need a task: it is chosen by the input size
  * among the official ones, so seeds stay plain record files. */
 #ifndef TB_FUZZ_ADAPTER_H
 #define TB_FUZZ_ADAPTER_H
@@ -13,30 +13,28 @@
 #include "datasets/datasets.h"
 #include "datasets/ds_adapt_internal.h"
 
-static inline void fz_sample(const ds_sample *s, const char *pred) {
+static inline void fz_sample(const ds_sample *s, const char *pred, size_t pred_len) {
     char err[512];
     static const double times[3] = {0.0, 1.5, 3.25};
     ds_video_time vt = {.duration_s = 4.0, .frame_height = 384, .n_frames = 3, .frame_times = times};
-    for (int fam = 0; fam < 2; fam++)
-        for (int conv = 0; conv < 2; conv++) {
+    for (int fam = 0; fam < TB_N_FAMILIES; fam++)
+        for (int conv = 0; conv < DS_CONV_COUNT; conv++) {
             ds_prompt_params pp = ds_prompt_default_params();
-            pp.family = fam ? TB_FAMILY_LLAVA_VIDEO : TB_FAMILY_LLAVA_OV;
-            pp.convention = conv ? DS_CONV_LMMS_EVAL : DS_CONV_VLMEVALKIT;
+            pp.family = (tb_family)fam;
+            pp.convention = (ds_convention)conv;
             free(ds_prompt_chat(s, &pp, NULL, err, sizeof err));
             free(ds_prompt_chat(s, &pp, &vt, err, sizeof err));
             ds_answer a;
-            (void)ds_answer_score(s, pp.convention, pred, &a, err, sizeof err);
+            (void)ds_answer_score_n(s, pp.convention, pred, pred_len, &a, err, sizeof err);
         }
-    (void)ds_extract_letter(pred, 'D', 0);
-    (void)ds_extract_letter(pred, 'E', 1);
-    (void)ds_can_infer(pred, (const char *const *)s->options, s->n_options);
 }
 
 static inline int fz_adapter(ds_bench bench, const uint8_t *data, size_t size) {
     const uint8_t *part[2];
     size_t len[2];
     size_t n = fz_split(data, size, part, len, 2);
-    char *pred = n > 1 ? fz_strndup(part[1], len[1]) : fz_strndup("", 0);
+    size_t pred_len = n > 1 ? len[1] : 0;
+    char *pred = fz_strndup(n > 1 ? part[1] : (const uint8_t *)"", pred_len); /* may hold NULs */
     const char *task = NULL;
     if (bench == DS_BENCH_MVBENCH) task = ds_mvbench_task_stem(size % DS_MVBENCH_N_TASKS);
     if (bench == DS_BENCH_MLVU) task = ds_mlvu_file_stem(size % DS_MLVU_N_FILES);
@@ -50,7 +48,7 @@ static inline int fz_adapter(ds_bench bench, const uint8_t *data, size_t size) {
             continue;
         for (size_t i = 0; i < ds_sample_set_count(set); i++) {
             const ds_sample *s = ds_sample_set_get(set, i);
-            if (!s->error) fz_sample(s, pred);
+            if (!s->error) fz_sample(s, pred, pred_len);
         }
         ds_sample_set_free(set);
     }

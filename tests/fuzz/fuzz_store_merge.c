@@ -4,10 +4,8 @@
  * are listed, summarised, compared and exported through the read API, and it is merged into a
  * fresh database, as `tango-bench merge` does with shard files, whose result is read back the
  * same way.
- *
- * The importers of lmms-eval and VLMEvalKit result files (issue 16) belong here too: add one
- * harness per import format next to this one (fuzz_store_import_<format>.c) with seeds from
- * their fixtures, and list them nowhere else (make fuzz and the suite pick up tests/fuzz/fuzz_*.c). */
+ * The store's importers of other tools' files have their own harnesses: fuzz_import_lmms.c and
+ * fuzz_import_vlmeval.c. */
 #include "tests/fuzz/fuzz_util.h"
 
 #include "store/store.h"

@@ -189,6 +189,13 @@ def store_seeds(tmp):
     put("store_merge", "empty.db", read(empty))
 
 
+def import_seeds():
+    for f in sorted(os.listdir("tests/fixtures/peers")):
+        if f.endswith(".expected.json"):
+            continue
+        put("import_lmms" if "_samples_" in f else "import_vlmeval", f, read("tests/fixtures/peers/" + f))
+
+
 def main():
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
@@ -202,6 +209,7 @@ def main():
         rows_seeds()
         run_config_seeds()
         store_seeds(tmp)
+        import_seeds()
     finally:
         shutil.rmtree(tmp)
     n = sum(len(fs) for _, _, fs in os.walk(ROOT))

@@ -1,0 +1,1 @@
+from ..shim import DEBUG_MESSAGE, build_judge  # noqa: F401
