@@ -5,6 +5,7 @@
 #   make asan         the same suite under AddressSanitizer + UBSan (objects in build/asan)
 #   make bench        run the benchmarks (ratios against a baseline measured in the same run)
 #   make fullsize-model  write the 16 GB random-weight 7B checkpoint bench_fullsize uses
+#   make fuzz         build the libFuzzer harnesses (clang) and run each for FUZZ_SECONDS (60)
 #   make demo         run the embedded default job
 #   make CUDA=1       also compile the CUDA sources with nvcc (a fat binary: CUDA_ARCH="80 90")
 #                     and link cudart, cuBLAS and cuBLASLt
@@ -72,6 +73,8 @@ ifneq ($(SANITIZE),)
   CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+# make fuzz builds the library again with coverage instrumentation for libFuzzer.
+CFLAGS += $(FUZZ_CFLAGS)
 
 # Library sources: every .c in the module folders, except the CLI entry point. CUDA builds swap
 # each *_cuda_stub.c for the .cu file of the same stem. A file X_lean.c replaces X.c in the lean
@@ -126,6 +129,15 @@ BENCH_BIN := $(BENCH_SRC:tests/%.c=$(OUT)/tests/%)
 # the CUDA kernel lab (tests/kernels/*.cu, style.md practice 14): standalone nvcc programs
 LAB_SRC   := $(wildcard tests/kernels/*.cu)
 LAB_BIN   := $(LAB_SRC:tests/kernels/%.cu=$(OUT)/kernels/%)
+# libFuzzer harnesses: each is also linked with tests/fuzz/replay.c into a suite program that
+# replays its seed corpus and past crash inputs (tests/fuzz_replay.sh).
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_HDR   := $(wildcard tests/fuzz/*.h)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(OUT)/tests/fuzz/replay_%)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC    ?= clang
+INSTALL_DEPS ?= scripts/install-deps
 
 .DEFAULT_GOAL := all
 
@@ -134,25 +146,27 @@ REV_STAMP := $(OUT)/git-rev.txt
 $(shell mkdir -p $(OUT); echo $(GIT_REV) | cmp -s - $(REV_STAMP) 2>/dev/null || echo $(GIT_REV) > $(REV_STAMP))
 $(OUT)/obj/harness/build_info.o $(OUT)/obj/harness/main.o: $(REV_STAMP)
 
-.PHONY: all deps test asan bench demo info help clean cuda-check lean lean-all kernels fullsize-model
+.PHONY: all deps test asan bench demo info help clean cuda-check lean lean-all kernels fullsize-model fuzz fuzz-bin
 ifeq ($(LEAN),1)
 all: lean-all
 else
 all: deps $(BIN)
 endif
 
-# install-deps is idempotent and takes a fraction of a second when everything is present. The
-# lean build installs nothing (it runs where no package manager may be used).
+# install-deps is idempotent and takes a fraction of a second when everything is present. Every
+# compile waits for it (an order-only prerequisite): with make -j a compile that started first
+# found no curl/curl.h on a fresh machine. INC and PKG_LIBS are expanded when a recipe runs, after.
+# The lean build installs nothing (it runs where no package manager may be used).
 deps:
 ifneq ($(LEAN),1)
-	@scripts/install-deps
+	@$(INSTALL_DEPS)
 endif
 
-$(OUT)/obj/%.o: %.c
+$(OUT)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/obj/%.cu.o: %.cu
+$(OUT)/obj/%.cu.o: %.cu | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
 
@@ -171,23 +185,47 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(OUT)/obj/harness/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/tests/%: tests/%.c $(LIB)
+$(OUT)/tests/%: tests/%.c $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS) $(CMOCKA)
+
+# The allocation-failure test routes every allocation of the library through its own counting
+# allocator (tests/test_alloc_fail.c); only that binary is linked so.
+ALLOC_WRAP := malloc calloc realloc free strdup strndup aligned_alloc
+$(OUT)/tests/test_alloc_fail: LDFLAGS += $(foreach f,$(ALLOC_WRAP),-Wl,--wrap=$(f))
+
+$(OUT)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(LIB) -o $@ $(LDLIBS)
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS)
 
 # tango/ and baselines/ link on their own (common/ below them, OpenBLAS for the GEMM distances):
 # no harness/, engine/, datasets/ or store/ object may be needed.
 PRUNER_OBJ := $(filter $(OUT)/obj/common/% $(OUT)/obj/tango/% $(OUT)/obj/baselines/%,$(LIB_OBJ))
-$(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ)
+$(OUT)/tests/test_pruners_alone: tests/test_pruners_alone.c $(PRUNER_OBJ) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(PRUNER_OBJ) -o $@ $(shell pkg-config --libs openblas libcrypto 2>/dev/null) \
 	    -fopenmp -lm -lcmocka
 
-test: deps $(BIN) $(TEST_BIN)
+test: deps $(BIN) $(TEST_BIN) $(REPLAY_BIN)
 	@TB_BUILD=$(OUT) PYTHON=$(PYTHON) scripts/run-tests $(OUT)
 
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(BUILD)/asan test
+
+# The harnesses with clang's libFuzzer, AddressSanitizer and UBSan (objects in build/fuzz), then
+# scripts/fuzz runs each for FUZZ_SECONDS on a copy of its seed corpus; a crash input lands in
+# build/fuzz/crashes/<harness>/ and fails the target (copy it to tests/fuzz/crashes/<harness>/
+# with the fix, and the suite replays it from then on).
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) SANITIZE=address,undefined BUILD=build/fuzz \
+	    FUZZ_CFLAGS="-fsanitize=fuzzer-no-link -Wno-pass-failed" fuzz-bin
+	@scripts/fuzz build/fuzz $(FUZZ_SECONDS)
+
+fuzz-bin: $(FUZZ_BIN)
 
 # Every benchmark runs even when an earlier one misses its target; the exit status reports misses.
 bench: deps $(BIN) $(BENCH_BIN)
@@ -234,7 +272,7 @@ info:
 	@if [ -f /usr/include/unicase.h ]; then echo "  ✓ libunistring"; else echo "  ✗ libunistring"; fi
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf build

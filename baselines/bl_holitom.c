@@ -335,7 +335,11 @@ static int bl_holitom_run(const tg_prune_input *in, tg_prune_output *out, char *
         tb_set_err(err, err_len, "holitom: out of memory");
         goto done;
     }
-    if (c.T > 1) tg_cos_consecutive(in->features, c.T, c.L, c.D, in->n_threads, pre.sim);
+    if (c.T > 1 && tg_cos_consecutive(in->features, c.T, c.L, c.D, in->n_threads, pre.sim)) {
+        st = TG_ERR_NOMEM; /* the segmentation would read an unfilled similarity array */
+        tb_set_err(err, err_len, "holitom: out of memory");
+        goto done;
+    }
     if (tg_segment_dp(pre.sim, c.T, c.L, p.tau, p.max_window, pre.seg_start, pre.seg_len, &pre.n_seg, &pre.R, err,
                       err_len)) {
         st = TG_ERR_INTERNAL;

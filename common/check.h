@@ -28,4 +28,10 @@ void tb_assert_fail(const char *expr, const char *file, int line) __attribute__(
 void tb_set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void tb_vset_err(char *err, size_t err_len, const char *fmt, va_list ap);
 
+/* Untrusted text (a server's error string, a line of a binary file) made safe for an error line:
+ * printable ASCII and well-formed UTF-8 as they are, '"' and '\' escaped, every other byte as
+ * \n, \t, \r or \xNN (no raw newline, no terminal escape sequence), cut with "..." when it does
+ * not fit. Writes at most n bytes (NUL included) into dst; returns dst. */
+const char *tb_quote(char *dst, size_t n, const char *src, size_t len);
+
 #endif

@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/check.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/family.h"
 #include "common/llm_plan.h"
 #include "common/rng.h"
@@ -142,11 +143,8 @@ int tb_sha256_hex(const void *data, size_t len, char out[65]) {
 }
 
 int tb_sha256_file(const char *path, char out[65], int64_t *size, char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tb_set_err(err, err_len, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tb_fopen_read(path, 0, err, err_len);
+    if (!f) return -1;
     tb_sha256 *h = tb_sha256_new();
     int ok = h != NULL;
     unsigned char chunk[65536];
@@ -185,6 +183,50 @@ void tb_set_err(char *err, size_t err_len, const char *fmt, ...) {
     va_start(ap, fmt);
     tb_vset_err(err, err_len, fmt, ap);
     va_end(ap);
+}
+
+/* Length of the well-formed UTF-8 sequence (2..4 bytes) starting at s, or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    size_t k = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+    if (s[0] > 0xf4 || k == 0 || k > n) return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    return k;
+}
+
+const char *tb_quote(char *dst, size_t n, const char *src, size_t len) {
+    if (!dst || !n) return dst;
+    static const char hx[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)(src ? src : "");
+    size_t k = 0;
+    for (size_t i = 0; i < len;) {
+        char tmp[8];
+        size_t tl = 0, adv = 1, u;
+        if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
+            tmp[tl++] = (char)s[i];
+        } else if (s[i] == '"' || s[i] == '\\' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+            tmp[tl++] = '\\';
+            tmp[tl++] = s[i] == '\n' ? 'n' : s[i] == '\t' ? 't' : s[i] == '\r' ? 'r' : (char)s[i];
+        } else if (s[i] >= 0x80 && (u = utf8_seq(s + i, len - i)) > 0) {
+            memcpy(tmp, s + i, u);
+            tl = adv = u;
+        } else {
+            tmp[0] = '\\', tmp[1] = 'x', tmp[2] = hx[s[i] >> 4], tmp[3] = hx[s[i] & 15];
+            tl = 4;
+        }
+        if (k + tl + 4 > n) { /* room for "..." and the NUL */
+            if (n >= 4) {
+                memcpy(dst + (k < n - 4 ? k : n - 4), "...", 3);
+                k = (k < n - 4 ? k : n - 4) + 3;
+            }
+            break;
+        }
+        memcpy(dst + k, tmp, tl);
+        k += tl;
+        i += adv;
+    }
+    dst[k < n ? k : n - 1] = '\0';
+    return dst;
 }
 
 /* ===== model families ===== */

@@ -138,6 +138,12 @@ typedef struct {
 
 typedef struct ds_sample_set ds_sample_set;
 
+/* A sample's video (s->video, which ends in "/" + s->video_rel) must lie inside its videos root
+ * once symbolic links are resolved: a link inside the root pointing outside it is refused
+ * (DS_ERR_PATH, one line naming the path and where it leads). A video that does not exist passes
+ * (opening it fails later). Checked when samples are loaded and again before a run decodes. */
+int ds_video_check(const char *video, const char *video_rel, char *err, size_t err_len);
+
 /* Number of samples / the i-th sample (borrowed; NULL when i is out of range). NULL set: 0/NULL. */
 size_t ds_sample_set_count(const ds_sample_set *set);
 const ds_sample *ds_sample_set_get(const ds_sample_set *set, size_t i);
@@ -170,7 +176,9 @@ typedef struct {
 ds_load_params ds_load_default_params(void);
 
 /* Loads every sample of a benchmark, from p->manifest when set, else from the cache written by
- * ds_fetch (never touches the network). Records are validated field by field; the first bad one
+ * ds_fetch (never touches the network; every cache file must have the size and the SHA-256 its
+ * cache manifest lists, DS_ERR_CHECKSUM otherwise: the bytes are hashed for the content digest
+ * anyway). Records are validated field by field; the first bad one
  * fails the whole load with a message naming the file, record and field. Video paths that are
  * absolute or contain ".." are rejected (DS_ERR_PATH).
  *   manifest forms: videomme: JSON array of rows, JSON Lines, a rows-API page, or a directory of
@@ -298,6 +306,9 @@ typedef struct {
     size_t n_samples;    /* samples the adapter produced from them */
     int n_requests;      /* HTTP requests made, retries included */
     int tree_checked;    /* 1: sizes (and LFS sha256) were checked against the Hub tree listing */
+    size_t n_bad_records; /* records that failed validation (kept in the files; run stores each as a
+                             failed sample); n_samples counts them too */
+    char first_bad[512]; /* the first one's message ("<file>: record <k>: field ...") */
     char dir[1024];      /* the cache entry directory: <cache>/<bench>/<revision> */
 } ds_fetch_info;
 
@@ -309,7 +320,9 @@ typedef struct {
  * Sizes and LFS sha256 come from the Hub tree listing ({HF_ENDPOINT}/api/datasets/{REPO}/tree/
  * {REV}/{DIR}) when it answers (a 401/403 there is an error; other failures leave the checks to
  * the HTTP headers and info->tree_checked = 0, recorded in the cache manifest).
- * Every file is validated by the adapter before it is committed (temp file + rename), then a
+ * Every file is validated by the adapter before it is committed (temp file + rename): a record
+ * that fails validation is counted (info->n_bad_records) and left for the runner to store as a
+ * failed sample; a file whose every record is bad fails the fetch. Then a
  * manifest.json with sizes and sha256 is written last; a complete entry is reused unless force.
  * offline: only verifies the cache entry (sizes and sha256). Retries with backoff on 429, 5xx and
  * transfer errors, resumes partial downloads with Range, follows redirects sending the token only

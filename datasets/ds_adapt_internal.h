@@ -54,11 +54,13 @@ int ds_add_category(ds_sample *s, const char *key, const char *value);
 int ds_answer_letter(const ds_rctx *c, ds_sample *s, const char *answer, const char *field);
 
 /* ---- video paths (ds_record.c) -------------------------------------------------------------- */
-/* a + b + c, malloc'd; NULL when out of memory. */
-char *ds_cat3(const char *a, const char *b, const char *c);
+/* ds_check_rel_path on a record's field, the message naming the source and the record. */
+int ds_rec_path(const ds_rctx *c, const char *field, const char *rel);
 /* Sets s->video / s->video_rel to the first of the n candidate paths (relative to root) that
- * exists, else to the first. Takes ownership of rels[0..n) (any NULL -> DS_ERR_NOMEM). */
-int ds_resolve_list(ds_sample *s, const char *root, char **rels, int n);
+ * exists, else to the first. An existing candidate must stay inside root once symbolic links are
+ * resolved (ds_video_check), else DS_ERR_PATH naming the source and record. Takes ownership of
+ * rels[0..n) (any NULL -> DS_ERR_NOMEM). */
+int ds_resolve_list(const ds_rctx *c, ds_sample *s, const char *root, char **rels, int n);
 
 /* ---- the adapters ----------------------------------------------------------------------------- */
 int ds_adapt_videomme(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sample *s);

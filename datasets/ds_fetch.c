@@ -7,11 +7,15 @@
  * row_idx order) and manifest.json, written last, listing each file with its task, size and
  * sha256. An entry without manifest.json is incomplete and is never read. The token is never
  * written anywhere. */
+#include "common/check.h"
+#include "common/redact.h"
 #include "common/sha256.h"
 #include "datasets/ds_internal.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +74,9 @@ static char *entry_dir(ds_bench bench, const char *cache, const char *rev) {
  * Cache entry reading / verification
  */
 int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char ***paths_out, char ***tasks_out,
-                   size_t *n_out, int verify_sha, char *err, size_t err_len) {
+                   char ***shas_out, size_t *n_out, int verify_sha, char *err, size_t err_len) {
     *paths_out = *tasks_out = NULL;
+    if (shas_out) *shas_out = NULL;
     *n_out = 0;
     int st = check_revision(rev, err, err_len);
     if (st) return st;
@@ -84,7 +89,7 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
     char *text = NULL;
     size_t len = 0;
     cJSON *m = NULL;
-    char **paths = NULL, **tasks = NULL;
+    char **paths = NULL, **tasks = NULL, **shas = NULL;
     size_t n = 0;
     if (!ds_exists(mpath)) {
         st = ds_fail(err, err_len, DS_ERR_NOT_CACHED,
@@ -106,7 +111,8 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
     size_t cap = (size_t)cJSON_GetArraySize(files);
     paths = calloc(cap ? cap : 1, sizeof *paths);
     tasks = calloc(cap ? cap : 1, sizeof *tasks);
-    if (!paths || !tasks) {
+    shas = calloc(cap ? cap : 1, sizeof *shas);
+    if (!paths || !tasks || !shas) {
         st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -120,7 +126,21 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
             st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: files[%zu]: expected path, task, size, sha256", mpath, n);
             goto out;
         }
-        if ((st = ds_check_rel_path(p->valuestring, "files[].path", err, err_len))) goto out;
+        char why[512];
+        if ((st = ds_check_rel_path(p->valuestring, "path", why, sizeof why))) {
+            ds_fail(err, err_len, st, "%s: files[%zu]: %s", mpath, n, why);
+            goto out;
+        }
+        /* a file listed twice would load its samples twice */
+        const cJSON *prev;
+        cJSON_ArrayForEach(prev, files) {
+            if (prev == f) break;
+            if (!strcmp(cJSON_GetObjectItemCaseSensitive(prev, "path")->valuestring, p->valuestring)) {
+                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: files[%zu]: '%s' is listed twice (fetch again with --force)",
+                             mpath, n, p->valuestring);
+                goto out;
+            }
+        }
         char *full = ds_path_join(dir, p->valuestring);
         if (!full) {
             st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
@@ -128,7 +148,12 @@ int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char 
         }
         paths[n] = full;
         tasks[n] = cJSON_IsString(t) ? ds_strdup(t->valuestring) : NULL;
+        shas[n] = ds_strdup(sh->valuestring);
         n++;
+        if (!shas[n - 1]) {
+            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+            goto out;
+        }
         struct stat stt;
         if (stat(full, &stt) != 0) {
             st = ds_fail(err, err_len, DS_ERR_NOT_CACHED, "cache entry %s is missing %s (fetch again)", dir, p->valuestring);
@@ -158,6 +183,11 @@ out:
     free(text);
     free(mpath);
     free(dir);
+    if (st || !shas_out) {
+        for (size_t i = 0; i < n; i++) free(shas[i]);
+        free(shas);
+        shas = NULL;
+    }
     if (st) {
         for (size_t i = 0; i < n; i++) {
             free(paths[i]);
@@ -169,6 +199,7 @@ out:
     }
     *paths_out = paths;
     *tasks_out = tasks;
+    if (shas_out) *shas_out = shas;
     *n_out = n;
     return DS_OK;
 }
@@ -179,18 +210,122 @@ out:
 static const char *const vmme_features[] = {"video_id", "duration", "domain", "sub_category", "videoID",
                                             "question_id", "task_type", "question", "options", "answer"};
 
+int ds_rows_init(ds_rows *r) {
+    memset(r, 0, sizeof *r);
+    r->total = -1;
+    r->pages = cJSON_CreateArray();
+    return r->pages ? DS_OK : DS_ERR_NOMEM;
+}
+
+void ds_rows_free(ds_rows *r) {
+    free(r->slots);
+    cJSON_Delete(r->pages);
+    memset(r, 0, sizeof *r);
+}
+
+int ds_rows_page_take(ds_rows *acc, const char *url, const char *body, size_t len, int *got_out, char *err,
+                      size_t err_len) {
+    *got_out = 0;
+    int st = DS_OK;
+    cJSON *page = cJSON_ParseWithLength(body, len);
+    if (!page) return ds_fail(err, err_len, DS_ERR_JSON, "%s: malformed JSON", url);
+    cJSON_AddItemToArray(acc->pages, page);
+    const cJSON *perr = cJSON_GetObjectItemCaseSensitive(page, "error");
+    const cJSON *partial = cJSON_GetObjectItemCaseSensitive(page, "partial");
+    const cJSON *nt = cJSON_GetObjectItemCaseSensitive(page, "num_rows_total");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(page, "rows");
+    const cJSON *features = cJSON_GetObjectItemCaseSensitive(page, "features");
+    if (!cJSON_IsObject(page) || cJSON_IsString(perr)) {
+        /* the server's text, quoted: no raw newline or terminal escape reaches the user */
+        char q[400];
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: %s", url,
+                     cJSON_IsString(perr) ? tb_quote(q, sizeof q, perr->valuestring, strlen(perr->valuestring))
+                                          : "expected a JSON object");
+    } else if (cJSON_IsTrue(partial)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial' is true (the viewer could not page the whole split)", url);
+    } else if (partial && !cJSON_IsBool(partial)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial': expected a boolean", url);
+    } else if (!cJSON_IsArray(rows)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'rows': expected an array", url);
+    } else if (acc->total < 0 && (!cJSON_IsNumber(nt) || nt->valuedouble < 0 || nt->valuedouble > DS_ROWS_MAX ||
+                                  nt->valuedouble != floor(nt->valuedouble))) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'num_rows_total': expected an integer in [0, %d]", url,
+                     DS_ROWS_MAX);
+    } else if (acc->total < 0 && !cJSON_IsArray(features)) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'features': expected an array", url);
+    }
+    if (st) return st;
+    if (acc->total < 0) {
+        for (size_t k = 0; k < sizeof vmme_features / sizeof vmme_features[0]; k++) {
+            int found = 0;
+            const cJSON *f;
+            cJSON_ArrayForEach(f, features) {
+                const cJSON *nm = cJSON_GetObjectItemCaseSensitive(f, "name");
+                if (cJSON_IsString(nm) && !strcmp(nm->valuestring, vmme_features[k])) found = 1;
+            }
+            if (!found)
+                return ds_fail(err, err_len, DS_ERR_SCHEMA,
+                               "%s: unknown schema: feature '%s' is missing (pin a revision with the current schema)",
+                               url, vmme_features[k]);
+        }
+        acc->slots = calloc(nt->valuedouble > 0 ? (size_t)nt->valuedouble : 1, sizeof *acc->slots);
+        if (!acc->slots) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+        acc->total = (int64_t)nt->valuedouble;
+    }
+    int got = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows) {
+        const cJSON *ri = cJSON_GetObjectItemCaseSensitive(r, "row_idx");
+        cJSON *row = cJSON_GetObjectItemCaseSensitive(r, "row");
+        const cJSON *tc = cJSON_GetObjectItemCaseSensitive(r, "truncated_cells");
+        if (!cJSON_IsNumber(ri) || ri->valuedouble != floor(ri->valuedouble) || ri->valuedouble < 0 ||
+            ri->valuedouble >= (double)acc->total || !cJSON_IsObject(row))
+            return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'row_idx' or 'row' invalid", url, got);
+        if (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0)
+            return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'truncated_cells' is not empty", url, got);
+        size_t idx = (size_t)ri->valuedouble;
+        if (acc->slots[idx]) return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: row_idx %zu appears twice", url, idx);
+        acc->slots[idx] = row;
+        got++;
+    }
+    *got_out = got;
+    return DS_OK;
+}
+
+int ds_rows_assemble(const ds_rows *acc, char **json_out, size_t *len_out, char *err, size_t err_len) {
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < acc->total; i++) {
+        if (!acc->slots[i]) {
+            cJSON_Delete(arr);
+            return ds_fail(err, err_len, DS_ERR_SCHEMA, "rows API: row_idx %lld never arrived (num_rows_total=%lld)",
+                           (long long)i, (long long)acc->total);
+        }
+        cJSON *dup = cJSON_Duplicate(acc->slots[i], 1);
+        if (!dup || !cJSON_AddItemToArray(arr, dup)) {
+            cJSON_Delete(dup);
+            cJSON_Delete(arr);
+            return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+        }
+    }
+    char *text = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    if (!text) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    *json_out = text;
+    *len_out = strlen(text);
+    return DS_OK;
+}
+
 static int fetch_rows(const char *server, const char *repo, const char *config, const char *split, ds_http_opts *o,
                       size_t max_bytes, char **json_out, size_t *len_out, char *err, size_t err_len) {
-    cJSON **slots = NULL;
-    cJSON *pages = cJSON_CreateArray(); /* owns the parsed pages */
-    int64_t total = -1;
-    int st = DS_OK;
+    ds_rows acc;
+    int st = ds_rows_init(&acc);
     char *enc_repo = ds_url_encode(repo, 0), *enc_cfg = ds_url_encode(config, 0), *enc_split = ds_url_encode(split, 0);
-    if (!pages || !enc_repo || !enc_cfg || !enc_split) {
+    if (st || !enc_repo || !enc_cfg || !enc_split) {
         st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (int64_t off = 0; total < 0 || off < total; off += DS_ROWS_PAGE) {
+    for (int64_t off = 0; acc.total < 0 || off < acc.total; off += DS_ROWS_PAGE) {
         size_t ul = strlen(server) + strlen(enc_repo) + strlen(enc_cfg) + strlen(enc_split) + 96;
         char *url = malloc(ul);
         if (!url) {
@@ -202,124 +337,18 @@ static int fetch_rows(const char *server, const char *repo, const char *config, 
         tb_buf body;
         tb_buf_init(&body, max_bytes);
         st = ds_http_get(url, o, &body, NULL, NULL, err, err_len);
-        if (st) {
-            free(url);
-            tb_buf_free(&body);
-            goto out;
-        }
-        cJSON *page = cJSON_ParseWithLength(body.data, body.len);
-        tb_buf_free(&body);
-        if (!page) {
-            st = ds_fail(err, err_len, DS_ERR_JSON, "%s: malformed JSON", url);
-            free(url);
-            goto out;
-        }
-        cJSON_AddItemToArray(pages, page);
-        const cJSON *perr = cJSON_GetObjectItemCaseSensitive(page, "error");
-        const cJSON *partial = cJSON_GetObjectItemCaseSensitive(page, "partial");
-        const cJSON *nt = cJSON_GetObjectItemCaseSensitive(page, "num_rows_total");
-        const cJSON *rows = cJSON_GetObjectItemCaseSensitive(page, "rows");
-        const cJSON *features = cJSON_GetObjectItemCaseSensitive(page, "features");
-        if (!cJSON_IsObject(page) || cJSON_IsString(perr)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: %s", url,
-                         cJSON_IsString(perr) ? perr->valuestring : "expected a JSON object");
-        } else if (cJSON_IsTrue(partial)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial' is true (the viewer could not page the whole split)", url);
-        } else if (partial && !cJSON_IsBool(partial)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'partial': expected a boolean", url);
-        } else if (!cJSON_IsArray(rows)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'rows': expected an array", url);
-        } else if (total < 0 && (!cJSON_IsNumber(nt) || nt->valuedouble < 0 || nt->valuedouble > DS_ROWS_MAX ||
-                                 nt->valuedouble != floor(nt->valuedouble))) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'num_rows_total': expected an integer in [0, %d]", url,
-                         DS_ROWS_MAX);
-        } else if (total < 0 && !cJSON_IsArray(features)) {
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: field 'features': expected an array", url);
-        }
-        if (st) {
-            free(url);
-            goto out;
-        }
-        if (total < 0) {
-            for (size_t k = 0; k < sizeof vmme_features / sizeof vmme_features[0]; k++) {
-                int found = 0;
-                const cJSON *f;
-                cJSON_ArrayForEach(f, features) {
-                    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(f, "name");
-                    if (cJSON_IsString(nm) && !strcmp(nm->valuestring, vmme_features[k])) found = 1;
-                }
-                if (!found) {
-                    st = ds_fail(err, err_len, DS_ERR_SCHEMA,
-                                 "%s: unknown schema: feature '%s' is missing (pin a revision with the current schema)",
-                                 url, vmme_features[k]);
-                    free(url);
-                    goto out;
-                }
-            }
-            total = (int64_t)nt->valuedouble;
-            slots = calloc(total ? (size_t)total : 1, sizeof *slots);
-            if (!slots) {
-                st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
-                free(url);
-                goto out;
-            }
-        }
         int got = 0;
-        const cJSON *r;
-        cJSON_ArrayForEach(r, rows) {
-            const cJSON *ri = cJSON_GetObjectItemCaseSensitive(r, "row_idx");
-            cJSON *row = cJSON_GetObjectItemCaseSensitive(r, "row");
-            const cJSON *tc = cJSON_GetObjectItemCaseSensitive(r, "truncated_cells");
-            if (!cJSON_IsNumber(ri) || ri->valuedouble != floor(ri->valuedouble) || ri->valuedouble < 0 ||
-                ri->valuedouble >= (double)total || !cJSON_IsObject(row)) {
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'row_idx' or 'row' invalid", url, got);
-                break;
-            }
-            if (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0) {
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%d]: field 'truncated_cells' is not empty", url, got);
-                break;
-            }
-            size_t idx = (size_t)ri->valuedouble;
-            if (slots[idx]) {
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: row_idx %zu appears twice", url, idx);
-                break;
-            }
-            slots[idx] = row;
-            got++;
-        }
-        if (!st && got == 0 && off < total)
-            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: empty page before num_rows_total=%lld", url, (long long)total);
+        if (!st) st = ds_rows_page_take(&acc, url, body.data, body.len, &got, err, err_len);
+        tb_buf_free(&body);
+        if (!st && got == 0 && off < acc.total)
+            st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: empty page before num_rows_total=%lld", url,
+                         (long long)acc.total);
         free(url);
         if (st) goto out;
     }
-    /* assemble the rows in row_idx order */
-    {
-        cJSON *arr = cJSON_CreateArray();
-        if (!arr) {
-            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        for (int64_t i = 0; i < total; i++) {
-            if (!slots[i]) {
-                cJSON_Delete(arr);
-                st = ds_fail(err, err_len, DS_ERR_SCHEMA, "rows API: row_idx %lld never arrived (num_rows_total=%lld)",
-                             (long long)i, (long long)total);
-                goto out;
-            }
-            cJSON_AddItemToArray(arr, cJSON_Duplicate(slots[i], 1));
-        }
-        char *text = cJSON_PrintUnformatted(arr);
-        cJSON_Delete(arr);
-        if (!text) {
-            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        *json_out = text;
-        *len_out = strlen(text);
-    }
+    st = ds_rows_assemble(&acc, json_out, len_out, err, err_len);
 out:
-    free(slots);
-    cJSON_Delete(pages);
+    ds_rows_free(&acc);
     free(enc_repo);
     free(enc_cfg);
     free(enc_split);
@@ -467,22 +496,89 @@ static int write_cache_manifest(const char *dir, ds_bench bench, const char *rev
     return st;
 }
 
-static int validate_file(ds_bench bench, const char *path, const char *task, size_t *n_samples, char *err,
-                         size_t err_len) {
+/* Puts the complete staged entry in place of dir in one rename: renameat2(RENAME_EXCHANGE) swaps
+ * the two directories atomically, then the old one (now at stage) is removed. Where the file
+ * system cannot exchange, the old entry is renamed aside first (a crash between the two renames
+ * leaves no entry, never a mixed one). */
+static int commit_entry(const char *stage, const char *dir, char *err, size_t err_len) {
+    if (!ds_exists(dir)) {
+        if (rename(stage, dir) != 0)
+            return ds_fail(err, err_len, DS_ERR_IO, "cannot rename %s to %s: %s", stage, dir, strerror(errno));
+        return DS_OK;
+    }
+    if (renameat2(AT_FDCWD, stage, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) return ds_rmtree(stage, err, err_len);
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return ds_fail(err, err_len, DS_ERR_IO, "cannot replace %s: %s", dir, strerror(errno));
+    char *old = ds_cat3(dir, ".old", "");
+    if (!old) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    int st = ds_exists(old) ? ds_rmtree(old, err, err_len) : DS_OK;
+    if (!st && rename(dir, old) != 0)
+        st = ds_fail(err, err_len, DS_ERR_IO, "cannot rename %s aside: %s", dir, strerror(errno));
+    if (!st && rename(stage, dir) != 0) {
+        st = ds_fail(err, err_len, DS_ERR_IO, "cannot rename %s to %s: %s", stage, dir, strerror(errno));
+        rename(old, dir); /* put the old entry back */
+    }
+    if (!st) st = ds_rmtree(old, err, err_len);
+    free(old);
+    return st;
+}
+
+/* Parses a record text as the runner will: a record that fails validation (a missing field, a
+ * video path escaping the videos root) is rejected alone and counted in info, and the runner
+ * stores it as a failed sample; a text that is not a record list, or whose every record is bad
+ * (not this benchmark's format), fails the fetch. */
+static int validate_text(ds_bench bench, const char *data, size_t len, const char *task, const char *source,
+                         ds_fetch_info *info, char *err, size_t err_len) {
+    ds_sample_set *set = NULL;
+    ds_load_params lp = ds_load_default_params();
+    lp.keep_bad_records = 1;
+    int st = ds_samples_parse(bench, data, len, task, source, &lp, &set, err, err_len);
+    size_t n = ds_sample_set_count(set), n_bad = 0;
+    const char *first_bad = NULL;
+    for (size_t i = 0; !st && i < n; i++) {
+        const ds_sample *s = ds_sample_set_get(set, i);
+        if (!s->error) continue;
+        if (!first_bad) first_bad = s->error;
+        n_bad++;
+    }
+    if (!st && n_bad > 0 && n_bad == n) {
+        st = ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: every record is invalid (not %s's format?): %s", source,
+                     ds_bench_name(bench), first_bad);
+    } else if (!st) {
+        info->n_samples += n;
+        if (n_bad && !info->n_bad_records) snprintf(info->first_bad, sizeof info->first_bad, "%s", first_bad);
+        info->n_bad_records += n_bad;
+    }
+    ds_sample_set_free(set);
+    return st;
+}
+
+/* Validates the file at path; messages name it as source (its place in the committed entry). */
+static int validate_file(ds_bench bench, const char *path, const char *source, const char *task,
+                         ds_fetch_info *info, char *err, size_t err_len) {
     char *data = NULL;
     size_t len = 0;
     int st = ds_read_file(path, (size_t)512 << 20, &data, &len, err, err_len);
     if (st) return st;
-    ds_sample_set *set = NULL;
-    ds_load_params lp = ds_load_default_params();
-    st = ds_samples_parse(bench, data, len, task, path, &lp, &set, err, err_len);
-    if (!st) *n_samples += ds_sample_set_count(set);
-    ds_sample_set_free(set);
+    st = validate_text(bench, data, len, task, source, info, err, err_len);
     free(data);
     return st;
 }
 
+static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, char *err, size_t err_len);
+
+/* The token may reach an error line from anywhere (a viewer error string, an error page that
+ * echoes the request, a redirect URL): every line ds_fetch returns is redacted. */
 int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, char *err, size_t err_len) {
+    int st = fetch_impl(bench, pin, info, err, err_len);
+    if (st != DS_OK && err && err_len) {
+        err[err_len - 1] = '\0';
+        tb_redact(err, pin && pin->token ? pin->token : getenv("HF_TOKEN"));
+    }
+    return st;
+}
+
+static int fetch_impl(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, char *err, size_t err_len) {
     ds_fetch_info local;
     if (!info) info = &local;
     memset(info, 0, sizeof *info);
@@ -525,12 +621,12 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
         char **paths = NULL, **tasks = NULL;
         size_t n = 0;
         char cerr[1024] = "";
-        int cst = ds_cache_files(bench, cache, rev, &paths, &tasks, &n, 1, cerr, sizeof cerr);
+        int cst = ds_cache_files(bench, cache, rev, &paths, &tasks, NULL, &n, 1, cerr, sizeof cerr);
         if (cst == DS_OK) {
             for (size_t i = 0; i < n && st == DS_OK; i++) {
                 struct stat stt;
                 if (stat(paths[i], &stt) == 0) info->n_bytes += (int64_t)stt.st_size;
-                st = validate_file(bench, paths[i], tasks[i], &info->n_samples, err, err_len);
+                st = validate_file(bench, paths[i], paths[i], tasks[i], info, err, err_len);
             }
             info->n_files = (int)n;
             info->from_cache = 1;
@@ -548,20 +644,25 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
         }
     }
 
-    /* 2. download */
-    if ((st = ds_mkdirs(dir, err, err_len))) {
+    /* 2. download into <entry>.incoming (partial files stay there for a resume), then swap it in:
+     * a failed fetch, --force included, leaves a complete entry as it was */
+    char *stage = ds_cat3(dir, ".incoming", "");
+    if (!stage) {
+        free(dir);
+        return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    }
+    if ((st = ds_mkdirs(stage, err, err_len))) {
+        free(stage);
         free(dir);
         return st;
     }
-    char *mpath = ds_path_join(dir, "manifest.json");
-    if (mpath) unlink(mpath);
-    free(mpath);
     cached_file files[32];
     int n_files = 0;
     char source[1024];
     memset(files, 0, sizeof files);
     if (bench == DS_BENCH_VIDEOMME) {
         if (strcmp(rev, "main")) {
+            free(stage);
             free(dir);
             return ds_fail(err, err_len, DS_ERR_UNSUPPORTED,
                            "videomme is paged through the dataset viewer, which serves only the default branch: "
@@ -571,14 +672,8 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
         char *json = NULL;
         size_t len = 0;
         st = fetch_rows(server, repos[bench], "videomme", "test", &o, o.max_bytes, &json, &len, err, err_len);
-        if (!st) {
-            ds_sample_set *set = NULL;
-            ds_load_params lp = ds_load_default_params();
-            st = ds_samples_parse(bench, json, len, NULL, "rows API", &lp, &set, err, err_len);
-            info->n_samples = ds_sample_set_count(set);
-            ds_sample_set_free(set);
-        }
-        char *dest = st ? NULL : ds_path_join(dir, "videomme_test.json");
+        if (!st) st = validate_text(bench, json, len, NULL, "rows API", info, err, err_len);
+        char *dest = st ? NULL : ds_path_join(stage, "videomme_test.json");
         if (!st && !dest) st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
         if (!st) st = ds_write_file_atomic(dest, json, len, err, err_len);
         if (!st) {
@@ -603,7 +698,7 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
         else st = tree_lookup(endpoint, repos[bench], enc_rev, tdir, paths, n, want, &info->tree_checked, &o, err, err_len);
         for (size_t i = 0; i < n && st == DS_OK; i++) {
             char *enc_path = ds_url_encode(paths[i], 1);
-            char *dest = ds_path_join(dir, paths[i]);
+            char *dest = ds_path_join(stage, paths[i]);
             size_t ul = strlen(source) + (enc_path ? strlen(enc_path) : 0) + 4;
             char *url = malloc(ul);
             if (!enc_path || !dest || !url || !enc_rev) {
@@ -620,7 +715,10 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
                     st = ds_http_download(url, dest, &o, want[i].size, want[i].sha, files[n_files].sha, err, err_len);
                 if (!st) {
                     /* validate before committing the entry; an invalid file is removed */
-                    st = validate_file(bench, dest, tasks[i], &info->n_samples, err, err_len);
+                    char *final = ds_path_join(dir, paths[i]);
+                    st = final ? validate_file(bench, dest, final, tasks[i], info, err, err_len)
+                               : ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+                    free(final);
                     if (st) unlink(dest);
                 }
                 if (!st) {
@@ -637,8 +735,10 @@ int ds_fetch(ds_bench bench, const ds_fetch_params *pin, ds_fetch_info *info, ch
         }
         free(enc_rev);
     }
-    if (!st) st = write_cache_manifest(dir, bench, rev, source, files, n_files, info->n_samples, info->tree_checked, err,
-                                   err_len);
+    if (!st) st = write_cache_manifest(stage, bench, rev, source, files, n_files, info->n_samples, info->tree_checked,
+                                       err, err_len);
+    if (!st) st = commit_entry(stage, dir, err, err_len);
+    free(stage);
     info->n_files = n_files;
     for (int i = 0; i < n_files; i++) {
         info->n_bytes += files[i].size;

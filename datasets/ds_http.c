@@ -7,6 +7,7 @@
  * HF_TOKEN. Bodies go into a tb_buf with a maximum, or into DEST.part which a later attempt resumes
  * with a Range request; a finished file is checked against the announced size and, for LFS files,
  * the sha256 ETag, then renamed into place. Retry-After is not honoured (the backoff is). */
+#include "common/redact.h"
 #include "common/sha256.h"
 #include "datasets/ds_internal.h"
 
@@ -266,7 +267,14 @@ static req_verdict transfer(const char *url, ds_http_opts *o, req_state *r, char
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
         if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        if (r->file && r->resume_from > 0) curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->resume_from);
+        /* CURLOPT_RANGE, not RESUME_FROM: curl then leaves a full 200 to on_body, which starts the
+         * file over; with RESUME_FROM a server that ignores Range failed the transfer with a range
+         * error before that, and the .part stayed stuck forever. */
+        char range[48];
+        if (r->file && r->resume_from > 0) {
+            snprintf(range, sizeof range, "%lld-", (long long)r->resume_from);
+            curl_easy_setopt(h, CURLOPT_RANGE, range);
+        }
         o->n_requests++;
         CURLcode cc = curl_easy_perform(h);
         long code = resp_code(h);
@@ -349,6 +357,7 @@ static req_verdict transfer(const char *url, ds_http_opts *o, req_state *r, char
                 excerpt[k++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
             }
             excerpt[k] = '\0';
+            tb_redact(excerpt, o->token); /* an error page may echo the Authorization header */
         }
         if (code == 401 || code == 403) {
             const char *repo = o->gated_repo ? o->gated_repo : "this dataset";

@@ -35,6 +35,10 @@ int ds_write_file_atomic(const char *path, const void *data, size_t len, char *e
 int ds_mkdirs(const char *path, char *err, size_t err_len);
 int ds_is_dir(const char *path);
 int ds_exists(const char *path);
+/* rm -rf path (symlinks are removed, never followed); a missing path is fine. */
+int ds_rmtree(const char *path, char *err, size_t err_len);
+/* a + b + c, malloc'd; NULL when out of memory (ds_record.c). */
+char *ds_cat3(const char *a, const char *b, const char *c);
 /* Joins a and b with one '/'. malloc'd. */
 char *ds_path_join(const char *a, const char *b);
 /* Checks a relative path from untrusted data: non-empty, not absolute, no ".." component, no
@@ -70,15 +74,32 @@ int ds_http_download(const char *url, const char *dest, ds_http_opts *o, int64_t
 /* Percent-encodes s for a URL; keep_slash keeps '/' literal. malloc'd. */
 char *ds_url_encode(const char *s, int keep_slash);
 
+/* ---- the dataset viewer's rows API (Video-MME), page by page (ds_fetch.c) ---------------------- */
+struct cJSON;
+typedef struct {
+    int64_t total;         /* num_rows_total of the first page; -1 before it */
+    struct cJSON **slots;  /* [total] the row objects by row_idx (borrowed from pages) */
+    struct cJSON *pages;   /* owns every parsed page */
+} ds_rows;
+int ds_rows_init(ds_rows *r);
+void ds_rows_free(ds_rows *r);
+/* Validates one page body (untrusted: envelope, 'error', 'partial', features, row_idx range and
+ * uniqueness, truncated cells) and takes its rows; *got = rows taken. Messages name url. */
+int ds_rows_page_take(ds_rows *r, const char *url, const char *body, size_t len, int *got, char *err,
+                      size_t err_len);
+/* The rows in row_idx order as a JSON array text (malloc'd); a missing row is an error. */
+int ds_rows_assemble(const ds_rows *r, char **json, size_t *len, char *err, size_t err_len);
+
 /* ---- between ds_samples.c and ds_fetch.c ------------------------------------------------------ */
 /* The remote files of a benchmark (repo paths) and their task stems (NULL for lvb); returns the
  * count (0 for videomme, which is paged through the rows API). Pointers are static. */
 size_t ds_remote_files(ds_bench b, const char **paths, const char **tasks, size_t max);
 /* Reads <cache>/<bench>/<rev>/manifest.json, checks every listed file's size (and sha256 when
- * verify_sha) and returns malloc'd absolute paths and task stems (caller frees each and the
- * arrays). DS_ERR_NOT_CACHED when the entry is missing or incomplete. */
-int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char ***paths, char ***tasks, size_t *n,
-                   int verify_sha, char *err, size_t err_len);
+ * verify_sha) and returns malloc'd absolute paths, task stems and, when shas is not NULL, the
+ * manifest's sha256 of each (caller frees each and the arrays). DS_ERR_NOT_CACHED when the entry
+ * is missing or incomplete. */
+int ds_cache_files(ds_bench bench, const char *cache_dir, const char *rev, char ***paths, char ***tasks,
+                   char ***shas, size_t *n, int verify_sha, char *err, size_t err_len);
 
 /* ---- sample set internals ------------------------------------------------------------------- */
 struct ds_sample_set {

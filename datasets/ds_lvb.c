@@ -23,9 +23,9 @@ int ds_adapt_lvb(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sample
         return st;
     s->gold = (char)('A' + cc);
     s->start = s->end = NAN;
-    if ((st = ds_check_rel_path(vpath, "video_path", c->err, c->err_len))) return st;
+    if ((st = ds_rec_path(c, "video_path", vpath))) return st;
     char *rels[] = {ds_cat3("videos/", vpath, ""), ds_cat3(vpath, "", "")};
-    if ((st = ds_resolve_list(s, a->root, rels, 2))) return st;
+    if ((st = ds_resolve_list(c, s, a->root, rels, 2))) return st;
     s->id = ds_strdup(id);
     s->question = ds_strdup(q);
     if (!s->id || !s->question) return DS_ERR_NOMEM;

@@ -28,7 +28,7 @@ int ds_adapt_mlvu(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sampl
         (st = ds_answer_letter(c, s, ans, "answer")))
         return st;
     s->start = s->end = NAN;
-    if ((st = ds_check_rel_path(video, "video", c->err, c->err_len))) return st;
+    if ((st = ds_rec_path(c, "video", video))) return st;
     const char *task = a->task;
     for (size_t i = 0; i < N_MLVU_FILES; i++)
         if (!strcmp(mlvu_files[i][0], a->task)) task = mlvu_files[i][1];
@@ -36,7 +36,7 @@ int ds_adapt_mlvu(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sampl
     if (!dir) return DS_ERR_NOMEM;
     char *rels[] = {ds_cat3("MLVU/video/", dir, video), ds_cat3("video/", dir, video), ds_cat3(dir, video, "")};
     free(dir);
-    if ((st = ds_resolve_list(s, a->root, rels, 3))) return st;
+    if ((st = ds_resolve_list(c, s, a->root, rels, 3))) return st;
     char idbuf[256];
     snprintf(idbuf, sizeof idbuf, "%s_%zu", task, a->index);
     s->id = ds_strdup(idbuf);

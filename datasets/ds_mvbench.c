@@ -57,7 +57,7 @@ int ds_adapt_mvbench(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sa
     if (!isnan(s->start) && (s->start < 0 || s->end <= s->start))
         return ds_fail(c->err, c->err_len, DS_ERR_SCHEMA, "%s: record %zu: field 'end': bounds [%g, %g] are empty",
                        c->source, c->index, s->start, s->end);
-    if ((st = ds_check_rel_path(video, "video", c->err, c->err_len))) return st;
+    if ((st = ds_rec_path(c, "video", video))) return st;
     const mvb_task *t = NULL;
     for (size_t i = 0; i < N_MVB_TASKS; i++)
         if (!strcmp(mvb_tasks[i].task, a->task)) t = &mvb_tasks[i];
@@ -65,7 +65,7 @@ int ds_adapt_mvbench(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sa
         const char *dir = a->video_branch ? t->dir_video : t->dir_main;
         if (a->video_branch) {
             char *rels[] = {ds_cat3(dir, video, ""), ds_cat3("video/", dir, video)};
-            st = ds_resolve_list(s, a->root, rels, 2);
+            st = ds_resolve_list(c, s, a->root, rels, 2);
         } else {
             char *rels[] = {ds_cat3("video/", dir, video), ds_cat3("video/data0613/", dir, video),
                             ds_cat3("data0613/", dir, video), ds_cat3(dir, video, "")};
@@ -74,7 +74,11 @@ int ds_adapt_mvbench(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sa
             int pick = -1;
             for (int i = 0; i < 4 && pick < 0; i++) {
                 char *p = order[i] ? ds_path_join(a->root, order[i]) : NULL;
-                if (p && ds_exists(p)) pick = i;
+                if (!p) { /* not "absent": another candidate would be picked silently */
+                    for (int j = 0; j < 4; j++) free(order[j]);
+                    return DS_ERR_NOMEM;
+                }
+                if (ds_exists(p)) pick = i;
                 free(p);
             }
             if (pick > 0) { /* move the existing one first so resolve_video picks it */
@@ -86,13 +90,13 @@ int ds_adapt_mvbench(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_sa
                 order[0] = order[2];
                 order[2] = tmp;
             }
-            st = ds_resolve_list(s, a->root, order, 4);
+            st = ds_resolve_list(c, s, a->root, order, 4);
             s->video_is_frames = t->frames;
             s->frames_fps = t->frames ? 3.0 : 0.0;
         }
     } else {
         char *rels[] = {ds_cat3(video, "", ""), ds_cat3(a->task, "/", video)};
-        st = ds_resolve_list(s, a->root, rels, 2);
+        st = ds_resolve_list(c, s, a->root, rels, 2);
     }
     if (st) return st;
     char idbuf[256];

@@ -110,15 +110,51 @@ int ds_answer_letter(const ds_rctx *c, ds_sample *s, const char *answer, const c
 /* ============================================================================================
  * Video path resolution
  */
+int ds_rec_path(const ds_rctx *c, const char *field, const char *rel) {
+    char why[768];
+    int st = ds_check_rel_path(rel, field, why, sizeof why);
+    if (st) return ds_fail(c->err, c->err_len, st, "%s: record %zu: %s", c->source, c->index, why);
+    return DS_OK;
+}
+
+int ds_video_check(const char *video, const char *video_rel, char *err, size_t err_len) {
+    if (!video || !video_rel) return DS_OK;
+    size_t n = strlen(video), k = strlen(video_rel);
+    if (k >= n || strcmp(video + n - k, video_rel) || video[n - k - 1] != '/') return DS_OK;
+    char *root = ds_strndup(video, n - k - 1);
+    if (!root) return ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+    char *real_root = realpath(root[0] ? root : "/", NULL);
+    char *real = real_root ? realpath(video, NULL) : NULL;
+    int st = DS_OK;
+    if (real) { /* exists: it must lie below the resolved root */
+        size_t r = strlen(real_root);
+        int inside = !strncmp(real, real_root, r) && (real[r] == '/' || (r == 1 && real_root[0] == '/'));
+        if (!inside)
+            st = ds_fail(err, err_len, DS_ERR_PATH,
+                         "video path '%s' resolves to %s, outside the videos root %s (a symbolic link?)", video_rel,
+                         real, real_root);
+    }
+    free(real);
+    free(real_root);
+    free(root);
+    return st;
+}
+
 /* Sets s->video / s->video_rel to the first candidate (relative to root) that exists, else to
  * the first candidate. */
-static int resolve_video(ds_sample *s, const char *root, const char *const *rels, int n) {
+static int resolve_video(const ds_rctx *c, ds_sample *s, const char *root, const char *const *rels, int n) {
     int pick = 0;
     char *abs = NULL;
     for (int i = 0; i < n; i++) {
         char *p = ds_path_join(root, rels[i]);
         if (!p) return DS_ERR_NOMEM;
         if (ds_exists(p)) {
+            char why[1024];
+            int st = ds_video_check(p, rels[i], why, sizeof why);
+            if (st) {
+                free(p);
+                return ds_fail(c->err, c->err_len, st, "%s: record %zu: %s", c->source, c->index, why);
+            }
             pick = i;
             abs = p;
             break;
@@ -142,13 +178,13 @@ char *ds_cat3(const char *a, const char *b, const char *c) {
     return r;
 }
 
-int ds_resolve_list(ds_sample *s, const char *root, char **rels, int n) {
+int ds_resolve_list(const ds_rctx *c, ds_sample *s, const char *root, char **rels, int n) {
     for (int i = 0; i < n; i++)
         if (!rels[i]) {
             for (int j = 0; j < n; j++) free(rels[j]);
             return DS_ERR_NOMEM;
         }
-    int st = resolve_video(s, root, (const char *const *)rels, n);
+    int st = resolve_video(c, s, root, (const char *const *)rels, n);
     for (int j = 0; j < n; j++) free(rels[j]);
     return st;
 }

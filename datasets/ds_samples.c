@@ -161,7 +161,7 @@ static int adapt_one(ds_bench b, const ds_rctx *c, const ds_actx *a, const cJSON
         s.error = ds_strndup(c->err, strlen(c->err));
         st = s.id && s.error ? DS_OK : DS_ERR_NOMEM;
     }
-    if (st == DS_OK) st = set_push(set, &s);
+    if (st == DS_OK && (st = set_push(set, &s)) != DS_OK) ds_fail(c->err, c->err_len, st, "out of memory");
     if (st != DS_OK) sample_clear(&s);
     return st;
 }
@@ -314,23 +314,35 @@ static char *file_stem(const char *path) {
 /* Folds one loaded file into the set's content digest: SHA-256 over the previous digest, the task
  * stem where the adapter uses it (MVBench, MLVU: it names the task and the sample ids) and the
  * file's own SHA-256. The path is left out, so a moved or copied manifest keeps its digest. */
-static int chain_content(ds_sample_set *set, ds_bench bench, const char *task, const char *data, size_t len,
+static int chain_content(ds_sample_set *set, ds_bench bench, const char *task, const char *file_sha,
                          const char *path, char *err, size_t err_len) {
-    char file_sha[65], link[65 + 256 + 65 + 4];
+    char link[65 + 256 + 65 + 4];
     int uses_task = bench == DS_BENCH_MVBENCH || bench == DS_BENCH_MLVU;
-    if (tb_sha256_hex(data, len, file_sha)) return ds_fail(err, err_len, DS_ERR_IO, "%s: cannot hash", path);
     int n = snprintf(link, sizeof link, "%s\n%.256s\n%s", set->content_sha256, uses_task && task ? task : "", file_sha);
     if (n < 0 || (size_t)n >= sizeof link || tb_sha256_hex(link, (size_t)n, set->content_sha256))
         return ds_fail(err, err_len, DS_ERR_IO, "%s: cannot hash", path);
     return DS_OK;
 }
 
-static int load_file(ds_bench bench, const char *path, const char *task, const ds_load_params *p, ds_sample_set **set,
-                     char *err, size_t err_len) {
+/* want_sha: the cache manifest's sha256 of the file (NULL: a manifest given by path). The bytes
+ * are hashed for the content digest anyway, so a cache file is checked against its manifest
+ * entry at no extra cost: loading checks sizes and SHA-256, like fetch --offline. */
+static int load_file(ds_bench bench, const char *path, const char *task, const char *want_sha,
+                     const ds_load_params *p, ds_sample_set **set, char *err, size_t err_len) {
     char *data = NULL;
     size_t len = 0;
     int st = ds_read_file(path, DS_MANIFEST_MAX, &data, &len, err, err_len);
     if (st) return st;
+    char file_sha[65];
+    if (tb_sha256_hex(data, len, file_sha)) {
+        free(data);
+        return ds_fail(err, err_len, DS_ERR_IO, "%s: cannot hash", path);
+    }
+    if (want_sha && strcmp(file_sha, want_sha)) {
+        free(data);
+        return ds_fail(err, err_len, DS_ERR_CHECKSUM,
+                       "%s: sha256 %s, the cache manifest says %s (fetch again with --force)", path, file_sha, want_sha);
+    }
     char *stem = NULL;
     if (!task) {
         stem = file_stem(path);
@@ -343,7 +355,7 @@ static int load_file(ds_bench bench, const char *path, const char *task, const d
     ds_sample_set *before = *set;
     st = ds_samples_parse(bench, data, len, task, path, p, set, err, err_len);
     if (st && before) *set = before;
-    if (st == DS_OK) st = chain_content(*set, bench, task, data, len, path, err, err_len);
+    if (st == DS_OK) st = chain_content(*set, bench, task, file_sha, path, err, err_len);
     free(stem);
     free(data);
     return st;
@@ -407,7 +419,7 @@ static int load_dir(ds_bench bench, const char *dir_in, const ds_load_params *p,
     for (size_t k = 0; st == DS_OK && n == 0 && k < 2; k++) {
         char *sub = ds_path_join(dir_in, subs[k]);
         if (!sub) {
-            st = DS_ERR_NOMEM;
+            st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
             break;
         }
         if (ds_is_dir(sub)) {
@@ -444,7 +456,11 @@ static int load_dir(ds_bench bench, const char *dir_in, const ds_load_params *p,
             if (used[i]) continue;
             if (pass < n_order) {
                 char *stem = file_stem(names[i]);
-                int match = stem && !strcmp(stem, order[pass]);
+                if (!stem) { /* not "no match": the official order would change silently */
+                    st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                int match = !strcmp(stem, order[pass]);
                 free(stem);
                 if (!match) continue;
             } else if (bench == DS_BENCH_LONGVIDEOBENCH && n_order && ds_sample_set_count(*set) > 0) {
@@ -456,7 +472,7 @@ static int load_dir(ds_bench bench, const char *dir_in, const ds_load_params *p,
                 st = ds_fail(err, err_len, DS_ERR_NOMEM, "out of memory");
                 break;
             }
-            st = load_file(bench, path, NULL, p, set, err, err_len);
+            st = load_file(bench, path, NULL, NULL, p, set, err, err_len);
             free(path);
         }
     }
@@ -494,20 +510,23 @@ int ds_samples_load(ds_bench bench, const ds_load_params *p, ds_sample_set **out
     int st;
     if (lp.manifest) {
         if (ds_is_dir(lp.manifest)) st = load_dir(bench, lp.manifest, &lp, &set, err, err_len);
-        else st = load_file(bench, lp.manifest, NULL, &lp, &set, err, err_len);
+        else st = load_file(bench, lp.manifest, NULL, NULL, &lp, &set, err, err_len);
     } else {
         const char *cache = lp.cache_dir ? lp.cache_dir : ds_default_cache_dir();
         const char *rev = lp.revision ? lp.revision : "main";
-        char **paths = NULL, **tasks = NULL;
+        char **paths = NULL, **tasks = NULL, **shas = NULL;
         size_t n = 0;
-        st = ds_cache_files(bench, cache, rev, &paths, &tasks, &n, 0, err, err_len);
-        for (size_t i = 0; st == DS_OK && i < n; i++) st = load_file(bench, paths[i], tasks[i], &lp, &set, err, err_len);
+        st = ds_cache_files(bench, cache, rev, &paths, &tasks, &shas, &n, 0, err, err_len);
+        for (size_t i = 0; st == DS_OK && i < n; i++)
+            st = load_file(bench, paths[i], tasks[i], shas[i], &lp, &set, err, err_len);
         for (size_t i = 0; i < n; i++) {
             free(paths[i]);
             free(tasks[i]);
+            free(shas[i]);
         }
         free(paths);
         free(tasks);
+        free(shas);
     }
     if (st) {
         ds_sample_set_free(set);

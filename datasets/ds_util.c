@@ -3,10 +3,14 @@
  * EVP). No network here (ds_http.c). */
 #include "datasets/ds_internal.h"
 
+#include "common/check.h"
+#include "common/file.h"
+
 #include <libavutil/error.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +92,8 @@ char *ds_strndup(const char *s, size_t n) {
 int ds_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err, size_t err_len) {
     *out = NULL;
     if (out_len) *out_len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return ds_fail(err, err_len, DS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    FILE *f = tb_fopen_read(path, 0, err, err_len); /* a pipe is fine, a FIFO never blocks the open */
+    if (!f) return DS_ERR_IO;
     tb_buf b;
     tb_buf_init(&b, max);
     char chunk[65536];
@@ -159,6 +163,18 @@ int ds_mkdirs(const char *path, char *err, size_t err_len) {
     return DS_OK;
 }
 
+static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int ds_rmtree(const char *path, char *err, size_t err_len) {
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return ds_fail(err, err_len, DS_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+    return DS_OK;
+}
+
 int ds_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -184,23 +200,24 @@ char *ds_path_join(const char *a, const char *b) {
 
 int ds_check_rel_path(const char *rel, const char *field, char *err, size_t err_len) {
     if (!rel || !*rel) return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': empty video path", field);
+    char q[300];
+    tb_quote(q, sizeof q, rel, strlen(rel)); /* quoted: the value comes from a record */
     if (rel[0] == '/' || rel[0] == '~')
         return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': absolute video path '%s' escapes the videos root",
-                       field, rel);
+                       field, q);
     for (const unsigned char *c = (const unsigned char *)rel; *c; c++)
         if (*c < 0x20 || *c == '\\' || *c == 0x7f)
-            return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path has a control character or backslash",
-                           field);
+            return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path '%s' has a control character or backslash",
+                           field, q);
     const char *s = rel;
     while (*s) {
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         if (n == 2 && s[0] == '.' && s[1] == '.')
             return ds_fail(err, err_len, DS_ERR_PATH, "field '%s': video path '%s' escapes the videos root ('..')",
-                           field, rel);
+                           field, q);
         if (!e) break;
         s = e + 1;
     }
     return DS_OK;
 }
-

@@ -36,7 +36,7 @@ int ds_adapt_videomme(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_s
         return ds_fail(c->err, c->err_len, DS_ERR_SCHEMA, "%s: record %zu: field 'answer': '%s' is not an option letter",
                        c->source, c->index, ans);
     s->gold = ans[0];
-    if ((st = ds_check_rel_path(vid, "videoID", c->err, c->err_len))) return st;
+    if ((st = ds_rec_path(c, "videoID", vid))) return st;
     if (strchr(vid, '/'))
         return ds_fail(c->err, c->err_len, DS_ERR_PATH, "%s: record %zu: field 'videoID': '%s' is not a file stem",
                        c->source, c->index, vid);
@@ -46,7 +46,7 @@ int ds_adapt_videomme(const ds_rctx *c, const ds_actx *a, const cJSON *rec, ds_s
     int n = 0;
     for (size_t d = 0; d < 3; d++)
         for (size_t e = 0; e < sizeof exts / sizeof exts[0]; e++) rels[n++] = ds_cat3(dirs[d], vid, exts[e]);
-    if ((st = ds_resolve_list(s, a->root, rels, n))) return st;
+    if ((st = ds_resolve_list(c, s, a->root, rels, n))) return st;
     s->id = ds_strdup(qid);
     s->question = ds_strdup(q);
     if (!s->id || !s->question) return DS_ERR_NOMEM;

@@ -11,6 +11,8 @@
  */
 #include "engine/config.h"
 
+#include "common/file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -398,10 +400,12 @@ static int parse_lmms(const cJSON *root, eng_config *cfg, const char *src, char 
             cfg->pool_mode = ENG_POOL_BILINEAR;
         else if (strcmp(s, "average") == 0)
             cfg->pool_mode = ENG_POOL_AVERAGE;
-        else if (strcmp(s, "max") == 0)
-            cfg->pool_mode = ENG_POOL_MAX;
         else {
-            cfg_err(err, err_len, "%s: field mm_spatial_pool_mode: unsupported value \"%.40s\"", src, s);
+            /* "max" is LLaVA-NeXT's third mode, but no LLaVA-OneVision or LLaVA-Video checkpoint
+             * uses it and the engine has no kernel for it: refused here, naming the file, rather
+             * than at the first encode */
+            cfg_err(err, err_len, "%s: field mm_spatial_pool_mode: unsupported value \"%.40s\" (bilinear or average)",
+                    src, s);
             return -1;
         }
     }
@@ -729,10 +733,10 @@ out:
 /* Reads a whole (small) file; NULL with err set. *missing = 1 when it does not exist. */
 static char *slurp(const char *path, size_t *len, int *missing, char *err, size_t err_len) {
     *missing = 0;
-    FILE *f = fopen(path, "rb");
+    errno = 0;
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len);
     if (!f) {
         *missing = errno == ENOENT;
-        cfg_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 14, n = 0;

@@ -307,8 +307,9 @@ int eng_tensor_name(const eng_config *cfg, eng_tensor_id id, int layer, char *bu
  * id. */
 int eng_tensor_shape(const eng_config *cfg, eng_tensor_id id, int64_t shape[ST_MAX_DIMS]);
 
-/* Looks up (id, layer) in st and checks its shape. Returns the borrowed tensor (data in the
- * checkpoint's dtype), or NULL with "FILE: tensor NAME: ..." (missing / shape) in err. */
+/* Looks up (id, layer) in st and checks its shape and that every value is finite (scanned once
+ * per tensor, st_check_finite). Returns the borrowed tensor (data in the checkpoint's dtype), or
+ * NULL with "FILE: tensor NAME: ..." (missing / shape / NaN or Inf) in err. */
 const st_tensor *eng_tensor_find(const st_file *st, const eng_config *cfg, eng_tensor_id id, int layer, char *err,
                                  size_t err_len);
 

@@ -356,6 +356,7 @@ static const st_tensor *find_variant(const st_file *st, const eng_config *cfg, i
         tb_set_err(err, err_len, "%s: tensor %s: shape %s, expected %s", t->file, name, a, b);
         return NULL;
     }
+    if (st_check_finite(st, t, err, err_len) != 0) return NULL; /* NaN/Inf weights: refused at load */
     return t;
 }
 

@@ -653,6 +653,11 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
     if (ph < 0 && p->n_visual > 0 && !m->mrope)
         return fail(err, err_len, ENG_ERR_ARG, "prefill: %lld visual rows but no image placeholder in the ids",
                     (long long)p->n_visual);
+    /* a NaN visual token makes every logit NaN, and greedy decoding then "answers" token 0 */
+    for (int64_t i = 0; i < p->n_visual * D; i++)
+        if (!isfinite(p->visual[i]))
+            return fail(err, err_len, ENG_ERR_ARG, "prefill: visual token %lld, dimension %lld is %s", (long long)(i / D),
+                        (long long)(i % D), isnan(p->visual[i]) ? "NaN" : "infinite");
     int64_t N = m->mrope ? p->n_ids : p->n_ids - (ph >= 0 ? 1 : 0) + p->n_visual;
     if (N < 1) return fail(err, err_len, ENG_ERR_ARG, "prefill: empty sequence");
     if (N > s->C)
@@ -716,6 +721,9 @@ static int prefill_run(eng_llm_state *s, const eng_llm_prefill_params *p, eng_ll
             }
         s->next_pos = mx + 1;
     }
+    if (s->next_pos > m->cfg.llm.max_position)
+        return fail(err, err_len, ENG_ERR_ARG, "prefill: position %lld is past max_position_embeddings %d of the config",
+                    (long long)s->next_pos - 1, m->cfg.llm.max_position);
     if (m->mrope) {
         if (be->k->act_upload(be, s->x, s->hx, (size_t)(N * D)) != 0)
             return fail(err, err_len, ENG_ERR_BACKEND, "prefill: upload: %s", be->err);
@@ -832,6 +840,9 @@ int eng_llm_decode(eng_llm_state *s, int64_t token, const float **logits, char *
     if (s->kv_len[0] + 1 > s->cap)
         return fail(err, err_len, ENG_ERR_ARG, "decode: KV cache full (%lld rows: prefill length + n_reserve)",
                     (long long)s->cap);
+    if (s->next_pos >= m->cfg.llm.max_position)
+        return fail(err, err_len, ENG_ERR_ARG, "decode: position %lld is past max_position_embeddings %d of the config",
+                    (long long)s->next_pos, m->cfg.llm.max_position);
     eng_tick tk0, tk1;
     if (be->k->tick(be, &tk0) != 0) return fail(err, err_len, ENG_ERR_BACKEND, "decode: %s", be->err);
     eng_wdesc_row_f32(&m->embed, token, s->hx);
@@ -884,8 +895,14 @@ int eng_llm_generate(eng_llm_state *s, const eng_llm_gen_params *gp, int64_t *to
             }
         }
         int64_t best = 0;
-        for (int64_t v = 1; v < m->Vo; v++)
+        int finite = isfinite(lg[0]);
+        for (int64_t v = 1; v < m->Vo; v++) {
+            finite &= isfinite(lg[v]) != 0;
             if (lg[v] > lg[best]) best = v;
+        }
+        /* a NaN row has no argmax: "best" would be token 0, an answer nobody computed */
+        if (!finite) return fail(err, err_len, ENG_ERR_FORMAT, "generate: the logits of step %lld are not finite",
+                                 (long long)n);
         tokens[n++] = best;
         if (n_out) *n_out = n;
         int stop = 0;

@@ -15,10 +15,13 @@
  */
 #include "engine/safetensors.h"
 
+#include "common/file.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,7 @@ struct st_file {
     size_t n_tensors, cap_tensors;
     size_t *hash; /* tensor index + 1, 0 = empty; hash_cap is a power of two */
     size_t hash_cap;
+    unsigned char *finite; /* [n_tensors] 1 = st_check_finite passed (each tensor is scanned once) */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -387,18 +391,12 @@ static int open_shard(st_file *st, const char *path, char *err, size_t err_len) 
     }
     st->n_shards++;
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        st_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st_err(err, err_len, "%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)sb.st_size;
+    /* a FIFO named by the index would block open(2) forever: tb_open_read never blocks and
+     * refuses anything but a regular file */
+    long long fsize = 0;
+    int fd = tb_open_read(path, TB_OPEN_REGULAR, &fsize, err, err_len);
+    if (fd < 0) return -1;
+    size_t size = (size_t)fsize;
     if (size < 8) {
         st_err(err, err_len, "%s: file of %zu bytes is too short for the 8-byte header length", path, size);
         close(fd);
@@ -521,11 +519,8 @@ out:
 /* ---- open / close -------------------------------------------------------------------------- */
 
 static char *read_small_file(const char *path, size_t max, size_t *len, char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        st_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len);
+    if (!f) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
@@ -720,6 +715,7 @@ st_file *st_open(const char *path, char *err, size_t err_len) {
             int r = open_index(st, path, index, err, err_len);
             free(index);
             if (r != 0) goto fail;
+            if (!(st->finite = calloc(st->n_tensors ? st->n_tensors : 1, 1))) goto oom;
             return st;
         }
         free(index);
@@ -765,6 +761,7 @@ st_file *st_open(const char *path, char *err, size_t err_len) {
         st_err(err, err_len, "%s: tensor %s: listed twice in the header", st->tensors[dup].file, st->tensors[dup].name);
         goto fail;
     }
+    if (!(st->finite = calloc(st->n_tensors ? st->n_tensors : 1, 1))) goto oom;
     return st;
 oom:
     st_err(err, err_len, "%s: out of memory", path);
@@ -784,6 +781,7 @@ void st_close(st_file *st) {
     }
     free(st->shards);
     free(st->hash);
+    free(st->finite);
     free(st->path);
     free(st);
 }
@@ -801,6 +799,73 @@ void st_prefault(const st_file *st) {
         for (size_t o = 0; o < sh->map_len; o += step) acc ^= b[o];
         (void)acc;
     }
+}
+
+/* Index of the first element whose exponent bits are all ones (NaN or +-Inf), or n. Eight bytes
+ * at a time (SWAR): after masking each lane to its exponent and xor-ing with the all-ones
+ * exponent, a non-finite element is a zero lane, which the classic has-zero test finds; a word
+ * with a hit is searched again element by element. */
+static size_t first_nonfinite(const uint8_t *p, size_t n, st_dtype dt) {
+    const size_t esz = dt == ST_F32 ? 4 : 2;
+    uint64_t mask, ones, msb;
+    if (dt == ST_F32) {
+        mask = 0x7f8000007f800000ull, ones = 0x0000000100000001ull, msb = 0x8000000080000000ull;
+    } else {
+        uint64_t m = dt == ST_BF16 ? 0x7f80u : 0x7c00u;
+        mask = m * 0x0001000100010001ull, ones = 0x0001000100010001ull, msb = 0x8000800080008000ull;
+    }
+    size_t bytes = n * esz, w = 0;
+    /* blocks of 64 words without a branch inside, so the compiler vectorises them */
+    for (; w + 512 <= bytes; w += 512) {
+        uint64_t acc = 0;
+        for (int k = 0; k < 64; k++) {
+            uint64_t x;
+            memcpy(&x, p + w + 8 * (size_t)k, 8);
+            uint64_t t = (x & mask) ^ mask; /* lanes have no top bit set: the test is exact */
+            acc |= (t - ones) & ~t & msb;
+        }
+        if (acc) break;
+    }
+    for (; w + 8 <= bytes; w += 8) {
+        uint64_t x;
+        memcpy(&x, p + w, 8);
+        uint64_t t = (x & mask) ^ mask;
+        if ((t - ones) & ~t & msb) break;
+    }
+    for (size_t i = w / esz; i < n; i++) {
+        float v;
+        if (dt == ST_F32) {
+            memcpy(&v, p + 4 * i, 4);
+        } else {
+            uint16_t x;
+            memcpy(&x, p + 2 * i, 2);
+            v = dt == ST_BF16 ? st_bf16_to_f32(x) : st_f16_to_f32(x);
+        }
+        if (!isfinite(v)) return i;
+    }
+    return n;
+}
+
+int st_check_finite(const st_file *st, const st_tensor *t, char *err, size_t err_len) {
+    if (!st || !t) return 0;
+    size_t idx = (size_t)(t - st->tensors);
+    if (idx < st->n_tensors && st->finite && st->finite[idx]) return 0;
+    size_t bad = first_nonfinite(t->data, t->numel, t->dtype);
+    if (bad < t->numel) {
+        float v;
+        if (t->dtype == ST_F32) {
+            memcpy(&v, (const uint8_t *)t->data + 4 * bad, 4);
+        } else {
+            uint16_t x;
+            memcpy(&x, (const uint8_t *)t->data + 2 * bad, 2);
+            v = t->dtype == ST_BF16 ? st_bf16_to_f32(x) : st_f16_to_f32(x);
+        }
+        st_err(err, err_len, "%s: tensor %s: element %zu is %s (a corrupt or diverged checkpoint)", t->file, t->name,
+               bad, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return -1;
+    }
+    if (idx < st->n_tensors && st->finite) st->finite[idx] = 1;
+    return 0;
 }
 
 const char *st_path(const st_file *st) {

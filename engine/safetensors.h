@@ -85,6 +85,12 @@ const char *st_dtype_str(st_dtype dt);
 /* The path st_open was given (borrowed). */
 const char *st_path(const st_file *st);
 
+/* Scans t (a tensor of st) for NaN or +-Inf in its stored dtype: 0, or -1 with "FILE: tensor
+ * NAME: element K is NaN" in err. A tensor that passed is not scanned again. The model loaders
+ * call it for every tensor they use (eng_tensor_find), so a corrupt checkpoint is refused at load
+ * instead of producing NaN features and token 0 for every answer. */
+int st_check_finite(const st_file *st, const st_tensor *t, char *err, size_t err_len);
+
 /* Converts a tensor (any accepted dtype) to float32 into dst (t->numel floats). */
 void st_convert_f32(const st_tensor *t, float *dst);
 

@@ -31,6 +31,9 @@
 #include "engine/tokenizer.h"
 #include "engine/tokenizer_nfc.h"
 
+#include "common/check.h"
+#include "common/file.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -123,12 +126,12 @@ const char *tok_status_str(int status) {
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t err_len) {
     *buf = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return seterr(err, err_len, TOK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* a FIFO would block fopen */
+    if (!f) return TOK_ERR_IO;
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0) {
         fclose(f);
-        return seterr(err, err_len, TOK_ERR_IO, "%s: not a regular file", path);
+        return seterr(err, err_len, TOK_ERR_IO, "%s: cannot stat", path);
     }
     if ((uint64_t)sb.st_size > TOK_MAX_FILE) {
         fclose(f);
@@ -466,7 +469,8 @@ static int json_id(const cJSON *v, int32_t *id) {
 
 static int pool_add(tok_tokenizer *tk, int32_t id, const void *bytes, size_t n) {
     if (tk->pool_len + n > UINT32_MAX) return -1;
-    if (tk->pool_len + n > tk->pool_cap) {
+    /* an empty first token needs a pool too: NULL + 0 (vocab_insert) is undefined behaviour */
+    if (!tk->pool || tk->pool_len + n > tk->pool_cap) {
         size_t cap = tk->pool_cap ? tk->pool_cap : 1 << 20;
         while (cap < tk->pool_len + n) cap *= 2;
         char *p = realloc(tk->pool, cap);
@@ -567,19 +571,21 @@ static int add_merge(tok_tokenizer *tk, const char *mpath, const char *where, co
     if (ra == -1 || rb == -1) return seterr(err, err_len, TOK_ERR_NOMEM, "%s: out of memory", mpath);
     if (ra < 0 || rb < 0)
         return seterr(err, err_len, TOK_ERR_FORMAT, "%s: merge %s: not valid UTF-8", mpath, where);
+    /* tokens are quoted (tb_quote): a binary merges.txt must not reach the terminal raw */
+    char q1[256], q2[256];
     int32_t ia = ra == 1 ? vocab_find(tk, b->p, la) : -1;
     if (ia < 0)
-        return seterr(err, err_len, TOK_ERR_FORMAT, "%s: merge %s references unknown token \"%.*s\"",
-                      mpath, where, (int)(ln > 60 ? 60 : ln), l);
+        return seterr(err, err_len, TOK_ERR_FORMAT, "%s: merge %s references unknown token \"%s\"", mpath, where,
+                      tb_quote(q1, 64, l, ln));
     int32_t ib = rb == 1 ? vocab_find(tk, b->p + la, b->n - la) : -1;
     if (ib < 0)
-        return seterr(err, err_len, TOK_ERR_FORMAT, "%s: merge %s references unknown token \"%.*s\"",
-                      mpath, where, (int)(rn > 60 ? 60 : rn), r);
+        return seterr(err, err_len, TOK_ERR_FORMAT, "%s: merge %s references unknown token \"%s\"", mpath, where,
+                      tb_quote(q1, 64, r, rn));
     int32_t im = vocab_find(tk, b->p, b->n);
     if (im < 0)
         return seterr(err, err_len, TOK_ERR_FORMAT,
-                      "%s: merge %s: the merged token \"%.*s%.*s\" is not in the vocabulary", mpath,
-                      where, (int)(ln > 60 ? 60 : ln), l, (int)(rn > 60 ? 60 : rn), r);
+                      "%s: merge %s: the merged token \"%s%s\" is not in the vocabulary", mpath, where,
+                      tb_quote(q1, 64, l, ln), tb_quote(q2, 64, r, rn));
     merge_insert(tk, ia, ib, rank, im);
     return TOK_OK;
 }
@@ -617,8 +623,9 @@ static int load_merges_txt(tok_tokenizer *tk, const char *mpath, const char *buf
         snprintf(where, sizeof where, "line %zu", line_no);
         if (!sp || sp == ls || sp == ls + ll - 1 || memchr(sp + 1, ' ', ll - (size_t)(sp + 1 - ls))) {
             free(b.p);
-            return seterr(err, err_len, TOK_ERR_FORMAT, "%s: %s: expected \"left right\", got \"%.*s\"%s",
-                          mpath, where, (int)(ll > 60 ? 60 : ll), ls, nl ? "" : " (truncated file?)");
+            char q[256];
+            return seterr(err, err_len, TOK_ERR_FORMAT, "%s: %s: expected \"left right\", got \"%s\"%s", mpath,
+                          where, tb_quote(q, 64, ls, ll), nl ? "" : " (truncated file?)");
         }
         st = add_merge(tk, mpath, where, ls, (size_t)(sp - ls), sp + 1, ll - (size_t)(sp + 1 - ls), rank++,
                        &b, err, err_len);

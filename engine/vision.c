@@ -374,6 +374,13 @@ int eng_vision_encode(eng_model *m, const float *pixels, int64_t n_frames, const
     const int64_t T = n_frames, G = vc->grid, P = (int64_t)vc->n_patches, ps = vc->patch_size, S = vc->image_size;
     const int64_t Dv = vc->hidden, H = vc->n_heads, Dh = Dv / H, Mv = vc->intermediate, D = m->cfg.llm.hidden;
     const int64_t K3 = 3 * ps * ps;
+    /* NaN pixels would give NaN features, and every answer after them token 0 */
+    for (int64_t i = 0; i < T * 3 * S * S; i++)
+        if (!isfinite(pixels[i])) {
+            snprintf(err, err_len, "eng_vision_encode: pixel %lld (frame %lld) is %s", (long long)i,
+                     (long long)(i / (3 * S * S)), isnan(pixels[i]) ? "NaN" : "infinite");
+            return ENG_ERR_ARG;
+        }
     eng_pool_mode pm = p->pool == ENG_VPOOL_BILINEAR  ? ENG_POOL_BILINEAR
                        : p->pool == ENG_VPOOL_AVERAGE ? ENG_POOL_AVERAGE
                                                       : m->cfg.pool_mode;

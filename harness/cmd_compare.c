@@ -74,7 +74,7 @@ int cmd_compare(int argc, char **argv) {
     if (st != CLI_OK) return cli_exit_code(st);
 
     char err[2048], key_a[DB_KEY_LEN + 1], key_b[DB_KEY_LEN + 1];
-    db_store *db = db_open(path, err, sizeof err);
+    db_store *db = db_open_read(path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "tango-bench compare: %s\n", err);
         return 1;

@@ -274,7 +274,7 @@ int cmd_encode(int argc, char **argv) {
             fprintf(stderr, "tango-bench encode: cache key too long\n");
             goto out;
         }
-        cache_state = fcache_lookup(cache_dir, key, &o, &ts, &n_ts, err, sizeof err);
+        cache_state = fcache_lookup(cache_dir, key, &vi, video ? n_frames : 0, &o, &ts, &n_ts, err, sizeof err);
         if (cache_state < 0) {
             fprintf(stderr, "tango-bench encode: %s\n", err);
             goto out;
@@ -283,7 +283,8 @@ int cmd_encode(int argc, char **argv) {
 
     if (cache_state != 1) {
         if (pixels_path) {
-            if (npy_read(pixels_path, NPY_F32, &px, err, sizeof err)) {
+            if (npy_read(pixels_path, NPY_F32, &px, err, sizeof err) ||
+                npy_check_finite(&px, pixels_path, err, sizeof err)) {
                 fprintf(stderr, "tango-bench encode: %s\n", err);
                 goto out;
             }

@@ -35,7 +35,7 @@ int cmd_export(int argc, char **argv) {
     if (peer && !out_path) return cli_usage_error(&spec, "--format %s writes files: give the folder with --out", format);
 
     char err[2048], key[DB_KEY_LEN + 1];
-    db_store *db = db_open(path, err, sizeof err);
+    db_store *db = db_open_read(path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "tango-bench export: %s\n", err);
         return 1;

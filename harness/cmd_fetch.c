@@ -50,5 +50,8 @@ int cmd_fetch(int argc, char **argv) {
                                              : "no Hub tree listing: sizes from HTTP headers only");
     }
     printf(")\n");
+    if (info.n_bad_records)
+        printf("%zu record%s rejected (run stores each as a failed sample); the first: %s\n", info.n_bad_records,
+               info.n_bad_records == 1 ? "" : "s", info.first_bad);
     return 0;
 }

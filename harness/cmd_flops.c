@@ -8,6 +8,7 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/flops.h"
+#include "harness/registry.h"
 #include "tango/kit.h"
 #include "tango/retention.h"
 
@@ -108,6 +109,10 @@ int cmd_flops(int argc, char **argv) {
     if ((solve != NULL) + (layer_tokens != NULL) + (method != NULL) > 1)
         return cli_usage_error(&spec, "--solve, --layer-tokens and --method exclude each other");
     if (method) {
+        char names[512];
+        if (!reg_method_find(method)) /* a mistyped name is a usage error (2), not a failure */
+            return cli_usage_error(&spec, "--method '%s' is not a known method (%s)", method,
+                                   reg_method_names(names, sizeof names, ", "));
         if (ratio <= 0) return cli_usage_error(&spec, "--method needs --ratio in (0, 1]");
         if (m.n_layers > TG_MAX_LAYERS) return cli_usage_error(&spec, "the model has too many layers for a plan");
         tb_family fam;

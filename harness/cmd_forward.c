@@ -268,7 +268,8 @@ int cmd_forward(int argc, char **argv) {
         fprintf(stderr, "tango-bench forward: %s: ids must be 1-D (or [1, n]), got %d dims\n", ids_path, ids.ndim);
         goto out;
     }
-    if (vis_path && npy_read(vis_path, NPY_F32, &vis, err, sizeof err) != 0) {
+    if (vis_path && (npy_read(vis_path, NPY_F32, &vis, err, sizeof err) != 0 ||
+                     npy_check_finite(&vis, vis_path, err, sizeof err) != 0)) {
         fprintf(stderr, "tango-bench forward: %s\n", err);
         goto out;
     }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/file.h"
 #include "common/sha256.h"
 #include "datasets/datasets.h"
 #include "harness/cli.h"
@@ -30,11 +31,8 @@
 
 /* Reads a whole file (at most IMPORT_FILE_MAX bytes), NUL-terminated. */
 static char *read_all(const char *path, size_t *len, char *err, size_t err_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* a FIFO would block fopen */
+    if (!f) return NULL;
     struct stat sb;
     char *buf = NULL;
     if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > IMPORT_FILE_MAX) {

@@ -1,5 +1,6 @@
 /* cmd_merge.c - tango-bench merge: combine shard databases (from --shard i/n runs) into one. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "harness/cli.h"
 #include "harness/commands.h"
@@ -16,6 +17,17 @@ int cmd_merge(int argc, char **argv) {
     if (st != CLI_OK) return cli_exit_code(st);
 
     char err[2048];
+    /* every input first: a mistyped shard is an error before anything is written (it used to
+     * become a new empty database, and the merge quietly lacked that shard) */
+    for (int i = 1; i < n_pos; i++) {
+        db_store *in = db_open_read(pos[i], err, sizeof err);
+        if (!in) {
+            fprintf(stderr, "tango-bench merge: %s\n", err);
+            return 1;
+        }
+        db_close(in);
+    }
+    int existed = access(pos[0], F_OK) == 0;
     db_store *out = db_open(pos[0], err, sizeof err);
     if (!out) {
         fprintf(stderr, "tango-bench merge: %s\n", err);
@@ -45,6 +57,14 @@ int cmd_merge(int argc, char **argv) {
         conflicts += ms.samples_conflicting;
     }
     db_close(out);
+    if (rc && !existed) { /* no half-merged output left behind */
+        char p[4200];
+        unlink(pos[0]);
+        snprintf(p, sizeof p, "%s-wal", pos[0]);
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", pos[0]);
+        unlink(p);
+    }
     if (rc == 0 && conflicts)
         fprintf(stderr, "tango-bench merge: warning: %lld samples had different results in different inputs\n",
                 (long long)conflicts);

@@ -13,6 +13,7 @@ static int parse_formats(const char *s, const char **bad) {
     int bits = 0;
     static const struct { const char *name; int bit; } names[] = {
         {"md", REP_MD}, {"tex", REP_TEX}, {"csv", REP_CSV}, {"html", REP_HTML}};
+    *bad = s;
     while (*s) {
         size_t len = strcspn(s, ",");
         int found = 0;
@@ -55,7 +56,9 @@ int cmd_report(int argc, char **argv) {
     if (st != CLI_OK) return cli_exit_code(st);
     const char *bad = NULL;
     p.formats = parse_formats(formats, &bad);
-    if (!p.formats) return cli_usage_error(&spec, "--format: unknown format in '%s' (md, tex, csv, html)", bad);
+    if (!p.formats)
+        return *bad ? cli_usage_error(&spec, "--format: unknown format in '%s' (md, tex, csv, html)", bad)
+                    : cli_usage_error(&spec, "--format '%s' names no format (md, tex, csv, html)", formats);
     if (!strcmp(perf, "mean-rel")) p.perf = REP_PERF_MEAN_REL;
     else if (!strcmp(perf, "rel-avg")) p.perf = REP_PERF_REL_AVG;
     else return cli_usage_error(&spec, "--perf '%s' is not one of mean-rel, rel-avg", perf);
@@ -64,7 +67,7 @@ int cmd_report(int argc, char **argv) {
     p.seed = (uint64_t)seed;
 
     char err[2048];
-    db_store *db = db_open(path, err, sizeof err);
+    db_store *db = db_open_read(path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "tango-bench report: %s\n", err);
         return 1;

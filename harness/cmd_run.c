@@ -47,6 +47,11 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "tango-bench run: %s\n", err);
         return 1;
     }
+    if (run_config_check(cfg, err, sizeof err)) { /* before anything runs, dry or not */
+        fprintf(stderr, "tango-bench run: %s\n", err);
+        run_config_free(cfg);
+        return 1;
+    }
     if (dry_run) {
         run_config_print(cfg, stdout);
         run_config_free(cfg);

@@ -34,7 +34,7 @@ int cmd_runs(int argc, char **argv) {
     int n_pos, st = cli_parse(&spec, argc, argv, pos, &n_pos);
     if (st != CLI_OK) return cli_exit_code(st);
     char err[2048];
-    db_store *db = db_open(path, err, sizeof err);
+    db_store *db = db_open_read(path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "tango-bench runs: %s\n", err);
         return 1;

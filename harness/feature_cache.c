@@ -87,8 +87,8 @@ static char *read_text(const char *path, size_t max) {
     return s;
 }
 
-int fcache_lookup(const char *cache_dir, const char *key, eng_vision_out *out, double **ts, int64_t *n_ts, char *err,
-                  size_t err_len) {
+int fcache_lookup(const char *cache_dir, const char *key, const eng_vision_info *expect, int64_t n_frames,
+                  eng_vision_out *out, double **ts, int64_t *n_ts, char *err, size_t err_len) {
     char entry[4096], p[4300];
     struct stat sb;
     memset(out, 0, sizeof *out);
@@ -127,6 +127,21 @@ int fcache_lookup(const char *cache_dir, const char *key, eng_vision_out *out, d
     out->head_dim = inf[7];
     out->pool_mode = (int)inf[8];
     npy_free(&a);
+    /* self-consistent is not enough: the entry must have the request's frames and the loaded
+     * model's dimensions */
+    if ((n_frames > 0 && out->n_frames != n_frames) || out->n_frames < 1 ||
+        out->grid_pooled * out->grid_pooled != out->n_pooled || out->grid * out->grid != out->n_patches ||
+        (expect && (out->n_patches != expect->n_patches || out->grid != expect->grid ||
+                    out->d_vision != expect->d_vision || out->d_model != expect->d_model ||
+                    out->head_dim != expect->head_dim))) {
+        snprintf(err, err_len,
+                 "feature cache: %s/info.npy: %lld frames of %lldx%lld patches, width %lld do not match the request "
+                 "(%lld frames, %dx%d, width %d): a damaged or altered entry (delete it)",
+                 entry, (long long)out->n_frames, (long long)out->grid, (long long)out->grid, (long long)out->d_model,
+                 (long long)n_frames, expect ? expect->grid : 0, expect ? expect->grid : 0, expect ? expect->d_model : 0);
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
     for (size_t i = 0; i < N_ARRAYS; i++) {
         if (file_path(p, sizeof p, entry, k_arrays[i].name, ".npy")) goto toolong;
         if (stat(p, &sb) != 0) continue; /* not stored (e.g. no head) */
@@ -140,6 +155,10 @@ int fcache_lookup(const char *cache_dir, const char *key, eng_vision_out *out, d
             npy_free(&a);
             goto fail;
         }
+        if (npy_check_finite(&a, p, err, err_len)) {
+            npy_free(&a);
+            goto fail;
+        }
         *slot(out, i) = a.data; /* ownership moves to out */
     }
     if (!out->pooled) {
@@ -150,6 +169,13 @@ int fcache_lookup(const char *cache_dir, const char *key, eng_vision_out *out, d
         if (file_path(p, sizeof p, entry, "timestamps", ".npy")) goto toolong;
         if (stat(p, &sb) == 0) {
             if (npy_read(p, NPY_F64, &a, err, err_len)) goto fail;
+            if ((int64_t)a.numel != out->n_frames || npy_check_finite(&a, p, err, err_len)) {
+                if ((int64_t)a.numel != out->n_frames)
+                    snprintf(err, err_len, "feature cache: %s: %zu timestamps for %lld frames", p, a.numel,
+                             (long long)out->n_frames);
+                npy_free(&a);
+                goto fail;
+            }
             *ts = a.data;
             *n_ts = (int64_t)a.numel;
         }

@@ -36,9 +36,13 @@ int fcache_key_encode(char *buf, size_t len, const char *weights_digest, const c
 
 /* Looks key up under cache_dir. On a hit fills *out (caller frees with eng_vision_out_free) and,
  * when ts is not NULL, *ts / *n_ts with the stored timestamps (malloc'd, NULL/0 when none) and
- * returns 1. Returns 0 on a miss (out zeroed), -1 on a damaged entry or I/O error (err set). */
-int fcache_lookup(const char *cache_dir, const char *key, eng_vision_out *out, double **ts, int64_t *n_ts, char *err,
-                  size_t err_len);
+ * returns 1. An entry is only served when it is what the request would compute: its dimensions
+ * must equal expect's (the loaded model's; NULL: not checked), its frame count n_frames (> 0;
+ * 0: not checked), every array must be finite and the timestamps one per frame; anything else
+ * (a damaged or tampered entry, even a self-consistent one) is -1 naming the file. Returns 0 on
+ * a miss (out zeroed), -1 on a bad entry or I/O error (err set). */
+int fcache_lookup(const char *cache_dir, const char *key, const eng_vision_info *expect, int64_t n_frames,
+                  eng_vision_out *out, double **ts, int64_t *n_ts, char *err, size_t err_len);
 
 /* Stores out (and timestamps ts[n_ts], may be NULL) under key, creating cache_dir if needed.
  * Returns 0, or -1 with err set. An existing entry for the key is left as it is. */

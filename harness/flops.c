@@ -3,6 +3,8 @@
  * ignored, as in the paper. */
 #include "harness/flops.h"
 
+#include "common/file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -44,11 +46,8 @@ int fl_model_from_config(const char *path, fl_model *out, char *err, size_t err_
     int rc = -1;
     char *text = NULL;
     cJSON *root = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len);
+    if (!f) return -1;
     if (fseek(f, 0, SEEK_END) || ftell(f) < 0 || ftell(f) > (16L << 20)) {
         snprintf(err, err_len, "%s: not a readable config (missing or larger than 16 MiB)", path);
         goto out;

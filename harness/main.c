@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/redact.h"
 #include "harness/commands.h"
 
 const tb_command tb_commands[] = {
@@ -50,8 +51,46 @@ static void ensure_passive_omp(char **argv) {
     /* exec failed (no /proc): carry on with the default policy */
 }
 
+/* HF_TOKEN must never be printed, whatever carries it to a print (a server's error page that
+ * echoes the Authorization header, a viewer error, a config value): with a token set, stdout and
+ * stderr are streams that overwrite it (common/redact.h); finish_output writes what they hold. */
+static FILE *real_stdout, *real_stderr;
+static void finish_output(void);
+
+static void redact_output(void) {
+    const char *secret = tb_secret();
+    if (!secret) return;
+    FILE *o = tb_redacting_stream(stdout, secret), *e = tb_redacting_stream(stderr, secret);
+    if (o) {
+        setvbuf(o, NULL, _IOLBF, 0);
+        real_stdout = stdout;
+        stdout = o;
+    }
+    if (e) {
+        setvbuf(e, NULL, _IONBF, 0);
+        real_stderr = stderr;
+        stderr = e;
+    }
+    atexit(finish_output); /* every return from main and exit() write what the streams hold */
+}
+
+static void finish_output(void) {
+    if (real_stdout) {
+        fclose(stdout);
+        stdout = real_stdout;
+        real_stdout = NULL;
+    }
+    if (real_stderr) {
+        fclose(stderr);
+        stderr = real_stderr;
+        real_stderr = NULL;
+    }
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     ensure_passive_omp(argv);
+    redact_output();
     if (argc < 2) {
         print_usage(stderr);
         return 2;
@@ -72,7 +111,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         int rc = c->run(argc - 1, argv + 1);
-        fflush(stdout);
+        finish_output();
         curl_global_cleanup();
         exit(rc);
     }

@@ -2,8 +2,11 @@
  * we accept exactly the dicts numpy writes: keys 'descr', 'fortran_order', 'shape'. */
 #include "harness/npy.h"
 
+#include "common/file.h"
+
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,17 @@ size_t npy_dtype_size(npy_dtype d) {
     case NPY_F64: return 8;
     case NPY_I64: return 8;
     case NPY_U8: return 1;
+    }
+    return 0;
+}
+
+int npy_check_finite(const npy_array *a, const char *path, char *err, size_t err_len) {
+    for (size_t i = 0; i < a->numel; i++) {
+        double v = a->dtype == NPY_F32 ? ((const float *)a->data)[i] : a->dtype == NPY_F64 ? ((const double *)a->data)[i] : 0;
+        if (!isfinite(v)) {
+            snprintf(err, err_len, "%s: element %zu is %s", path, i, isnan(v) ? "NaN" : "infinite");
+            return -1;
+        }
     }
     return 0;
 }
@@ -43,6 +57,8 @@ static const char *dict_value(const char *hdr, const char *key) {
     return p;
 }
 
+/* v points just past "'descr':" and may be the header's terminating NUL: nothing is read past
+ * the closing quote or the NUL. */
 static int parse_descr(const char *v, npy_dtype *dt, char *err, size_t n, const char *path) {
     static const struct { const char *s; npy_dtype d; } known[] = {
         {"'<f4'", NPY_F32}, {"'<f8'", NPY_F64}, {"'<i8'", NPY_I64}, {"'<i4'", NPY_I32}, {"'|u1'", NPY_U8},
@@ -52,9 +68,17 @@ static int parse_descr(const char *v, npy_dtype *dt, char *err, size_t n, const 
             *dt = known[i].d;
             return 0;
         }
-    const char *end = strchr(v + 1, '\'');
-    int len = end ? (int)(end - v + 1) : 8;
-    snprintf(err, n, "%s: unsupported dtype %.*s (want <f4, <f8, <i4, <i8 or |u1)", path, len, v);
+    if (*v != '\'') {
+        snprintf(err, n, "%s: header 'descr' is not a quoted dtype string", path);
+        return -1;
+    }
+    /* quote the value as far as its closing quote, printable bytes only, at most 16 */
+    char shown[17];
+    size_t k = 0;
+    for (const char *c = v + 1; *c && *c != '\'' && k < sizeof shown - 1; c++)
+        shown[k++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+    shown[k] = '\0';
+    snprintf(err, n, "%s: unsupported dtype '%s' (want <f4, <f8, <i4, <i8 or |u1)", path, shown);
     return -1;
 }
 
@@ -117,11 +141,8 @@ int npy_read(const char *path, npy_dtype want, npy_array *out, char *err, size_t
     int rc = -1;
     char *hdr = NULL;
     void *raw = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* never blocks on a FIFO */
+    if (!f) return -1;
     unsigned char pre[10];
     if (fread(pre, 1, 8, f) != 8 || memcmp(pre, "\x93NUMPY", 6)) {
         snprintf(err, err_len, "%s: not a .npy file (bad magic)", path);

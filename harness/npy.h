@@ -44,6 +44,10 @@ int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, con
 /* Frees the data of a (safe on a zeroed or already freed array). */
 void npy_free(npy_array *a);
 
+/* 0 when every element of a float array is finite (integer arrays always are), else -1 with
+ * "PATH: element K is NaN" in err: inputs that would turn every later value into NaN. */
+int npy_check_finite(const npy_array *a, const char *path, char *err, size_t err_len);
+
 /* Element size in bytes of a dtype. */
 size_t npy_dtype_size(npy_dtype d);
 

@@ -12,43 +12,68 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "common/file.h"
 #include "datasets/video.h"
 #include "engine/engine.h"
+#include "harness/flops.h"
 #include "harness/registry.h"
 #include "tango/pruner.h"
 
 /* One line into err; evaluates to -1. */
 #define fail(err, err_len, ...) (tb_set_err(err, err_len, __VA_ARGS__), -1)
 
-/* Copies src to dst expanding ${VAR} and ${VAR:-default}. Returns 0, or -1 when the result does
- * not fit or a reference is unterminated or names an unset variable without a default. */
-static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t bad_len) {
+/* The '}' closing the "${" at p (nested "${...}" in a default skipped), or NULL. */
+static const char *closing_brace(const char *p) {
+    int depth = 0;
+    for (const char *q = p; *q; q++) {
+        if (q[0] == '$' && q[1] == '{') {
+            depth++;
+            q++;
+        } else if (*q == '}' && --depth == 0) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* Copies src[0..len) to dst expanding ${VAR} and ${VAR:-default}; a default may itself hold
+ * references (${A:-${B}}, expanded only when used). Returns 0, or -1 when the result does not fit,
+ * a reference is unterminated or names an unset variable without a default, or defaults nest
+ * deeper than 8. */
+static int expand_range(const char *src, size_t len, char *dst, size_t n, int depth, char *bad, size_t bad_len) {
     size_t j = 0;
-    for (const char *p = src; *p;) {
-        if (p[0] == '$' && p[1] == '{') {
-            const char *end = strchr(p + 2, '}');
-            if (!end) {
-                snprintf(bad, bad_len, "unterminated ${ in '%s'", src);
+    const char *end_src = src + len;
+    if (depth > 8) {
+        snprintf(bad, bad_len, "defaults nested too deeply in '%.80s'", src);
+        return -1;
+    }
+    for (const char *p = src; p < end_src;) {
+        if (p + 1 < end_src && p[0] == '$' && p[1] == '{') {
+            const char *end = closing_brace(p);
+            if (!end || end >= end_src) {
+                snprintf(bad, bad_len, "unterminated ${ in '%.*s'", (int)len, src);
                 return -1;
             }
-            char name[128];
             const char *colon = strstr(p + 2, ":-");
-            const char *name_end = colon && colon < end ? colon : end;
+            if (colon && colon > end) colon = NULL;
+            const char *name_end = colon ? colon : end;
+            char name[128];
             snprintf(name, sizeof name, "%.*s", (int)(name_end - (p + 2)), p + 2);
             const char *val = getenv(name);
-            char def[RUN_PATH] = "";
-            if (colon && colon < end) snprintf(def, sizeof def, "%.*s", (int)(end - colon - 2), colon + 2);
+            char def[RUN_PATH];
             if (!val || !*val) {
-                if (!(colon && colon < end)) {
-                    snprintf(bad, bad_len, "environment variable %s is not set (in '%s')", name, src);
+                if (!colon) {
+                    snprintf(bad, bad_len, "environment variable %s is not set (in '%.*s')", name, (int)len, src);
                     return -1;
                 }
+                if (expand_range(colon + 2, (size_t)(end - colon - 2), def, sizeof def, depth + 1, bad, bad_len))
+                    return -1;
                 val = def;
             }
-            size_t len = strlen(val);
-            if (j + len >= n) goto too_long;
-            memcpy(dst + j, val, len);
-            j += len;
+            size_t vl = strlen(val);
+            if (j + vl >= n) goto too_long;
+            memcpy(dst + j, val, vl);
+            j += vl;
             p = end + 1;
             continue;
         }
@@ -60,6 +85,10 @@ static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t ba
 too_long:
     snprintf(bad, bad_len, "value too long: '%.80s...'", src);
     return -1;
+}
+
+static int expand_env(const char *src, char *dst, size_t n, char *bad, size_t bad_len) {
+    return expand_range(src, strlen(src), dst, n, 0, bad, bad_len);
 }
 
 /* Reads an optional string field (expanded) into dst; absent or null leaves dst as it is. */
@@ -186,6 +215,133 @@ static int get_ratios(const cJSON *arr, double *r, int *n, const char *where, ch
         if (!cJSON_IsNumber(x) || !(x->valuedouble > 0) || x->valuedouble > 1)
             return fail(err, err_len, "%s: ratios[%d] must be a number in (0, 1]", where, *n);
         r[(*n)++] = x->valuedouble;
+    }
+    return 0;
+}
+
+/* ---- checking the grid without loading anything ---------------------------------------------- */
+
+/* Runs method m once on a synthetic video shaped like the model's (T frames of the 7B models'
+ * pooled grid: 14x14 for LLaVA-OneVision's bilinear pooling, 13x13 for LLaVA-Video's average
+ * pooling; every optional signal present; a small feature width) at ratio r: what a parameter does
+ * with real data it does here, so an unknown key or an out-of-range value fails now with the
+ * method's own message instead of failing every sample of the real run. */
+static int check_method(const run_config *cfg, const run_model *rm, const tg_model_layout *lay, const run_method *m,
+                        double r, char *err, size_t err_len) {
+    const tg_method *md = reg_method_find(m->name);
+    enum { D = 8, DK = 4, DG = 4 };
+    /* Qwen2.5-VL: 16x16 merged units (448 px) per temporal slice of two frames, the
+     * global-query attention and keys, the sampled frames' times; no received attention and no
+     * per-frame global vector (session.c answer_qwen) */
+    const int qwen = lay->family == TB_FAMILY_QWEN25_VL;
+    const int64_t G = qwen ? 16 : lay->family == TB_FAMILY_LLAVA_VIDEO ? 13 : 14, L = G * G,
+                  T = qwen ? (rm->n_frames + 1) / 2 : rm->n_frames;
+    float *buf = malloc(sizeof(float) * (size_t)T * (L * D + 2 * L + L * DK + DG + 1));
+    if (!md || !buf) {
+        free(buf);
+        return fail(err, err_len, "%s: out of memory", cfg->path);
+    }
+    float *feat = buf, *sal = feat + T * L * D, *recv = sal + T * L, *keys = recv + T * L, *glob = keys + T * L * DK,
+          *ts = glob + T * DG;
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (int64_t i = 0; i < T * (L * D + 2 * L + L * DK + DG); i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        buf[i] = (float)((s >> 40) & 0xffff) / 65536.0f + 1e-3f; /* positive: valid saliency too */
+    }
+    for (int64_t t = 0; t < T; t++) ts[t] = (float)t * 0.5f;
+    double ftimes[2048];
+    int64_t n_ft = rm->n_frames < 2048 ? rm->n_frames : 2048;
+    for (int64_t f = 0; f < n_ft; f++) ftimes[f] = 0.25 * (double)f;
+    tg_prune_input in = tg_prune_input_default();
+    in.features = feat;
+    in.n_frames = T;
+    in.n_tokens = L;
+    in.dim = D;
+    in.grid_h = in.grid_w = G;
+    in.model = *lay;
+    in.model.hidden = 0; /* the synthetic width is not the model's */
+    in.timestamps = ts;
+    in.saliency = sal;
+    in.saliency_recv = qwen ? NULL : recv;
+    in.frame_global = qwen ? NULL : glob;
+    in.global_dim = qwen ? 0 : DG;
+    if (qwen) {
+        in.frame_times = ftimes;
+        in.n_frame_times = n_ft;
+    }
+    in.keys = keys;
+    in.key_dim = DK;
+    in.ratio = r;
+    in.seed = (uint64_t)cfg->seed;
+    in.params = (const char *const *)m->kv;
+    in.n_params = m->n_kv;
+    in.n_threads = 1;
+    tg_prune_output out = {0};
+    char e[768];
+    int rc = md->run(&in, &out, e, sizeof e);
+    tg_prune_output_free(&out);
+    free(buf);
+    if (rc != TG_OK)
+        return fail(err, err_len, "%s: method %s%s%s%s %s at ratio %g with model %s: %s", cfg->path, m->name,
+                    m->label[0] ? " (" : "", m->label, m->label[0] ? ")" : "", m->params_json, r,
+                    rm->name, e);
+    return 0;
+}
+
+/* The prompt and the scoring of a benchmark for a model family and convention: a combination the
+ * references do not define (lmms-eval with LLaVA-Video or MLVU) fails here instead of failing
+ * every sample. */
+static int check_prompt(const run_config *cfg, const run_model *rm, const run_bench *b, char *err, size_t err_len) {
+    char q[] = "q", oa[] = "a", ob[] = "b", oc[] = "c", od[] = "d", task[] = "action_sequence", mlvu_task[] = "plotQA";
+    ds_sample smp;
+    memset(&smp, 0, sizeof smp);
+    smp.bench = b->bench;
+    smp.question = q;
+    smp.n_options = 4;
+    smp.options[0] = oa, smp.options[1] = ob, smp.options[2] = oc, smp.options[3] = od;
+    smp.gold = 'A';
+    smp.start = smp.end = NAN;
+    smp.duration = 60;
+    smp.task = b->bench == DS_BENCH_MLVU ? mlvu_task : b->bench == DS_BENCH_MVBENCH ? task : NULL;
+    ds_prompt_params pp = ds_prompt_default_params();
+    tb_family_parse(rm->family, &pp.family);
+    ds_convention_parse(b->convention, &pp.convention);
+    char e[768];
+    char *user = ds_prompt_user(&smp, &pp, NULL, e, sizeof e);
+    ds_answer a;
+    int st = user ? ds_answer_score(&smp, pp.convention, "A", &a, e, sizeof e) : -1;
+    free(user);
+    if (st != DS_OK)
+        return fail(err, err_len, "%s: benchmark %s with model %s (%s), convention %s: %s", cfg->path, b->name, rm->name,
+                    rm->family, b->convention, e);
+    return 0;
+}
+
+int run_config_check(const run_config *cfg, char *err, size_t err_len) {
+    for (int mi = 0; mi < cfg->n_models; mi++) {
+        const run_model *rm = &cfg->models[mi];
+        tb_family fam = TB_FAMILY_LLAVA_OV;
+        tb_family_parse(rm->family, &fam);
+        /* the LLM depth from the checkpoint's config.json when it is there (layer knobs are
+         * checked against it); else the 7B models' 28 */
+        char cpath[RUN_PATH + 16], e[512];
+        fl_model fm;
+        snprintf(cpath, sizeof cpath, "%s/config.json", rm->path);
+        int n_layers = fl_model_from_config(cpath, &fm, e, sizeof e) == 0 ? fm.n_layers : 28;
+        tg_model_layout lay = tg_model_layout_default(fam, n_layers, 0);
+        for (int bi = 0; bi < cfg->n_benches; bi++)
+            if (check_prompt(cfg, rm, &cfg->benches[bi], err, err_len)) return -1;
+        for (int k = 0; k < cfg->n_methods; k++) {
+            const run_method *m = &cfg->methods[k];
+            if (reg_method_no_ratio(m->name)) {
+                if (check_method(cfg, rm, &lay, m, 1.0, err, err_len)) return -1;
+                continue;
+            }
+            int n_r = 0;
+            const double *rs = run_model_ratios(cfg, rm, &n_r); /* a model's own list (Fig. 6) */
+            for (int ri = 0; ri < n_r; ri++)
+                if (check_method(cfg, rm, &lay, m, rs[ri], err, err_len)) return -1;
+        }
     }
     return 0;
 }
@@ -341,8 +497,8 @@ static int parse_config(const char *path, const cJSON *root, run_config *cfg, ch
 
 int run_config_load(const char *path, run_config **out, char *err, size_t err_len) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = tb_fopen_read(path, TB_OPEN_REGULAR, err, err_len); /* never blocks on a FIFO */
+    if (!f) return -1;
     char *text = NULL;
     long len = -1;
     if (!fseek(f, 0, SEEK_END)) len = ftell(f);

@@ -47,6 +47,13 @@ int run_config_load(const char *path, run_config **out, char *err, size_t err_le
 void run_config_free(run_config *cfg);
 
 /* Prints the grid the config describes (models, benchmarks, methods x ratios), one line each. */
+/* Checks what the config asks beyond its syntax without loading a model: every method with its
+ * parameters runs once per ratio on a synthetic video (unknown or out-of-range parameters fail
+ * with the method's message), and every benchmark's prompt and scoring exist for each model
+ * family and convention. `run --dry-run` and the start of every run call it. Returns 0, or -1
+ * with one line naming the config, the method or benchmark and the problem. */
+int run_config_check(const run_config *cfg, char *err, size_t err_len);
+
 void run_config_print(const run_config *cfg, FILE *out);
 
 /* Number of (model, benchmark, method, ratio) runs the config describes. */

@@ -258,7 +258,9 @@ void run_decode_sample(const ds_sample *s, int n_frames, int image_size, const c
     char e[1024];
     double t0 = tb_now_s();
     ds_video_t *v = NULL;
-    if (ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
+    /* again at decode time: a link may have appeared since the samples were loaded */
+    if (ds_video_check(s->video, s->video_rel, e, sizeof e) ||
+        ds_video_open(s->video, s->video_is_frames ? s->frames_fps : 0.0, &v, e, sizeof e)) {
         snprintf(out->error, sizeof out->error, "%s", e);
         return;
     }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "reports/rep_internal.h"
 #include "reports/stats.h"
 
@@ -285,7 +286,7 @@ static int parse_registry(rep_ctx *c, const char *text, const char *name, pub_ce
 }
 
 static char *read_text(rep_ctx *c, const char *path) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = tb_fopen_read(path, 0, NULL, 0); /* a FIFO never blocks the open (common/file.h) */
     if (!f) {
         rep_fail(c, "%s: cannot open the published-values registry", path);
         return NULL;

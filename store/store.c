@@ -21,7 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/redact.h"
 #include "common/sha256.h"
 #include "store/store_internal.h"
 
@@ -171,6 +176,8 @@ static int migrate(db_store *db) {
                           "schema version %d is newer than this tango-bench understands (%d); use a newer tango-bench",
                           v, DB_SCHEMA_VERSION);
     if (v == DB_SCHEMA_VERSION) return DB_OK;
+    if (v < 0) /* found by fuzz_store_merge: migrations[v] would be read out of bounds and run */
+        return db_set_err(db, DB_ERR_SCHEMA, "schema version %d is not a tango-bench schema version", v);
     if (v == 0) { /* a fresh file, or a foreign database we must not touch */
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)
@@ -194,46 +201,162 @@ fail:
     return DB_ERR_IO;
 }
 
-db_store *db_open(const char *path, char *err, size_t err_len) {
+/* The four tables every tango-bench database has; a file that lacks one is not ours (or was
+ * damaged), said once here with the file's name instead of "no such table" at the first query. */
+static int check_tables(db_store *db) {
+    static const char *const need[] = {"runs", "samples", "layer_tokens", "timings"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", -1, &st,
+                               NULL) != SQLITE_OK)
+            return db_sql_err(db, "reading the schema");
+        sqlite3_bind_text(st, 1, need[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+            return db_set_err(db, DB_ERR_SCHEMA, "not a tango-bench database: table %s is missing", need[i]);
+        if (rc != SQLITE_ROW) return db_sql_err(db, "reading the schema");
+    }
+    return DB_OK;
+}
+
+/* "file:" URI of path for SQLITE_OPEN_URI, with the characters a URI reserves escaped. */
+static int uri_of(const char *path, const char *query, char *out, size_t n) {
+    static const char hx[] = "0123456789ABCDEF";
+    size_t k = (size_t)snprintf(out, n, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if (k + 4 >= n) return -1;
+        if (*c == '%' || *c == '?' || *c == '#' || *c < 0x21 || *c >= 0x7f) {
+            out[k++] = '%';
+            out[k++] = hx[*c >> 4];
+            out[k++] = hx[*c & 15];
+        } else {
+            out[k++] = (char)*c;
+        }
+    }
+    int w = snprintf(out + k, n - k, "%s", query);
+    return w < 0 || (size_t)w >= n - k ? -1 : 0;
+}
+
+/* Opens db->db on db->path with flags, always as a URI (so a path is taken literally and ATTACH
+ * may name URIs) with query appended ("" or "?immutable=1"); the schema version is read to make
+ * SQLite touch the file (a read-only WAL database fails here, not later). */
+static int open_conn(db_store *db, const char *query, int flags) {
+    if (db->db) sqlite3_close_v2(db->db);
+    db->db = NULL;
+    char uri[3200];
+    if (uri_of(db->path, query, uri, sizeof uri)) return db_set_err(db, DB_ERR_OPEN, "path too long");
+    int rc = sqlite3_open_v2(uri, &db->db, flags | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return db_set_err(db, DB_ERR_OPEN, "cannot open database: %s", db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+    sqlite3_extended_result_codes(db->db, 1);
+    sqlite3_busy_timeout(db->db, 10000);
+    int v;
+    return user_version(db, &v);
+}
+
+/* 1 (with db->err set) when PATH-wal holds changes the main file lacks: opening immutable would
+ * silently read an older state. */
+static int wal_pending_path(db_store *db, const char *path) {
+    char wal[1100];
+    struct stat sw;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (stat(wal, &sw) != 0 || sw.st_size == 0) return 0;
+    db_set_err(db, DB_ERR_OPEN,
+               "%s is read-only and %s holds changes not yet in it: copy both files to a writable place to read them",
+               path, wal);
+    return 1;
+}
+
+static int wal_pending(db_store *db) { return wal_pending_path(db, db->path); }
+
+typedef enum { OPEN_CREATE, OPEN_EXISTING } open_mode;
+
+static db_store *open_store(const char *path, open_mode mode, char *err, size_t err_len) {
     db_store *db = calloc(1, sizeof *db);
     if (!db) {
         snprintf(err, err_len, "%s: out of memory", path);
         return NULL;
     }
     snprintf(db->path, sizeof db->path, "%s", path);
-    int rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        db_set_err(db, DB_ERR_OPEN, "cannot open database: %s", db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
-        goto fail;
+    int writable = 1;
+    if (mode == OPEN_EXISTING) {
+        /* never create: a mistyped --db or merge input is an error, not a new empty database */
+        struct stat sb;
+        if (stat(path, &sb) != 0) {
+            db_set_err(db, DB_ERR_OPEN, "no such database (%s)", strerror(errno));
+            goto fail;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            db_set_err(db, DB_ERR_OPEN, "not a database file (not a regular file)");
+            goto fail;
+        }
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) slash[slash == dir ? 1 : 0] = '\0';
+        writable = access(path, W_OK) == 0 && access(slash ? dir : ".", W_OK) == 0;
     }
-    sqlite3_extended_result_codes(db->db, 1);
-    sqlite3_busy_timeout(db->db, 10000);
-    /* journal_mode answers with a row; a read-only or corrupt file fails here first. */
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
-        db_sql_err(db, "cannot use database");
-        goto fail;
+    if (writable) {
+        int flags = SQLITE_OPEN_READWRITE | (mode == OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
+        if (open_conn(db, "", flags)) goto fail;
+        /* journal_mode answers with a row; a read-only or corrupt file fails here first. */
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
+            db_sql_err(db, "cannot use database");
+            goto fail;
+        }
+        int rc = sqlite3_step(st);
+        const char *jm = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        int wal = jm && !strcmp(jm, "wal");
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW) {
+            db_sql_err(db, "cannot use database");
+            goto fail;
+        }
+        if (!wal) {
+            db_set_err(db, DB_ERR_OPEN, "cannot switch the database to WAL mode (read-only location?)");
+            goto fail;
+        }
+        if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring the database")) goto fail;
+        if (migrate(db)) goto fail;
+    } else {
+        /* a read-only file or location (a read-only mount): read it as it is. SQLite cannot
+         * create the -shm of a WAL database there; then the file is opened immutable, which is
+         * only right when no -wal holds changes the main file lacks. */
+        if (open_conn(db, "", SQLITE_OPEN_READONLY)) {
+            if (wal_pending(db)) goto fail;
+            if (open_conn(db, "?immutable=1", SQLITE_OPEN_READONLY)) goto fail;
+        }
+        int v;
+        if (user_version(db, &v)) goto fail;
+        if (v > DB_SCHEMA_VERSION) {
+            db_set_err(db, DB_ERR_SCHEMA,
+                       "schema version %d is newer than this tango-bench understands (%d); use a newer tango-bench", v,
+                       DB_SCHEMA_VERSION);
+            goto fail;
+        }
+        if (v < DB_SCHEMA_VERSION) {
+            db_set_err(db, DB_ERR_SCHEMA,
+                       "schema version %d needs migrating to %d, and the file is read-only: copy it to a writable "
+                       "place first",
+                       v, DB_SCHEMA_VERSION);
+            goto fail;
+        }
     }
-    rc = sqlite3_step(st);
-    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    int wal = mode && !strcmp(mode, "wal");
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW) {
-        db_sql_err(db, "cannot use database");
-        goto fail;
-    }
-    if (!wal) {
-        db_set_err(db, DB_ERR_OPEN, "cannot switch the database to WAL mode (read-only location?)");
-        goto fail;
-    }
-    if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring the database")) goto fail;
-    if (migrate(db)) goto fail;
+    if (check_tables(db)) goto fail;
     return db;
 fail:
     snprintf(err, err_len, "%s", db->err);
     sqlite3_close_v2(db->db);
     free(db);
     return NULL;
+}
+
+db_store *db_open(const char *path, char *err, size_t err_len) { return open_store(path, OPEN_CREATE, err, err_len); }
+
+db_store *db_open_read(const char *path, char *err, size_t err_len) {
+    return open_store(path, OPEN_EXISTING, err, err_len);
 }
 
 void db_close(db_store *db) {
@@ -339,6 +462,27 @@ out:
     return rc;
 }
 
+/* Binds s (NULL: SQL NULL) with $HF_TOKEN overwritten: no text the store writes holds the token,
+ * whatever brought it there (an error line quoting a server, a config value). */
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
+    const char *secret = tb_secret();
+    if (!s) {
+        sqlite3_bind_null(st, i);
+    } else if (!secret || !strstr(s, secret)) {
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    } else {
+        size_t n = strlen(s);
+        char *c = malloc(n + 1);
+        if (!c) {
+            sqlite3_bind_text(st, i, "(redacted)", -1, SQLITE_STATIC);
+            return;
+        }
+        memcpy(c, s, n + 1);
+        tb_redact(c, secret);
+        sqlite3_bind_text(st, i, c, -1, free);
+    }
+}
+
 /* ---- runs ---------------------------------------------------------------------------------- */
 
 int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], int *resumed) {
@@ -383,9 +527,9 @@ int db_run_open(db_store *db, const db_run_spec *s, char key[DB_KEY_LEN + 1], in
     const char *texts[] = {key, now, nz(s->code_version), nz(s->model), nz(s->weights_digest), nz(s->benchmark),
                            nz(s->revision), nz(s->split), nz(s->frame_policy), nz(s->decoder), nz(s->method),
                            params, nz(s->compat), nz(s->quirks)};
-    for (int i = 0; i < 14; i++) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+    for (int i = 0; i < 14; i++) bind_text_or_null(st, i + 1, texts[i]);
     sqlite3_bind_int64(st, 15, s->seed);
-    sqlite3_bind_text(st, 16, spec_json, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 16, spec_json);
     sqlite3_bind_int64(st, 17, s->n_expected);
     sqlite3_bind_text(st, 18, nz(s->convention), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 19, s->aggregate && *s->aggregate ? s->aggregate : "micro", -1, SQLITE_TRANSIENT);
@@ -448,10 +592,6 @@ int db_sample_done(db_store *db, const char *key, const char *sample_id, int *do
     return DB_OK;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
-    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, i);
-}
 
 int db_sample_put(db_store *db, const char *key, const db_sample_result *r) {
     if (!r->sample_id || !*r->sample_id) return db_set_err(db, DB_ERR_INVALID, "sample result without a sample id");
@@ -568,13 +708,14 @@ rollback:
 /* ---- merge --------------------------------------------------------------------------------- */
 
 /* Runs one parameterless statement of the merge and adds sqlite3_changes() to *changes. */
-static int merge_step(db_store *db, const char *sql, int64_t *changes) {
+/* what: "merging IN.db", for the message. */
+static int merge_step(db_store *db, const char *merge_what, const char *sql, int64_t *changes) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_sql_err(db, "merging");
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK) return db_sql_err(db, merge_what);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && changes) *changes += sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_sql_err(db, "merging");
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_sql_err(db, merge_what);
     if (rc == SQLITE_DONE && changes) *changes += sqlite3_changes(db->db);
     return DB_OK;
 }
@@ -582,20 +723,31 @@ static int merge_step(db_store *db, const char *sql, int64_t *changes) {
 int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats) {
     memset(stats, 0, sizeof *stats);
     char err[2048];
-    db_store *in = db_open(in_path, err, sizeof err); /* validates and migrates the input */
-    if (!in) return db_set_err(db, DB_ERR_OPEN, "cannot merge: %s", err);
+    db_store *in = db_open_read(in_path, err, sizeof err); /* exists, is ours, migrated: never created */
+    if (!in) return db_set_err(db, DB_ERR_OPEN, "cannot merge %s", err);
     db_close(in);
 
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db, "ATTACH DATABASE ?1 AS src", -1, &st, NULL) != SQLITE_OK)
-        return db_sql_err(db, "attaching the input");
-    sqlite3_bind_text(st, 1, in_path, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return db_sql_err(db, "attaching the input");
+    /* attached by URI (the connection opens URIs): literally the path, or immutable when the
+     * input is read-only (a read-only mount) and SQLite cannot attach it otherwise */
+    int rc = SQLITE_ERROR;
+    for (int pass = 0; pass < 2 && rc != SQLITE_DONE; pass++) {
+        char uri[3200];
+        if (pass == 1 && wal_pending_path(db, in_path)) return DB_ERR_OPEN;
+        if (uri_of(in_path, pass ? "?immutable=1&mode=ro" : "", uri, sizeof uri))
+            return db_set_err(db, DB_ERR_OPEN, "%s: path too long", in_path);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db->db, "ATTACH DATABASE ?1 AS src", -1, &st, NULL) != SQLITE_OK)
+            return db_sql_err(db, "attaching the input");
+        sqlite3_bind_text(st, 1, uri, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_DONE) return db_set_err(db, DB_ERR_IO, "attaching %s: %s", in_path, sqlite3_errmsg(db->db));
 
     int status = DB_ERR_IO;
-    if (exec(db, "BEGIN IMMEDIATE", "merging")) goto detach;
+    char what[1100];
+    snprintf(what, sizeof what, "merging %s", in_path);
+    if (exec(db, "BEGIN IMMEDIATE", what)) goto detach;
     static const char *count_joined =
         "SELECT count(*) FROM src.runs s JOIN main.runs m ON m.run_key = s.run_key";
     static const char *join_runs =
@@ -619,22 +771,22 @@ int db_merge_from(db_store *db, const char *in_path, db_merge_stats *stats) {
         "CREATE TEMP TABLE merge_new AS SELECT run_key, sample_id FROM src.samples s"
         " WHERE NOT EXISTS (SELECT 1 FROM main.samples m WHERE m.run_key = s.run_key AND m.sample_id = s.sample_id)";
     int64_t dummy = 0;
-    if (merge_step(db, count_joined, &stats->runs_joined) || merge_step(db, join_runs, &dummy) ||
-        merge_step(db, "INSERT OR IGNORE INTO main.runs SELECT * FROM src.runs", &stats->runs_new) ||
-        merge_step(db, count_conflicts, &stats->samples_conflicting) ||
-        merge_step(db, count_dups, &stats->samples_duplicate) ||
-        merge_step(db, "DROP TABLE IF EXISTS temp.merge_new", &dummy) ||
-        merge_step(db, new_samples, &dummy) ||
-        merge_step(db, "INSERT OR IGNORE INTO main.samples SELECT * FROM src.samples", &stats->samples_added) ||
-        merge_step(db, "INSERT INTO main.layer_tokens SELECT * FROM src.layer_tokens"
+    if (merge_step(db, what, count_joined, &stats->runs_joined) || merge_step(db, what, join_runs, &dummy) ||
+        merge_step(db, what, "INSERT OR IGNORE INTO main.runs SELECT * FROM src.runs", &stats->runs_new) ||
+        merge_step(db, what, count_conflicts, &stats->samples_conflicting) ||
+        merge_step(db, what, count_dups, &stats->samples_duplicate) ||
+        merge_step(db, what, "DROP TABLE IF EXISTS temp.merge_new", &dummy) ||
+        merge_step(db, what, new_samples, &dummy) ||
+        merge_step(db, what, "INSERT OR IGNORE INTO main.samples SELECT * FROM src.samples", &stats->samples_added) ||
+        merge_step(db, what, "INSERT INTO main.layer_tokens SELECT * FROM src.layer_tokens"
                        " WHERE (run_key, sample_id) IN (SELECT run_key, sample_id FROM temp.merge_new)", &dummy) ||
-        merge_step(db, "INSERT INTO main.timings SELECT * FROM src.timings"
+        merge_step(db, what, "INSERT INTO main.timings SELECT * FROM src.timings"
                        " WHERE (run_key, sample_id) IN (SELECT run_key, sample_id FROM temp.merge_new)", &dummy) ||
-        merge_step(db, "DROP TABLE temp.merge_new", &dummy)) {
+        merge_step(db, what, "DROP TABLE temp.merge_new", &dummy)) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         goto detach;
     }
-    if (exec(db, "COMMIT", "merging")) {
+    if (exec(db, "COMMIT", what)) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         goto detach;
     }

@@ -115,6 +115,13 @@ db_run_spec db_run_spec_default(void);
  * Returns NULL with a one-line message naming the file in err. Caller frees with db_close. */
 db_store *db_open(const char *path, char *err, size_t err_len);
 
+/* Opens an existing database for the commands that read one (runs, report, export, compare) and
+ * for merge inputs: never creates a file, so a mistyped path is an error naming it. A writable
+ * file is migrated as db_open does; a read-only one (a read-only mount, another user's file) is
+ * read as it is, immutable when SQLite cannot create its -shm there, and must have the current
+ * schema. A file without the four tables is refused. NULL with one line naming the file in err. */
+db_store *db_open_read(const char *path, char *err, size_t err_len);
+
 /* Closes; db_close(NULL) is a no-op. */
 void db_close(db_store *db);
 

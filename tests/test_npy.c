@@ -127,6 +127,31 @@ static void test_hostile_files(void **state) {
     }
 }
 
+/* Regression (issue 14): a header that ends right after "'descr':" made parse_descr search for
+ * the closing quote past the header's NUL (a heap over-read ASan reports; the message showed
+ * whatever followed in memory). Now: one line naming the file, nothing read past the header. */
+static void test_descr_at_header_end(void **state) {
+    (void)state;
+    char path[1200], err[512], buf[64];
+    npy_array a;
+    snprintf(path, sizeof path, "%s/descr_end.npy", dir);
+    static const char *heads[] = {"{'descr':", "{'descr': ", "{'descr': '", "{'descr': '<f4"};
+    static const char *want[] = {"not a quoted dtype string", "not a quoted dtype string", "unsupported dtype ''",
+                                 "unsupported dtype '<f4'"};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(heads[i]);
+        memcpy(buf, "\x93NUMPY\x01\x00", 8);
+        buf[8] = (char)n;
+        buf[9] = 0;
+        memcpy(buf + 10, heads[i], n);
+        write_bytes(path, buf, 10 + n);
+        memset(err, 0, sizeof err);
+        assert_int_equal(npy_read(path, NPY_F32, &a, err, sizeof err), -1);
+        if (!strstr(err, want[i])) fail_msg("case %d: '%s' lacks '%s'", i, err, want[i]);
+        assert_non_null(strstr(err, path));
+    }
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "%s", tb_test_dir("npy"));
@@ -138,6 +163,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_numpy_oracle),
         cmocka_unit_test(test_hostile_files),
+        cmocka_unit_test(test_descr_at_header_end),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -316,6 +316,27 @@ static void test_malformed_vocab_merges(void **state) {
     }
 }
 
+/* Regression (issue 14): vocab.json {"": 0, ...} made vocab_insert compute NULL + 0 (the pool was
+ * never allocated for an empty first token): undefined behaviour UBSan reports. The empty token
+ * now has bytes in the pool like any other. */
+static void test_empty_vocab_token(void **state) {
+    (void)state;
+    char dir[1200], path[1400], err[512];
+    snprintf(dir, sizeof dir, "%s/vm_empty_token", g_tmp);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    write_file(path, "{\"\": 0}", 8); /* the only token: nothing else allocates the pool */
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    write_file(path, "#version: 0.2\n", 14);
+    tok_tokenizer *tk = tok_load(dir, err, sizeof err);
+    if (!tk) fail_msg("%s", err);
+    size_t n = 99;
+    const char *b = tok_token_bytes(tk, 0, &n);
+    assert_non_null(b);
+    assert_int_equal(n, 0);
+    tok_free(tk);
+}
+
 static char *nfc(const char *s) {
     char *out = NULL;
     size_t n = 0;
@@ -418,6 +439,7 @@ int main(void) {
         cmocka_unit_test(test_tiny_vocab_merges),
         cmocka_unit_test(test_malformed_tokenizer_json),
         cmocka_unit_test(test_malformed_vocab_merges),
+        cmocka_unit_test(test_empty_vocab_token),
         cmocka_unit_test(test_nfc_unit),
         cmocka_unit_test(test_cli),
     };

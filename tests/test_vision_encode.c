@@ -198,10 +198,10 @@ static void test_cache_api(void **state) {
     o.pooled_layer_attn = pla;
     double ts[2] = {0.5, 1.25}, *ts_back = NULL;
     int64_t n_ts = 0;
-    assert_int_equal(fcache_lookup(cache, "key A", &back, &ts_back, &n_ts, err, sizeof err), 0); /* miss */
+    assert_int_equal(fcache_lookup(cache, "key A", NULL, 0, &back, &ts_back, &n_ts, err, sizeof err), 0); /* miss */
     assert_int_equal(fcache_store(cache, "key A", &o, ts, 2, err, sizeof err), 0);
     assert_int_equal(fcache_store(cache, "key A", &o, ts, 2, err, sizeof err), 0); /* idempotent */
-    assert_int_equal(fcache_lookup(cache, "key A", &back, &ts_back, &n_ts, err, sizeof err), 1);
+    assert_int_equal(fcache_lookup(cache, "key A", NULL, 0, &back, &ts_back, &n_ts, err, sizeof err), 1);
     assert_int_equal(back.n_frames, 2);
     assert_int_equal(back.pool_mode, 1);
     assert_int_equal(back.d_model, 5);
@@ -213,13 +213,13 @@ static void test_cache_api(void **state) {
     assert_float_equal(ts_back[1], 1.25, 0);
     eng_vision_out_free(&back);
     free(ts_back);
-    assert_int_equal(fcache_lookup(cache, "key B", &back, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(fcache_lookup(cache, "key B", NULL, 0, &back, NULL, NULL, err, sizeof err), 0);
     /* a damaged entry is an error, not a silent miss */
     char h[65], p[2400], out[256];
     assert_int_equal(tb_sha256_hex("key A", 5, h), 0);
     snprintf(p, sizeof p, "%s/%s/pooled.npy", cache, h);
     assert_int_equal(run(out, sizeof out, "printf 'garbage' > '%s'", p), 0);
-    assert_int_equal(fcache_lookup(cache, "key A", &back, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(fcache_lookup(cache, "key A", NULL, 0, &back, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "pooled.npy"));
     assert_null(back.pooled);
     /* known SHA-256 vector */
