@@ -27,7 +27,28 @@
  * beta. Quirks (compat=official): fastvid.ov_remainder_dropped (OV), fastvid.single_frame_by_ctx
  * (OV), fastvid.ov_target_in_own_mean (OV), fastvid.video_target_excluded (Video),
  * fastvid.video_hardcoded_layout (Video: T = 64 and 13x13 required), fastvid.int_truncation and
- * fastvid.multi_anchor_double_count (no settled alternative: active in both modes). */
+ * fastvid.multi_anchor_double_count (no settled alternative: active in both modes).
+ *
+ * Qwen2.5-VL (spec qwen25vl.md §8, the official fastvid_qwen25vl code): the "frames" are temporal
+ *   slices of two frames, the units their 2x2-merged tokens (3584-d merger outputs), the saliency
+ *   the ViT's global-query attention, the slice global the plain mean of its merged tokens
+ *   (in->frame_global overrides it). DySeg as above with tau 0.84 (eval.sh); per segment of n
+ *   slices R = F_keep*n, C = max(int(R*d), 1), S = R - C. n = 1: (S salient, C context). n > 1:
+ *   sub-segments end where the consecutive cosine is < ignore (0.95); the k sub-segments share S
+ *   evenly (+1 for the first S % k), the ceil(k/p) anchor entries (every p-th sub-segment from
+ *   the first) share C evenly (+1 for the first C % nA), each capped at L//2, and that context list
+ *   is REVERSED; only the LAST slice of each sub-segment gets its sub-segment's budgets (context
+ *   min(ctx, L//2), salient min(sal, L - ctx), or min(sal, L) without context), the others 0.
+ *   Selection and merging are the LLaVA-Video rules (context targets by DPC over the slice's
+ *   non-salient units, position order; each target's pool = every non-salient unit of the
+ *   segment except its own targets, other slices' targets included); kept units keep their
+ *   original (t, h, w) M-RoPE ids. No paper alternative is documented for any of its quirks, so
+ *   compat=paper runs the same code: fastvid_qwen.last_slice_budget,
+ *   fastvid_qwen.ctx_budget_reversed, fastvid_qwen.segment_pool_shared_merge,
+ *   fastvid_qwen.density_self_included and fastvid.int_truncation are recorded in both modes.
+ *   Deviations (the official code raises): fewer than c slices (topk over T-1 < c-1 transitions)
+ *   take every transition as a cut; a segment without any salient unit (F_keep = 1 on a
+ *   single-slice segment: torch.cat of an empty list) keeps its context unit only. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,13 +57,16 @@
 #include "baselines/bl_internal.h"
 
 static const char *const bl_fastvid_keys[] = {"compat", "seed", "jitter", "account", "retention", "c",
-                                              "tau",    "d",    "p",      "beta",    NULL};
+                                              "tau",    "d",    "p",      "beta",    "ignore", NULL};
 
 typedef struct {
     int64_t c, p;
     double tau, d, beta;
     int ov_variant; /* OV official budgets and merge */
     int target_in_pool; /* OV merge rule */
+    int qwen;           /* Qwen2.5-VL budgets (sub-segments, last-slice budgets) */
+    double ignore;      /* Qwen: sub-segment cut below this consecutive cosine */
+    const float *sim;   /* Qwen: [T-1] consecutive cosines of the slice globals */
 } fv_params;
 
 typedef struct {
@@ -52,12 +76,54 @@ typedef struct {
 } fv_plan;
 
 /* Per-frame salient / context counts of every frame for per-frame budget F (see top). */
+/* Qwen2.5-VL budgets of one segment (see top): sub-segments at consecutive cosines < ignore,
+ * budgets on the last slice of each. */
+static void fv_budgets_qwen(const bl_ctx *c, const fv_params *p, int64_t F, int64_t s0, int64_t Lg, fv_plan *pl) {
+    int64_t L = c->L, R = F * Lg, C = (int64_t)((double)R * p->d), S;
+    if (C < 1) C = 1;
+    S = R - C;
+    for (int64_t j = 0; j < Lg; j++) {
+        pl->sal[s0 + j] = pl->ctx[s0 + j] = 0;
+        pl->single[s0 + j] = Lg == 1;
+    }
+    if (Lg == 1) {
+        pl->sal[s0] = S;
+        pl->ctx[s0] = C;
+        return;
+    }
+    int64_t k = 1;
+    for (int64_t f = s0; f + 1 < s0 + Lg; f++) k += p->sim[f] < (float)p->ignore;
+    int64_t nA = (k + p->p - 1) / p->p;
+    /* walk the sub-segments; sub-segment i (0-based) ends at slice `end` */
+    int64_t i = 0;
+    for (int64_t f = s0; f < s0 + Lg; f++) {
+        if (f + 1 < s0 + Lg && !(p->sim[f] < (float)p->ignore)) continue;
+        int64_t sal = S / k + (i < S % k ? 1 : 0);
+        /* the context list (entry i%p==0 holds share i/p, capped at L/2), reversed */
+        int64_t ri = k - 1 - i, ctx = 0;
+        if (ri % p->p == 0) {
+            int64_t a = ri / p->p;
+            ctx = C / nA + (a < C % nA ? 1 : 0);
+            if (ctx > L / 2) ctx = L / 2;
+        }
+        if (ctx == 0) {
+            pl->sal[f] = sal < L ? sal : L;
+        } else {
+            pl->ctx[f] = ctx;
+            pl->sal[f] = sal < L - ctx ? sal : L - ctx;
+        }
+        i++;
+    }
+}
+
 static void fv_budgets(const bl_ctx *c, const fv_params *p, int64_t F, fv_plan *pl) {
     int64_t L = c->L;
     for (int64_t g = 0; g < pl->n_seg; g++) {
         int64_t s0 = pl->seg_start[g], Lg = pl->seg_len[g];
         int64_t nA = (Lg + p->p - 1) / p->p;
-        if (p->ov_variant) {
+        if (p->qwen) {
+            fv_budgets_qwen(c, p, F, s0, Lg, pl);
+        } else if (p->ov_variant) {
             int64_t S = F - (int64_t)((double)F * p->d), Cx = F - S;
             int64_t perA = (Cx * Lg) / nA;
             for (int64_t j = 0; j < Lg; j++) {
@@ -315,15 +381,15 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
     bl_ctx c;
     int st = bl_ctx_init(&c, "fastvid", in, bl_fastvid_keys, err, err_len);
     if (st) return st;
-    if (c.family == TB_FAMILY_QWEN25_VL) {
-        /* FastVID's Qwen2.5-VL code is a different algorithm (per-slice budgets on the last slice
-         * of each sub-segment, reversed context budgets, a shared segment merge pool; spec
-         * qwen25vl.md §8): running the LLaVA algorithm here would mislabel the row */
-        tb_set_err(err, err_len, "fastvid: the official Qwen2.5-VL variant (spec qwen25vl.md §8) is not implemented "
-                                 "yet; the LLaVA algorithm is not run in its place");
+    const int qwen = c.family == TB_FAMILY_QWEN25_VL;
+    /* Qwen2.5-VL: fastvid_qwen25vl/scripts/eval.sh's tau 0.84 and DySeg_ignore 0.95 */
+    fv_params p = {.c = 8, .p = 4, .tau = qwen ? 0.84 : 0.9, .d = 0.4, .beta = 0.6, .qwen = qwen, .ignore = 0.95};
+    if ((st = tg_param_double(in, "ignore", -1.0, 1.0, &p.ignore, err, err_len)) < 0) return st;
+    if (st == 1 && !qwen) {
+        tb_set_err(err, err_len, "fastvid: parameter ignore (DySeg_ignore) exists only in the qwen2.5-vl code path, "
+                                 "not for %s", tb_family_name(c.family));
         return TG_ERR_INPUT;
     }
-    fv_params p = {.c = 8, .p = 4, .tau = 0.9, .d = 0.4, .beta = 0.6};
     if ((st = tg_param_int(in, "c", 1, 1000000, &p.c, err, err_len)) < 0) return st;
     if ((st = tg_param_int(in, "p", 1, 1000000, &p.p, err, err_len)) < 0) return st;
     if ((st = tg_param_double(in, "tau", -1.0, 1.0, &p.tau, err, err_len)) < 0) return st;
@@ -335,7 +401,7 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
     int ov = c.family == TB_FAMILY_LLAVA_OV;
     p.ov_variant = ov && !c.paper;
     p.target_in_pool = ov;
-    if (!ov && !c.paper && (c.T != 64 || c.H != 13 || c.W != 13)) {
+    if (!ov && !qwen && !c.paper && (c.T != 64 || c.H != 13 || c.W != 13)) {
         tb_set_err(err, err_len,
                    "fastvid: the official LLaVA-Video variant hard-codes 64 frames of 13x13 tokens (quirk "
                    "fastvid.video_hardcoded_layout), got %lld frames of %lldx%lld; use compat=paper",
@@ -349,7 +415,7 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
     pl.sal = malloc((size_t)T * sizeof *pl.sal);
     pl.ctx = malloc((size_t)T * sizeof *pl.ctx);
     pl.single = malloc((size_t)T * sizeof *pl.single);
-    float *gmean = NULL;
+    float *gmean = NULL, *sim = NULL;
     const float *G = in->frame_global;
     int64_t Gd = in->global_dim;
     if (G && Gd < 1) {
@@ -370,7 +436,16 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
         G = gmean;
         Gd = c.D;
     }
-    if (!pl.seg_start || !pl.seg_len || !pl.sal || !pl.ctx || !pl.single || !G || fv_dyseg(&c, &p, G, Gd, &pl)) {
+    if (qwen) { /* the sub-segment signal: the same cosines DySeg cuts on */
+        sim = malloc((size_t)T * sizeof *sim);
+        if (sim && G && tg_consecutive_cos(G, T, Gd, sim)) {
+            free(sim);
+            sim = NULL;
+        }
+        p.sim = sim;
+    }
+    if (!pl.seg_start || !pl.seg_len || !pl.sal || !pl.ctx || !pl.single || !G || (qwen && !sim) ||
+        fv_dyseg(&c, &p, G, Gd, &pl)) {
         tb_set_err(err, err_len, "fastvid: out of memory");
         st = TG_ERR_NOMEM;
         goto done;
@@ -430,16 +505,23 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
     st = fastvid_once(&c, &p, in, &pl, F, out, NULL, err, err_len);
     if (st) goto done;
     if (!sr) how = fabs(bl_realised(out, c.account) - c.target) <= BL_TOL ? "resolved-on-data" : "resolved-inexact";
-    if (!c.paper) {
-        if (ov) {
-            bl_quirk(out, "fastvid.ov_remainder_dropped");
-            bl_quirk(out, "fastvid.single_frame_by_ctx");
-        } else {
-            bl_quirk(out, "fastvid.video_hardcoded_layout");
+    if (qwen) { /* no paper alternative documented: both modes (see top) */
+        bl_quirk(out, "fastvid_qwen.last_slice_budget");
+        bl_quirk(out, "fastvid_qwen.ctx_budget_reversed");
+        bl_quirk(out, "fastvid_qwen.segment_pool_shared_merge");
+        bl_quirk(out, "fastvid_qwen.density_self_included");
+    } else {
+        if (!c.paper) {
+            if (ov) {
+                bl_quirk(out, "fastvid.ov_remainder_dropped");
+                bl_quirk(out, "fastvid.single_frame_by_ctx");
+            } else {
+                bl_quirk(out, "fastvid.video_hardcoded_layout");
+            }
         }
+        bl_quirk(out, ov ? "fastvid.ov_target_in_own_mean" : "fastvid.video_target_excluded");
+        bl_quirk(out, "fastvid.multi_anchor_double_count");
     }
-    bl_quirk(out, ov ? "fastvid.ov_target_in_own_mean" : "fastvid.video_target_excluded");
-    bl_quirk(out, "fastvid.multi_anchor_double_count");
     bl_quirk(out, "fastvid.int_truncation");
     {
         double rr = sr ? r : ((double)F + 0.5) / (double)L;
@@ -451,6 +533,7 @@ static int bl_fastvid_run(const tg_prune_input *in, tg_prune_output *out, char *
                     "\"beta\":%.17g,\"segments\":%lld,\"global_source\":\"%s\",",
                     rr, (long long)F, (long long)p.c, p.tau, p.d, (long long)p.p, p.beta, (long long)pl.n_seg,
                     in->frame_global ? "frame_global" : "feature_mean");
+        if (qwen) bl_json_add(&j, "\"ignore\":%.17g,", p.ignore);
         st = bl_json_finish(&j, &c, out, how, pred, err, err_len);
         tb_buf_free(&j.b);
     }
@@ -461,6 +544,7 @@ done:
     free(pl.ctx);
     free(pl.single);
     free(gmean);
+    free(sim);
     if (st) tg_prune_output_free(out);
     return st;
 }

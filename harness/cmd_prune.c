@@ -181,7 +181,7 @@ int cmd_prune(int argc, char **argv) {
         {"keys", CLI_STR, &keys, "K.npy", "optional per-token keys (T, L, Dk): encode's pooled_keys (VisionZip)"},
         {"ratio", CLI_DOUBLE, &ratio, "R", "retention ratio in (0, 1]", .required = 1},
         {"grid", CLI_STR, &grid, "HxW", "token grid (default: square root of L)"},
-        {"family", CLI_STR, &family, "llava-ov|llava-video",
+        {"family", CLI_STR, &family, "llava-ov|llava-video|qwen2.5-vl",
          "the model the tokens are for: its newline layout and official code paths (also --set model=)"},
         {"llm-layers", CLI_INT, &llm_layers, "N", "LLM decoder layers (Qwen2-7B: 28; also --set layers=)", .min = 1,
          .max = TG_MAX_LAYERS},

@@ -267,6 +267,28 @@ int tg_segment_dp(const float *s, int64_t T, int64_t L, double tau, int64_t max_
     return 0;
 }
 
+int tg_consecutive_cos(const float *G, int64_t T, int64_t Gd, float *s) {
+    if (T < 1 || Gd < 1) return -1;
+    if (T == 1) return 0;
+    float *gn = malloc((size_t)T * (size_t)Gd * sizeof *gn);
+    if (!gn) return -1;
+    for (int64_t t = 0; t < T; t++) {
+        const float *a = G + (size_t)t * Gd;
+        double ss = 0;
+        for (int64_t d = 0; d < Gd; d++) ss += (double)a[d] * a[d];
+        float nr = (float)sqrt(ss);
+        if (nr < 1e-12f) nr = 1e-12f;
+        for (int64_t d = 0; d < Gd; d++) gn[(size_t)t * Gd + d] = a[d] / nr;
+    }
+    for (int64_t t = 0; t + 1 < T; t++) {
+        double v = 0;
+        for (int64_t d = 0; d < Gd; d++) v += (double)gn[t * Gd + d] * gn[(t + 1) * Gd + d];
+        s[t] = (float)v;
+    }
+    free(gn);
+    return 0;
+}
+
 int tg_segment_cuts(const float *G, int64_t T, int64_t Gd, int64_t n_low, double tau, int64_t *seg_start,
                     int64_t *seg_len, int64_t *n_seg) {
     *n_seg = 0;
@@ -277,24 +299,14 @@ int tg_segment_cuts(const float *G, int64_t T, int64_t Gd, int64_t n_low, double
         *n_seg = 1;
         return 0;
     }
-    float *gn = malloc((size_t)T * (size_t)Gd * sizeof *gn), *neg = malloc((size_t)T * sizeof *neg);
+    float *sim = malloc((size_t)T * sizeof *sim), *neg = malloc((size_t)T * sizeof *neg);
     int64_t *idx = malloc((size_t)T * sizeof *idx);
     uint8_t *cut = calloc((size_t)T, 1);
     int rc = -1;
-    if (!gn || !neg || !idx || !cut) goto out;
-    for (int64_t t = 0; t < T; t++) {
-        const float *a = G + (size_t)t * Gd;
-        double ss = 0;
-        for (int64_t d = 0; d < Gd; d++) ss += (double)a[d] * a[d];
-        float nr = (float)sqrt(ss);
-        if (nr < 1e-12f) nr = 1e-12f;
-        for (int64_t d = 0; d < Gd; d++) gn[(size_t)t * Gd + d] = a[d] / nr;
-    }
+    if (!sim || !neg || !idx || !cut || tg_consecutive_cos(G, T, Gd, sim)) goto out;
     for (int64_t t = 0; t + 1 < T; t++) {
-        double s = 0;
-        for (int64_t d = 0; d < Gd; d++) s += (double)gn[t * Gd + d] * gn[(t + 1) * Gd + d];
-        neg[t] = -(float)s;
-        if ((float)s < (float)tau) cut[t] = 1;
+        neg[t] = -sim[t];
+        if (sim[t] < (float)tau) cut[t] = 1;
     }
     int64_t nlow = n_low < T - 1 ? n_low : T - 1;
     if (nlow > 0) {
@@ -311,7 +323,7 @@ int tg_segment_cuts(const float *G, int64_t T, int64_t Gd, int64_t n_low, double
         }
     rc = 0;
 out:
-    free(gn);
+    free(sim);
     free(neg);
     free(idx);
     free(cut);

@@ -178,10 +178,15 @@ int tg_segment_dp(const float *s /* [T-1][L] */, int64_t T, int64_t L, double ta
                   int64_t *seg_start /* [T] */, int64_t *seg_len /* [T] */, int64_t *n_seg, int64_t *reduced,
                   char *err, size_t err_len);
 
+/* Cosines of consecutive per-frame global vectors: s[t] = <G[t]/|G[t]|, G[t+1]/|G[t+1]|> for
+ * t = 0..T-2 (norms and dot in double, norm clamped at 1e-12, each cosine rounded to float32):
+ * the DySeg transition signal. Returns 0, or -1 (T < 1, Gd < 1, allocation). */
+int tg_consecutive_cos(const float *G /* [T][Gd] */, int64_t T, int64_t Gd, float *s /* [T-1] */);
+
 /* FastVID's DySeg (spec holitom-fastvid.md §2, tango.md §4.2), Tango's segment=fastvid: the
- * cosines of consecutive per-frame global vectors G[t] (normalised with double norms, dotted in
- * double, compared as float32); a cut after transition t when it is among the n_low lowest
- * (ties: lower index) or below tau (float32, strict); segments end at the cuts and at T-1.
+ * cosines of consecutive per-frame global vectors G[t] (tg_consecutive_cos); a cut after
+ * transition t when it is among the n_low lowest (ties: lower index) or below tau (float32,
+ * strict); segments end at the cuts and at T-1.
  * Writes seg_start[k], seg_len[k] (k < *n_seg, time order). Returns 0, or -1 (T < 1,
  * allocation). */
 int tg_segment_cuts(const float *G /* [T][Gd] */, int64_t T, int64_t Gd, int64_t n_low, double tau,

@@ -592,6 +592,91 @@ static void test_fastvid_dyseg_budgets(void **state) {
     }
 }
 
+/* FastVID's Qwen2.5-VL path (spec qwen25vl.md §8.2): 10 slices of 16x16 units (448 px), the
+ * DYSEG_S cosines as slice globals. c = 3, tau 0.84: cuts after 1 and 4 -> segments of 2, 3, 5
+ * slices. Kept units per slice are counted from the kept ids. */
+static void fvq_case(const char *const *kv, int n, double r, int64_t want[10], tg_prune_output *out) {
+    video v = make_video(10, 16, 4, 11);
+    double th = 0;
+    for (int64_t t = 0; t < 10; t++) {
+        v.G[t * 2] = (float)cos(th);
+        v.G[t * 2 + 1] = (float)sin(th);
+        if (t < 9) th += acos(DYSEG_S[t]);
+    }
+    tg_prune_input in = video_input(&v, r, kv, n);
+    in.model = tg_model_layout_default(TB_FAMILY_QWEN25_VL, 28, 0);
+    in.saliency_recv = NULL;
+    in.global_dim = 2;
+    char err[256];
+    int st = run("fastvid", &in, out, err);
+    if (st) fprintf(stderr, "%s\n", err);
+    assert_int_equal(st, TG_OK);
+    int64_t got[10] = {0};
+    for (int64_t i = 0; i < out->n_kept; i++) got[out->kept[i] / 256]++;
+    for (int t = 0; t < 10; t++) {
+        if (got[t] != want[t]) fprintf(stderr, "slice %d: %lld kept, want %lld\n", t, (long long)got[t], (long long)want[t]);
+        assert_int_equal(got[t], want[t]);
+    }
+    /* no newline rows; every kept unit keeps its original id as its position */
+    assert_int_equal(out->n_seq, out->n_kept);
+    for (int64_t i = 0; i < out->n_seq; i++) assert_int_equal(out->positions[i], out->order[i]);
+    free_video(&v);
+}
+
+static void test_fastvid_qwen_budgets(void **state) {
+    (void)state;
+    tg_prune_output out;
+    /* r = 0.2: F = int(51.2) = 51. ignore 0.96 cuts at the 0.95 and 0.85 transitions.
+     *   [0,1]: R 102, C 40, S 62, one sub-segment -> slice 1: 62 + 40.
+     *   [2..4]: R 153, C 61, S 92, sub-segments [2,3] [4]: salient 46 / 46; the context list
+     *     [61, 0] reversed to [0, 61] -> slice 3: 46, slice 4: 46 + 61.
+     *   [5..9]: R 255, C 102, S 153, sub-segments [5,6] [7..9]: 77 / 76 -> slice 6: 77,
+     *     slice 9: 76 + 102. Only the last slice of a sub-segment keeps anything. */
+    const char *k1[] = {"model=qwen2.5-vl", "c=3", "ignore=0.96", "retention=0.2", "jitter=0"};
+    int64_t w1[10] = {0, 102, 0, 46, 107, 0, 77, 0, 0, 178};
+    fvq_case(k1, 5, 0.2, w1, &out);
+    assert_int_equal(out.n_segments, 3);
+    assert_int_equal(out.n_kept, 510);
+    assert_int_equal(out.segments[2].kept_context, 102);
+    assert_non_null(strstr(out.params_json, "\"tau\":0.83999999999999997"));
+    int q = 0;
+    for (int i = 0; i < out.n_quirks; i++) q += !strcmp(out.quirks[i], "fastvid_qwen.ctx_budget_reversed");
+    assert_int_equal(q, 1);
+    tg_prune_output_free(&out);
+    /* r = 0.3 (F = 76), every transition a sub-cut (ignore 0.999), p = 2:
+     *   [0,1]: R 152, C 60, S 92: 46 / 46, context [60, 0] -> [0, 60].
+     *   [2..4]: R 228, C 91, S 137: 46 / 46 / 45, context [46, 0, 45] -> [45, 0, 46].
+     *   [5..9]: R 380, C 152, S 228: 46 46 46 45 45, context shares 51 51 50 at entries 0, 2, 4,
+     *     reversed: [50, 0, 51, 0, 51]. */
+    const char *k2[] = {"model=qwen2.5-vl", "c=3", "ignore=0.999", "p=2", "retention=0.3", "jitter=0"};
+    int64_t w2[10] = {46, 106, 91, 46, 91, 96, 46, 97, 45, 96};
+    fvq_case(k2, 6, 0.3, w2, &out);
+    assert_int_equal(out.n_kept, 760);
+    tg_prune_output_free(&out);
+    /* r = 0.6 (F = 153) without sub-cuts: the caps. [0,1]: C 122, S 184 -> slice 1: 122 +
+     * min(184, 256 - 122) = 256. [2..4]: R 459, C 183 -> min(183, 128) = 128, S 276 -> 128.
+     * [5..9]: R 765: 128 + 128. The realised count falls far below 10 * 153. */
+    const char *k3[] = {"model=qwen2.5-vl", "c=3", "ignore=-1", "retention=0.6", "jitter=0"};
+    int64_t w3[10] = {0, 256, 0, 0, 256, 0, 0, 0, 0, 256};
+    fvq_case(k3, 5, 0.6, w3, &out);
+    tg_prune_output_free(&out);
+    /* no retention: F solved on the data, 51 per slice -> 510 / 2560 = 0.1992 */
+    const char *k4[] = {"model=qwen2.5-vl", "c=3", "ignore=0.96", "jitter=0"};
+    fvq_case(k4, 4, 0.2, w1, &out);
+    assert_non_null(strstr(out.params_json, "\"solve\":\"resolved-on-data\""));
+    tg_prune_output_free(&out);
+    /* ignore is a Qwen-only knob */
+    {
+        video v = make_video(10, 14, 4, 7);
+        const char *kv[] = {"c=3", "ignore=0.9", "retention=0.1"};
+        tg_prune_input in = video_input(&v, 0.1, kv, 3);
+        char err[256];
+        assert_int_equal(run("fastvid", &in, &out, err), TG_ERR_INPUT);
+        assert_non_null(strstr(err, "ignore"));
+        free_video(&v);
+    }
+}
+
 /* ===== FastV ===== */
 
 static void test_holitom_paper_context(void **state) {
@@ -957,6 +1042,7 @@ int main(void) {
         cmocka_unit_test(test_holitom_hand),
         cmocka_unit_test(test_fastvid_merge_positions),
         cmocka_unit_test(test_fastvid_dyseg_budgets),
+        cmocka_unit_test(test_fastvid_qwen_budgets),
         cmocka_unit_test(test_holitom_paper_context),
         cmocka_unit_test(test_fastv_plan),
         cmocka_unit_test(test_dart_budget_and_plan),

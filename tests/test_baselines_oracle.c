@@ -1,6 +1,7 @@
 /* test_baselines_oracle.c - VisionZip, HoliTom (outer stage), FastVID (OV, and the LLaVA-Video
  * rules at any T) and VidCom2 (both layouts; OV official on a 7x7 grid whose 8 frames the
- * official code splits into two "frames" of 196) through `tango-bench prune`, compared entry by
+ * official code splits into two "frames" of 196) and FastVID's Qwen2.5-VL path through
+ * `tango-bench prune`, compared entry by
  * entry with an
  * independent numpy/torch rendering of the specs (tests/fixtures/baselines/oracle.py, run once
  * with $PYTHON over all cases): the LLM order (flat indices and newlines), the position ids and
@@ -104,6 +105,13 @@ static const job JOBS[] = {
     {"vidcom2", "llava-ov", "base_scale=0.2 compat=paper"},
     {"vidcom2", "llava-video", "base_scale=0.25"},
     {"vidcom2", "llava-video", "base_scale=0.35 compat=paper"},
+    /* FastVID's Qwen2.5-VL path (slice means as globals: no --frame-global): DySeg with tau
+     * 0.84 and sub-segments at 0.95; every transition a sub-cut with two anchors (p = 2);
+     * no sub-cut (the whole budget on the last slice, capped at L/2 and L - ctx); d = 0.6 */
+    {"fastvid", "qwen2.5-vl", "retention=0.5 c=3"},
+    {"fastvid", "qwen2.5-vl", "retention=0.5 c=2 tau=-1 ignore=0.999 p=2"},
+    {"fastvid", "qwen2.5-vl", "retention=0.4 c=2 tau=-1 ignore=-1"},
+    {"fastvid", "qwen2.5-vl", "retention=0.3 c=3 ignore=0.9 d=0.6"},
     {"fastvid", "llava-ov", "retention=0.5 c=3 beta=0.7"}, /* the oracle keeps 0.6: must differ */
 };
 #define N_JOBS ((int)(sizeof JOBS / sizeof JOBS[0]))
@@ -128,6 +136,11 @@ static int run_all(void **state) {
         if (JOBS[j].grid7)
             snprintf(cmd, sizeof cmd,
                      "%.300s prune --method %s --features %.200s/F49.npy --attn %.200s/A49.npy --ratio 0.3 "
+                     "--set model=%s --set jitter=0%s --out %.200s/c%d",
+                     tb_test_bin(), JOBS[j].method, g_dir, g_dir, JOBS[j].model, sets, g_dir, j);
+        else if (!strcmp(JOBS[j].model, "qwen2.5-vl"))
+            snprintf(cmd, sizeof cmd,
+                     "%.300s prune --method %s --features %.200s/F.npy --attn %.200s/A.npy --ratio 0.3 "
                      "--set model=%s --set jitter=0%s --out %.200s/c%d",
                      tb_test_bin(), JOBS[j].method, g_dir, g_dir, JOBS[j].model, sets, g_dir, j);
         else
@@ -268,6 +281,14 @@ static void test_vidcom2(void **s) {
     for (int j = 16; j < 21; j++) compare(j);
 }
 
+/* FastVID's Qwen2.5-VL code path (spec qwen25vl.md §8): sub-segment budgets on the last slice,
+ * reversed context shares, the shared segment merge pool, original positions */
+static void test_fastvid_qwen(void **s) {
+    (void)s;
+    TB_NEED_PYTHON("numpy, torch");
+    for (int j = 21; j < 25; j++) compare(j);
+}
+
 static void test_oracle_detects_change(void **s) {
     (void)s;
     TB_NEED_PYTHON("numpy, torch");
@@ -282,6 +303,7 @@ int main(void) {
         cmocka_unit_test(test_fastvid_ov),
         cmocka_unit_test(test_fastvid_video),
         cmocka_unit_test(test_vidcom2),
+        cmocka_unit_test(test_fastvid_qwen),
         cmocka_unit_test(test_oracle_detects_change),
     };
     return cmocka_run_group_tests(tests, run_all, NULL);
