@@ -168,7 +168,7 @@ int tg_cluster_merge(const float *x, int64_t m, int64_t D, const int64_t *anchor
         for (int64_t d = 0; d < D; d++) s[d] += xi[d];
         n[j]++;
     }
-    float beta = p->beta_fp16 ? tg_fp16_round((float)p->beta) : (float)p->beta;
+    float beta = tg_round_to(p->beta_round, (float)p->beta);
     for (int64_t j = 0; j < c; j++) {
         const float *xa = x + (size_t)anchors[j] * D;
         const float *s = sum + (size_t)j * D;

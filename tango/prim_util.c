@@ -50,6 +50,22 @@ float tg_fp16_round(float x) {
     return copysignf(ldexpf(r, q), x);
 }
 
+float tg_bf16_round(float x) {
+    if (isnan(x)) return x;
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u += 0x7fffu + ((u >> 16) & 1u); /* half to even; a carry into the exponent is the right result */
+    u &= 0xffff0000u;
+    float r;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+
+float tg_round_to(tg_round r, float x) {
+    return r == TG_ROUND_FP16 ? tg_fp16_round(x) : r == TG_ROUND_BF16 ? tg_bf16_round(x) : x;
+}
+
+const char *tg_round_name(tg_round r) { return r == TG_ROUND_FP16 ? "fp16" : r == TG_ROUND_BF16 ? "bf16" : "fp32"; }
 
 /* ===== stable top-k ===== */
 

@@ -51,6 +51,19 @@ float tg_rng_uniform(tg_rng *rng);
  * overflow to inf as in a float->half conversion) and returns it widened back to float. */
 float tg_fp16_round(float x);
 
+/* Rounds a float to the nearest bfloat16 value (the top 16 bits of float32, round half to even,
+ * as torch's .to(torch.bfloat16)) and returns it widened back to float. NaN stays NaN. */
+float tg_bf16_round(float x);
+
+/* A 16-bit model dtype whose roundings a method reproduces (none: float32 throughout). */
+typedef enum { TG_ROUND_NONE = 0, TG_ROUND_FP16 = 1, TG_ROUND_BF16 = 2 } tg_round;
+
+/* x rounded to r's dtype (tg_fp16_round / tg_bf16_round), or x for TG_ROUND_NONE. */
+float tg_round_to(tg_round r, float x);
+
+/* "fp32" / "fp16" / "bf16". */
+const char *tg_round_name(tg_round r);
+
 
 /* Top-k by value, descending; ties go to the lower index (a stable order; PyTorch's order on
  * ties is implementation-defined). Writes k indices into idx (k <= n). Returns 0, or -1 when
@@ -149,7 +162,8 @@ typedef enum {
 typedef struct {
     tg_merge_rule rule;
     double beta;        /* 0.6 */
-    int beta_fp16;      /* 1: beta rounded to fp16 first (fp16(0.6) = 0.60009766), as the models run */
+    tg_round beta_round; /* beta rounded to the model dtype first, as the models run:
+                            fp16(0.6) = 0.60009766 (LLaVA), bf16(0.6) = 0.6015625 (Qwen2.5-VL) */
 } tg_merge_params;
 
 /* Cluster merge. Points x[0..m-1]; anchors[j] (j = 0..c-1) is the point index of anchor j;

@@ -9,8 +9,11 @@
  * 20+ synthetic videos, OV and Video grids, D = 64..3584).
  *
  * Deliberate differences, all documented in the report:
- *   - fp16 storage of features is not emulated (inputs are float32); the saliency IS rounded to
- *     fp16 (score_dtype=fp16, the models' dtype) and beta is fp16(0.6);
+ *   - fp16 / bf16 storage of features is not emulated (inputs are float32); the saliency IS
+ *     rounded to the model dtype (score_dtype: fp16 for LLaVA, bf16 for Qwen2.5-VL, whose ties
+ *     are frequent) and so is beta (fp16(0.6) = 0.60009766, bf16(0.6) = 0.6015625); Qwen's
+ *     bf16 head mean of the per-head probabilities is approximated by rounding the float32
+ *     head mean once;
  *   - top-k ties (frequent among fp16 scores) go to the lower index; PyTorch leaves the order
  *     unspecified (CUDA's top-k also takes the lowest indices among ties at the boundary);
  *   - the density jitter comes from our seeded generator, one stream per segment (seeded by the
@@ -203,7 +206,7 @@ static int context_merge(const float *X, const float *Q, int64_t np, int64_t D, 
     for (int64_t i = 0; i < np; i++)
         for (int64_t q = 0; q < B; q++) da[(size_t)i * B + q] = dist[(size_t)i * np + sorted[q]];
     tg_assign_nearest(da, np, B, assign);
-    tg_merge_params mp = {TG_MERGE_WEIGHT_MAX, p->beta, p->beta_fp16};
+    tg_merge_params mp = {TG_MERGE_WEIGHT_MAX, p->beta, p->beta_round};
     if (tg_cluster_merge(X, np, D, sorted, B, assign, &mp, merged, NULL, err, err_len)) {
         rc = TG_ERR_INTERNAL;
         goto out;
@@ -467,19 +470,20 @@ int tg_tango_params_resolve(const tg_prune_input *in, tg_tango_params *p, char *
     }
     p->n_threads = in->n_threads;
     GETI("threads", 0, 1024, p->n_threads);
-    /* the LLaVA models run fp16; Qwen2.5-VL runs bf16, which this port does not emulate: its
-     * scores and beta stay float32 (spec qwen25vl.md §6.7 tango_qwen.bf16_scores, not reproduced) */
+    /* the model dtype's roundings: the LLaVA models run fp16, Qwen2.5-VL bf16 (spec qwen25vl.md
+     * §6.4, §6.7 tango_qwen.bf16_scores: in both compat modes) */
     int qwen = p->family == TB_FAMILY_QWEN25_VL;
-    p->scores_fp16 = !qwen;
+    p->score_round = qwen ? TG_ROUND_BF16 : TG_ROUND_FP16;
     if ((v = tg_param_get(in, "score_dtype"))) {
-        if (!strcmp(v, "fp16")) p->scores_fp16 = 1;
-        else if (!strcmp(v, "fp32")) p->scores_fp16 = 0;
+        if (!strcmp(v, "fp16")) p->score_round = TG_ROUND_FP16;
+        else if (!strcmp(v, "bf16")) p->score_round = TG_ROUND_BF16;
+        else if (!strcmp(v, "fp32")) p->score_round = TG_ROUND_NONE;
         else {
-            tb_set_err(err, err_len, "parameter score_dtype=%s: expected fp16 or fp32", v);
+            tb_set_err(err, err_len, "parameter score_dtype=%s: expected fp16, bf16 or fp32", v);
             return TG_ERR_INPUT;
         }
     }
-    p->beta_fp16 = p->scores_fp16; /* one switch: the model dtype's rounding of scores and beta */
+    p->beta_round = p->score_round; /* one switch: the model dtype's rounding of scores and beta */
     /* ablation switches */
     static const char *const sel_names[] = {"diversity", "topk", "uniform", NULL};
     static const char *const score_names[] = {"p-attn", "attn", NULL};
@@ -628,7 +632,7 @@ static int run_segment(tango_run *r, seg_state *w, int64_t f0, int64_t n, tg_seg
             float acc = 0.0f; /* float32 mean over the frames */
             for (int64_t f = 0; f < n; f++) acc += r->A[(f0 + f) * L + l];
             as[k] = acc / (float)n;
-            if (p->scores_fp16) as[k] = tg_fp16_round(as[k]);
+            as[k] = tg_round_to(p->score_round, as[k]);
             ids[k] = f0 * L + l;
         }
         if (add_block(r, meanF)) goto oom;
@@ -816,10 +820,10 @@ static char *params_json(const tg_tango_params *p) {
            (long long)p->strope.sec_t, (long long)p->strope.sec_h, (long long)p->strope.sec_w, p->strope.base_time,
            p->strope.base_space);
     st |= tb_buf_printf(&b, "\"jitter\":%.17g,\"seed\":%llu,\"dist\":\"%s\",\"threads\":%d,\"score_dtype\":\"%s\",", p->jitter,
-           (unsigned long long)p->seed, dist_names[p->dist_mode], p->n_threads, p->scores_fp16 ? "fp16" : "fp32");
+           (unsigned long long)p->seed, dist_names[p->dist_mode], p->n_threads, tg_round_name(p->score_round));
     static const char *sel_names[] = {"diversity", "topk", "uniform"};
     st |= tb_buf_printf(&b, "\"beta_dtype\":\"%s\",\"llm_stage\":%d,\"llm_layer\":%d,\"llm_keep\":%.17g,",
-           p->beta_fp16 ? "fp16" : "fp32", p->llm_stage, p->llm_layer, p->llm_keep);
+           tg_round_name(p->beta_round), p->llm_stage, p->llm_layer, p->llm_keep);
     st |= tb_buf_printf(&b, "\"selection\":\"%s\",\"score\":\"%s\",\"st_rope\":\"%s\",\"time\":\"%s\",\"segment\":\"%s\"}",
            sel_names[p->selection], p->score_recv ? "attn" : "p-attn", p->st_rope ? "on" : "off",
            p->time_index ? "index" : "seconds", p->segment_fastvid ? "fastvid" : "holitom");
@@ -840,6 +844,7 @@ static void set_quirks(const tg_tango_params *p, tg_prune_output *out) {
         out->quirks[out->n_quirks++] = TG_Q_QWEN_GQ;
         out->quirks[out->n_quirks++] = TG_Q_QWEN_NOSINK;
         if (p->q_qwen_interp) out->quirks[out->n_quirks++] = TG_Q_QWEN_INTERP;
+        if (p->score_round == TG_ROUND_BF16) out->quirks[out->n_quirks++] = TG_Q_QWEN_BF16;
     }
     if (p->q_sections_1196) out->quirks[out->n_quirks++] = TG_Q_SECTIONS;
     if (p->q_video_ratio_6sig) out->quirks[out->n_quirks++] = TG_Q_VIDEO_RATIO;
@@ -899,8 +904,8 @@ int tg_tango_run(const tg_prune_input *in, const tg_tango_params *p, tg_prune_ou
     memcpy(r.A, score_src, (size_t)N * sizeof *r.A);
     for (int64_t t = 0; t < T; t++)
         for (int i = 0; i < p->n_sinks; i++) r.A[t * L + p->sinks[i]] = 0.0f;
-    if (p->scores_fp16)
-        for (int64_t i = 0; i < N; i++) r.A[i] = tg_fp16_round(r.A[i]);
+    if (p->score_round != TG_ROUND_NONE)
+        for (int64_t i = 0; i < N; i++) r.A[i] = tg_round_to(p->score_round, r.A[i]);
 
     /* 2. ST-RoPE tables (metric rows P = rotate(F / |F|) are made when a token is clustered) */
     const float *times = in->timestamps;

@@ -18,8 +18,9 @@
  *
  * Ablation switches (the paper's Table 3 / Figure 7; defaults = the full method, each in the run
  * record): selection=diversity|topk|uniform, score=p-attn|attn, st_rope=on|off,
- * time=seconds|index, segment=holitom|fastvid; score_dtype=fp16|fp32 is the one numerics switch
- * (every fp16 rounding of the official model dtype: saliency, static-pool score, merge beta).
+ * time=seconds|index, segment=holitom|fastvid; score_dtype=fp16|bf16|fp32 is the one numerics
+ * switch (every rounding of the official model dtype, fp16 on LLaVA and bf16 on Qwen2.5-VL:
+ * saliency, static-pool score, merge beta).
  *
  * Usage: through the descriptor (tg_tango_method.run) with "key=value" parameters; or
  *     tg_tango_params p;
@@ -57,6 +58,7 @@ typedef enum { TG_SELECT_DIVERSITY = 0, TG_SELECT_TOPK = 1, TG_SELECT_UNIFORM = 
 #define TG_Q_QWEN_GQ "tango_qwen.global_query_saliency"
 #define TG_Q_QWEN_INTERP "tango_qwen.slice_time_interp"
 #define TG_Q_QWEN_NOSINK "tango_qwen.no_sink_mask"
+#define TG_Q_QWEN_BF16 "tango_qwen.bf16_scores"
 
 typedef struct {
     tb_family family;          /* in->model.family: the official per-model path (sinks, stage) */
@@ -84,10 +86,11 @@ typedef struct {
     int n_threads;             /* threads= (0: OpenMP default): segments run in parallel on this
                                   many threads; OpenBLAS is set to 1 thread for the duration of
                                   that loop and restored afterwards */
-    int scores_fp16;           /* score_dtype=fp16 (default) | fp32: the official code's model dtype;
-                                  fp16 rounds the saliency, the static pool's mean score and the
-                                  merge beta (every rounding that dtype causes here) */
-    int beta_fp16;             /* merge beta rounded to fp16: follows score_dtype */
+    tg_round score_round;      /* score_dtype=fp16 (LLaVA default) | bf16 (Qwen2.5-VL default) |
+                                  fp32: the official code's model dtype; rounds the saliency, the
+                                  static pool's mean score and the merge beta (every rounding that
+                                  dtype causes here) */
+    tg_round beta_round;       /* merge beta rounded to the model dtype: follows score_dtype */
     /* ablation switches (defaults = the full method; spec tango.md, the paper's Table 3 / Fig. 7) */
     tg_tango_selection selection; /* selection=diversity (default) | topk | uniform */
     int score_recv;            /* score=p-attn (0, default: in->saliency, the MAP-head global-query

@@ -33,6 +33,19 @@ static void test_fp16_round(void **state) {
     assert_true(tg_fp16_round(1e-8f) == 0.0f);                                  /* below half the subnormal step */
     assert_true(tg_fp16_round(4e-8f) == ldexpf(1.0f, -24));                     /* smallest subnormal */
     assert_true(tg_fp16_round(-0.6f) == -0.60009765625f);
+    /* bf16: 8 significant bits, float32's exponent range */
+    assert_true(tg_bf16_round(0.6f) == 0.6015625f);
+    assert_true(tg_bf16_round(-0.6f) == -0.6015625f);
+    assert_true(tg_bf16_round(1.0f + 1.0f / 256.0f) == 1.0f);                 /* tie -> even */
+    assert_true(tg_bf16_round(1.0f + 3.0f / 256.0f) == 1.0f + 4.0f / 256.0f); /* tie -> even (up) */
+    assert_true(tg_bf16_round(1.0f + 1.1f / 256.0f) == 1.0f + 2.0f / 256.0f);
+    assert_true(tg_bf16_round(70000.0f) == 70144.0f);
+    assert_true(isinf(tg_bf16_round(3.4e38f)));                             /* past bf16's largest */
+    assert_true(isnan(tg_bf16_round(NAN)));
+    assert_true(tg_round_to(TG_ROUND_NONE, 0.6f) == 0.6f);
+    assert_true(tg_round_to(TG_ROUND_FP16, 0.6f) == 0.60009765625f);
+    assert_true(tg_round_to(TG_ROUND_BF16, 0.6f) == 0.6015625f);
+    assert_string_equal(tg_round_name(TG_ROUND_BF16), "bf16");
 }
 
 static void test_round_half_even(void **state) {
@@ -242,13 +255,16 @@ static void test_merge_weights(void **state) {
     NEAR(out[0], 0.6 * 1 + 0.4 * (1.0 / 3), 1e-6);
     NEAR(out[1], 0.6 * 0 + 0.4 * (4.0 / 3), 1e-6);
     assert_true(out[2] == 5 && out[3] == 5); /* singleton unchanged */
-    p.beta_fp16 = 1;                         /* fp16(0.6) = 0.60009765625 */
+    p.beta_round = TG_ROUND_FP16;            /* fp16(0.6) = 0.60009765625 */
     assert_int_equal(tg_cluster_merge(x, 4, 2, anchors, 2, assign, &p, out, NULL, err, sizeof err), 0);
     NEAR(out[0], 0.60009765625 + (1 - 0.60009765625) / 3, 1e-6);
+    p.beta_round = TG_ROUND_BF16; /* Qwen2.5-VL: bf16(0.6) = 0.6015625 */
+    assert_int_equal(tg_cluster_merge(x, 4, 2, anchors, 2, assign, &p, out, NULL, err, sizeof err), 0);
+    NEAR(out[0], 0.6015625 + (1 - 0.6015625) / 3, 1e-6);
     /* two members: 1/n = 0.5 < beta -> beta wins; beta 0.2 < 1/2 -> w = 1/2 (the plain mean) */
     int64_t a2[] = {0, 0, 1, 1};
     int64_t an2[] = {0, 2};
-    p.beta_fp16 = 0;
+    p.beta_round = TG_ROUND_NONE;
     p.beta = 0.2;
     assert_int_equal(tg_cluster_merge(x, 4, 2, an2, 2, a2, &p, out, NULL, err, sizeof err), 0);
     NEAR(out[0], 0.5 * 1 + 0.5 * 0.5, 1e-6);

@@ -865,6 +865,36 @@ static void test_ablation_switches(void **state) {
     free_video(&v);
 }
 
+/* Qwen2.5-VL runs bf16 (spec qwen25vl.md §6.4, §6.7 tango_qwen.bf16_scores): by default the
+ * saliency and beta are rounded to bf16 in both compat modes. Saliencies 0.5 + i * 1e-5 all round
+ * to bf16 0.5 (its step there is 2^-9), so the bf16 run's ties go to the lower index while the
+ * fp32 run prefers the higher ones: different salient sets. */
+static void test_qwen_bf16_scores(void **state) {
+    (void)state;
+    video v = make_video(8, 6, 8, 48, 3, 5);
+    for (int64_t i = 0; i < v.T * v.L; i++) v.A[i] = 0.5f + 1e-5f * (float)(i % v.L);
+    char err[256];
+    tg_prune_output o[3];
+    const char *modes[3] = {"compat=official", "compat=paper", "score_dtype=fp32"};
+    for (int k = 0; k < 3; k++) {
+        const char *kv[] = {"jitter=0", modes[k]};
+        tg_prune_input in = input_of(&v, 0.2, kv, 2);
+        in.model = tg_model_layout_default(TB_FAMILY_QWEN25_VL, 28, v.D);
+        int rc = tg_tango_prune(&in, &o[k], err, sizeof err);
+        if (rc) fprintf(stderr, "%s\n", err);
+        assert_int_equal(rc, TG_OK);
+        int q = 0;
+        for (int i = 0; i < o[k].n_quirks; i++) q += !strcmp(o[k].quirks[i], TG_Q_QWEN_BF16);
+        assert_int_equal(q, k < 2);
+        assert_non_null(strstr(o[k].params_json, k < 2 ? "\"score_dtype\":\"bf16\"" : "\"score_dtype\":\"fp32\""));
+        assert_non_null(strstr(o[k].params_json, k < 2 ? "\"beta_dtype\":\"bf16\"" : "\"beta_dtype\":\"fp32\""));
+    }
+    assert_int_equal(o[0].n_kept, o[2].n_kept);
+    assert_true(memcmp(o[0].kept, o[2].kept, sizeof(int64_t) * (size_t)o[0].n_kept) != 0);
+    for (int k = 0; k < 3; k++) tg_prune_output_free(&o[k]);
+    free_video(&v);
+}
+
 static void test_registry(void **state) {
     (void)state;
     const tg_method *m = &tg_tango_method;
@@ -881,6 +911,7 @@ static void test_registry(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_r_adj),
+        cmocka_unit_test(test_qwen_bf16_scores),
         cmocka_unit_test(test_budget_tables),
         cmocka_unit_test(test_writeback_map),
         cmocka_unit_test(test_writeback_compress),
