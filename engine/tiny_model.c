@@ -854,6 +854,7 @@ int eng_preset_parse(const char *name, eng_preset *out) {
     if (!name) return -1;
     if (strcmp(name, "llava-ov-7b") == 0) *out = ENG_PRESET_LLAVA_OV_7B;
     else if (strcmp(name, "llava-video-7b") == 0) *out = ENG_PRESET_LLAVA_VIDEO_7B;
+    else if (strcmp(name, "qwen2.5-vl-7b") == 0) *out = ENG_PRESET_QWEN25VL_7B;
     else return -1;
     return 0;
 }
@@ -909,12 +910,89 @@ static char *fullsize_config_json(eng_preset preset, int bos, int eos) {
     return s;
 }
 
+/* Special ids a full-size config names (from the tokenizer the checkpoint carries). */
+typedef struct {
+    int bos, eos;                          /* <|endoftext|>, <|im_end|> */
+    int vstart, vend, vpad, ipad, videopad; /* Qwen2.5-VL: <|vision_start|> .. <|video_pad|> */
+} fs_ids;
+
+/* The real Qwen2.5-VL-7B-Instruct ids (spec qwen25vl.md §1.2). */
+static const fs_ids k_qwen_ids = {151643, 151645, 151652, 151653, 151654, 151655, 151656};
+
+/* config.json of Qwen/Qwen2.5-VL-7B-Instruct in the transformers 4.50 key set (spec qwen25vl.md
+ * §1.1, §1.2): LLM keys at the top level, the ViT in vision_config, bf16. */
+static char *fullsize_qwen_config_json(const fs_ids *id) {
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return NULL;
+    cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString("Qwen2_5_VLForConditionalGeneration"));
+    cJSON_AddStringToObject(r, "_name_or_path", "tango-bench/random-Qwen2.5-VL-7B-Instruct");
+    cJSON_AddStringToObject(r, "model_type", "qwen2_5_vl");
+    cJSON_AddNumberToObject(r, "hidden_size", FS_HIDDEN);
+    cJSON_AddNumberToObject(r, "intermediate_size", FS_MLP);
+    cJSON_AddNumberToObject(r, "num_hidden_layers", FS_LAYERS);
+    cJSON_AddNumberToObject(r, "num_attention_heads", FS_HEADS);
+    cJSON_AddNumberToObject(r, "num_key_value_heads", FS_KV_HEADS);
+    cJSON_AddNumberToObject(r, "vocab_size", FS_VOCAB);
+    cJSON_AddNumberToObject(r, "max_position_embeddings", 128000);
+    cJSON_AddNumberToObject(r, "rope_theta", 1000000.0);
+    cJSON_AddNumberToObject(r, "rms_norm_eps", 1e-6);
+    cJSON_AddStringToObject(r, "hidden_act", "silu");
+    cJSON_AddBoolToObject(r, "tie_word_embeddings", 0);
+    cJSON_AddBoolToObject(r, "use_sliding_window", 0);
+    cJSON_AddNumberToObject(r, "sliding_window", 32768);
+    cJSON_AddNumberToObject(r, "max_window_layers", FS_LAYERS);
+    cJSON_AddNumberToObject(r, "attention_dropout", 0.0);
+    cJSON_AddNumberToObject(r, "bos_token_id", id->bos);
+    cJSON_AddNumberToObject(r, "eos_token_id", id->eos);
+    cJSON_AddNumberToObject(r, "vision_start_token_id", id->vstart);
+    cJSON_AddNumberToObject(r, "vision_end_token_id", id->vend);
+    cJSON_AddNumberToObject(r, "vision_token_id", id->vpad);
+    cJSON_AddNumberToObject(r, "image_token_id", id->ipad);
+    cJSON_AddNumberToObject(r, "video_token_id", id->videopad);
+    cJSON_AddStringToObject(r, "torch_dtype", "bfloat16");
+    cJSON *rs = cJSON_AddObjectToObject(r, "rope_scaling");
+    cJSON_AddStringToObject(rs, "type", "mrope");
+    cJSON *ms = cJSON_AddArrayToObject(rs, "mrope_section");
+    cJSON_AddItemToArray(ms, cJSON_CreateNumber(16));
+    cJSON_AddItemToArray(ms, cJSON_CreateNumber(24));
+    cJSON_AddItemToArray(ms, cJSON_CreateNumber(24));
+    cJSON *v = cJSON_AddObjectToObject(r, "vision_config");
+    cJSON_AddNumberToObject(v, "depth", 32);
+    cJSON_AddNumberToObject(v, "hidden_size", 1280);
+    cJSON_AddStringToObject(v, "hidden_act", "silu");
+    cJSON_AddNumberToObject(v, "intermediate_size", 3420);
+    cJSON_AddNumberToObject(v, "num_heads", 16);
+    cJSON_AddNumberToObject(v, "in_chans", 3);
+    cJSON_AddNumberToObject(v, "out_hidden_size", FS_HIDDEN);
+    cJSON_AddNumberToObject(v, "patch_size", 14);
+    cJSON_AddNumberToObject(v, "spatial_merge_size", 2);
+    cJSON_AddNumberToObject(v, "spatial_patch_size", 14);
+    cJSON_AddNumberToObject(v, "temporal_patch_size", 2);
+    cJSON_AddNumberToObject(v, "window_size", 112);
+    cJSON *fa = cJSON_AddArrayToObject(v, "fullatt_block_indexes");
+    for (int b = 7; b < 32; b += 8) cJSON_AddItemToArray(fa, cJSON_CreateNumber(b));
+    cJSON_AddNumberToObject(v, "tokens_per_second", 2);
+    char *s = cJSON_Print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+static char *preset_config_json(eng_preset preset, const fs_ids *id) {
+    return preset == ENG_PRESET_QWEN25VL_7B ? fullsize_qwen_config_json(id)
+                                            : fullsize_config_json(preset, id->bos, id->eos);
+}
+
+static int preset_known(eng_preset p) {
+    return p == ENG_PRESET_LLAVA_OV_7B || p == ENG_PRESET_LLAVA_VIDEO_7B || p == ENG_PRESET_QWEN25VL_7B;
+}
+
 int eng_preset_config(eng_preset preset, eng_config *cfg, char *err, size_t err_len) {
-    if (preset != ENG_PRESET_LLAVA_OV_7B && preset != ENG_PRESET_LLAVA_VIDEO_7B) {
+    if (!preset_known(preset)) {
         tm_err(err, err_len, "full-size model: unknown preset %d", (int)preset);
         return -1;
     }
-    char *c = fullsize_config_json(preset, 151643, 151645);
+    char *c = preset_config_json(preset, &k_qwen_ids);
     if (!c) {
         tm_err(err, err_len, "full-size model: out of memory");
         return -1;
@@ -1044,34 +1122,103 @@ static int copy_tokenizer(const char *src, const char *dir, char *err, size_t er
     return 0;
 }
 
+/* Qwen2.5's added tokens after <|endoftext|> <|im_start|> <|im_end|> (151643..151645): the special
+ * ones up to <|video_pad|> = 151656 (spec qwen25vl.md §4.2). */
+static const char *const k_qwen25_added[11] = {
+    "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",  "<|box_end|>",   "<|quad_start|>",
+    "<|quad_end|>",         "<|vision_start|>",   "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>",
+    "<|video_pad|>"};
+
+/* A copied Qwen2 tokenizer (vocab.json + merges.txt + added_tokens.json) becomes Qwen2.5-VL's: the
+ * special tokens it lacks are added to added_tokens.json at their real ids 151646..151656 (after
+ * <|im_end|>). A tokenizer.json must already hold them. */
+static int qwen25_tokens(const char *dir, char *err, size_t err_len) {
+    char path[4096];
+    join(path, sizeof path, dir, "tokenizer.json");
+    FILE *tj = fopen(path, "rb");
+    if (tj) {
+        fclose(tj);
+        return 0; /* checked by the caller's id lookup */
+    }
+    join(path, sizeof path, dir, "added_tokens.json");
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n)
+        text[n] = 0;
+    else {
+        free(text);
+        text = NULL;
+    }
+    if (f) fclose(f);
+    cJSON *ad = text ? cJSON_Parse(text) : cJSON_CreateObject();
+    free(text);
+    if (!cJSON_IsObject(ad)) {
+        cJSON_Delete(ad);
+        tm_err(err, err_len, "%s: not a JSON object", path);
+        return -1;
+    }
+    const cJSON *ie = cJSON_GetObjectItemCaseSensitive(ad, "<|im_end|>");
+    if (!cJSON_IsNumber(ie)) {
+        cJSON_Delete(ad);
+        tm_err(err, err_len, "%s: no <|im_end|> to place Qwen2.5's added tokens after", path);
+        return -1;
+    }
+    for (int i = 0; i < 11; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(ad, k_qwen25_added[i]))
+            cJSON_AddNumberToObject(ad, k_qwen25_added[i], ie->valuedouble + 1 + i);
+    return write_json(dir, "added_tokens.json", ad, err, err_len);
+}
+
+/* The special ids of the tokenizer in dir (Qwen2.5-VL: also the vision tokens), each below the
+ * embedding rows. */
+static int fs_tokenizer_ids(const char *dir, int qwen, fs_ids *id, char *err, size_t err_len) {
+    tok_tokenizer *tk = tok_load(dir, err, err_len);
+    if (!tk) return -1;
+    static const char *const names[7] = {"<|endoftext|>", "<|im_end|>",    "<|vision_start|>", "<|vision_end|>",
+                                         "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"};
+    int v[7];
+    int rc = 0;
+    for (int i = 0; i < (qwen ? 7 : 2); i++) {
+        v[i] = tok_token_id(tk, names[i]);
+        if (v[i] < 0 || v[i] >= FS_VOCAB) {
+            tm_err(err, err_len, "%s: tokenizer lacks %s below id %d", dir, names[i], FS_VOCAB);
+            rc = -1;
+            break;
+        }
+    }
+    tok_free(tk);
+    if (rc) return -1;
+    *id = (fs_ids){v[0], v[1], -1, -1, -1, -1, -1};
+    if (qwen) *id = (fs_ids){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    return 0;
+}
+
 int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, const char *tokenizer_dir,
                              char *err, size_t err_len) {
     if (err && err_len) err[0] = '\0';
-    if (!dir || strlen(dir) > 3000 || (preset != ENG_PRESET_LLAVA_OV_7B && preset != ENG_PRESET_LLAVA_VIDEO_7B)) {
+    if (!dir || strlen(dir) > 3000 || !preset_known(preset)) {
         tm_err(err, err_len, "full-size model: bad directory or preset");
         return -1;
     }
+    const int qwen = preset == ENG_PRESET_QWEN25VL_7B;
     char sub[4096], path[4096];
     join(sub, sizeof sub, dir, "siglip");
-    if (mkdir_p(dir, err, err_len) != 0 || mkdir_p(sub, err, err_len) != 0) return -1;
+    if (mkdir_p(dir, err, err_len) != 0 || (!qwen && mkdir_p(sub, err, err_len) != 0)) return -1;
     /* the tokenizer decides the special ids the configs name */
-    int bos = ENG_TINY_ID_ENDOFTEXT, eos = ENG_TINY_ID_IM_END;
+    fs_ids ids;
     if (tokenizer_dir) {
         if (copy_tokenizer(tokenizer_dir, dir, err, err_len) != 0) return -1;
-        tok_tokenizer *tk = tok_load(dir, err, err_len);
-        if (!tk) return -1;
-        bos = tok_token_id(tk, "<|endoftext|>");
-        eos = tok_token_id(tk, "<|im_end|>");
-        tok_free(tk);
-        if (bos < 0 || eos < 0 || bos >= FS_VOCAB || eos >= FS_VOCAB) {
-            tm_err(err, err_len, "%s: tokenizer lacks <|endoftext|> / <|im_end|> below id %d", tokenizer_dir, FS_VOCAB);
-            return -1;
-        }
+        if (qwen && qwen25_tokens(dir, err, err_len) != 0) return -1;
     } else {
         eng_tiny_params tp = eng_tiny_default_params();
+        if (qwen) tp.layout = ENG_LAYOUT_QWEN25VL;
         if (write_tokenizer(dir, &tp, err, err_len) != 0) return -1;
     }
-    char *c = fullsize_config_json(preset, bos, eos);
+    if (fs_tokenizer_ids(dir, qwen, &ids, err, err_len) != 0) return -1;
+    int bos = ids.bos, eos = ids.eos;
+    char *c = preset_config_json(preset, &ids);
     cJSON *g = cJSON_CreateObject();
     if (!c || !g) {
         free(c);
@@ -1079,17 +1226,19 @@ int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, 
         tm_err(err, err_len, "full-size model: out of memory");
         return -1;
     }
-    /* Qwen2-7B-Instruct's generation_config.json, which the lmms-lab checkpoints carry */
     cJSON_AddNumberToObject(g, "bos_token_id", bos);
     cJSON_AddNumberToObject(g, "pad_token_id", bos);
     cJSON *eo = cJSON_AddArrayToObject(g, "eos_token_id");
     cJSON_AddItemToArray(eo, cJSON_CreateNumber(eos));
     cJSON_AddItemToArray(eo, cJSON_CreateNumber(bos));
-    cJSON_AddBoolToObject(g, "do_sample", 1);
-    cJSON_AddNumberToObject(g, "repetition_penalty", 1.05);
-    cJSON_AddNumberToObject(g, "temperature", 0.7);
-    cJSON_AddNumberToObject(g, "top_k", 20);
-    cJSON_AddNumberToObject(g, "top_p", 0.8);
+    if (!qwen) { /* Qwen2-7B-Instruct's generation_config.json, which the lmms-lab checkpoints carry;
+                    Qwen2.5-VL: eos / pad only (spec qwen25vl.md §4.5: VLMEvalKit passes the rest) */
+        cJSON_AddBoolToObject(g, "do_sample", 1);
+        cJSON_AddNumberToObject(g, "repetition_penalty", 1.05);
+        cJSON_AddNumberToObject(g, "temperature", 0.7);
+        cJSON_AddNumberToObject(g, "top_k", 20);
+        cJSON_AddNumberToObject(g, "top_p", 0.8);
+    }
     eng_config cfg;
     int rc = -1;
     fs_tensor *t = NULL;
@@ -1111,17 +1260,24 @@ int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, 
     /* file order: globals, then the vision tower and the LLM layer by layer (a forward pass reads
      * the mapped files front to back) */
     for (int id = 0; id < ENG_T_COUNT; id++) {
-        if (eng_tensor_is_siglip((eng_tensor_id)id) || eng_tensor_is_layered((eng_tensor_id)id)) continue;
-        if (id == ENG_T_LM_HEAD && cfg.llm.tie_embeddings) continue;
-        if (id == ENG_T_NEWLINE && !cfg.has_image_newline) continue;
+        if (eng_tensor_is_siglip((eng_tensor_id)id) || eng_tensor_is_layered((eng_tensor_id)id) ||
+            !eng_tensor_in_layout(&cfg, (eng_tensor_id)id))
+            continue;
         if (fs_add(t, &n, &cfg, (eng_tensor_id)id, 0, err, err_len)) goto out;
     }
     for (int pass = 1; pass <= 2; pass++)
         for (int L = 0; L < (pass == 1 ? cfg.vision.n_layers : cfg.llm.n_layers); L++)
             for (int id = 0; id < ENG_T_COUNT; id++)
-                if (eng_tensor_is_layered((eng_tensor_id)id) == pass && fs_add(t, &n, &cfg, (eng_tensor_id)id, L, err, err_len))
+                if (eng_tensor_is_layered((eng_tensor_id)id) == pass && eng_tensor_in_layout(&cfg, (eng_tensor_id)id) &&
+                    fs_add(t, &n, &cfg, (eng_tensor_id)id, L, err, err_len))
                     goto out;
-    /* FS_SHARDS shards of about equal size, named and indexed as the real ones */
+    if (n != eng_checkpoint_tensor_count(&cfg)) {
+        tm_err(err, err_len, "full-size model: %zu tensors listed, the layout holds %zu", n,
+               eng_checkpoint_tensor_count(&cfg));
+        goto out;
+    }
+    /* shards of about equal size, named and indexed as the real ones (LLaVA 4, Qwen2.5-VL 5) */
+    const int n_shards = qwen ? 5 : FS_SHARDS;
     double total = 0;
     for (size_t i = 0; i < n; i++) total += 2.0 * (double)t[i].numel;
     cJSON *idx = cJSON_CreateObject();
@@ -1130,14 +1286,14 @@ int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, 
     cJSON_AddNumberToObject(meta, "total_size", total);
     size_t first = 0;
     double acc = 0;
-    for (int s = 0; s < FS_SHARDS; s++) {
+    for (int s = 0; s < n_shards; s++) {
         size_t last = first;
-        while (last < n && (s == FS_SHARDS - 1 || acc + 2.0 * (double)t[last].numel <= total * (s + 1) / FS_SHARDS)) {
+        while (last < n && (s == n_shards - 1 || acc + 2.0 * (double)t[last].numel <= total * (s + 1) / n_shards)) {
             acc += 2.0 * (double)t[last].numel;
             last++;
         }
         char name[64];
-        snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, FS_SHARDS);
+        snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, n_shards);
         for (size_t i = first; i < last; i++) cJSON_AddStringToObject(wm, t[i].name, name);
         join(path, sizeof path, dir, name);
         if (fs_write_file(path, t + first, last - first, seed, f32, b16, err, err_len) != 0) {
@@ -1147,6 +1303,10 @@ int eng_fullsize_model_write(const char *dir, eng_preset preset, uint64_t seed, 
         first = last;
     }
     if (write_json(dir, "model.safetensors.index.json", idx, err, err_len) != 0) goto out;
+    if (qwen) { /* no SigLIP head: the saliency is the ViT's own */
+        rc = 0;
+        goto out;
+    }
     /* the SigLIP attention-pooling head at full size */
     n = 0;
     for (int id = 0; id < ENG_T_COUNT; id++)

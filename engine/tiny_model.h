@@ -114,10 +114,20 @@ int eng_tiny_model_write(const char *dir, const eng_tiny_params *p, char *err, s
  * byte-level tokenizer is written (its ids fit the 152064 rows). Weights: element i of tensor
  * (id, layer) is a counter-based uniform draw of unit variance scaled as the tiny model's (so the
  * same seed gives the same bytes), generated and written 4 Mi elements at a time: the writer's
- * memory stays under 100 MB whatever the checkpoint size. */
-typedef enum { ENG_PRESET_LLAVA_OV_7B = 1, ENG_PRESET_LLAVA_VIDEO_7B = 2 } eng_preset;
+ * memory stays under 100 MB whatever the checkpoint size.
+ *
+ * `--preset qwen2.5-vl-7b`: Qwen/Qwen2.5-VL-7B-Instruct's Hugging Face layout at the real size (spec
+ * qwen25vl.md §1.4: 729 tensors, 8.29 B parameters, 16.58 GB of BF16 in five shards
+ * model-0000{1..5}-of-00005.safetensors + index; the raw names visual.* / model.* / lm_head),
+ * config.json in the transformers 4.50 key set (vision_config: depth 32, 1280 wide, full-attention
+ * blocks 7/15/23/31; M-RoPE sections 16/24/24), no siglip/. A copied Qwen2 tokenizer
+ * (vocab.json + merges.txt + added_tokens.json) gets Qwen2.5's special added tokens
+ * <|object_ref_start|> .. <|video_pad|> at their real ids 151646..151656 (the 8 non-special ones,
+ * <tool_call> .. <|file_sep|>, are not added); without --tokenizer the tiny Qwen tokenizer is
+ * written. */
+typedef enum { ENG_PRESET_LLAVA_OV_7B = 1, ENG_PRESET_LLAVA_VIDEO_7B = 2, ENG_PRESET_QWEN25VL_7B = 3 } eng_preset;
 
-/* "llava-ov-7b" / "llava-video-7b"; 0, or -1 for another name. */
+/* "llava-ov-7b" / "llava-video-7b" / "qwen2.5-vl-7b"; 0, or -1 for another name. */
 int eng_preset_parse(const char *name, eng_preset *out);
 
 /* The configuration a preset's config.json parses to (the real Qwen2 tokenizer's special ids), as

@@ -25,8 +25,8 @@ int cmd_make_tiny_model(int argc, char **argv) {
         {"family", CLI_STR, &family, "NAME",
          "model family: llava-ov (default; --layout picks lmms or hf), llava-video (= --video), qwen2.5-vl "
          "(the Qwen2.5-VL layout)"},
-        {"preset", CLI_STR, &preset, "llava-ov-7b|llava-video-7b",
-         "full-size checkpoint instead (real names, shapes, bf16, 4 shards, 16 GB, random weights; streamed)"},
+        {"preset", CLI_STR, &preset, "llava-ov-7b|llava-video-7b|qwen2.5-vl-7b",
+         "full-size checkpoint instead (real names, shapes, bf16, 4 shards, 16 GB; qwen2.5-vl-7b: 5 shards, 16.6 GB; random weights; streamed)"},
         {"tokenizer", CLI_STR, &tokenizer, "DIR", "with --preset: copy the tokenizer files of DIR (the real Qwen2 vocabulary)"},
         {0}};
     const cli_spec spec = {
@@ -40,7 +40,7 @@ int cmd_make_tiny_model(int argc, char **argv) {
     if (preset) {
         eng_preset pr;
         if (eng_preset_parse(preset, &pr))
-            return cli_usage_error(&spec, "--preset must be llava-ov-7b or llava-video-7b, got '%s'", preset);
+            return cli_usage_error(&spec, "--preset must be llava-ov-7b, llava-video-7b or qwen2.5-vl-7b, got '%s'", preset);
         if (eng_fullsize_model_write(pos[0], pr, (uint64_t)seed, tokenizer, err, sizeof err) != 0) {
             fprintf(stderr, "tango-bench make-tiny-model: %s\n", err);
             return 1;

@@ -530,8 +530,8 @@ static void test_vision_config_rule(void **state) {
 }
 
 /* The full-size presets describe the real lmms-lab checkpoints (spec llava-ov-engine.md §2.2):
- * 765 tensors, 8,030,348,832 parameters, 26 SigLIP layers run; OV one_token, LLaVA-Video grid.
- * (Writing one is 16 GB: make fullsize-model, never a test.) */
+ * 765 tensors, 8,030,348,832 parameters, 26 SigLIP layers run; OV one_token, LLaVA-Video grid;
+ * and Qwen2.5-VL-7B-Instruct. (Writing one is 16 GB: make fullsize-model, never a test.) */
 static void test_fullsize_presets(void **state) {
     (void)state;
     char err[512];
@@ -565,6 +565,40 @@ static void test_fullsize_presets(void **state) {
             params += n * nl;
         }
         assert_true(params == 8030348832.0);
+    }
+    /* Qwen2.5-VL-7B-Instruct (spec qwen25vl.md §1.4): 729 tensors; vision 676,550,144 and LLM
+     * 7,615,616,512 parameters, 8,292,166,656 in all; the real config values */
+    assert_int_equal(eng_preset_parse("qwen2.5-vl-7b", &pr), 0);
+    assert_int_equal(pr, ENG_PRESET_QWEN25VL_7B);
+    {
+        eng_config c;
+        if (eng_preset_config(ENG_PRESET_QWEN25VL_7B, &c, err, sizeof err)) fail_msg("%s", err);
+        assert_int_equal(c.layout, ENG_LAYOUT_QWEN25VL);
+        assert_int_equal(eng_checkpoint_tensor_count(&c), 729);
+        assert_int_equal(c.qv.depth, 32);
+        assert_int_equal(c.qv.hidden, 1280);
+        assert_int_equal(c.qv.n_fullatt, 4);
+        assert_int_equal(c.qv.fullatt[3], 31);
+        assert_int_equal(c.llm.n_layers, 28);
+        assert_int_equal(c.llm.vocab, 152064);
+        assert_int_equal(c.video_token_id, 151656);
+        assert_string_equal(c.torch_dtype, "bfloat16");
+        double vis = 0, llm = 0;
+        for (int id = 0; id < ENG_T_COUNT; id++) {
+            if (!eng_tensor_in_layout(&c, (eng_tensor_id)id)) continue;
+            int lay = eng_tensor_is_layered((eng_tensor_id)id);
+            int nl = lay == 1 ? c.vision.n_layers : lay == 2 ? c.llm.n_layers : 1;
+            int64_t sh[ST_MAX_DIMS];
+            int nd = eng_tensor_shape(&c, (eng_tensor_id)id, sh);
+            double n = 1;
+            for (int d = 0; d < nd; d++) n *= (double)sh[d];
+            char name[256];
+            assert_int_equal(eng_tensor_name(&c, (eng_tensor_id)id, 0, name, sizeof name, err, sizeof err), 0);
+            if (!strncmp(name, "visual.", 7)) vis += n * nl;
+            else llm += n * nl;
+        }
+        assert_true(vis == 676550144.0);
+        assert_true(llm == 7615616512.0);
     }
     char d[1200];
     snprintf(d, sizeof d, "%s/fs_bad", dir);
