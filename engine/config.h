@@ -320,8 +320,9 @@ float *eng_tensor_load_f32(const st_file *st, const eng_config *cfg, eng_tensor_
 
 /* Checks a LLaVA checkpoint against cfg: every expected (non-SigLIP) tensor present with its
  * shape; no unknown names (a stray tensor such as a vision layer past n_layers or a "head" is an
- * error naming it); for hf, detects the name prefix variant and sets cfg->hf_new_names. Returns 0
- * or -1 with err naming file and tensor. */
+ * error naming it); for hf, detects the name prefix variant and sets cfg->hf_new_names. Values are
+ * not read here (eng_tensor_find scans each tensor a model loads), so a model mapping the
+ * checkpoint touches only its own tensors. Returns 0 or -1 with err naming file and tensor. */
 int eng_checkpoint_bind(eng_config *cfg, const st_file *st, char *err, size_t err_len);
 
 /* Checks that the --siglip checkpoint holds the post_layernorm and head tensors (ENG_T_SIG_*)

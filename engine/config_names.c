@@ -333,8 +333,11 @@ static void fmt_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
 
 /* Finds (id, layer) under a given name variant and checks the shape; *found_absent = 1 when the
  * name simply is not there (so a caller may try another variant). */
+/* check_finite: scan the values too (st_check_finite). Only the tensors a model loads are scanned:
+ * the vision model and the LLM map the same checkpoint separately, and a bind that scanned every
+ * tensor would make each mapping hold the whole checkpoint (twice its size in resident pages). */
 static const st_tensor *find_variant(const st_file *st, const eng_config *cfg, int variant, eng_tensor_id id, int layer,
-                                     int *absent, char *err, size_t err_len) {
+                                     int check_finite, int *absent, char *err, size_t err_len) {
     char name[512];
     *absent = 0;
     if (name_for_variant(cfg, variant, id, layer, name, sizeof name, err, err_len) != 0) return NULL;
@@ -356,7 +359,7 @@ static const st_tensor *find_variant(const st_file *st, const eng_config *cfg, i
         tb_set_err(err, err_len, "%s: tensor %s: shape %s, expected %s", t->file, name, a, b);
         return NULL;
     }
-    if (st_check_finite(st, t, err, err_len) != 0) return NULL; /* NaN/Inf weights: refused at load */
+    if (check_finite && st_check_finite(st, t, err, err_len) != 0) return NULL; /* NaN/Inf: refused at load */
     return t;
 }
 
@@ -368,13 +371,13 @@ const st_tensor *eng_tensor_find(const st_file *st, const eng_config *cfg, eng_t
     }
     int absent = 0;
     int variant = eng_tensor_is_siglip(id) ? 0 : variant_of(cfg);
-    const st_tensor *t = find_variant(st, cfg, variant, id, layer, &absent, err, err_len);
+    const st_tensor *t = find_variant(st, cfg, variant, id, layer, 1, &absent, err, err_len);
     int other = eng_tensor_is_siglip(id) ? -1 : other_variant(cfg, variant);
     if (!t && absent && other >= 0) {
         /* not bound yet: accept the other prefix set, but report the primary name */
         char saved[512];
         snprintf(saved, sizeof saved, "%s", err ? err : "");
-        t = find_variant(st, cfg, other, id, layer, &absent, err, err_len);
+        t = find_variant(st, cfg, other, id, layer, 1, &absent, err, err_len);
         if (!t && absent && err && err_len) snprintf(err, err_len, "%s", saved);
     }
     return t;
@@ -448,7 +451,7 @@ int eng_checkpoint_bind(eng_config *cfg, const st_file *st, char *err, size_t er
         int nl = lay == 1 ? cfg->vision.n_layers : lay == 2 ? cfg->llm.n_layers : 1;
         for (int L = 0; L < nl; L++) {
             int absent = 0;
-            const st_tensor *t = find_variant(st, cfg, variant_of(cfg), (eng_tensor_id)id, L, &absent, err, err_len);
+            const st_tensor *t = find_variant(st, cfg, variant_of(cfg), (eng_tensor_id)id, L, 0, &absent, err, err_len);
             if (!t) goto out;
             seen[t - st_at(st, 0)] = 1;
         }
