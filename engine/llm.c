@@ -252,8 +252,16 @@ eng_llm *eng_llm_load(const char *dir, const eng_llm_params *p, char *err, size_
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
             if (load_mat(m, t[i].dst, t[i].id, l, -1, err, err_len) != ENG_OK) goto bad;
     }
-    /* start-up, not a sample's cost: fault the mapped weights in now (stage timers exclude it) */
-    if (!m->be.k->on_device) st_prefault(m->st);
+    /* start-up, not a sample's cost: fault the LLM's mapped weights in now (stage timers exclude
+     * it); only its own tensors: the vision tower's pages belong to the vision model's mapping
+     * of the same files, and touching them here would hold them twice */
+    if (!m->be.k->on_device)
+        for (int id = ENG_T_EMBED; id <= ENG_T_LM_HEAD; id++) {
+            if (!eng_tensor_in_layout(&m->cfg, (eng_tensor_id)id)) continue;
+            int nl = eng_tensor_is_layered((eng_tensor_id)id) == 2 ? m->cfg.llm.n_layers : 1;
+            for (int l = 0; l < nl; l++)
+                st_prefault_tensor(eng_tensor_find(m->st, &m->cfg, (eng_tensor_id)id, l, err, err_len));
+        }
     atomic_fetch_add(&n_loads, 1);
     return m;
 bad:

@@ -786,19 +786,17 @@ void st_close(st_file *st) {
     free(st);
 }
 
-void st_prefault(const st_file *st) {
-    if (!st) return;
+void st_prefault_tensor(const st_tensor *t) {
+    if (!t || !t->data) return;
     long pg = sysconf(_SC_PAGESIZE);
-    size_t step = pg > 0 ? (size_t)pg : 4096;
-    for (size_t i = 0; i < st->n_shards; i++) {
-        const st_shard *sh = &st->shards[i];
-        if (!sh->map) continue;
-        madvise(sh->map, sh->map_len, MADV_WILLNEED);
-        volatile const uint8_t *b = sh->map;
-        uint8_t acc = 0;
-        for (size_t o = 0; o < sh->map_len; o += step) acc ^= b[o];
-        (void)acc;
-    }
+    size_t step = pg > 0 ? (size_t)pg : 4096, bytes = t->numel * (t->dtype == ST_F32 ? 4 : 2);
+    uintptr_t p0 = (uintptr_t)t->data & ~(uintptr_t)(step - 1);
+    madvise((void *)p0, (uintptr_t)t->data + bytes - p0, MADV_WILLNEED); /* one readahead request */
+    volatile const uint8_t *b = t->data;
+    uint8_t acc = 0;
+    for (size_t o = 0; o < bytes; o += step) acc ^= b[o];
+    if (bytes) acc ^= b[bytes - 1];
+    (void)acc;
 }
 
 /* Index of the first element whose exponent bits are all ones (NaN or +-Inf), or n. Eight bytes

@@ -46,9 +46,10 @@ st_file *st_open(const char *path, char *err, size_t err_len);
 /* Closes and unmaps; st_close(NULL) is a no-op. */
 void st_close(st_file *st);
 
-/* Reads every mapped page once (after an madvise WILLNEED), so that later reads of tensor data do
- * not fault: loaders call it to move the disk reads of a big checkpoint into start-up. */
-void st_prefault(const st_file *st);
+/* Reads every page of t's data once (after an madvise WILLNEED), so that later reads do not
+ * fault: loaders call it for the tensors they use, moving the disk reads of a big checkpoint into
+ * start-up. NULL is a no-op. */
+void st_prefault_tensor(const st_tensor *t);
 
 /* Looks up a tensor by exact name; NULL when absent. Borrowed. */
 const st_tensor *st_find(const st_file *st, const char *name);
