@@ -179,8 +179,8 @@ int run_session_open(const run_model_spec *m, run_session **out, char *err, size
      * and the answer. */
     int64_t grid = l->vinfo.grid - l->vinfo.grid / 2; /* ceil(G/2) >= floor(G/2) */
     l->n_ctx = (int64_t)l->n_frames * grid * (grid + 1) + 2048;
-    /* Qwen: 448^2 px per frame at most -> 256 merged tokens per 2-frame slice */
-    if (fam == TB_FAMILY_QWEN25_VL) l->n_ctx = (int64_t)(l->n_frames + 1) / 2 * (QWEN_MAX_PIXELS / (28 * 28) / 4) + 2048;
+    /* Qwen: 448^2 px per frame at most -> 256 merged tokens (28 x 28 px each) per 2-frame slice */
+    if (fam == TB_FAMILY_QWEN25_VL) l->n_ctx = (int64_t)(l->n_frames + 1) / 2 * (QWEN_MAX_PIXELS / (28 * 28)) + 2048;
     if (!(l->state = eng_llm_state_init(l->llm, l->n_ctx, e, sizeof e))) goto fail;
     if (mp.backend == ENG_BACKEND_CUDA && session_warmup(l, e, sizeof e)) goto fail;
     l->fl = (fl_model){.n_layers = l->linfo.n_layers, .d = l->linfo.hidden, .m = l->linfo.intermediate,

@@ -50,6 +50,14 @@ check "bad --shard is a usage error" test $? = 2
 "$bin" infer --model x --video y --question q --options "A. a|B. b" --method nope > "$tmp/infer.log" 2>&1
 check "infer with an unknown method is a usage error" sh -c "test $? = 2 && grep -q \"unknown method 'nope'\" '$tmp/infer.log'"
 
+# ---- Qwen2.5-VL at the paper's 32 frames: a 16:9 video is 16 slices of 12x21 units = 4,032
+# visual tokens; the session's context once allowed 64 units per slice (3,072 tokens in all)
+"$bin" synth --videos 2 --frames 40 --width 640 --height 360 "$tmp/synth169" > /dev/null || die "synth 16:9"
+"$bin" make-tiny-model --family qwen2.5-vl "$tmp/tinyq" > /dev/null || die "make-tiny-model qwen"
+"$bin" infer --model "$tmp/tinyq" --video "$tmp/synth169/videos/scene_qa/video/synth_01.mp4" --question q \
+  --options "A. a|B. b" --frames 32 --max-new-tokens 1 > "$tmp/infer_q.log" 2>&1
+check "qwen2.5-vl infer at 32 frames, full tokens (4,032 visual)" grep -q "4032 of 4032 visual tokens" "$tmp/infer_q.log"
+
 # ---- data: tiny model (real depth, so FastV's K=2 exists), synthetic benchmark, two faults
 "$bin" make-tiny-model --llm-layers 28 "$tmp/model" > /dev/null || die "make-tiny-model"
 "$bin" synth --videos 5 --frames 60 "$tmp/synth" > /dev/null || die "synth"
