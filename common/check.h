@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void tb_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 
@@ -33,5 +34,13 @@ void tb_vset_err(char *err, size_t err_len, const char *fmt, va_list ap);
  * \n, \t, \r or \xNN (no raw newline, no terminal escape sequence), cut with "..." when it does
  * not fit. Writes at most n bytes (NUL included) into dst; returns dst. */
 const char *tb_quote(char *dst, size_t n, const char *src, size_t len);
+
+/* A JSON number from untrusted input as an integer: 1 with *out set when v is integral and inside
+ * int64_t, else 0 (casting 1e300 or NaN to an integer is undefined behaviour). */
+static inline int tb_double_to_i64(double v, int64_t *out) {
+    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0) || v != (double)(int64_t)v) return 0;
+    *out = (int64_t)v;
+    return 1;
+}
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/check.h"
 #include "common/sha256.h"
 
 #define DS_MANIFEST_MAX ((size_t)512 << 20)
@@ -186,21 +187,22 @@ static int rows_page_records(const cJSON *page, const char *source, cJSON ***out
     cJSON_ArrayForEach(r, rows) {
         const cJSON *ri = cJSON_GetObjectItemCaseSensitive(r, "row_idx");
         const cJSON *row = cJSON_GetObjectItemCaseSensitive(r, "row");
-        if (!cJSON_IsNumber(ri) || ri->valuedouble < 0 || ri->valuedouble != floor(ri->valuedouble) ||
-            !cJSON_IsObject(row)) {
+        int64_t ri_v = -1;
+        int idx_ok = cJSON_IsNumber(ri) && tb_double_to_i64(ri->valuedouble, &ri_v) && ri_v >= 0;
+        if (!idx_ok || !cJSON_IsObject(row)) {
             free(recs);
             free(idx);
             return ds_fail(err, err_len, DS_ERR_SCHEMA, "%s: rows[%zu]: field '%s': expected %s", source, k,
-                           cJSON_IsNumber(ri) ? "row" : "row_idx", cJSON_IsNumber(ri) ? "an object" : "an integer");
+                           idx_ok ? "row" : "row_idx", idx_ok ? "an object" : "a non-negative integer");
         }
         /* insertion by row_idx (pages are small) */
         size_t j = k;
-        while (j > 0 && idx[j - 1] > (int64_t)ri->valuedouble) {
+        while (j > 0 && idx[j - 1] > ri_v) {
             idx[j] = idx[j - 1];
             recs[j] = recs[j - 1];
             j--;
         }
-        idx[j] = (int64_t)ri->valuedouble;
+        idx[j] = ri_v;
         recs[j] = (cJSON *)row;
         k++;
     }

@@ -17,10 +17,12 @@ void ds_u_free(ds_ustr *u) {
     u->n = u->cap = 0;
 }
 
+/* Every string a ds_u_* call has built owns a buffer, even an empty one, so callers may form
+ * u->c + i for i <= u->n (NULL + 0 is undefined behaviour; found by fuzz_videomme). */
 static int reserve(ds_ustr *u, size_t extra) {
     if (extra > ((size_t)-1) / sizeof(uint32_t) - u->n) return -1;
     size_t need = u->n + extra;
-    if (need <= u->cap) return 0;
+    if (need <= u->cap && u->c) return 0;
     size_t cap = u->cap ? u->cap : 16;
     while (cap < need) cap = cap > ((size_t)-1) / 8 ? need : cap * 2;
     uint32_t *c = realloc(u->c, cap * sizeof *c);
@@ -37,9 +39,8 @@ int ds_u_push(ds_ustr *u, uint32_t c) {
 }
 
 int ds_u_append(ds_ustr *u, const uint32_t *c, size_t n) {
-    if (!n) return 0;
     if (reserve(u, n)) return -1;
-    memcpy(u->c + u->n, c, n * sizeof *c);
+    if (n) memcpy(u->c + u->n, c, n * sizeof *c);
     u->n += n;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/check.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
@@ -199,11 +200,12 @@ static int json_records_table(const char *data, size_t len, db_table *t, char *e
         for (size_t c = 0; ok && c < n_cols; c++) {
             cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, cols[c]);
             char *text;
+            int64_t iv;
             if (cJSON_IsString(v)) text = strdup(v->valuestring);
             else if (!v || cJSON_IsNull(v)) text = strdup("");
-            else if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble) {
+            else if (cJSON_IsNumber(v) && tb_double_to_i64(v->valuedouble, &iv)) {
                 char num[32];
-                snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
+                snprintf(num, sizeof num, "%lld", (long long)iv);
                 text = strdup(num);
             } else if (cJSON_IsArray(v)) { /* a list column, as Python prints it would be; JSON parses too */
                 text = cJSON_PrintUnformatted(v);
@@ -486,7 +488,9 @@ int db_import_lmms(const char *name, const char *data, size_t len, const char *b
             snprintf(id, sizeof id, "%s", lid ? lid : "");
             const cJSON *dg = cJSON_GetObjectItemCaseSensitive(m, "duration_group");
             char dgs[32] = "";
-            if (cJSON_IsNumber(dg)) snprintf(dgs, sizeof dgs, "%lld", (long long)dg->valuedouble);
+            int64_t iv;
+            if (cJSON_IsNumber(dg) && tb_double_to_i64(dg->valuedouble, &iv)) snprintf(dgs, sizeof dgs, "%lld", (long long)iv);
+            else if (cJSON_IsNumber(dg)) snprintf(dgs, sizeof dgs, "%.17g", dg->valuedouble);
             else if (cJSON_IsString(dg)) snprintf(dgs, sizeof dgs, "%s", dg->valuestring);
             if (dgs[0]) cJSON_AddStringToObject(cats, "duration_group", dgs);
             if (str_field(m, "question_category"))
@@ -494,7 +498,9 @@ int db_import_lmms(const char *name, const char *data, size_t len, const char *b
         } else {
             const char *t = b == 1 ? task : str_field(m, "task_type");
             if (t && *t) cJSON_AddStringToObject(cats, "task", t);
-            if (t && *t && cJSON_IsNumber(doc_id)) snprintf(id, sizeof id, "%s_%lld", t, (long long)doc_id->valuedouble);
+            int64_t di;
+            if (t && *t && cJSON_IsNumber(doc_id) && tb_double_to_i64(doc_id->valuedouble, &di))
+                snprintf(id, sizeof id, "%s_%lld", t, (long long)di);
         }
         opts = options_from_prompt(str_field(o, "input"));
         if (cJSON_IsObject(tb)) { /* a file tango-bench exported: its own fields */
