@@ -14,14 +14,17 @@ The target is the option letter followed by <|im_end|> after "<|im_start|>assist
 is what VLMEvalKit's MVBench scoring reads ("Best option:(" ends the user turn).
 
 Phase 1 trains the vision tower and the SigLIP attention-pooling head (the saliency Tango, FastVID
-and the top-k control read; LLaVA never feeds it to the LLM) with an auxiliary loss: from the
-head's pooled vector, predict which of six things a frame shows (the white square, a red / green /
-blue / yellow circle, the lit lamp), labels read off the frame's pixels by colour. The tower is
-then frozen and its features of every video computed once. Phase 2 trains the projector,
-image_newline and the LLM on the questions, a batch of videos per step, with an auxiliary loss
-asking layer --attn-layer's answer-row attention to rest on object tokens (pooled cells whose
-source patches hold a pixel that differs from the frame's background): without it, the attention
-did not leave the uniform start within the budget.
+and the top-k control read; LLaVA never feeds it to the LLM) with auxiliary losses on labels read
+off the frame's pixels by colour: from the head's pooled vector, which of six things a frame shows
+(the white square, a red / green / blue / yellow circle, the lit lamp); per patch, its colour class
+and (--pos-aux) its row and column; (--head-aux) the head's attention towards the objects,
+circle first, then the lamp, then the square (saliency_target). The tower is then frozen and its
+features of every video computed once. Phase 2 trains the projector, image_newline and the LLM on
+the questions, a batch of videos per step, with an auxiliary loss asking layer --attn-layer's
+answer-row attention to rest on the tokens that answer the question (--attn-target task,
+task_cells) or on every object token (object): without it, the attention did not leave the
+uniform start within the budget; and (--drop-prob) token dropout, masking visual tokens from every
+later row as a pruner would, so the model answers from what a pruner keeps.
 
 Deterministic: one CPU thread, fixed seeds, deterministic algorithms, a fixed video order. The
 same machine type and pinned environment give the same bytes (models/demo-tiny-ov/SHA256SUMS).
