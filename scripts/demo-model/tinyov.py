@@ -161,12 +161,15 @@ def causal_blocks(n, nb=4):
     return out
 
 
-def causal_attention(q, k, v, scale, blocks):
+def causal_attention(q, k, v, scale, blocks, kadd=None):
     """Causal attention q, k, v [H, n, hd] -> [H, n, hd], block by block so that the keys after
-    a block's last row are never multiplied (the same numbers as one masked softmax)."""
+    a block's last row are never multiplied (the same numbers as one masked softmax). kadd
+    (optional, [H, 1, n], 0 or -inf) removes keys from every row (training's token dropout)."""
     outs = []
     for s, e, m in blocks:
         a = torch.baddbmm(m, q[:, s:e], k[:, :e].transpose(1, 2), alpha=scale)
+        if kadd is not None:
+            a = a + kadd[:, :, :e]
         outs.append(torch.bmm(torch.softmax(a, -1), v[:, :e]))
     return torch.cat(outs, 1)
 
@@ -226,14 +229,17 @@ class TinyOV(nn.Module):
         return torch.cat([p, self.image_newline.view(1, -1)], 0)
 
     # ---- LLM ---------------------------------------------------------------------------------
-    def prefix_and_suffixes(self, prefix_emb, suf_ids, want, pos_p=None, suf_start=None, attn_layer=-1):
+    def prefix_and_suffixes(self, prefix_emb, suf_ids, want, pos_p=None, suf_start=None, attn_layer=-1,
+                            key_keep=None):
         """Runs one shared prefix (embeddings [P, D], positions 0..P-1) and Q suffixes that all
         follow it (ids [Q, S], right-padded, positions P..P+S-1), causal throughout. Returns the
         logits [Q, W, V] at suffix positions want [Q, W]. The suffixes attend to the prefix's keys
         and to their own earlier tokens, which is exactly the single-sequence causal forward of
         prefix + suffix_q for every q, computed once for the prefix. pos_p [P] and suf_start give
         position ids with gaps (a pruned visual block keeping its tokens' original positions, as
-        the harness does for such methods); the attention order stays the row order."""
+        the harness does for such methods); the attention order stays the row order. key_keep
+        (optional, [B, P] bool, training only) hides the prefix tokens it marks False from every
+        later row: the same answers as a pruned prefix that keeps the others' positions."""
         c = self.c
         xp = prefix_emb if prefix_emb.dim() == 3 else prefix_emb.unsqueeze(0)  # [B, P, D]
         B, P = xp.shape[0], xp.shape[1]
@@ -248,17 +254,24 @@ class TinyOV(nn.Module):
         mask_s = torch.cat([torch.zeros(S, P), torch.full((S, S), float("-inf")).triu(1)], 1)
         xs = F.embedding(suf_ids, self.embed_tokens)
         scale = hd ** -0.5
+        kadd_p = kadd_s = None
+        if key_keep is not None:
+            add = torch.zeros(key_keep.shape).masked_fill(~key_keep, float("-inf"))  # [B, P]
+            kadd_p = add.repeat_interleave(c.llm_heads, 0).unsqueeze(1)              # [B*H, 1, P]
+            kadd_s = F.pad(add, (0, S)).repeat_interleave(Q, 0)[:, None, None, :]    # [B*Q, 1, 1, P+S]
         for li, layer in enumerate(self.layers):
             qp, kp, vp = layer.qkv(xp, cos_p, sin_p)                   # [B, H, P, hd]
             qs, ks, vs = layer.qkv(xs, cos_s, sin_s)                   # [B*Q, H, S, hd]
             H = qp.shape[1]
             if li + 1 < len(self.layers):  # the last layer's prefix rows feed nothing
                 op = causal_attention(qp.reshape(B * H, P, hd), kp.reshape(B * H, P, hd),
-                                      vp.reshape(B * H, P, hd), scale, blocks).view(B, H, P, hd)
+                                      vp.reshape(B * H, P, hd), scale, blocks, kadd_p).view(B, H, P, hd)
                 xp = layer.finish(xp, op)
             kk = torch.cat([kp.repeat_interleave(Q, 0) if B > 1 else kp.expand(Q, H, P, hd), ks], 2)
             vv = torch.cat([vp.repeat_interleave(Q, 0) if B > 1 else vp.expand(Q, H, P, hd), vs], 2)
             as_ = torch.matmul(qs, kk.transpose(2, 3)) * scale + mask_s
+            if kadd_s is not None:
+                as_ = as_ + kadd_s
             ps = torch.softmax(as_, -1)
             if li == attn_layer:  # the answer row's attention over the prefix [Q, H, P]
                 self.last_attn = torch.gather(ps[:, :, :, :P], 2,
@@ -283,13 +296,18 @@ class TinyOV(nn.Module):
         pos = torch.cat([torch.arange(n0), n0 + idx, n0 + nv + torch.arange(mid.shape[0])])
         return self.prefix_and_suffixes(pre, suf_ids, want, pos, n0 + nv + mid.shape[0], attn_layer)
 
-    def batch_logits(self, feats, prefix_ids, mid_ids, suf_ids, want, attn_layer=-1):
+    def batch_logits(self, feats, prefix_ids, mid_ids, suf_ids, want, attn_layer=-1, vis_keep=None):
         """B videos at once, no pruning: feats [B, T, P, dv], suffixes [B*Q, S] (video b owns
         rows b*Q..b*Q+Q-1), want [B*Q, W] -> logits [B*Q, W, V]; the same numbers as llm_logits
         per video, with B times fewer (larger) operations."""
         pre = torch.stack([torch.cat([F.embedding(prefix_ids, self.embed_tokens), self.visual(f),
                                       F.embedding(mid_ids, self.embed_tokens)], 0) for f in feats])
-        return self.prefix_and_suffixes(pre, suf_ids, want, attn_layer=attn_layer)
+        key_keep = None
+        if vis_keep is not None:  # [B, visual tokens] -> the whole prefix (text always kept)
+            n0 = prefix_ids.shape[0]
+            key_keep = torch.ones(pre.shape[0], pre.shape[1], dtype=torch.bool)
+            key_keep[:, n0:n0 + vis_keep.shape[1]] = vis_keep
+        return self.prefix_and_suffixes(pre, suf_ids, want, attn_layer=attn_layer, key_keep=key_keep)
 
     def train_logits(self, pix_u8, prefix_ids, suf_ids, want):
         """pix_u8 [T,3,S,S] uint8, prefix_ids [P0] (the chat prefix before <image>), suffixes

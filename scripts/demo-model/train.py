@@ -14,14 +14,17 @@ The target is the option letter followed by <|im_end|> after "<|im_start|>assist
 is what VLMEvalKit's MVBench scoring reads ("Best option:(" ends the user turn).
 
 Phase 1 trains the vision tower and the SigLIP attention-pooling head (the saliency Tango, FastVID
-and the top-k control read; LLaVA never feeds it to the LLM) with an auxiliary loss: from the
-head's pooled vector, predict which of six things a frame shows (the white square, a red / green /
-blue / yellow circle, the lit lamp), labels read off the frame's pixels by colour. The tower is
-then frozen and its features of every video computed once. Phase 2 trains the projector,
-image_newline and the LLM on the questions, a batch of videos per step, with an auxiliary loss
-asking layer --attn-layer's answer-row attention to rest on object tokens (pooled cells whose
-source patches hold a pixel that differs from the frame's background): without it, the attention
-did not leave the uniform start within the budget.
+and the top-k control read; LLaVA never feeds it to the LLM) with auxiliary losses on labels read
+off the frame's pixels by colour: from the head's pooled vector, which of six things a frame shows
+(the white square, a red / green / blue / yellow circle, the lit lamp); per patch, its colour class
+and (--pos-aux) its row and column; (--head-aux) the head's attention towards the objects,
+circle first, then the lamp, then the square (saliency_target). The tower is then frozen and its
+features of every video computed once. Phase 2 trains the projector, image_newline and the LLM on
+the questions, a batch of videos per step, with an auxiliary loss asking layer --attn-layer's
+answer-row attention to rest on the tokens that answer the question (--attn-target task,
+task_cells) or on every object token (object): without it, the attention did not leave the
+uniform start within the budget; and (--drop-prob) token dropout, masking visual tokens from every
+later row as a pruner would, so the model answers from what a pruner keeps.
 
 Deterministic: one CPU thread, fixed seeds, deterministic algorithms, a fixed video order. The
 same machine type and pinned environment give the same bytes (models/demo-tiny-ov/SHA256SUMS).
@@ -336,6 +339,77 @@ def object_cells(u8, grid=27, pooled=14, patch=14):
     return cells.reshape(T, -1)
 
 
+SALIENCY_WEIGHT = {"circle": 4.0, "lamp": 2.0, "square": 1.0}
+
+
+def saliency_target(u8, grid, patch):
+    """[T, 3, S, S] uint8 -> [T, grid*grid] float32: the distribution the SigLIP head's attention
+    is trained towards (what the saliency-driven pruners keep first): per patch, the largest
+    SALIENCY_WEIGHT of the objects with a pixel in it (circle, lamp lit or unlit, square),
+    normalised per frame; a frame without an object gets the uniform distribution."""
+    T = u8.shape[0]
+    x = u8.astype(np.int16)[:, :, :grid * patch, :grid * patch].transpose(0, 2, 3, 1)
+    w = np.zeros((T, grid, grid), np.float32)
+    corner = u8.shape[-1] // 5
+    for name, colours in [("square", PALETTE[:1]), ("lamp", PATCH_PALETTE[5:7]), ("circle", PALETTE[1:5])]:
+        near = np.zeros(x.shape[:3], bool)
+        for c in colours:
+            near |= np.abs(x - np.asarray(c, np.int16)).max(-1) < 45
+        if name == "lamp":
+            near[:, corner:, :] = False
+            near[:, :, corner:] = False
+        hit = near.reshape(T, grid, patch, grid, patch).mean((2, 4)) > 0.05
+        w = np.where(hit, np.maximum(w, SALIENCY_WEIGHT[name]), w)
+    w = w.reshape(T, -1)
+    w[w.sum(1) == 0] = 1.0
+    return w / w.sum(1, keepdims=True)
+
+
+def pooled_any(pm, grid, pooled):
+    """[T, grid, grid] bool per patch -> [T, pooled*pooled] bool: pooled tokens one of whose
+    bilinear source patches (PyTorch's align_corners=False table) is set."""
+    T = pm.shape[0]
+    src = np.maximum((np.arange(pooled) + 0.5) * grid / pooled - 0.5, 0)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, grid - 1)
+    rows = pm[:, i0, :] | pm[:, i1, :]
+    return (rows[:, :, i0] | rows[:, :, i1]).reshape(T, -1)
+
+
+def task_cells(u8, n_heads, grid, pooled, patch):
+    """[T, 3, S, S] uint8 -> [4 tasks, n_heads, T*pooled*pooled] bool: the visual tokens that
+    answer each task (from the pixels), per attention head of the supervised layer:
+      moving_direction  the white square; head 0 in the first two frames, head 1 in the last two
+      moving_attribute  the circle (any of the four circle colours)
+      moving_count      the lamp (lit or unlit)
+      object_shuffle    the circle
+    A task whose set is empty (a colour blurred by the codec) falls back to every object token."""
+    T = u8.shape[0]
+    x = u8.astype(np.int16)[:, :, :grid * patch, :grid * patch].transpose(0, 2, 3, 1)
+
+    def has(colours, corner=None):
+        near = np.zeros(x.shape[:3], bool)
+        for c in colours:
+            near |= np.abs(x - np.asarray(c, np.int16)).max(-1) < 45
+        if corner is not None:  # only pixels in the top-left corner x corner
+            near[:, corner:, :] = False
+            near[:, :, corner:] = False
+        return pooled_any(near.reshape(T, grid, patch, grid, patch).any((2, 4)), grid, pooled)
+
+    # the lamp lives in the picture's top-left fifth (synth.c keeps everything else out of it)
+    square, circle = has(PALETTE[:1]), has(PALETTE[1:5])
+    lamp = has(PATCH_PALETTE[5:7], corner=u8.shape[-1] // 5)
+    obj = object_cells(u8, grid, pooled, patch)
+    early, late = np.zeros_like(square), np.zeros_like(square)
+    early[:2], late[-2:] = square[:2], square[-2:]
+    out = np.zeros((4, n_heads, T * pooled * pooled), bool)
+    for t, per_head in enumerate([[early, late], [circle], [lamp], [circle]]):
+        for h in range(n_heads):
+            m = per_head[h] if h < len(per_head) else (square if t == 0 else per_head[0])
+            out[t, h] = (m if m.any() else obj).reshape(-1)
+    return out
+
+
 def tokenise_prompts(tb, model_dir, sample_of_task, letter_ids, im_end):
     """Per task: (prefix ids before <image>, suffix ids after it ending with the assistant header)."""
     pre, suf = None, {}
@@ -428,6 +502,19 @@ def main():
     ap.add_argument("--attn-layer", type=int, default=1)
     ap.add_argument("--attn-weight", type=float, default=0.5)
     ap.add_argument("--tower-lr", type=float, default=3e-3)
+    ap.add_argument("--head-aux", type=float, default=0.0,
+                    help="weight of phase 1's loss that puts the SigLIP head's attention on the objects "
+                         "(saliency_target): the saliency Tango, FastVID and top-k prune by")
+    ap.add_argument("--drop-prob", type=float, default=0.0,
+                    help="phase 2: the share of training videos whose visual tokens are thinned out "
+                         "(object tokens kept with p ~ U(0.5, 1), the others with p ~ U(0, 0.3)), so that "
+                         "the model answers from what a pruner keeps")
+    ap.add_argument("--attn-target", choices=["object", "task"], default="object",
+                    help="what --attn-layer's answer-row attention is asked to rest on: every object "
+                         "token, or the tokens that answer the question (task_cells)")
+    ap.add_argument("--pos-aux", type=float, default=1.0,
+                    help="weight of phase 1's per-patch row/column readout (puts the patch's place into "
+                         "its features: where the circle is, which corner the lamp is in)")
     a = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -493,8 +580,19 @@ def main():
     torch.nn.init.zeros_(paux.bias)
     with torch.no_grad():
         paux.weight.copy_(torch.randn(paux.weight.shape, generator=torch.Generator().manual_seed(a.seed + 2)) * 0.02)
+    # training-only per-patch readouts of the patch's row and column (grid classes each)
+    rowaux = torch.nn.Linear(cfg.v_hidden, cfg.grid)
+    colaux = torch.nn.Linear(cfg.v_hidden, cfg.grid)
+    for k, lin in enumerate((rowaux, colaux)):
+        torch.nn.init.zeros_(lin.bias)
+        with torch.no_grad():
+            lin.weight.copy_(torch.randn(lin.weight.shape, generator=torch.Generator().manual_seed(a.seed + 3 + k)) * 0.02)
+    rows_t = torch.arange(cfg.grid).repeat_interleave(cfg.grid)  # patch p = row * grid + col
+    cols_t = torch.arange(cfg.grid).repeat(cfg.grid)
     vis_params = list(m.patch_embedding.parameters()) + [m.position_embedding] + list(m.vlayers.parameters()) + \
         list(m.head.parameters()) + list(aux.parameters()) + list(paux.parameters())
+    if a.pos_aux > 0:
+        vis_params += list(rowaux.parameters()) + list(colaux.parameters())
     opt = torch.optim.AdamW(vis_params, lr=a.tower_lr, betas=(0.9, 0.98), weight_decay=0.01)
     lr_at = schedule(a.tower_lr, a.tower_steps)
     order, run_aux, run_n = [], 0.0, 0
@@ -507,10 +605,18 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         tf = m.tower(m.normalise(torch.from_numpy(u8)))
-        _, glob = m.head(tf)
+        hatt, glob = m.head(tf)
         aux_loss = F.binary_cross_entropy_with_logits(aux(glob), torch.from_numpy(frame_labels(u8))) + \
             F.cross_entropy(paux(tf).reshape(-1, len(PATCH_PALETTE) + 1),
                             torch.from_numpy(patch_labels(u8, cfg.grid, cfg.patch)).reshape(-1))
+        if a.head_aux > 0:  # the head's attention as a saliency map: circle, then lamp, then square
+            tgt = torch.from_numpy(saliency_target(u8, cfg.grid, cfg.patch))
+            aux_loss = aux_loss - a.head_aux * (tgt * torch.log(hatt + 1e-6)).sum(-1).mean()
+        if a.pos_aux > 0:
+            nT = tf.shape[0]
+            aux_loss = aux_loss + a.pos_aux * (
+                F.cross_entropy(rowaux(tf).reshape(-1, cfg.grid), rows_t.repeat(nT)) +
+                F.cross_entropy(colaux(tf).reshape(-1, cfg.grid), cols_t.repeat(nT)))
         opt.zero_grad()
         aux_loss.backward()
         torch.nn.utils.clip_grad_norm_(vis_params, 1.0)
@@ -529,6 +635,9 @@ def main():
         feats = torch.stack([m.tower(m.normalise(torch.from_numpy(np.array(frames[i])))) for i in range(len(videos))])
     cells = [object_cells(np.array(frames[i]), cfg.grid, cfg.pooled, cfg.patch).reshape(-1)
              for i in range(len(train_v))]
+    if a.attn_target == "task":
+        tcells = [task_cells(np.array(frames[i]), cfg.llm_heads, cfg.grid, cfg.pooled, cfg.patch)
+                  for i in range(len(train_v))]
     log("tower features of %d videos cached, %.0f s; object tokens per video %.1f of %d" %
         (len(videos), time.time() - t_train, np.mean([c.sum() for c in cells]), cells[0].shape[0]))
 
@@ -555,13 +664,31 @@ def main():
             ids = torch.cat([F.pad(p[0], (0, S - p[0].shape[1])) for p in parts])
             want = torch.cat([p[1] for p in parts])
             tgt = torch.cat([p[2] for p in parts])
-            logits = m.batch_logits(feats[idx], pre_ids, mid_ids, ids, want, a.attn_layer)
+            vis_keep = None
+            if a.drop_prob > 0:  # token dropout: [B, visual tokens], the newline always kept
+                keep_rows = []
+                for i in idx:
+                    k = np.ones(cells[i].shape[0] + 1, bool)
+                    if rng.rand() < a.drop_prob:
+                        p_obj, p_bg = rng.uniform(0.5, 1.0), rng.uniform(0.0, 0.3)
+                        u = rng.rand(cells[i].shape[0])
+                        k[:-1] = np.where(cells[i], u < p_obj, u < p_bg)
+                    keep_rows.append(k)
+                vis_keep = torch.from_numpy(np.stack(keep_rows))
+            logits = m.batch_logits(feats[idx], pre_ids, mid_ids, ids, want, a.attn_layer, vis_keep)
             qa = F.cross_entropy(logits[:, 0], tgt[:, 0]) + F.cross_entropy(logits[:, 1], tgt[:, 1])
             nv = cells[0].shape[0] + 1
-            on_obj = torch.from_numpy(np.stack([np.concatenate([cells[i], [False]]) for i in idx]))
-            on_obj = on_obj.repeat_interleave(len(TASKS), 0).to(torch.float32)  # [B*Q, nv]
-            mass = (m.last_attn[:, :, n0:n0 + nv] * on_obj[:, None, :]).sum(-1)
-            attn_loss = -torch.log(mass + 1e-4).mean()
+            if a.attn_target == "task":  # [B*Q, H, nv]: the tokens that answer each question
+                on_obj = torch.from_numpy(np.concatenate([tcells[i] for i in idx])).to(torch.float32)
+                on_obj = F.pad(on_obj, (0, 1))
+            else:  # every object token
+                on_obj = torch.from_numpy(np.stack([np.concatenate([cells[i], [False]]) for i in idx]))
+                on_obj = on_obj.repeat_interleave(len(TASKS), 0).to(torch.float32)[:, None, :]  # [B*Q, 1, nv]
+            if vis_keep is not None:  # only the targets still there; rows without one sit out
+                on_obj = on_obj * vis_keep.repeat_interleave(len(TASKS), 0)[:, None, :].to(torch.float32)
+            mass = (m.last_attn[:, :, n0:n0 + nv] * on_obj).sum(-1)
+            has = (on_obj.sum(-1) > 0).to(torch.float32)
+            attn_loss = -(torch.log(mass + 1e-4) * has).sum() / has.sum().clamp(min=1.0)
             (qa + a.attn_weight * attn_loss).backward()
             run_loss += qa.item()
             run_attn += attn_loss.item()
