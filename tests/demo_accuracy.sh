@@ -3,8 +3,8 @@
 # scripts/train-demo-model) on the demo's benchmark (the salient synthetic suite, test split,
 # 32 videos, 128 questions, seed 1), run by the C engine exactly as `make demo` runs it. Full
 # tokens and two pruners at 10 % equivalent retention must land in bands around the figures the
-# committed model gives, with no parse failures, and Tango must beat the random control by at
-# least 10 points. A change that breaks the engine, a pruner, the frame path or the prompt path
+# committed model gives, with no parse failures, and FastVID must beat the random control by at
+# least 13 questions (10 points). A change that breaks the engine, a pruner, the frame path or the prompt path
 # moves these figures although every unit test may still pass.
 #
 # The bands. On one machine the run is deterministic (one thread, fixed seeds: the same answers,
