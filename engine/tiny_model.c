@@ -105,15 +105,31 @@ static const char *dtype_name(st_dtype dt) {
 
 static int tiny_image(const eng_tiny_params *p) { return p->image_size > 0 ? p->image_size : TINY_IMAGE; }
 
-static cJSON *vision_block(int n_layers, int hf, int image_size) {
+/* The shapes a config.json names, so that the tiny and the full-size writers share one key set
+ * per block. */
+typedef struct {
+    int hidden, mlp, heads, layers, image_size, patch;
+} siglip_dims;
+
+typedef struct {
+    int hidden, mlp, layers, heads, kv_heads, vocab, max_pos, bos, eos;
+} qwen2_dims;
+
+typedef struct {
+    int depth, hidden, mlp, heads, out_hidden, patch;
+    int fullatt_first, fullatt_step; /* fullatt_block_indexes: first, first + step, ... < depth */
+} qwen_vit_dims;
+
+/* A SigLIP vision block (hf: the HF LLaVA-OV layout's vision_use_head = false). */
+static cJSON *siglip_block(const siglip_dims *d, int hf) {
     cJSON *v = cJSON_CreateObject();
     cJSON_AddStringToObject(v, "model_type", "siglip_vision_model");
-    cJSON_AddNumberToObject(v, "hidden_size", TINY_V_HIDDEN);
-    cJSON_AddNumberToObject(v, "image_size", image_size);
-    cJSON_AddNumberToObject(v, "intermediate_size", TINY_V_MLP);
-    cJSON_AddNumberToObject(v, "num_attention_heads", TINY_V_HEADS);
-    cJSON_AddNumberToObject(v, "num_hidden_layers", n_layers);
-    cJSON_AddNumberToObject(v, "patch_size", TINY_PATCH);
+    cJSON_AddNumberToObject(v, "hidden_size", d->hidden);
+    cJSON_AddNumberToObject(v, "image_size", d->image_size);
+    cJSON_AddNumberToObject(v, "intermediate_size", d->mlp);
+    cJSON_AddNumberToObject(v, "num_attention_heads", d->heads);
+    cJSON_AddNumberToObject(v, "num_hidden_layers", d->layers);
+    cJSON_AddNumberToObject(v, "patch_size", d->patch);
     cJSON_AddNumberToObject(v, "num_channels", 3);
     cJSON_AddNumberToObject(v, "layer_norm_eps", 1e-6);
     cJSON_AddStringToObject(v, "hidden_act", "gelu_pytorch_tanh");
@@ -121,15 +137,20 @@ static cJSON *vision_block(int n_layers, int hf, int image_size) {
     return v;
 }
 
-/* Qwen2 keys into o (the root for lmms, text_config for hf). */
-static void llm_keys(cJSON *o, int n_layers) {
-    cJSON_AddNumberToObject(o, "hidden_size", TINY_HIDDEN);
-    cJSON_AddNumberToObject(o, "intermediate_size", TINY_MLP);
-    cJSON_AddNumberToObject(o, "num_hidden_layers", n_layers);
-    cJSON_AddNumberToObject(o, "num_attention_heads", TINY_HEADS);
-    cJSON_AddNumberToObject(o, "num_key_value_heads", TINY_KV_HEADS);
-    cJSON_AddNumberToObject(o, "vocab_size", ENG_TINY_VOCAB);
-    cJSON_AddNumberToObject(o, "max_position_embeddings", TINY_MAX_POS);
+static cJSON *vision_block(int n_layers, int hf, int image_size) {
+    siglip_dims d = {TINY_V_HIDDEN, TINY_V_MLP, TINY_V_HEADS, n_layers, image_size, TINY_PATCH};
+    return siglip_block(&d, hf);
+}
+
+/* Qwen2 keys into o (the root for lmms and Qwen2.5-VL, text_config for hf). */
+static void qwen2_keys(cJSON *o, const qwen2_dims *d) {
+    cJSON_AddNumberToObject(o, "hidden_size", d->hidden);
+    cJSON_AddNumberToObject(o, "intermediate_size", d->mlp);
+    cJSON_AddNumberToObject(o, "num_hidden_layers", d->layers);
+    cJSON_AddNumberToObject(o, "num_attention_heads", d->heads);
+    cJSON_AddNumberToObject(o, "num_key_value_heads", d->kv_heads);
+    cJSON_AddNumberToObject(o, "vocab_size", d->vocab);
+    cJSON_AddNumberToObject(o, "max_position_embeddings", d->max_pos);
     cJSON_AddNumberToObject(o, "rope_theta", 1000000.0);
     cJSON_AddNumberToObject(o, "rms_norm_eps", 1e-6);
     cJSON_AddStringToObject(o, "hidden_act", "silu");
@@ -137,8 +158,47 @@ static void llm_keys(cJSON *o, int n_layers) {
     cJSON_AddBoolToObject(o, "use_sliding_window", 0);
     cJSON_AddNullToObject(o, "rope_scaling");
     cJSON_AddNumberToObject(o, "attention_dropout", 0.0);
-    cJSON_AddNumberToObject(o, "bos_token_id", ENG_TINY_ID_ENDOFTEXT);
-    cJSON_AddNumberToObject(o, "eos_token_id", ENG_TINY_ID_IM_END);
+    cJSON_AddNumberToObject(o, "bos_token_id", d->bos);
+    cJSON_AddNumberToObject(o, "eos_token_id", d->eos);
+}
+
+static void llm_keys(cJSON *o, int n_layers) {
+    qwen2_dims d = {TINY_HIDDEN,   TINY_MLP,     n_layers,
+                    TINY_HEADS,    TINY_KV_HEADS, ENG_TINY_VOCAB,
+                    TINY_MAX_POS,  ENG_TINY_ID_ENDOFTEXT, ENG_TINY_ID_IM_END};
+    qwen2_keys(o, &d);
+}
+
+/* Qwen2.5-VL's additions to the Qwen2 keys: M-RoPE sections (t, h, w pairs), the sliding-window
+ * keys, the video token ids, and the ViT in vision_config (transformers 4.50 key set). */
+static void qwen25vl_keys(cJSON *r, const int mrope[3], int sliding_window, int max_window_layers,
+                          const int ids[5], const qwen_vit_dims *vd) {
+    cJSON_DeleteItemFromObject(r, "rope_scaling");
+    cJSON *rs = cJSON_AddObjectToObject(r, "rope_scaling");
+    cJSON_AddStringToObject(rs, "type", "mrope");
+    cJSON *ms = cJSON_AddArrayToObject(rs, "mrope_section");
+    for (int k = 0; k < 3; k++) cJSON_AddItemToArray(ms, cJSON_CreateNumber(mrope[k]));
+    cJSON_AddNumberToObject(r, "sliding_window", sliding_window);
+    cJSON_AddNumberToObject(r, "max_window_layers", max_window_layers);
+    static const char *const id_keys[5] = {"vision_start_token_id", "vision_end_token_id", "vision_token_id",
+                                           "image_token_id", "video_token_id"};
+    for (int k = 0; k < 5; k++) cJSON_AddNumberToObject(r, id_keys[k], ids[k]);
+    cJSON *v = cJSON_AddObjectToObject(r, "vision_config");
+    cJSON_AddNumberToObject(v, "depth", vd->depth);
+    cJSON_AddNumberToObject(v, "hidden_size", vd->hidden);
+    cJSON_AddStringToObject(v, "hidden_act", "silu");
+    cJSON_AddNumberToObject(v, "intermediate_size", vd->mlp);
+    cJSON_AddNumberToObject(v, "num_heads", vd->heads);
+    cJSON_AddNumberToObject(v, "in_chans", 3);
+    cJSON_AddNumberToObject(v, "out_hidden_size", vd->out_hidden);
+    cJSON_AddNumberToObject(v, "patch_size", vd->patch);
+    cJSON_AddNumberToObject(v, "spatial_merge_size", 2);
+    cJSON_AddNumberToObject(v, "spatial_patch_size", vd->patch);
+    cJSON_AddNumberToObject(v, "temporal_patch_size", 2);
+    cJSON_AddNumberToObject(v, "window_size", 112);
+    cJSON *fa = cJSON_AddArrayToObject(v, "fullatt_block_indexes");
+    for (int b = vd->fullatt_first; b < vd->depth; b += vd->fullatt_step) cJSON_AddItemToArray(fa, cJSON_CreateNumber(b));
+    cJSON_AddNumberToObject(v, "tokens_per_second", 2);
 }
 
 /* The Qwen2.5-VL config.json (transformers 4.50 key set; spec qwen25vl.md §1). */
@@ -146,40 +206,15 @@ static void qwen_config(cJSON *r, const eng_tiny_params *p) {
     cJSON *arch = cJSON_AddArrayToObject(r, "architectures");
     cJSON_AddItemToArray(arch, cJSON_CreateString("Qwen2_5_VLForConditionalGeneration"));
     cJSON_AddStringToObject(r, "model_type", "qwen2_5_vl");
-    llm_keys(r, p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS);
-    cJSON_DeleteItemFromObject(r, "rope_scaling");
-    cJSON *rs = cJSON_AddObjectToObject(r, "rope_scaling");
-    cJSON_AddStringToObject(rs, "type", "mrope");
-    cJSON *ms = cJSON_AddArrayToObject(rs, "mrope_section");
+    int layers = p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS;
+    llm_keys(r, layers);
     int hd2 = TINY_HIDDEN / TINY_HEADS / 2, t = hd2 / 4, h = (hd2 - t) / 2; /* 8 pairs -> 2, 3, 3 */
-    cJSON_AddItemToArray(ms, cJSON_CreateNumber(t));
-    cJSON_AddItemToArray(ms, cJSON_CreateNumber(h));
-    cJSON_AddItemToArray(ms, cJSON_CreateNumber(hd2 - t - h));
-    cJSON_AddNumberToObject(r, "sliding_window", TINY_MAX_POS);
-    cJSON_AddNumberToObject(r, "max_window_layers", p->llm_layers > 0 ? p->llm_layers : TINY_LAYERS);
-    cJSON_AddNumberToObject(r, "vision_start_token_id", ENG_TINY_ID_VISION_START);
-    cJSON_AddNumberToObject(r, "vision_end_token_id", ENG_TINY_ID_VISION_END);
-    cJSON_AddNumberToObject(r, "vision_token_id", ENG_TINY_ID_VISION_PAD);
-    cJSON_AddNumberToObject(r, "image_token_id", ENG_TINY_ID_IMAGE_PAD);
-    cJSON_AddNumberToObject(r, "video_token_id", ENG_TINY_ID_VIDEO_PAD);
+    const int mrope[3] = {t, h, hd2 - t - h};
+    const int ids[5] = {ENG_TINY_ID_VISION_START, ENG_TINY_ID_VISION_END, ENG_TINY_ID_VISION_PAD,
+                        ENG_TINY_ID_IMAGE_PAD, ENG_TINY_ID_VIDEO_PAD};
+    const qwen_vit_dims vd = {TINY_QV_DEPTH, TINY_QV_HIDDEN, TINY_QV_MLP, TINY_QV_HEADS, TINY_HIDDEN, TINY_PATCH, 1, 2};
+    qwen25vl_keys(r, mrope, TINY_MAX_POS, layers, ids, &vd);
     cJSON_AddStringToObject(r, "torch_dtype", dtype_name(p->dtype));
-    cJSON *v = cJSON_AddObjectToObject(r, "vision_config");
-    cJSON_AddNumberToObject(v, "depth", TINY_QV_DEPTH);
-    cJSON_AddNumberToObject(v, "hidden_size", TINY_QV_HIDDEN);
-    cJSON_AddStringToObject(v, "hidden_act", "silu");
-    cJSON_AddNumberToObject(v, "intermediate_size", TINY_QV_MLP);
-    cJSON_AddNumberToObject(v, "num_heads", TINY_QV_HEADS);
-    cJSON_AddNumberToObject(v, "in_chans", 3);
-    cJSON_AddNumberToObject(v, "out_hidden_size", TINY_HIDDEN);
-    cJSON_AddNumberToObject(v, "patch_size", TINY_PATCH);
-    cJSON_AddNumberToObject(v, "spatial_merge_size", 2);
-    cJSON_AddNumberToObject(v, "spatial_patch_size", TINY_PATCH);
-    cJSON_AddNumberToObject(v, "temporal_patch_size", 2);
-    cJSON_AddNumberToObject(v, "window_size", 112);
-    cJSON *fa = cJSON_AddArrayToObject(v, "fullatt_block_indexes");
-    cJSON_AddItemToArray(fa, cJSON_CreateNumber(1));
-    cJSON_AddItemToArray(fa, cJSON_CreateNumber(3));
-    cJSON_AddNumberToObject(v, "tokens_per_second", 2);
 }
 
 /* config.json text (caller frees with free()). */
@@ -870,22 +905,8 @@ static char *fullsize_config_json(eng_preset preset, int bos, int eos) {
     cJSON_AddStringToObject(r, "_name_or_path", video ? "tango-bench/random-LLaVA-Video-7B-Qwen2"
                                                       : "tango-bench/random-llava-onevision-qwen2-7b-ov");
     cJSON_AddStringToObject(r, "model_type", "llava");
-    cJSON_AddNumberToObject(r, "hidden_size", FS_HIDDEN);
-    cJSON_AddNumberToObject(r, "intermediate_size", FS_MLP);
-    cJSON_AddNumberToObject(r, "num_hidden_layers", FS_LAYERS);
-    cJSON_AddNumberToObject(r, "num_attention_heads", FS_HEADS);
-    cJSON_AddNumberToObject(r, "num_key_value_heads", FS_KV_HEADS);
-    cJSON_AddNumberToObject(r, "vocab_size", FS_VOCAB);
-    cJSON_AddNumberToObject(r, "max_position_embeddings", FS_MAX_POS);
-    cJSON_AddNumberToObject(r, "rope_theta", 1000000.0);
-    cJSON_AddNumberToObject(r, "rms_norm_eps", 1e-6);
-    cJSON_AddStringToObject(r, "hidden_act", "silu");
-    cJSON_AddBoolToObject(r, "tie_word_embeddings", 0);
-    cJSON_AddBoolToObject(r, "use_sliding_window", 0);
-    cJSON_AddNullToObject(r, "rope_scaling");
-    cJSON_AddNumberToObject(r, "attention_dropout", 0.0);
-    cJSON_AddNumberToObject(r, "bos_token_id", bos);
-    cJSON_AddNumberToObject(r, "eos_token_id", eos);
+    const qwen2_dims d = {FS_HIDDEN, FS_MLP, FS_LAYERS, FS_HEADS, FS_KV_HEADS, FS_VOCAB, FS_MAX_POS, bos, eos};
+    qwen2_keys(r, &d);
     cJSON_AddStringToObject(r, "torch_dtype", "bfloat16");
     cJSON_AddStringToObject(r, "mm_vision_tower", "google/siglip-so400m-patch14-384");
     cJSON_AddNumberToObject(r, "mm_hidden_size", 1152);
@@ -928,51 +949,13 @@ static char *fullsize_qwen_config_json(const fs_ids *id) {
     cJSON_AddItemToArray(arch, cJSON_CreateString("Qwen2_5_VLForConditionalGeneration"));
     cJSON_AddStringToObject(r, "_name_or_path", "tango-bench/random-Qwen2.5-VL-7B-Instruct");
     cJSON_AddStringToObject(r, "model_type", "qwen2_5_vl");
-    cJSON_AddNumberToObject(r, "hidden_size", FS_HIDDEN);
-    cJSON_AddNumberToObject(r, "intermediate_size", FS_MLP);
-    cJSON_AddNumberToObject(r, "num_hidden_layers", FS_LAYERS);
-    cJSON_AddNumberToObject(r, "num_attention_heads", FS_HEADS);
-    cJSON_AddNumberToObject(r, "num_key_value_heads", FS_KV_HEADS);
-    cJSON_AddNumberToObject(r, "vocab_size", FS_VOCAB);
-    cJSON_AddNumberToObject(r, "max_position_embeddings", 128000);
-    cJSON_AddNumberToObject(r, "rope_theta", 1000000.0);
-    cJSON_AddNumberToObject(r, "rms_norm_eps", 1e-6);
-    cJSON_AddStringToObject(r, "hidden_act", "silu");
-    cJSON_AddBoolToObject(r, "tie_word_embeddings", 0);
-    cJSON_AddBoolToObject(r, "use_sliding_window", 0);
-    cJSON_AddNumberToObject(r, "sliding_window", 32768);
-    cJSON_AddNumberToObject(r, "max_window_layers", FS_LAYERS);
-    cJSON_AddNumberToObject(r, "attention_dropout", 0.0);
-    cJSON_AddNumberToObject(r, "bos_token_id", id->bos);
-    cJSON_AddNumberToObject(r, "eos_token_id", id->eos);
-    cJSON_AddNumberToObject(r, "vision_start_token_id", id->vstart);
-    cJSON_AddNumberToObject(r, "vision_end_token_id", id->vend);
-    cJSON_AddNumberToObject(r, "vision_token_id", id->vpad);
-    cJSON_AddNumberToObject(r, "image_token_id", id->ipad);
-    cJSON_AddNumberToObject(r, "video_token_id", id->videopad);
+    const qwen2_dims d = {FS_HIDDEN, FS_MLP, FS_LAYERS, FS_HEADS, FS_KV_HEADS, FS_VOCAB, 128000, id->bos, id->eos};
+    qwen2_keys(r, &d);
+    const int mrope[3] = {16, 24, 24};
+    const int ids[5] = {id->vstart, id->vend, id->vpad, id->ipad, id->videopad};
+    const qwen_vit_dims vd = {32, 1280, 3420, 16, FS_HIDDEN, 14, 7, 8};
+    qwen25vl_keys(r, mrope, 32768, FS_LAYERS, ids, &vd);
     cJSON_AddStringToObject(r, "torch_dtype", "bfloat16");
-    cJSON *rs = cJSON_AddObjectToObject(r, "rope_scaling");
-    cJSON_AddStringToObject(rs, "type", "mrope");
-    cJSON *ms = cJSON_AddArrayToObject(rs, "mrope_section");
-    cJSON_AddItemToArray(ms, cJSON_CreateNumber(16));
-    cJSON_AddItemToArray(ms, cJSON_CreateNumber(24));
-    cJSON_AddItemToArray(ms, cJSON_CreateNumber(24));
-    cJSON *v = cJSON_AddObjectToObject(r, "vision_config");
-    cJSON_AddNumberToObject(v, "depth", 32);
-    cJSON_AddNumberToObject(v, "hidden_size", 1280);
-    cJSON_AddStringToObject(v, "hidden_act", "silu");
-    cJSON_AddNumberToObject(v, "intermediate_size", 3420);
-    cJSON_AddNumberToObject(v, "num_heads", 16);
-    cJSON_AddNumberToObject(v, "in_chans", 3);
-    cJSON_AddNumberToObject(v, "out_hidden_size", FS_HIDDEN);
-    cJSON_AddNumberToObject(v, "patch_size", 14);
-    cJSON_AddNumberToObject(v, "spatial_merge_size", 2);
-    cJSON_AddNumberToObject(v, "spatial_patch_size", 14);
-    cJSON_AddNumberToObject(v, "temporal_patch_size", 2);
-    cJSON_AddNumberToObject(v, "window_size", 112);
-    cJSON *fa = cJSON_AddArrayToObject(v, "fullatt_block_indexes");
-    for (int b = 7; b < 32; b += 8) cJSON_AddItemToArray(fa, cJSON_CreateNumber(b));
-    cJSON_AddNumberToObject(v, "tokens_per_second", 2);
     char *s = cJSON_Print(r);
     cJSON_Delete(r);
     return s;
@@ -1004,18 +987,8 @@ int eng_preset_config(eng_preset preset, eng_config *cfg, char *err, size_t err_
 
 /* SigLIP-so400m-patch14-384 as a SiglipModel config (the --siglip head file beside the model). */
 static cJSON *so400m_block(void) {
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddStringToObject(v, "model_type", "siglip_vision_model");
-    cJSON_AddNumberToObject(v, "hidden_size", 1152);
-    cJSON_AddNumberToObject(v, "image_size", 384);
-    cJSON_AddNumberToObject(v, "intermediate_size", 4304);
-    cJSON_AddNumberToObject(v, "num_attention_heads", 16);
-    cJSON_AddNumberToObject(v, "num_hidden_layers", 27);
-    cJSON_AddNumberToObject(v, "patch_size", 14);
-    cJSON_AddNumberToObject(v, "num_channels", 3);
-    cJSON_AddNumberToObject(v, "layer_norm_eps", 1e-6);
-    cJSON_AddStringToObject(v, "hidden_act", "gelu_pytorch_tanh");
-    return v;
+    const siglip_dims d = {1152, 4304, 16, 27, 384, 14};
+    return siglip_block(&d, 0);
 }
 
 /* One tensor of a streamed shard: name, shape, generator key. */
