@@ -163,9 +163,8 @@ static void qwen2_keys(cJSON *o, const qwen2_dims *d) {
 }
 
 static void llm_keys(cJSON *o, int n_layers) {
-    qwen2_dims d = {TINY_HIDDEN,   TINY_MLP,     n_layers,
-                    TINY_HEADS,    TINY_KV_HEADS, ENG_TINY_VOCAB,
-                    TINY_MAX_POS,  ENG_TINY_ID_ENDOFTEXT, ENG_TINY_ID_IM_END};
+    const qwen2_dims d = {TINY_HIDDEN, TINY_MLP,     n_layers,         TINY_HEADS,        TINY_KV_HEADS,
+                          ENG_TINY_VOCAB, TINY_MAX_POS, ENG_TINY_ID_ENDOFTEXT, ENG_TINY_ID_IM_END};
     qwen2_keys(o, &d);
 }
 
