@@ -26,6 +26,25 @@ static inline const char *tb_test_dir(const char *name) {
     return dir;
 }
 
+/* The whole file at path, NUL-terminated (caller frees); *len (when not NULL) gets its size.
+ * NULL when the file cannot be opened; a failed allocation or short read fails the test. */
+static inline char *tb_slurp(const char *path, size_t *len) {
+    if (len) *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    assert_true(n >= 0);
+    char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return b;
+}
+
 /* Path of the tango-bench binary under test. */
 static inline const char *tb_test_bin(void) {
     const char *b = getenv("TB_BIN");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "datasets/datasets.h"
+#include "tests/tb_test.h"
 
 #define FIX "tests/fixtures/datasets"
 
@@ -526,21 +527,6 @@ static void test_hostile_records(void **state) {
 
 /* Deterministic mutation fuzzing of the adapters on the fixture records: every result is a
  * defined status, and every accepted sample can be prompted and scored (ASan/UBSan watch). */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)n + 1);
-    assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    d[n] = 0;
-    *len = (size_t)n;
-    return d;
-}
-
 static void test_mutation_fuzz(void **state) {
     (void)state;
     static const struct {
@@ -555,7 +541,7 @@ static void test_mutation_fuzz(void **state) {
     int n_ok = 0, n_bad = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t len;
-        char *orig = slurp(cases[c].file, &len);
+        char *orig = tb_slurp(cases[c].file, &len);
         char *buf = malloc(len + 16);
         assert_non_null(buf);
         for (int it = 0; it < 400; it++) {
@@ -662,7 +648,7 @@ static void test_manifest_content_digest(void **state) {
     char a[65], b[65], dir[700], path[800], path2[800];
     size_t len;
     /* a single file, copied elsewhere */
-    char *text = slurp(FIX "/videomme.jsonl", &len);
+    char *text = tb_slurp(FIX "/videomme.jsonl", &len);
     snprintf(path, sizeof path, "%s/digest/copy/videomme.jsonl", tmp_root);
     write_text(path, text);
     digest_of(DS_BENCH_VIDEOMME, FIX "/videomme.jsonl", a);
@@ -681,7 +667,7 @@ static void test_manifest_content_digest(void **state) {
     static const char *const files[] = {"1_plotQA.json", "2_needle.json"};
     for (int i = 0; i < 2; i++) {
         snprintf(path2, sizeof path2, FIX "/mlvu/%s", files[i]);
-        text = slurp(path2, &len);
+        text = tb_slurp(path2, &len);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         write_text(path, text);
         free(text);
@@ -690,7 +676,7 @@ static void test_manifest_content_digest(void **state) {
     digest_of(DS_BENCH_MLVU, dir, b);
     assert_string_equal(a, b);
     /* the same bytes under another MVBench task name are other samples */
-    text = slurp(FIX "/mvbench/action_sequence.json", &len);
+    text = tb_slurp(FIX "/mvbench/action_sequence.json", &len);
     snprintf(path, sizeof path, "%s/digest/action_antonym.json", tmp_root);
     write_text(path, text);
     digest_of(DS_BENCH_MVBENCH, FIX "/mvbench/action_sequence.json", a);

@@ -26,21 +26,6 @@
 
 static char dir[1024];
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    if (len) *len = (size_t)n;
-    return b;
-}
-
 static void run_ok(const char *cmd) {
     char out[16384];
     int rc = tb_test_run(cmd, out, sizeof out);
@@ -127,7 +112,7 @@ static void check_fixture(const char *tool, const char *file, const char *bench,
     rows rs;
     load_rows(db_path, "", &rs);
     snprintf(exp_path, sizeof exp_path, "%s/%s.expected.json", FIX, file);
-    char *text = slurp(exp_path, NULL);
+    char *text = tb_slurp(exp_path, NULL);
     assert_non_null(text);
     cJSON *exp = cJSON_Parse(text);
     free(text);
@@ -200,7 +185,7 @@ static void *make_xlsx(const char *const *parts, int n, size_t *len) {
         assert_true(zip_file_add(z, parts[2 * i], s, ZIP_FL_OVERWRITE) >= 0);
     }
     assert_int_equal(zip_close(z), 0);
-    return slurp(path, len);
+    return tb_slurp(path, len);
 }
 
 static const char WB[] = "<workbook xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
@@ -446,7 +431,7 @@ static void test_round_trips(void **state) {
     snprintf(path, sizeof path, "ls %s/export-mvbench-lmms-eval/*_results.json", dir);
     assert_int_equal(tb_test_run(path, out, sizeof out), 0);
     out[strcspn(out, "\n")] = '\0';
-    char *text = slurp(out, NULL);
+    char *text = tb_slurp(out, NULL);
     assert_non_null(text);
     cJSON *j = cJSON_Parse(text);
     free(text);
@@ -580,7 +565,7 @@ static void test_report_conventions_md(void **state) {
     snprintf(cmd, sizeof cmd, "%s report --db %s --out %s --format md --no-plots", tb_test_bin(), db_path, rep);
     run_ok(cmd);
     snprintf(md_path, sizeof md_path, "%s/table.md", rep);
-    char *md = slurp(md_path, NULL);
+    char *md = tb_slurp(md_path, NULL);
     assert_non_null(md);
     /* two vlmevalkit runs against one: the main table is vlmevalkit's; the Runs table lists all three */
     assert_non_null(strstr(md, "Scoring convention: vlmevalkit"));
@@ -599,7 +584,7 @@ static void test_report_conventions_md(void **state) {
     snprintf(cmd, sizeof cmd, "%s report --db %s --out %s --format md --no-plots --convention lmms-eval", tb_test_bin(),
              db_path, rep);
     run_ok(cmd);
-    md = slurp(md_path, NULL);
+    md = tb_slurp(md_path, NULL);
     assert_non_null(strstr(md, "Scoring convention: lmms-eval"));
     free(md);
     /* runs lists the convention and its accuracy */

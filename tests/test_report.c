@@ -100,19 +100,6 @@ static int setup(void **state) {
     return 0;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) n = 0;
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void test_report_files(void **state) {
     (void)state;
     char cmd[4096], out[8192], path[1400];
@@ -122,7 +109,7 @@ static void test_report_files(void **state) {
     assert_non_null(strstr(out, "report of 13 runs"));
 
     snprintf(path, sizeof path, "%s/rep/table.md", dir);
-    char *md = slurp(path);
+    char *md = tb_slurp(path, NULL);
     assert_non_null(md);
     /* columns: Video-MME durations and overall, MVBench, Avg., Perf. */
     assert_non_null(strstr(md, "| Retention | Method | VMME-S | VMME-M | VMME-L | Video-MME | MVBench | Avg. | Perf. |"));
@@ -150,7 +137,7 @@ static void test_report_files(void **state) {
     free(md);
 
     snprintf(path, sizeof path, "%s/rep/table.tex", dir);
-    char *tex = slurp(path);
+    char *tex = tb_slurp(path, NULL);
     assert_non_null(tex);
     assert_non_null(strstr(tex, "\\textbf{63.3}"));
     assert_non_null(strstr(tex, "\\underline{60.0}"));
@@ -158,7 +145,7 @@ static void test_report_files(void **state) {
     free(tex);
 
     snprintf(path, sizeof path, "%s/rep/table.csv", dir);
-    char *csv = slurp(path);
+    char *csv = tb_slurp(path, NULL);
     assert_non_null(csv);
     assert_non_null(strstr(csv, "model,method,target_ratio,videomme_short,videomme_medium,videomme_long,videomme,"
                                 "mvbench,avg,perf_mean_rel,perf_rel_avg"));
@@ -168,7 +155,7 @@ static void test_report_files(void **state) {
     free(csv);
 
     snprintf(path, sizeof path, "%s/rep/index.html", dir);
-    char *html = slurp(path);
+    char *html = tb_slurp(path, NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "<b>63.3</b>"));
     assert_non_null(strstr(html, "<img src=\"plots/acc_tiny-ov_videomme.svg\""));
@@ -190,12 +177,12 @@ static void test_report_files(void **state) {
     }
     /* latency data: speed-up of tango@10% over full = 200/100 = 2.00 */
     snprintf(path, sizeof path, "%s/rep/plots/latency_tiny-ov.dat", dir);
-    char *lat = slurp(path);
+    char *lat = tb_slurp(path, NULL);
     assert_non_null(strstr(lat, "\"tango@10%\" 10.0000 1.0000 80.0000 5.0000 4.0000 100.0000 2.0000"));
     free(lat);
     /* the reference bar carries the reference method's name; the speed-up is over it */
     snprintf(path, sizeof path, "%s/rep/plots/latency_tiny-ref.dat", dir);
-    lat = slurp(path);
+    lat = tb_slurp(path, NULL);
     assert_non_null(lat);
     assert_non_null(strstr(lat, "\"dense\" 10.0000 0.0000 180.0000 5.0000 5.0000 200.0000 1.0000"));
     assert_non_null(strstr(lat, "\"tango@10%\" 10.0000 1.0000 80.0000 5.0000 4.0000 100.0000 2.0000"));
@@ -209,7 +196,7 @@ static void test_report_rel_avg_and_errors(void **state) {
              db_path, dir);
     assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
     snprintf(path, sizeof path, "%s/rep2/table.md", dir);
-    char *md = slurp(path);
+    char *md = tb_slurp(path, NULL);
     assert_non_null(md);
     assert_non_null(strstr(md, "**70.7** | **96.4** |"));
     free(md);

@@ -96,19 +96,6 @@ static int setup(void **state) {
     return 0;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) n = 0;
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* The paper.csv line that starts with "table,cell," (NULL if none); *lo, *hi its CI. */
 static const char *paper_line(const char *csv, const char *start, char *line, size_t n, double *lo, double *hi) {
     const char *p = strstr(csv, start);
@@ -130,7 +117,7 @@ static void test_published_values(void **state) {
     if (rc) fprintf(stderr, "%s\n", out);
     assert_int_equal(rc, 0);
     snprintf(path, sizeof path, "%s/rep/paper.csv", dir);
-    char *csv = slurp(path);
+    char *csv = tb_slurp(path, NULL);
     assert_non_null(csv);
     double lo, hi;
     /* accuracy: 78.00 vs 10: far outside its CI */
@@ -158,18 +145,18 @@ static void test_published_values(void **state) {
     assert_null(strstr(csv, "no run of this family"));
     free(csv);
     snprintf(path, sizeof path, "%s/rep/table.md", dir);
-    char *md = slurp(path);
+    char *md = tb_slurp(path, NULL);
     assert_non_null(md);
     assert_non_null(strstr(md, "## Published values (paper) beside the reproduced ones"));
     assert_non_null(strstr(md, "| Table 1 | Perf. | A | tango | 10% | Perf. over 2 benchmarks | 96.25 | 96.25 | +0.00 |"));
     free(md);
     snprintf(path, sizeof path, "%s/rep/index.html", dir);
-    char *html = slurp(path);
+    char *html = tb_slurp(path, NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "<h2>Published values (paper) beside the reproduced ones</h2>"));
     free(html);
     snprintf(path, sizeof path, "%s/rep/table.tex", dir);
-    char *tex = slurp(path);
+    char *tex = tb_slurp(path, NULL);
     assert_non_null(tex);
     assert_non_null(strstr(tex, "Published values (paper) beside the reproduced ones"));
     free(tex);
@@ -184,7 +171,7 @@ static void test_builtin_and_errors(void **state) {
     snprintf(cmd, sizeof cmd, "%s report --db %s --out %s/rep2 --no-plots --bootstrap 200", tb_test_bin(), db_path, dir);
     assert_int_equal(tb_test_run(cmd, out, sizeof out), 0);
     snprintf(path, sizeof path, "%s/rep2/paper.csv", dir);
-    char *csv = slurp(path);
+    char *csv = tb_slurp(path, NULL);
     assert_non_null(csv);
     assert_non_null(strstr(csv, ",A,tango,10%,Perf. over 2 benchmarks,98.90,96.25,-2.65,"));
     assert_non_null(strstr(csv, ",A,tango,10%,speed-up (total ms),1.88,2.00,+0.12,"));
@@ -212,7 +199,7 @@ static void test_variants_grid_plots(void **state) {
     (void)state;
     char path[1400];
     snprintf(path, sizeof path, "%s/rep/table.md", dir); /* written by test_published_values */
-    char *md = slurp(path);
+    char *md = tb_slurp(path, NULL);
     assert_non_null(md);
     assert_non_null(strstr(md, "## A at 10%: variants (component rows)"));
     assert_non_null(strstr(md, "| Variant | alpha | VMME-S | VMME-M | VMME-L | Video-MME | MVBench | Avg. | Perf. |"));
@@ -228,14 +215,14 @@ static void test_variants_grid_plots(void **state) {
     assert_non_null(strstr(md, "| 10000 | 42.0 | 62.0 |"));
     free(md);
     snprintf(path, sizeof path, "%s/rep/plots/sweep_A_alpha_0.dat", dir);
-    char *dat = slurp(path);
+    char *dat = tb_slurp(path, NULL);
     assert_non_null(dat);
     assert_non_null(strstr(dat, "# Avg.\n1 60.0000\n1.5 72.0000\n2 66.0000\n"));
     free(dat);
     snprintf(path, sizeof path, "%s/rep/plots/sweep_A_alpha_0.svg", dir);
     assert_int_equal(access(path, F_OK), 0);
     snprintf(path, sizeof path, "%s/rep/plots/frames_mvbench.dat", dir);
-    dat = slurp(path);
+    dat = tb_slurp(path, NULL);
     assert_non_null(dat);
     assert_non_null(strstr(dat, "# tango\n32 "));
     assert_non_null(strstr(dat, "\n64 82.0000"));

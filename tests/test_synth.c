@@ -15,20 +15,6 @@
 static char g_dir[1024];
 static char g_dir2[1100];
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)sz + 1);
-    if (fread(b, 1, (size_t)sz, f) != (size_t)sz) sz = 0;
-    b[sz] = 0;
-    fclose(f);
-    if (n) *n = (size_t)sz;
-    return b;
-}
-
 static int setup_all(void **state) {
     (void)state;
     snprintf(g_dir, sizeof g_dir, "%s", tb_test_dir("test_synth"));
@@ -66,7 +52,7 @@ static void test_write_and_format(void **state) {
     for (int t = 0; t < 2; t++) {
         char path[1400];
         snprintf(path, sizeof path, "%s/json/%s", g_dir, r.task_json[t]);
-        char *text = slurp(path, NULL);
+        char *text = tb_slurp(path, NULL);
         assert_non_null(text);
         cJSON *arr = cJSON_Parse(text);
         assert_non_null(arr);
@@ -117,7 +103,7 @@ static void test_deterministic(void **state) {
         snprintf(a, sizeof a, "%s/%s", d1, files[i]);
         snprintf(b, sizeof b, "%s/%s", d2, files[i]);
         size_t na, nb;
-        char *ta = slurp(a, &na), *tb = slurp(b, &nb);
+        char *ta = tb_slurp(a, &na), *tb = tb_slurp(b, &nb);
         assert_non_null(ta);
         assert_non_null(tb);
         assert_int_equal(na, nb);
@@ -133,7 +119,7 @@ static void test_deterministic(void **state) {
     char a[1400], c[1400];
     snprintf(a, sizeof a, "%s/json/moving_attribute.json", d1);
     snprintf(c, sizeof c, "%s/json/moving_attribute.json", d3);
-    char *ta = slurp(a, NULL), *tc = slurp(c, NULL);
+    char *ta = tb_slurp(a, NULL), *tc = tb_slurp(c, NULL);
     assert_true(strcmp(ta, tc) != 0);
     free(ta);
     free(tc);
@@ -198,7 +184,7 @@ static void test_answerable_from_pixels(void **state) {
     for (int t = 0; t < 2; t++) {
         char path[1400];
         snprintf(path, sizeof path, "%s/json/%s", g_dir, t ? "scene_transition.json" : "moving_attribute.json");
-        char *text = slurp(path, NULL);
+        char *text = tb_slurp(path, NULL);
         assert_non_null(text);
         cJSON *arr = cJSON_Parse(text), *rec;
         cJSON_ArrayForEach(rec, arr) {
@@ -275,7 +261,7 @@ static void test_cli_synth_frames_samples(void **state) {
     char npy[1300];
     snprintf(npy, sizeof npy, "%s/f.npy", dir);
     size_t n = 0;
-    char *b = slurp(npy, &n);
+    char *b = tb_slurp(npy, &n);
     assert_non_null(b);
     assert_int_equal(n, 128 + (size_t)6 * 3 * 48 * 48 * 4); /* npy v1 header + float32 data */
     free(b);
@@ -300,7 +286,7 @@ static void test_cli_synth_frames_samples(void **state) {
 static int gold_index(const char *dir, const char *task, const char *video) {
     char path[1400];
     snprintf(path, sizeof path, "%s/json/%s.json", dir, task);
-    char *text = slurp(path, NULL);
+    char *text = tb_slurp(path, NULL);
     assert_non_null(text);
     cJSON *arr = cJSON_Parse(text), *rec;
     int gold = -1;
@@ -375,7 +361,7 @@ static void test_salient_answerable(void **state) {
         char copy[1400];
         snprintf(copy, sizeof copy, "%s/videos/perception/videos/%s", dir, name);
         size_t na, nb;
-        char *a = slurp(path, &na), *b = slurp(copy, &nb);
+        char *a = tb_slurp(path, &na), *b = tb_slurp(copy, &nb);
         assert_non_null(b);
         assert_int_equal(na, nb);
         assert_memory_equal(a, b, na);
@@ -411,7 +397,7 @@ static void test_salient_splits(void **state) {
     snprintf(pb, sizeof pb, "%s/videos/clevrer/video_validation/test_0002.mp4", b);
     snprintf(pc, sizeof pc, "%s/videos/clevrer/video_validation/train_0002.mp4", c);
     size_t na, nb, nc;
-    char *ta = slurp(pa, &na), *tb = slurp(pb, &nb), *tc = slurp(pc, &nc);
+    char *ta = tb_slurp(pa, &na), *tb = tb_slurp(pb, &nb), *tc = tb_slurp(pc, &nc);
     assert_non_null(ta);
     assert_non_null(tb);
     assert_non_null(tc);

@@ -15,28 +15,13 @@
 
 static char dir[1024];
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* 1 when both files exist and are byte-identical. */
 static int same_file(const char *d1, const char *d2, const char *name) {
     char p1[2048], p2[2048];
     snprintf(p1, sizeof p1, "%s/%s", d1, name);
     snprintf(p2, sizeof p2, "%s/%s", d2, name);
     size_t n1 = 0, n2 = 0;
-    char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+    char *a = tb_slurp(p1, &n1), *b = tb_slurp(p2, &n2);
     int same = a && b && n1 == n2 && memcmp(a, b, n1) == 0;
     free(a);
     free(b);
@@ -369,7 +354,7 @@ static void test_tokenizer_json(void **state) {
     make("tok_hf", ENG_LAYOUT_HF, 1, 1, 0, d, sizeof d);
     snprintf(p, sizeof p, "%s/tokenizer.json", d);
     size_t len = 0;
-    char *text = slurp(p, &len);
+    char *text = tb_slurp(p, &len);
     assert_non_null(text);
     cJSON *r = cJSON_ParseWithLength(text, len);
     free(text);
@@ -427,7 +412,7 @@ static void test_tokenizer_json(void **state) {
     /* lmms: three added tokens */
     make("tok_lmms", ENG_LAYOUT_LMMS, 1, 1, 0, d, sizeof d);
     snprintf(p, sizeof p, "%s/tokenizer.json", d);
-    text = slurp(p, &len);
+    text = tb_slurp(p, &len);
     r = cJSON_ParseWithLength(text, len);
     free(text);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "added_tokens")), 3);
@@ -481,7 +466,7 @@ static void set_vision_layers(const char *d, int n) {
     char p[1300], err[256];
     snprintf(p, sizeof p, "%s/config.json", d);
     size_t len = 0;
-    char *txt = slurp(p, &len);
+    char *txt = tb_slurp(p, &len);
     assert_non_null(txt);
     cJSON *r = cJSON_Parse(txt);
     free(txt);
