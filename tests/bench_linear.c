@@ -40,6 +40,7 @@ static void interleaved(call_fn *fn, void **ctx, int n, double min_s, double *ou
 typedef struct {
     eng_backend *be;
     float *y, *x, *wf;
+    eng_act *ya, *xa; /* the same x and y as the backend's activations (what linear takes) */
     eng_weight *w;
     int64_t n, k, m;
 } lin_ctx;
@@ -50,7 +51,7 @@ static int run_sgemm(void *c_) {
 }
 static int run_linear(void *c_) {
     lin_ctx *c = c_;
-    return c->be->k->linear(c->be, c->y, c->x, c->w, NULL, c->n);
+    return c->be->k->linear(c->be, c->ya, c->xa, c->w, NULL, c->n);
 }
 
 typedef void (*sbgemm_fn)(int, int, int, int, int, int, float, const uint16_t *, int, const uint16_t *, int, float,
@@ -99,7 +100,12 @@ int main(void) {
         eng_weight w16b, w16h;
         if (be.k->weight_init(&be, &w16b, &db) || be.k->weight_init(&be, &w16h, &dh)) return 1;
         double flop = 2.0 * (double)N * (double)k * (double)m;
-        lin_ctx c = {&be, y, x, wf, &w16b, N, k, m}, ch = c;
+        eng_act *xa = be.k->act_alloc(&be, (size_t)(N * k)), *ya = be.k->act_alloc(&be, (size_t)(N * m));
+        if (!xa || !ya || be.k->act_upload(&be, xa, x, (size_t)(N * k))) {
+            fprintf(stderr, "bench_linear: activations: %s\n", be.err);
+            return 1;
+        }
+        lin_ctx c = {&be, y, x, wf, ya, xa, &w16b, N, k, m}, ch = c;
         ch.w = &w16h;
         /* round robin, so that the three see the same contention on a shared machine */
         call_fn fns[3] = {run_sgemm, run_linear, run_linear};
@@ -142,6 +148,8 @@ int main(void) {
         }
         be.k->weight_free(&be, &w16b);
         be.k->weight_free(&be, &w16h);
+        be.k->act_free(&be, xa);
+        be.k->act_free(&be, ya);
         free(x);
         free(y);
         free(wf);
